@@ -1,0 +1,30 @@
+"""sel4vmgen: one YAML file to a checked, simulated seL4 CAmkES VMM application.
+
+The Python API mirrors the command line: `load`, `check`, `resolve`,
+`generate`, `simulate`.  Submodules are imported on first use so that the
+command line starts fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from sel4vmgen.model import Loaded
+
+
+def load(path: str) -> Loaded:
+    """Load and validate a system file (raises `DiagnosticError`)."""
+    from sel4vmgen.model import load as _load
+
+    return _load(path)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "check":
+        from sel4vmgen.rules import check
+
+        return check
+    raise AttributeError(name)

@@ -1,0 +1,142 @@
+"""The registry of stable diagnostic codes, for `explain` and for SARIF rule names.
+
+Ranges: E0xx loading (files, YAML, includes); E1xx the model (types, keys,
+values); E2xx/W2xx cross-field rules; E3xx plan resolution; E4xx generation;
+E5xx simulation properties.  Each stage owns a module that lists its codes;
+`all_codes()` joins them.  A code, once published, keeps its meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+
+@dataclass(frozen=True)
+class Code:
+    """What a code means, and a small example that triggers it."""
+
+    code: str
+    title: str
+    explanation: str
+    example: str = ""
+
+
+def _c(code: str, title: str, explanation: str, example: str = "") -> Code:
+    return Code(code, title, explanation, example)
+
+
+LOAD_CODES: tuple[Code, ...] = (
+    _c("E001", "file not found", "The named file does not exist.", "sel4vmgen validate nope.yaml"),
+    _c("E002", "not a file", "The path names a directory or another non-regular file."),
+    _c("E003", "file cannot be read", "The operating system refused to read the file."),
+    _c(
+        "E004",
+        "not UTF-8 text",
+        "System files must be UTF-8 text; the file has bytes that are not, or NUL bytes.",
+    ),
+    _c(
+        "E005",
+        "file too large",
+        "A system file may be at most 4 MiB; larger inputs are refused before parsing.",
+    ),
+    _c(
+        "E006",
+        "YAML syntax error",
+        "The file is not well-formed YAML.",
+        "vms: [vm0\nname: x   # the flow list is never closed",
+    ),
+    _c(
+        "E007",
+        "duplicate key",
+        "A mapping names the same key twice; YAML forbids it and the later value would hide the first.",
+        "name: a\nname: b",
+    ),
+    _c(
+        "E008",
+        "document too large after aliases",
+        "Anchors and aliases expand to more than the allowed number of nodes, nest too deep, "
+        "or refer to themselves (an alias bomb).",
+        'a: &a ["x","x"]\nb: &b [*a,*a]\nc: [*b,*b]  # and so on',
+    ),
+    _c("E009", "empty document", "The file holds no YAML document."),
+    _c(
+        "E010",
+        "wrong top-level type",
+        "A system file is a YAML mapping (key: value), and a VM fragment too.",
+        "- just\n- a list",
+    ),
+    _c(
+        "E011",
+        "include failed",
+        "An `include:` names a file that cannot be loaded, or includes form a cycle.",
+        "vms:\n  - include: guests/missing.yaml",
+    ),
+    _c("E012", "more than one document", "A system file holds exactly one YAML document."),
+)
+
+MODEL_CODES: tuple[Code, ...] = (
+    _c(
+        "E101",
+        "unknown key",
+        "The key is not part of the system format at this place.",
+        "vms:\n  - name: vm0\n    vcpu: 2   # did you mean 'vcpus'?",
+    ),
+    _c("E102", "missing field", "A required field is not given.", "vms:\n  - vcpus: 1  # no name"),
+    _c(
+        "E103",
+        "wrong type",
+        "The value has the wrong type (a list where a mapping belongs, text where a number belongs...).",
+    ),
+    _c("E104", "value out of range", "A number is outside the range the field allows.", "vcpus: 0"),
+    _c(
+        "E105",
+        "bad size or address",
+        "Sizes are written `512MiB`, `4KiB`, `0x1000` or plain bytes; addresses as integers, usually hex.",
+        "size: 512MB   # use MiB",
+    ),
+    _c(
+        "E106",
+        "not one of the choices",
+        "The field takes one of a fixed set of words.",
+        "arch: risc-v",
+    ),
+    _c(
+        "E107",
+        "not a C identifier",
+        "Names become C and CAmkES identifiers and folder names: letters, digits and `_`, "
+        "not starting with a digit, at most 64 characters, and not a C keyword.",
+        "name: ../evil",
+    ),
+    _c(
+        "E108",
+        "bad path",
+        "Image paths must be relative to the system file (no `..` that leaves its tree is needed "
+        "for images in a stock checkout: use `${CAMKES_VM_IMAGES_DIR}`), absolute, or start with "
+        "a known checkout variable; no NUL bytes, newlines or quotes.",
+        'kernel:\n  image: "a\\nb"',
+    ),
+    _c(
+        "E109",
+        "invalid value",
+        "The value does not satisfy the field's rule; the message says which.",
+    ),
+)
+
+
+@cache
+def all_codes() -> dict[str, Code]:
+    """Every stage's codes, by code."""
+    groups: list[tuple[Code, ...]] = [LOAD_CODES, MODEL_CODES]
+    for module in (
+        "sel4vmgen.rules.codes",
+        "sel4vmgen.plan.codes",
+        "sel4vmgen.render.codes",
+        "sel4vmgen.sim.codes",
+    ):
+        try:
+            mod = __import__(module, fromlist=["CODES"])
+        except ModuleNotFoundError:
+            continue
+        groups.append(mod.CODES)
+    return {c.code: c for group in groups for c in group}

@@ -1,0 +1,22 @@
+"""`sel4vmgen schema [-o FILE]`: the JSON Schema of the system format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sel4vmgen.model.schema import schema_text
+
+
+@click.command()
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="write to FILE"
+)
+def command(output: Path | None) -> None:
+    """Print (or write) the JSON Schema that editors use to complete system files."""
+    text = schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")

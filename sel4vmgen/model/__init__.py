@@ -1,0 +1,54 @@
+"""The system model: typed, frozen, validated form of one system file.
+
+`load(path)` runs the loader and the model and returns a `Loaded` -- the
+`System` plus the `Document` whose positions later stages use to point at
+the user's lines.  Problems are raised as one `DiagnosticError` holding all
+of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from sel4vmgen.diagnostics import DiagnosticError
+from sel4vmgen.model.errors import to_diagnostics
+from sel4vmgen.model.system import System, Vm
+from sel4vmgen.source import Document, load_document
+
+__all__ = ["Loaded", "System", "Vm", "load", "validate"]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A validated system and the source positions of everything in it."""
+
+    system: System
+    document: Document
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative image paths are resolved against."""
+        return Path(self.document.file).resolve().parent
+
+
+def validate(doc: Document) -> System:
+    """The document's data as a `System`, or `DiagnosticError` with every problem found."""
+    try:
+        return System.model_validate(doc.data)
+    except ValidationError as e:
+        raise DiagnosticError(to_diagnostics(e, doc, System)) from None
+    except (RecursionError, OverflowError, ValueError, TypeError) as e:
+        from sel4vmgen.diagnostics import Diagnostic
+
+        raise DiagnosticError(
+            [Diagnostic("E109", f"invalid document: {e}", doc.span(()))]
+        ) from None
+
+
+def load(path: str | Path) -> Loaded:
+    """Load and validate a system file."""
+    doc = load_document(path)
+    return Loaded(validate(doc), doc)

@@ -1,0 +1,272 @@
+"""Value types of the system format: sizes, addresses, identifiers, file names, image paths.
+
+Each is an `Annotated` type whose validator raises a `PydanticCustomError`
+with a type name that `model.errors` maps to a stable diagnostic code:
+`size_format`/`address_format` (E105), `value_range` (E104), `c_identifier`
+(E107), `bad_path` (E108).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+MAX_U64 = (1 << 64) - 1
+
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "KiB": 1 << 10,
+    "MiB": 1 << 20,
+    "GiB": 1 << 30,
+    "TiB": 1 << 40,
+}
+_SIZE_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*([A-Za-z]*)\s*$")
+
+C_KEYWORDS = frozenset(
+    [
+        "auto",
+        "break",
+        "case",
+        "char",
+        "const",
+        "continue",
+        "default",
+        "do",
+        "double",
+        "else",
+        "enum",
+        "extern",
+        "float",
+        "for",
+        "goto",
+        "if",
+        "inline",
+        "int",
+        "long",
+        "register",
+        "restrict",
+        "return",
+        "short",
+        "signed",
+        "sizeof",
+        "static",
+        "struct",
+        "switch",
+        "typedef",
+        "union",
+        "unsigned",
+        "void",
+        "volatile",
+        "while",
+        "_Bool",
+        "_Complex",
+        "_Imaginary",
+        "bool",
+        "true",
+        "false",
+        "NULL",
+    ]
+)
+# Words CAmkES reserves in its own language (camkes-tool's parser keywords).
+CAMKES_KEYWORDS = frozenset(
+    [
+        "assembly",
+        "component",
+        "composition",
+        "configuration",
+        "connection",
+        "connector",
+        "consumes",
+        "control",
+        "dataport",
+        "dataports",
+        "emits",
+        "event",
+        "events",
+        "from",
+        "has",
+        "hardware",
+        "import",
+        "in",
+        "include",
+        "inout",
+        "interface",
+        "maybe",
+        "out",
+        "procedure",
+        "provides",
+        "refin",
+        "semaphore",
+        "binary_semaphore",
+        "to",
+        "uses",
+        "group",
+        "template",
+        "attribute",
+        "export",
+    ]
+)
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_FILE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}$")
+_CHECKOUT_VARS = (
+    "${CAMKES_VM_IMAGES_DIR}",
+    "${CAMKES_VM_LINUX_DIR}",
+    "${CMAKE_CURRENT_SOURCE_DIR}",
+)
+
+
+def _number(value: Any, kind: str) -> tuple[int, str]:
+    """Split `value` into an integer and a unit suffix; bools are not numbers."""
+    if isinstance(value, bool):
+        raise PydanticCustomError(f"{kind}_format", "expected a number, not true/false")
+    if isinstance(value, int):
+        return value, ""
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value), ""
+        raise PydanticCustomError(f"{kind}_format", "expected a whole number")
+    if not isinstance(value, str):
+        raise PydanticCustomError(f"{kind}_format", f"expected a {kind} like 0x1000 or 4KiB")
+    m = _SIZE_RE.match(value)
+    if not m:
+        raise PydanticCustomError(
+            f"{kind}_format",
+            "'{text}' is not a {kind} (write 0x1000, 4096 or 4KiB)",
+            {"text": value[:40], "kind": kind},
+        )
+    digits, unit = m.group(1).replace("_", ""), m.group(2)
+    n = int(digits, 16) if digits.lower().startswith("0x") else int(digits, 10)
+    return n, unit
+
+
+def parse_size(value: Any) -> int:
+    """`512MiB`, `4KiB`, `0x1000`, `4096` -> bytes (0 < n < 2^64)."""
+    n, unit = _number(value, "size")
+    if unit not in _UNITS:
+        hint = {"KB": "KiB", "MB": "MiB", "GB": "GiB", "K": "KiB", "M": "MiB", "G": "GiB"}.get(unit)
+        extra = f"; did you mean '{hint}'?" if hint else ""
+        raise PydanticCustomError(
+            "size_format",
+            "unknown size unit '{unit}' (use B, KiB, MiB, GiB or TiB){extra}",
+            {"unit": unit[:10], "extra": extra},
+        )
+    n *= _UNITS[unit]
+    if n <= 0 or n > MAX_U64:
+        raise PydanticCustomError(
+            "value_range", "size {n} is out of range (1 to 2^64-1 bytes)", {"n": _short(n)}
+        )
+    return n
+
+
+def parse_address(value: Any) -> int:
+    """An address: an integer (usually written in hex) from 0 to 2^64-1, no unit."""
+    n, unit = _number(value, "address")
+    if unit:
+        raise PydanticCustomError(
+            "address_format", "an address takes no unit ('{unit}')", {"unit": unit[:10]}
+        )
+    if n < 0 or n > MAX_U64:
+        raise PydanticCustomError(
+            "value_range", "address {n} is out of range (0 to 2^64-1)", {"n": _short(n)}
+        )
+    return n
+
+
+def _short(n: int) -> str:
+    text = str(n)
+    return text if len(text) <= 24 else f"{text[:6]}...({len(text)} digits)"
+
+
+def check_identifier(value: Any) -> str:
+    """A name usable as a C identifier, a CAmkES instance name and a folder name."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "expected a name (text)")
+    if not _IDENT_RE.match(value):
+        raise PydanticCustomError(
+            "c_identifier",
+            "'{name}' is not a C identifier (letters, digits and '_', not starting with a digit, "
+            "at most 64 characters)",
+            {"name": _printable(value)},
+        )
+    if value in C_KEYWORDS or value in CAMKES_KEYWORDS:
+        raise PydanticCustomError(
+            "c_identifier", "'{name}' is a reserved word in C or CAmkES", {"name": value}
+        )
+    return value
+
+
+def check_file_name(value: Any) -> str:
+    """A file-server entry name: one path component, no separators or dots in front."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "expected a file name (text)")
+    if not _FILE_NAME_RE.match(value):
+        raise PydanticCustomError(
+            "bad_path",
+            "'{name}' is not a plain file name (letters, digits, '.', '_', '+', '-'; "
+            "no '/' and no leading '.')",
+            {"name": _printable(value)},
+        )
+    return value
+
+
+def check_image_path(value: Any) -> str:
+    """A guest image path: relative to the system file, absolute, or `${CAMKES_VM_IMAGES_DIR}/...`."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "expected a file path (text)")
+    if not value or len(value) > 1024:
+        raise PydanticCustomError("bad_path", "an image path must be 1 to 1024 characters")
+    bad = next((c for c in value if c in "\x00\n\r\"'\\;`" or ord(c) < 0x20), None)
+    if bad is not None:
+        raise PydanticCustomError(
+            "bad_path",
+            "image path contains the character {char}, which CMake cannot carry",
+            {"char": repr(bad)},
+        )
+    if "$" in value and not value.startswith(_CHECKOUT_VARS):
+        raise PydanticCustomError(
+            "bad_path",
+            "only ${{CAMKES_VM_IMAGES_DIR}}, ${{CAMKES_VM_LINUX_DIR}} and ${{CMAKE_CURRENT_SOURCE_DIR}} "
+            "may start an image path",
+        )
+    if value.count("$") > 1:
+        raise PydanticCustomError(
+            "bad_path", "an image path may use one checkout variable, at its start"
+        )
+    return value
+
+
+def _printable(text: str) -> str:
+    shown = text.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+_SIZE_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "integer", "minimum": 1},
+            {
+                "type": "string",
+                "pattern": r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*(B|KiB|MiB|GiB|TiB)?\s*$",
+            },
+        ],
+        "description": "bytes: 4096, 0x1000, 4KiB, 512MiB, 2GiB",
+    }
+)
+_ADDRESS_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*$"},
+        ],
+        "description": "an address, usually hex: 0x40000000",
+    }
+)
+Size = Annotated[int, BeforeValidator(parse_size), _SIZE_SCHEMA]
+Address = Annotated[int, BeforeValidator(parse_address), _ADDRESS_SCHEMA]
+Identifier = Annotated[str, BeforeValidator(check_identifier)]
+FileName = Annotated[str, BeforeValidator(check_file_name)]
+ImagePath = Annotated[str, BeforeValidator(check_image_path)]

@@ -1,0 +1,1 @@
+"""The resolved Plan: frozen dataclasses and `resolve`."""

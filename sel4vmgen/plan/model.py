@@ -1,0 +1,301 @@
+"""The Plan: what will be deployed, with every number decided.
+
+Frozen dataclasses, produced by `resolve(system, platform)` and consumed by
+the renderers and the simulator (directly, or from a generated app's
+`plan.json`).  Nothing downstream computes an address, a priority or a name:
+it reads it here.  `Plan.to_json()` and `Plan.from_json()` round-trip
+exactly; `PLAN_FORMAT` changes whenever the shape does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sel4vmgen.plan.codec import Hex, decode, encode
+
+PLAN_FORMAT = 1
+
+ThreadRole = Literal[
+    "vm", "vmm", "vcpu", "irq_server", "component", "time_server", "serial", "fserv"
+]
+RegionKind = Literal[
+    "ram",
+    "kernel",
+    "dtb",
+    "initrd",
+    "mmio",
+    "untyped_mmio",
+    "gic_cpu",
+    "gic_dist",
+    "virtio",
+    "crossvm",
+    "pci_bar",
+]
+
+
+@dataclass(frozen=True)
+class Thread:
+    """One seL4 thread the system creates: who it serves, its priority and its core."""
+
+    name: str
+    role: ThreadRole
+    priority: int
+    core: int | None = None  # fixed affinity; None = the CAmkES default (core 0)
+    vm: str | None = None  # instance name of the VM it belongs to
+    vcpu: int | None = None
+
+
+@dataclass(frozen=True)
+class Region:
+    """A memory window: guest-physical and/or host-physical address, size, and what it is."""
+
+    kind: RegionKind
+    name: str
+    size: Hex
+    guest: Hex | None = None
+    paddr: Hex | None = None
+    page_bits: int = 12
+
+    @property
+    def guest_end(self) -> int:
+        return (self.guest or 0) + self.size
+
+
+@dataclass(frozen=True)
+class Image:
+    """A file the VMM loads from the file server."""
+
+    role: Literal["kernel", "initrd", "dtb"]
+    fs_name: str  # name inside the file server (AddToFileServer's first argument)
+    source: str  # path as the build refers to it: absolute, or ${CAMKES_VM_IMAGES_DIR}/...
+    guest: Hex | None = None  # load address in guest memory, when fixed
+    size: Hex | None = None  # bytes, when the file was found at resolve time
+    max_size: Hex | None = None  # room reserved for it (initrd_max_size)
+    format: str | None = None  # bzImage, Image, dts, dtb, cpio...
+    vm: str | None = None  # instance name; None when shared by several VMs
+
+
+@dataclass(frozen=True)
+class IrqRoute:
+    """An interrupt from a source to a VM: physical line -> virtual IRQ, with its trigger."""
+
+    vm: str
+    source: int  # physical IRQ (ARM GIC id; x86 IOAPIC pin), or -1 for a purely virtual source
+    virq: int  # what the guest sees (ARM vIRQ id; x86 guest IRQ / PIC line)
+    trigger: Literal["level", "edge"]
+    kind: Literal["passthrough", "vtimer", "virtio", "crossvm", "serial"]
+    name: str = ""
+    active_low: bool = False
+    ioapic: int = 0
+
+
+@dataclass(frozen=True)
+class IoPortRange:
+    """x86 IO ports given to a VM (`vm_ioports`)."""
+
+    name: str
+    start: Hex
+    end: Hex
+    pci_device: int = 0
+
+
+@dataclass(frozen=True)
+class PciDevice:
+    """x86 PCI passthrough (`pci_devices`)."""
+
+    name: str
+    bus: int
+    dev: int
+    fun: int
+    irq: int | None
+    memory: tuple[Region, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dataport:
+    """A cross-VM shared-memory window: the VM's end and the component's end."""
+
+    name: str  # interface name on the VM component (e.g. dp1, crossvm_dp_0)
+    size: Hex
+    peer: str  # instance of the other end
+    peer_name: str  # interface name on the other end
+    id: int  # the `<name>_id` setting
+    guest: Hex | None = None  # ARM: where the window appears in guest memory
+
+
+@dataclass(frozen=True)
+class Event:
+    """A cross-VM notification, and the badge it is consumed with."""
+
+    name: str
+    direction: Literal["to_vm", "from_vm"]
+    peer: str
+    peer_name: str
+    badge: int = 0
+
+
+@dataclass(frozen=True)
+class VirtqueueEnd:
+    """One VM's end of a virtio-net link: its send/recv interfaces and their ids."""
+
+    vm: str
+    send: str  # interface names, e.g. send1 / ether_2_send
+    recv: str
+    send_id: int
+    recv_id: int
+    mac: str
+
+
+@dataclass(frozen=True)
+class Virtqueue:
+    """A virtio-net link: one VirtQueueInit instance joining two ends."""
+
+    instance: str  # e.g. vm1_vm0
+    ends: tuple[VirtqueueEnd, VirtqueueEnd]
+    shmem_size: Hex
+
+
+@dataclass(frozen=True)
+class Setting:
+    """An extra CAmkES attribute of a VM instance, in the order it is written."""
+
+    name: str
+    value: int | str | bool | tuple[int, ...] | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VmPlan:
+    """Everything about one VM, decided."""
+
+    index: int
+    name: str  # the user's name
+    instance: str  # vm0, vm1, ...
+    component: str  # Init0 (x86) or VM (ARM)
+    vcpus: int
+    priority: int  # ARM: base_prio (the VMM thread); x86: the VM thread
+    ram: Region
+    kernel: Image
+    initrd: Image | None
+    dtb: Image | None
+    dtb_mode: Literal["generate", "provide", "none"]
+    kernel_entry: Hex | None
+    cmdline: str
+    stdout: str | None
+    dtb_nodes: tuple[str, ...] = ()  # dtb passthrough query paths
+    dtb_compatibles: tuple[str, ...] = ()
+    dtb_irqs: tuple[int, ...] = ()
+    irqs: tuple[int, ...] = ()
+    mmios: tuple[Region, ...] = ()
+    untyped_mmios: tuple[Region, ...] = ()
+    keep_devices: tuple[str, ...] = ()
+    keep_devices_and_subtree: tuple[str, ...] = ()
+    ioports: tuple[IoPortRange, ...] = ()
+    pci_devices: tuple[PciDevice, ...] = ()
+    iospace_domain: int | None = None
+    virtio_console: bool = False
+    virtio_net: bool = False
+    dataports: tuple[Dataport, ...] = ()
+    events: tuple[Event, ...] = ()
+    virtqueues: tuple[VirtqueueEnd, ...] = ()
+    settings: tuple[Setting, ...] = ()
+    map_one_to_one: bool = False
+    clean_cache: bool = False
+    irq_latency_us: int | None = None
+    devices: tuple[
+        Region, ...
+    ] = ()  # every device window the guest sees (for the DT and the simulator)
+
+
+@dataclass(frozen=True)
+class ComponentPlan:
+    """A native CAmkES component instance."""
+
+    name: str
+    type: str
+    sources: tuple[str, ...] = ()
+    priority: int | None = None
+
+
+@dataclass(frozen=True)
+class Gic:
+    """The interrupt controller as the guests see it (ARM)."""
+
+    version: int
+    dist: Hex  # GICD, emulated by the VMM at this guest address
+    cpu: Hex  # GICC as the guest sees it (the host GICV frame is mapped here)
+    vcpu: Hex  # host GICV frame
+    hyp: Hex  # GICH, kernel only
+    list_registers: int
+    maintenance_irq: int
+    vtimer_irq: int
+
+
+@dataclass(frozen=True)
+class CMakeOption:
+    """A CMake cache option the app sets, in the order it is written."""
+
+    name: str
+    value: str | int | bool
+
+
+@dataclass(frozen=True)
+class SimulationPlan:
+    """Scenario knobs for the simulator, resolved from the system's `simulation:`."""
+
+    seed: int
+    duration_ms: int
+    timer_hz: int
+    device_irq_hz: int
+    critical_section_us: int
+    max_states: int
+    max_depth: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole system on one platform, ready to render or to simulate."""
+
+    format: int
+    tool_version: str
+    system: str
+    arch: Literal["x86", "arm"]
+    sel4_arch: Literal["ia32", "x86_64", "aarch64", "aarch32"]
+    platform: str  # the -DPLATFORM name (pc99 is written x86_64/ia32 there)
+    kernel_platform: str  # KernelPlatform
+    arm_platform: str | None  # KernelARMPlatform
+    num_nodes: int
+    vms: tuple[VmPlan, ...]
+    threads: tuple[Thread, ...]
+    irq_routes: tuple[IrqRoute, ...]
+    file_server: tuple[Image, ...]
+    cmake_options: tuple[CMakeOption, ...]
+    components: tuple[ComponentPlan, ...] = ()
+    virtqueues: tuple[Virtqueue, ...] = ()
+    gic: Gic | None = None
+    simulation: SimulationPlan | None = None
+    input_sha256: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> str:
+        """Stable JSON: keys in field order, two-space indent, trailing newline."""
+        return json.dumps(encode(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        """Rebuild a plan; raises `CodecError` (a ValueError) on a shape or format mismatch."""
+        from sel4vmgen.plan.codec import CodecError
+
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+            got = data.get("format") if isinstance(data, dict) else None
+            raise CodecError(f"plan format {got!r} is not {PLAN_FORMAT}")
+        return decode(cls, data)
+
+    def vm(self, instance: str) -> VmPlan:
+        """The VM with this instance name."""
+        for v in self.vms:
+            if v.instance == instance:
+                return v
+        raise KeyError(instance)

@@ -1,0 +1,1 @@
+"""Platform facts: typed data loaded from one file per platform."""

@@ -1,0 +1,121 @@
+"""The typed, frozen form of one platform's facts.
+
+A `Platform` is loaded from a TOML data file in `platforms/data/` (one per
+platform, each number with a comment naming its public source) and passed
+as a parameter to the rules, `resolve` and the backends.  No module keeps a
+platform in global state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sel4vmgen.plan.codec import Hex
+
+
+@dataclass(frozen=True)
+class MemRange:
+    """[start, end) of physical memory, with what it is."""
+
+    start: Hex
+    end: Hex
+    name: str = ""
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    def contains(self, start: int, size: int) -> bool:
+        return self.start <= start and start + size <= self.end
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device of the platform: DTB node path, register window, interrupts."""
+
+    name: str
+    path: str  # DTB node path ('' on x86)
+    paddr: Hex
+    size: Hex
+    irqs: tuple[int, ...] = ()
+    trigger: Literal["level", "edge"] = "level"
+
+
+@dataclass(frozen=True)
+class ReservedIrq:
+    """An interrupt the kernel or the platform keeps for itself."""
+
+    irq: int
+    why: str
+
+
+@dataclass(frozen=True)
+class GicFacts:
+    """ARM GIC addresses and counts (GICv2 on every supported platform)."""
+
+    version: int
+    dist: Hex  # GICD
+    cpu: Hex  # GICC (where the guest expects its CPU interface)
+    hyp: Hex  # GICH (kernel only)
+    vcpu: Hex  # GICV (mapped into the guest at `cpu`)
+    list_registers: int
+    maintenance_irq: int
+    vtimer_irq: int
+    max_irq: int
+
+
+@dataclass(frozen=True)
+class GuestDefaults:
+    """The guest layout the platform's camkes-vm-examples apps use, for VMs that name none."""
+
+    ram_base: Hex
+    ram_paddr: Hex
+    ram_size: Hex
+    dtb_addr: Hex
+    initrd_addr: Hex
+    initrd_max_size: Hex
+    kernel_entry_offset: Hex  # entry = ram_base + offset (0x80000 on 64-bit, 0x8000 on 32-bit)
+    vcpus: int
+    stdout: str
+    cmdline: str
+    dtb_nodes: tuple[str, ...] = ()
+    keep_devices: tuple[str, ...] = ()
+    keep_devices_and_subtree: tuple[str, ...] = ()
+    map_one_to_one: bool = False
+    clean_cache: bool = False
+
+
+@dataclass(frozen=True)
+class X86Facts:
+    """pc99 facts: IO ports and IRQs the fixed CAmkES components and the kernel hold."""
+
+    reserved_ioports: tuple[tuple[int, int, str], ...]  # (start, end, holder)
+    ioapic_pins: int
+    max_iospace_domain: int
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Everything sel4vmgen knows about one platform."""
+
+    name: str  # what the user writes, and -DPLATFORM (pc99 is built as x86_64/ia32)
+    arch: Literal["x86", "arm"]
+    sel4_archs: tuple[str, ...]  # the seL4 architectures the platform builds for
+    kernel_platform: str  # KernelPlatform
+    arm_platform: str | None  # KernelARMPlatform
+    arm_cpu: str | None  # KernelArmCPU
+    cores: int
+    smp: bool  # whether camkes-vm-examples allows NUM_NODES > 1
+    ram: tuple[MemRange, ...]  # physical RAM
+    reserved: tuple[MemRange, ...]  # kernel- or firmware-reserved memory guests may not use
+    guest_ram: tuple[MemRange, ...]  # device-untyped ranges reserved for guest RAM
+    devices: tuple[Device, ...]
+    reserved_irqs: tuple[ReservedIrq, ...]
+    serial: Device
+    free_irqs: tuple[int, ...]  # camkes-vm plat free IRQs (virtio / cross-VM)
+    gic: GicFacts | None = None
+    guest: GuestDefaults | None = None
+    x86: X86Facts | None = None
+    cmake_options: tuple[tuple[str, str], ...] = ()  # options the platform's apps set
+    sources: tuple[str, ...] = ()  # where the facts come from
