@@ -1,0 +1,187 @@
+"""Rendering: from resolved plans to the files of a CAmkES VM application.
+
+`generate(loaded, out_dir, ...)` is the whole back half of the pipeline:
+resolve the plans (one per platform), optionally run the simulator's quick
+check, render with the architecture's backend, add `plan.json`, and write
+the tree atomically with its manifest (or, with `check=True`, only compare).
+
+A backend is a module with `render(plans: Sequence[Plan], ctx: RenderContext)
+-> dict[str, str]` (relative path -> text); `BACKENDS` below is the one
+registration point, by `Plan.arch`.  Backends build their Jinja2 environment
+with `sel4vmgen.render.env.environment("<arch>")`.
+
+`plan.json` layout: with one platform, `plan.json` at the top of the app;
+with several, `<platform>/plan.json` for each (beside that platform's own
+files, as the real ARM apps keep per-platform folders).
+
+Problems are raised as `DiagnosticError` with E4xx codes (`render/codes.py`);
+resolution problems keep their own codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sel4vmgen import __version__
+from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, has_errors
+from sel4vmgen.render.env import RenderError
+from sel4vmgen.render.writer import WriteError, check_tree, write_tree
+
+if TYPE_CHECKING:
+    from sel4vmgen.model import Loaded
+    from sel4vmgen.plan.model import Plan
+
+__all__ = [
+    "BACKENDS",
+    "GenerateResult",
+    "RenderContext",
+    "generate",
+    "plan_files",
+    "render_plans",
+]
+
+# arch -> module providing `render(plans, ctx) -> dict[str, str]`.
+BACKENDS: dict[str, str] = {
+    "x86": "sel4vmgen.render.x86",
+    "arm": "sel4vmgen.render.arm",
+}
+
+Backend = Callable[[Sequence["Plan"], "RenderContext"], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What a backend may know besides the plans."""
+
+    base_dir: Path  # folder of the system file: relative image paths are relative to it
+    system: str  # the system's name (the app name)
+    tool_version: str = __version__
+    input_sha256: str = ""
+
+    def image_path(self, source: str) -> str:
+        """An image path as the build refers to it: `${VAR}/...` and absolute paths as they are,
+        a relative path made absolute against the system file's folder."""
+        if source.startswith("${") or Path(source).is_absolute():
+            return source
+        return (self.base_dir / source).resolve().as_posix()
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    """What `generate` did or found."""
+
+    out_dir: Path
+    plans: tuple[Plan, ...]
+    files: tuple[str, ...] = ()  # every file of the app, manifest included
+    changed: tuple[str, ...] = ()  # files written (or, with check, that differ)
+    violations: tuple[Diagnostic, ...] = field(default=())  # the simulator's findings
+    checked: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.violations) and not (self.checked and self.changed)
+
+
+def backend(arch: str) -> Backend:
+    """The registered backend's `render` for `arch`."""
+    module = BACKENDS.get(arch)
+    if module is None:
+        raise DiagnosticError([Diagnostic("E406", f"no backend for architecture {arch!r}")])
+    try:
+        fn: Backend = importlib.import_module(module).render
+    except (ModuleNotFoundError, AttributeError):
+        raise DiagnosticError(
+            [Diagnostic("E406", f"the {arch} backend ({module}) is not available")]
+        ) from None
+    return fn
+
+
+def plan_files(plans: Sequence[Plan]) -> dict[str, str]:
+    """`plan.json` for one plan, `<platform>/plan.json` for each of several."""
+    if len(plans) == 1:
+        return {"plan.json": plans[0].to_json()}
+    return {f"{p.platform}/plan.json": p.to_json() for p in plans}
+
+
+def render_plans(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
+    """Every file of the application for these plans (one system, one arch), plan.json included."""
+    if not plans:
+        raise DiagnosticError([Diagnostic("E406", "nothing to render: no plan")])
+    try:
+        files = dict(backend(plans[0].arch)(plans, ctx))
+    except RenderError as e:
+        raise DiagnosticError([Diagnostic("E405", str(e))]) from None
+    for rel, text in plan_files(plans).items():
+        if rel in files:
+            raise DiagnosticError([Diagnostic("E405", f"the backend wrote the reserved {rel}")])
+        files[rel] = text
+    return files
+
+
+def input_hash(loaded: Loaded) -> str:
+    """SHA-256 of the system file as read (of the validated data when it cannot be re-read)."""
+    try:
+        return hashlib.sha256(Path(loaded.document.file).read_bytes()).hexdigest()
+    except OSError:
+        return hashlib.sha256(loaded.system.model_dump_json().encode()).hexdigest()
+
+
+def resolve_plans(loaded: Loaded) -> tuple[Plan, ...]:
+    """One plan per platform of the system (raises `DiagnosticError`)."""
+    resolve_all = importlib.import_module("sel4vmgen.plan.resolve").resolve_all
+    result: Any = resolve_all(loaded)
+    return tuple(result) if isinstance(result, (list, tuple)) else (result,)
+
+
+def simulate_plans(plans: Sequence[Plan]) -> tuple[Diagnostic, ...]:
+    """The simulator's quick check of each plan, when the simulator provides one."""
+    try:
+        check_plan = importlib.import_module("sel4vmgen.sim").check_plan
+    except (ImportError, AttributeError):
+        return ()
+    found: list[Diagnostic] = []
+    for plan in plans:
+        found.extend(check_plan(plan) or ())
+    return tuple(found)
+
+
+def generate(
+    loaded: Loaded,
+    out_dir: str | Path,
+    *,
+    check: bool = False,
+    force: bool = False,
+    simulate: bool = True,
+) -> GenerateResult:
+    """Resolve, (simulate), render and write -- or with `check`, compare -- one system's app."""
+    out = Path(out_dir)
+    plans = resolve_plans(loaded)
+    if simulate:
+        violations = simulate_plans(plans)
+        if has_errors(violations):
+            return GenerateResult(out, plans, violations=violations)
+    digest = input_hash(loaded)
+    ctx = RenderContext(loaded.base_dir, loaded.system.name, __version__, digest)
+    files = render_plans(plans, ctx)
+    try:
+        if check:
+            differ = check_tree(out, files, __version__, digest)
+            return GenerateResult(out, plans, tuple(files), differ, checked=True)
+        done = write_tree(out, files, version=__version__, input_sha256=digest, force=force)
+    except WriteError as e:
+        raise DiagnosticError([write_diagnostic(e)]) from None
+    return GenerateResult(out, plans, done.files, done.changed + done.removed)
+
+
+def write_diagnostic(e: WriteError) -> Diagnostic:
+    """The E4xx diagnostic for a writer refusal."""
+    if e.kind == "edited":
+        return Diagnostic("E401", str(e), hint="pass --force to overwrite them")
+    if e.kind == "unsafe":
+        return Diagnostic("E403", str(e))
+    return Diagnostic("E404", str(e))

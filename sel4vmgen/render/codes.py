@@ -1,0 +1,47 @@
+"""Diagnostic codes of the generation stage (E4xx): rendering and writing an application."""
+
+from __future__ import annotations
+
+from sel4vmgen.codes import Code
+
+CODES: tuple[Code, ...] = (
+    Code(
+        "E401",
+        "edited files would be overwritten",
+        "Files in the output folder changed since sel4vmgen wrote them (their SHA-256 no longer "
+        "matches sel4vmgen-manifest.json), or were not written by sel4vmgen, and regenerating "
+        "would overwrite or remove them.  Keep your changes elsewhere, or pass --force.",
+        "sel4vmgen generate sys.yaml -o app   # after editing app/app.camkes",
+    ),
+    Code(
+        "E402",
+        "generated output differs",
+        "`generate --check` found files in the output folder that differ from what would be "
+        "generated now (changed, missing, or left over from an earlier run).",
+        "sel4vmgen generate sys.yaml -o app --check",
+    ),
+    Code(
+        "E403",
+        "unsafe output path",
+        "A file would be written outside the output folder: its path is absolute, contains "
+        "`..`, or passes through a symlink or a file planted in the output folder.",
+    ),
+    Code(
+        "E404",
+        "output folder unusable",
+        "The output folder cannot be created or replaced: it is a file, or its parent is not "
+        "writable.",
+        "sel4vmgen generate sys.yaml -o /etc/passwd",
+    ),
+    Code(
+        "E405",
+        "value cannot be written",
+        "A value of the plan cannot be written safely in the target language (for example a "
+        "control character in a CAmkES string), or a template failed; nothing was written.",
+    ),
+    Code(
+        "E406",
+        "no backend for the architecture",
+        "No renderer is registered for the plan's architecture.",
+    ),
+)

@@ -1,0 +1,175 @@
+"""The Jinja2 environment every backend renders with, and its few filters.
+
+Templates only FORMAT a plan, so the environment is deliberately small: a
+sandbox with no globals and no access to Python builtins, `StrictUndefined`
+(a misspelt field is an error, never an empty string), no autoescaping, and
+an explicit list of filters -- `hex`, `c_string`, `camkes_string`,
+`cmake_quote` and a handful of Jinja's own list helpers.  Each escaping
+filter either produces a literal the target language reads back as exactly
+the input, or raises `RenderError`; it never lets a value break out of its
+literal.
+
+Templates are found in the installed package (`sel4vmgen/templates`, put
+there by the wheel) or, in a source checkout, in the top-level `templates/`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+class RenderError(Exception):
+    """A value cannot be written safely, or a template failed."""
+
+
+def template_root() -> Path:
+    """The folder that holds `x86/`, `arm/`, ...: packaged copy first, else the source tree."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "templates"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "templates"
+
+
+def hex_filter(value: int, width: int = 0) -> str:
+    """`0x` and lower-case hex digits, zero-padded to `width` digits."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RenderError(f"hex expects an integer, not {value!r}")
+    if value < 0:
+        return f"-0x{-value:0{width}x}"
+    return f"0x{value:0{width}x}"
+
+
+_C_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "?": "\\?"}
+
+
+def c_string(value: str) -> str:
+    """A double-quoted C string literal holding exactly `value` (UTF-8 bytes, octal escapes).
+
+    `?` is escaped so that no trigraph can form; every byte outside printable
+    ASCII becomes a three-digit octal escape, so the literal is one line and
+    cannot end early, start a comment or continue a preprocessor line.
+    """
+    if not isinstance(value, str):
+        raise RenderError(f"c_string expects text, not {value!r}")
+    out: list[str] = []
+    for byte in value.encode("utf-8"):
+        ch = chr(byte)
+        if ch in _C_ESCAPES:
+            out.append(_C_ESCAPES[ch])
+        elif 0x20 <= byte < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def camkes_string(value: str) -> str:
+    """A double-quoted CAmkES string literal holding exactly `value`.
+
+    CAmkES files go through the C preprocessor before camkes-tool parses
+    them, so the literal must be one preprocessor string token: `\\` and `"`
+    are escaped and control characters (which would end or split the token)
+    are refused, as camkes-tool has no escape that reads back as them.
+    """
+    if not isinstance(value, str):
+        raise RenderError(f"camkes_string expects text, not {value!r}")
+    bad = [c for c in value if ord(c) < 0x20 or ord(c) == 0x7F]
+    if bad:
+        raise RenderError(f"a CAmkES string cannot hold the control character {bad[0]!r}")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_CMAKE_VAR = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def cmake_quote(value: str, variables: bool = False) -> str:
+    """A CMake quoted argument holding exactly `value`.
+
+    `\\`, `"` and `$` are escaped, and `;` too so that the argument stays one
+    list element.  With `variables=True`, references of the exact form
+    `${NAME}` are kept (for `${CAMKES_VM_IMAGES_DIR}/...` image paths); any
+    other `$` is still escaped.
+    """
+    if not isinstance(value, str):
+        raise RenderError(f"cmake_quote expects text, not {value!r}")
+    keep = {m.start(): m.group(0) for m in _CMAKE_VAR.finditer(value)} if variables else {}
+    out: list[str] = []
+    i = 0
+    while i < len(value):
+        if i in keep:
+            out.append(keep[i])
+            i += len(keep[i])
+            continue
+        out.append(_cmake_char(value[i]))
+        i += 1
+    return '"' + "".join(out) + '"'
+
+
+def _cmake_char(ch: str) -> str:
+    if ch in '\\"$;':
+        return "\\" + ch
+    if ch == "\n":
+        return "\\n"
+    if ch == "\r":
+        return "\\r"
+    if ch == "\t":
+        return "\\t"
+    if ord(ch) < 0x20 or ord(ch) == 0x7F:
+        raise RenderError(f"a CMake argument cannot hold the control character {ch!r}")
+    return ch
+
+
+def c_comment(value: str) -> str:
+    """Text safe inside a `/* ... */` or `//` comment: one line, no comment terminator."""
+    if not isinstance(value, str):
+        raise RenderError(f"c_comment expects text, not {value!r}")
+    text = "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in value)
+    return text.replace("*/", "* /").replace("/*", "/ *")
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "hex": hex_filter,
+    "c_string": c_string,
+    "camkes_string": camkes_string,
+    "cmake_quote": cmake_quote,
+    "c_comment": c_comment,
+}
+# Jinja's own filters that only format a sequence; nothing else is reachable.
+_KEPT_BUILTIN_FILTERS = ("join", "length", "first", "last")
+
+
+@cache
+def environment(subdir: str) -> ImmutableSandboxedEnvironment:
+    """The environment for one backend's templates (`templates/<subdir>/`)."""
+    root = template_root() / subdir
+    env = ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.globals.clear()
+    kept = {name: env.filters[name] for name in _KEPT_BUILTIN_FILTERS}
+    env.filters.clear()
+    env.filters.update(kept)
+    env.filters.update(FILTERS)
+    return env
+
+
+def render_template(env: jinja2.Environment, name: str, **values: Any) -> str:
+    """Render one template; template errors become `RenderError` naming the template."""
+    try:
+        return env.get_template(name).render(**values)
+    except jinja2.TemplateError as e:
+        raise RenderError(f"template {name}: {e}") from e

@@ -1,0 +1,289 @@
+"""Writing a generated application: safe paths, atomic replacement, manifest, check.
+
+`write_tree(out_dir, files, ...)` renders nothing; it takes the finished
+`{relative path: text}` map and puts it in place so that a reader sees the
+old tree or the new one, never a mix:
+
+1. every relative path is checked (`safe_relpath`): not absolute, no `..`,
+   no backslash or NUL, and it must not pass through a symlink or a file of
+   the existing output folder;
+2. files the user edited since the last run (their SHA-256 differs from the
+   previous `sel4vmgen-manifest.json`) or files sel4vmgen never wrote are
+   not overwritten without `force`; the error names them;
+3. everything is written into a fresh temporary folder beside `out_dir`
+   (same file system), files the user added are copied along, then the old
+   folder is renamed aside, the new one renamed into place, the old removed.
+
+`check_tree(out_dir, files)` writes nothing and lists the paths that differ.
+The manifest holds the tool version, the input's hash and every file's
+SHA-256, in sorted order, so the same input gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+MANIFEST = "sel4vmgen-manifest.json"
+MANIFEST_FORMAT = 1
+
+
+class WriteError(Exception):
+    """The output folder cannot be written as asked; `paths` names the files concerned."""
+
+    def __init__(self, message: str, paths: tuple[str, ...] = (), *, kind: str = "unsafe") -> None:
+        super().__init__(message)
+        self.paths = paths
+        self.kind = kind  # "unsafe" (a path), "edited" (user changes), "folder" (the output folder)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did."""
+
+    out_dir: Path
+    files: tuple[str, ...]  # every file of the new tree that sel4vmgen owns, manifest included
+    changed: tuple[str, ...]  # files whose content is new or different
+    removed: tuple[str, ...]  # files of the previous run no longer generated
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def safe_relpath(rel: str) -> PurePosixPath:
+    """`rel` as a normalised relative path, or `WriteError` if it could leave the folder."""
+    if not rel or "\x00" in rel or "\\" in rel:
+        raise WriteError(f"refusing to write {rel!r}: empty, NUL or backslash in the path", (rel,))
+    p = PurePosixPath(rel)
+    if p.is_absolute() or rel.startswith("/"):
+        raise WriteError(f"refusing to write {rel!r}: the path is absolute", (rel,))
+    if any(part in ("..", ".", "") for part in rel.split("/")):
+        raise WriteError(f"refusing to write {rel!r}: '..', '.' or an empty part", (rel,))
+    return p
+
+
+def manifest_text(files: Mapping[str, bytes], version: str, input_sha256: str) -> str:
+    """The manifest for a tree: stable key order, trailing newline."""
+    body = {
+        "format": MANIFEST_FORMAT,
+        "tool": "sel4vmgen",
+        "version": version,
+        "input_sha256": input_sha256,
+        "files": {k: sha256(files[k]) for k in sorted(files)},
+    }
+    return json.dumps(body, indent=2) + "\n"
+
+
+def encoded(files: Mapping[str, str], version: str, input_sha256: str) -> dict[str, bytes]:
+    """Every file as bytes, the manifest added; paths checked."""
+    out: dict[str, bytes] = {}
+    for rel in sorted(files):
+        key = str(safe_relpath(rel))
+        if key == MANIFEST or key in out:
+            raise WriteError(f"refusing to write {rel!r}: reserved or duplicate path", (rel,))
+        out[key] = files[rel].encode("utf-8")
+    out[MANIFEST] = manifest_text(out, version, input_sha256).encode("utf-8")
+    return out
+
+
+def previous_manifest(out_dir: Path) -> dict[str, str] | None:
+    """`{path: sha256}` from the existing manifest, or None when there is none or it is unreadable."""
+    path = out_dir / MANIFEST
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        return None
+    return {str(k): str(v) for k, v in files.items()}
+
+
+def _inside(out_dir: Path, rel: str) -> bool:
+    """Whether `out_dir/rel` stays inside `out_dir` when every existing symlink is followed."""
+    root = os.path.realpath(out_dir)
+    target = os.path.realpath(out_dir / rel)
+    return target == root or target.startswith(root + os.sep)
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return sha256(path.read_bytes()) if path.is_file() and not path.is_symlink() else None
+    except OSError:
+        return None
+
+
+def check_paths(out_dir: Path, new: Mapping[str, bytes]) -> None:
+    """Refuse any path that would pass through a symlink or a non-folder of the existing tree."""
+    if not out_dir.exists():
+        return
+    for rel in new:
+        parts = PurePosixPath(rel).parts
+        for i in range(1, len(parts) + 1):
+            p = out_dir.joinpath(*parts[:i])
+            if p.is_symlink():
+                raise WriteError(
+                    f"refusing to write {rel}: {'/'.join(parts[:i])} is a symlink", (rel,)
+                )
+            if i < len(parts) and p.exists() and not p.is_dir():
+                raise WriteError(
+                    f"refusing to write {rel}: {'/'.join(parts[:i])} is not a folder", (rel,)
+                )
+        if not _inside(out_dir, rel):
+            raise WriteError(f"refusing to write {rel}: it resolves outside {out_dir}", (rel,))
+
+
+def blocked(out_dir: Path, new: Mapping[str, bytes]) -> tuple[str, ...]:
+    """Files that would be overwritten or removed although the user edited or added them."""
+    if not out_dir.exists():
+        return ()
+    old = previous_manifest(out_dir) or {}
+    found: list[str] = []
+    for rel in sorted(set(old) | set(new)):
+        if rel == MANIFEST:
+            continue
+        digest = _file_digest(out_dir / rel)
+        if digest is None:
+            continue  # absent: nothing to lose
+        if rel in old and digest != old[rel]:
+            found.append(rel)  # edited since the last run
+        elif rel not in old and digest != sha256(new[rel]):
+            found.append(rel)  # never written by sel4vmgen, and we would change it
+    return tuple(found)
+
+
+def check_tree(
+    out_dir: Path, files: Mapping[str, str], version: str, input_sha256: str
+) -> tuple[str, ...]:
+    """Paths whose content differs from what would be generated (missing and stale included)."""
+    new = encoded(files, version, input_sha256)
+    old = previous_manifest(out_dir) or {}
+    differ = [rel for rel, data in new.items() if _file_digest(out_dir / rel) != sha256(data)]
+    stale = [rel for rel in old if rel not in new and (out_dir / rel).exists()]
+    return tuple(sorted(set(differ) | set(stale)))
+
+
+def write_tree(
+    out_dir: Path,
+    files: Mapping[str, str],
+    *,
+    version: str,
+    input_sha256: str,
+    force: bool = False,
+) -> WriteResult:
+    """Replace `out_dir` with `files` (plus the manifest) atomically; see the module docstring."""
+    out_dir = Path(os.path.abspath(out_dir))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise WriteError(f"{out_dir} exists and is not a folder", kind="folder")
+    new = encoded(files, version, input_sha256)
+    check_paths(out_dir, new)
+    old = previous_manifest(out_dir) or {}
+    changed = tuple(rel for rel, data in new.items() if _file_digest(out_dir / rel) != sha256(data))
+    removed = tuple(sorted(rel for rel in old if rel not in new and (out_dir / rel).exists()))
+    result = WriteResult(out_dir, tuple(new), changed, removed)
+    if not changed and not removed:
+        return result
+    if not force:
+        edited = blocked(out_dir, new)
+        if edited:
+            raise WriteError(
+                "files in the output folder were edited or not written by sel4vmgen; "
+                "use --force to overwrite them: " + ", ".join(edited),
+                edited,
+                kind="edited",
+            )
+    _replace(out_dir, new, keep=_user_files(out_dir, set(old) | set(new)))
+    return result
+
+
+def _user_files(out_dir: Path, owned: set[str]) -> list[str]:
+    """Files and symlinks in `out_dir` that sel4vmgen does not own, to carry over."""
+    if not out_dir.is_dir():
+        return []
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(out_dir):
+        base = Path(dirpath)
+        for d in list(dirnames):
+            if (base / d).is_symlink():
+                found.append((base / d).relative_to(out_dir).as_posix())
+                dirnames.remove(d)
+        for f in filenames:
+            rel = (base / f).relative_to(out_dir).as_posix()
+            if rel not in owned:
+                found.append(rel)
+    return sorted(found)
+
+
+def _replace(out_dir: Path, new: Mapping[str, bytes], keep: list[str]) -> None:
+    parent = out_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=parent))
+    except OSError as e:
+        raise WriteError(
+            f"cannot create the output folder beside {out_dir}: {e.strerror}", kind="folder"
+        ) from e
+    try:
+        for rel, data in new.items():
+            _write_file(tmp, rel, data)
+        for rel in keep:
+            _copy_entry(out_dir / rel, tmp / rel)
+        mode = out_dir.stat().st_mode & 0o7777 if out_dir.is_dir() else 0o777 & ~_umask()
+        os.chmod(tmp, mode)
+        _swap(tmp, out_dir)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise WriteError(f"cannot write {out_dir}: {e.strerror or e}", kind="folder") from e
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_file(root: Path, rel: str, data: bytes) -> None:
+    """Create `root/rel` (new, never through a symlink) with `data`."""
+    target = root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not _inside(root, rel):
+        raise WriteError(f"refusing to write {rel}: it resolves outside the output folder", (rel,))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(target, flags, 0o666)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _copy_entry(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+    elif src.is_file():
+        shutil.copy2(src, dst)
+
+
+def _swap(tmp: Path, out_dir: Path) -> None:
+    """Rename `tmp` to `out_dir`; an existing `out_dir` is renamed aside first, then removed."""
+    if not out_dir.exists():
+        os.rename(tmp, out_dir)
+        return
+    aside = out_dir.parent / f".{out_dir.name}.old-{os.urandom(4).hex()}"
+    os.rename(out_dir, aside)
+    try:
+        os.rename(tmp, out_dir)
+    except BaseException:
+        os.rename(aside, out_dir)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)

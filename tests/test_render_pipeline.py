@@ -1,0 +1,237 @@
+"""The shared render pipeline: the sandboxed environment, its filters, and the atomic writer."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import jinja2
+import pytest
+from jinja2.exceptions import SecurityError
+
+from sel4vmgen.render.env import (
+    RenderError,
+    c_string,
+    camkes_string,
+    cmake_quote,
+    environment,
+    hex_filter,
+)
+from sel4vmgen.render.writer import (
+    MANIFEST,
+    WriteError,
+    check_tree,
+    safe_relpath,
+    sha256,
+    write_tree,
+)
+
+V = "9.9.9"
+H = "ab" * 32
+
+
+def write(out: Path, files: dict[str, str], force: bool = False) -> None:
+    write_tree(out, files, version=V, input_sha256=H, force=force)
+
+
+# ---------------------------------------------------------------- environment
+
+
+def test_environment_has_no_globals_and_only_the_listed_filters() -> None:
+    env = environment("x86")
+    assert dict(env.globals) == {}
+    assert sorted(env.filters) == sorted(
+        [
+            "hex",
+            "c_string",
+            "camkes_string",
+            "cmake_quote",
+            "c_comment",
+            "join",
+            "length",
+            "first",
+            "last",
+        ]
+    )
+
+
+def test_undefined_values_are_errors_not_empty_strings() -> None:
+    env = environment("x86")
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ vm.nmae }}").render(vm={"name": "vm0"})
+
+
+def test_templates_cannot_reach_python_internals() -> None:
+    env = environment("x86")
+    with pytest.raises(SecurityError):
+        env.from_string("{{ x.__class__.__mro__ }}").render(x=1)
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ range(3) }}").render()
+    with pytest.raises(SecurityError):
+        env.from_string("{{ l.append(1) }}").render(l=[])
+
+
+def test_unknown_filter_is_refused_at_compile_time() -> None:
+    with pytest.raises(jinja2.TemplateAssertionError):
+        environment("x86").from_string("{{ 'x' | upper }}")
+
+
+def test_hex_filter() -> None:
+    assert hex_filter(0x0F) == "0xf"
+    assert hex_filter(0xF, 2) == "0x0f"
+    with pytest.raises(RenderError):
+        hex_filter(True)
+
+
+HOSTILE = 'a "q" \\ */ /* %s %n\nline2\t?? =\x01 é'
+
+
+def test_c_string_escapes_everything_that_could_end_the_literal() -> None:
+    text = c_string(HOSTILE)
+    assert text == ('"a \\"q\\" \\\\ */ /* %s %n\\nline2\\t\\?\\? =\\001 \\303\\251"')
+    assert "\n" not in text
+
+
+def test_camkes_string_escapes_quotes_and_refuses_control_characters() -> None:
+    assert camkes_string('say "hi" \\ */ %') == '"say \\"hi\\" \\\\ */ %"'
+    with pytest.raises(RenderError, match="control character '\\\\n'"):
+        camkes_string("a\nb")
+
+
+def test_cmake_quote_escapes_variables_unless_asked_to_keep_them() -> None:
+    assert cmake_quote('${X}/a b;c"d\\') == '"\\${X}/a b\\;c\\"d\\\\"'
+    assert cmake_quote("${CAMKES_VM_IMAGES_DIR}/$x/${A", variables=True) == (
+        '"${CAMKES_VM_IMAGES_DIR}/\\$x/\\${A"'
+    )
+
+
+# ---------------------------------------------------------------- writer: paths
+
+
+@pytest.mark.parametrize("rel", ["/etc/passwd", "../x", "a/../../x", "a/./b", "a\\b", "", "a//b"])
+def test_relative_paths_that_could_leave_the_folder_are_refused(rel: str) -> None:
+    with pytest.raises(WriteError):
+        safe_relpath(rel)
+
+
+def test_writer_refuses_a_path_through_a_planted_symlink(tmp_path: Path) -> None:
+    out, outside = tmp_path / "app", tmp_path / "outside"
+    outside.mkdir()
+    write(out, {"a.txt": "a\n"})
+    (out / "src").symlink_to(outside)
+    with pytest.raises(WriteError, match="src is a symlink"):
+        write(out, {"a.txt": "a\n", "src/x.c": "int x;\n"}, force=True)
+    assert list(outside.iterdir()) == []
+
+
+def test_writer_refuses_a_file_planted_where_a_folder_goes(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    out.mkdir()
+    (out / "src").write_text("user file")
+    with pytest.raises(WriteError, match="src is not a folder"):
+        write(out, {"src/x.c": "int x;\n"}, force=True)
+
+
+# ---------------------------------------------------------------- writer: manifest, edits, check
+
+
+def test_manifest_lists_every_file_with_its_hash(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    write(out, {"b/c.txt": "c\n", "a.txt": "a\n"})
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest == {
+        "format": 1,
+        "tool": "sel4vmgen",
+        "version": V,
+        "input_sha256": H,
+        "files": {"a.txt": sha256(b"a\n"), "b/c.txt": sha256(b"c\n")},
+    }
+
+
+def test_rewrite_is_byte_identical(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    files = {"x.txt": "x\n", "d/y.txt": "y\n"}
+    write(a, files)
+    write(b, files)
+    for rel in ("x.txt", "d/y.txt", MANIFEST):
+        assert (a / rel).read_bytes() == (b / rel).read_bytes()
+
+
+def test_edited_file_blocks_regeneration_unless_forced(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    write(out, {"a.txt": "a\n", "b.txt": "b\n"})
+    (out / "b.txt").write_text("mine\n")
+    with pytest.raises(WriteError) as e:
+        write(out, {"a.txt": "A\n", "b.txt": "B\n"})
+    assert e.value.kind == "edited"
+    assert e.value.paths == ("b.txt",)
+    assert "b.txt" in str(e.value)
+    assert (out / "a.txt").read_text() == "a\n"  # nothing written
+    write(out, {"a.txt": "A\n", "b.txt": "B\n"}, force=True)
+    assert (out / "b.txt").read_text() == "B\n"
+
+
+def test_user_added_files_are_kept(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    write(out, {"a.txt": "a\n"})
+    (out / "notes").mkdir()
+    (out / "notes" / "mine.txt").write_text("keep me\n")
+    write(out, {"a.txt": "changed\n"})
+    assert (out / "notes" / "mine.txt").read_text() == "keep me\n"
+    assert "notes/mine.txt" not in json.loads((out / MANIFEST).read_text())["files"]
+
+
+def test_files_no_longer_generated_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    write(out, {"a.txt": "a\n", "old.txt": "o\n"})
+    write(out, {"a.txt": "a\n"})
+    assert not (out / "old.txt").exists()
+
+
+def test_check_detects_one_changed_byte_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    files = {"a.txt": "abc\n", "b.txt": "b\n"}
+    write(out, files)
+    assert check_tree(out, files, V, H) == ()
+    (out / "a.txt").write_bytes(b"abd\n")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert check_tree(out, files, V, H) == ("a.txt",)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_check_reports_missing_files_and_a_missing_folder(tmp_path: Path) -> None:
+    files = {"a.txt": "a\n"}
+    assert check_tree(tmp_path / "none", files, V, H) == ("a.txt", MANIFEST)
+    assert not (tmp_path / "none").exists()
+
+
+def test_interrupted_write_leaves_the_previous_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "app"
+    write(out, {"a.txt": "a\n", "b.txt": "b\n"})
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = os.open
+    calls = {"n": 0}
+
+    def failing_open(path: str, flags: int, mode: int = 0o777, **kw: int) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(path, flags, mode, **kw)
+
+    monkeypatch.setattr(os, "open", failing_open)
+    with pytest.raises(KeyboardInterrupt):
+        write(out, {"a.txt": "A\n", "b.txt": "B\n"})
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app"]  # no temporary folder left
+
+
+def test_output_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(WriteError, match="is not a folder") as e:
+        write(f, {"a.txt": "a\n"})
+    assert e.value.kind == "folder"
