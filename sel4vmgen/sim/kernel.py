@@ -1,0 +1,638 @@
+"""A small discrete-event model of the seL4 kernel objects a VM system uses.
+
+Three ideas, as in SimPy: a heap of events ordered by (time, priority, seq),
+callbacks run at those times, and processes (threads) written as generators
+that yield system calls.  On top of that sit the non-MCS seL4 objects: cores
+with per-priority run queues, TCBs and their states, endpoints, notifications
+(with bound notifications), IRQ handlers, fault IPC, reply caps and Suspend.
+
+Time is in microseconds.  Everything is deterministic: queues are FIFO, the
+heap breaks ties by insertion order, and no wall clock is read.
+
+Scheduling (seL4 `src/kernel/thread.c`, `src/model/statedata.c`): the highest
+runnable priority runs; the current thread is outside the run queues; a
+preempted thread goes back to the HEAD of its queue, one whose timeslice ran
+out to the TAIL; a woken thread of equal priority does not preempt.  Left out:
+MCS scheduling contexts, domains, and the cost of a system call (zero).
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+from collections import deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+TICK_US = 2000  # CONFIG_TIMER_TICK_MS default 2 (seL4 config.cmake KernelTimerTickMS)
+TIMESLICE_TICKS = 5  # CONFIG_TIME_SLICE default 5 (seL4 config.cmake KernelTimeSlice)
+NUM_PRIORITIES = 256  # seL4_MaxPrio + 1
+
+
+class Sim:
+    """The event core: run callbacks in (time, priority, seq) order."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.events = 0
+        self._heap: list[tuple[int, int, int, Callable[[], None]]] = []
+        self._seq = 0
+
+    def at(self, time: int, action: Callable[[], None], priority: int = 0) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (time, priority, self._seq, action))
+
+    def after(self, delay: int, action: Callable[[], None], priority: int = 0) -> None:
+        self.at(self.now + delay, action, priority)
+
+    def run(self, until: int) -> None:
+        """Run every event due at or before `until`; the clock ends at `until`."""
+        heap = self._heap
+        while heap and heap[0][0] <= until:
+            time, _, _, action = heapq.heappop(heap)
+            self.now = time
+            self.events += 1
+            action()
+        self.now = max(self.now, until)
+
+
+class State(Enum):
+    """seL4 thread states (`_thread_state_type`), plus RunningVM for x86 VMEnter."""
+
+    INACTIVE = "Inactive"
+    RUNNING = "Running"
+    RESTART = "Restart"
+    BLOCKED_ON_RECEIVE = "BlockedOnReceive"
+    BLOCKED_ON_SEND = "BlockedOnSend"
+    BLOCKED_ON_REPLY = "BlockedOnReply"
+    BLOCKED_ON_NOTIFICATION = "BlockedOnNotification"
+    RUNNING_VM = "RunningVM"
+
+
+# --------------------------------------------------------------- system calls
+
+
+@dataclass(frozen=True, slots=True)
+class Compute:
+    """Run on the CPU for `us` microseconds (preemptible)."""
+
+    us: int
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    ep: Endpoint
+    msg: Any = None
+    badge: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Send and wait for the one-shot reply; `fault=True` for a kernel-made fault message."""
+
+    ep: Endpoint
+    msg: Any = None
+    badge: int = 0
+    fault: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Recv:
+    """Receive on an endpoint; returns (badge, msg), or ("notification", word) via the bound one."""
+
+    ep: Endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    msg: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRecv:
+    ep: Endpoint
+    msg: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveCaller:
+    """Move the reply cap out of the caller slot; returns a handle for `ReplyTo`."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTo:
+    caller: Tcb | None
+    msg: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    ntfn: Notification
+    badge: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    ntfn: Notification
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    ntfn: Notification
+
+
+@dataclass(frozen=True, slots=True)
+class AckIrq:
+    handler: IrqHandler
+
+
+@dataclass(frozen=True, slots=True)
+class Suspend:
+    tcb: Tcb
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    tcb: Tcb
+
+
+@dataclass(frozen=True, slots=True)
+class VMEnter:
+    """x86: enter the guest bound to this thread; returns ("notif", word) or ("fault", exit)."""
+
+
+Syscall = (
+    Compute
+    | Send
+    | Call
+    | Recv
+    | Reply
+    | ReplyRecv
+    | SaveCaller
+    | ReplyTo
+    | Signal
+    | Wait
+    | Poll
+    | AckIrq
+    | Suspend
+    | Resume
+    | VMEnter
+)
+Body = Generator[Syscall, Any, None]
+RESTARTED = "restarted"  # what a thread's pending call returns after Suspend + Resume
+
+
+# --------------------------------------------------------------- kernel objects
+
+
+@dataclass(eq=False)
+class Endpoint:
+    name: str
+    senders: deque[tuple[Tcb, Any, int, bool]] = field(default_factory=deque)
+    receivers: deque[Tcb] = field(default_factory=deque)
+
+
+@dataclass(eq=False)
+class Notification:
+    name: str
+    word: int = 0
+    waiters: deque[Tcb] = field(default_factory=deque)
+    bound: Tcb | None = None
+
+
+@dataclass(eq=False)
+class IrqHandler:
+    """An IRQ line delivered to a notification; masked from delivery until acked."""
+
+    irq: int
+    ntfn: Notification
+    badge: int
+    masked: bool = False
+    asserted: bool = False  # raised again while masked: delivered at the ack
+
+
+class Guest:
+    """What an x86 VMEnter runs: the kernel asks it for segments of guest execution."""
+
+    def segment(self, now: int) -> tuple[int, Any]:
+        """(microseconds the guest runs, the VM exit it then makes)."""
+        raise NotImplementedError
+
+    def cut(self, ran_us: int) -> None:
+        """The segment was cut short after `ran_us` by a notification."""
+
+
+@dataclass(eq=False)
+class Tcb:
+    name: str
+    priority: int
+    core: int
+    body: Body | None = None
+    state: State = State.INACTIVE
+    bound: Notification | None = None
+    caller: Tcb | None = None  # the reply cap in this thread's caller slot
+    guest: Guest | None = None
+    value: Any = None  # what the current system call returns when the thread next runs
+    compute_left: int = 0
+    compute_started: int = 0
+    epoch: int = 0
+    timeslice: int = TIMESLICE_TICKS
+    blocked_on: Endpoint | Notification | None = None
+    pending_fault: bool = False
+    vm_exit: Any = None
+    ready_since: int | None = None
+    run_us: int = 0
+
+
+@dataclass(frozen=True)
+class KEvent:
+    """One kernel event for the trace: time, core, kind, thread, detail."""
+
+    time: int
+    core: int
+    kind: str
+    thread: str
+    detail: str = ""
+
+
+@dataclass(eq=False)
+class Core:
+    index: int
+    queues: dict[int, deque[Tcb]] = field(default_factory=dict)
+    current: Tcb | None = None
+    dispatch_pending: bool = False
+
+    def highest(self) -> int:
+        return max((p for p, q in self.queues.items() if q), default=-1)
+
+
+class Kernel:
+    """The kernel: cores, threads, scheduling, IPC.  Observers see every `KEvent`."""
+
+    def __init__(self, cores: int = 1, sim: Sim | None = None) -> None:
+        self.sim = sim or Sim()
+        self.cores = [Core(i) for i in range(cores)]
+        self.threads: list[Tcb] = []
+        self.log: list[KEvent] = []
+        self.observers: list[Callable[[KEvent], None]] = []
+        self.tick_hooks: list[Callable[[int], None]] = []
+        for c in self.cores:
+            self.sim.at(TICK_US, functools.partial(self._tick, c), priority=1)
+
+    # ----------------------------------------------------------- threads
+
+    def thread(self, name: str, priority: int, core: int, body: Body | None) -> Tcb:
+        """Create a thread (Inactive until `start`)."""
+        if not 0 <= priority < NUM_PRIORITIES:
+            raise ValueError(f"priority {priority} outside 0..{NUM_PRIORITIES - 1}")
+        t = Tcb(name, priority, core % len(self.cores), body)
+        self.threads.append(t)
+        return t
+
+    def start(self, t: Tcb) -> None:
+        t.state = State.RUNNING
+        self._ready(t)
+
+    def bind(self, t: Tcb, ntfn: Notification) -> None:
+        t.bound, ntfn.bound = ntfn, t
+
+    def note(self, core: int, kind: str, who: str, detail: str = "") -> None:
+        e = KEvent(self.sim.now, core, kind, who, detail)
+        self.log.append(e)
+        for o in self.observers:
+            o(e)
+
+    def run(self, until_us: int) -> None:
+        self.sim.run(until_us)
+
+    # ----------------------------------------------------------- scheduling
+
+    def _enqueue(self, t: Tcb, head: bool = False) -> None:
+        q = self.cores[t.core].queues.setdefault(t.priority, deque())
+        if head:
+            q.appendleft(t)
+        else:
+            q.append(t)
+        if t.ready_since is None:
+            t.ready_since = self.sim.now
+
+    def _ready(self, t: Tcb) -> None:
+        """A thread became runnable: run it now, preempt, or queue it."""
+        core = self.cores[t.core]
+        cur = core.current
+        if cur is None:
+            self._enqueue(t)
+            self._request_dispatch(core)
+        elif t.priority > cur.priority:
+            self._pause(cur)
+            self._enqueue(cur, head=True)  # preempted: back at the head
+            core.current = None
+            self._enqueue(t, head=True)
+            self._request_dispatch(core)
+        else:
+            self._enqueue(t)  # equal or lower priority does not preempt
+
+    def _pause(self, t: Tcb) -> None:
+        if t.compute_left:
+            t.compute_left -= self.sim.now - t.compute_started
+            t.run_us += self.sim.now - t.compute_started
+            t.epoch += 1
+        if t.state is State.RUNNING_VM and t.guest is not None:
+            t.guest.cut(self.sim.now - t.compute_started)
+            t.run_us += self.sim.now - t.compute_started
+            t.epoch += 1
+
+    def _request_dispatch(self, core: Core) -> None:
+        if not core.dispatch_pending:
+            core.dispatch_pending = True
+            self.sim.at(self.sim.now, lambda: self._dispatch(core))
+
+    def _dispatch(self, core: Core) -> None:
+        core.dispatch_pending = False
+        if core.current is not None:
+            return
+        p = core.highest()
+        if p < 0:
+            return
+        t = core.queues[p].popleft()
+        core.current, t.ready_since = t, None
+        self.note(core.index, "switch", t.name, f"prio {t.priority}")
+        self._continue(core, t)
+
+    def _block(self, t: Tcb, state: State, on: Endpoint | Notification | None = None) -> None:
+        t.state, t.blocked_on = state, on
+        core = self.cores[t.core]
+        if core.current is t:
+            core.current = None
+            self._request_dispatch(core)
+        elif t.ready_since is not None:
+            core.queues[t.priority].remove(t)
+        t.ready_since = None
+
+    def _tick(self, core: Core) -> None:
+        self.sim.at(self.sim.now + TICK_US, lambda: self._tick(core), priority=1)
+        for hook in self.tick_hooks:
+            hook(core.index)
+        t = core.current
+        if t is None:
+            return
+        t.timeslice -= 1
+        if t.timeslice > 0:
+            return
+        t.timeslice = TIMESLICE_TICKS
+        if core.queues.get(t.priority):
+            self._pause(t)
+            core.current = None
+            self._enqueue(t)  # timeslice expired: to the tail
+            self._request_dispatch(core)
+
+    # ----------------------------------------------------------- running a thread
+
+    def _continue(self, core: Core, t: Tcb) -> None:
+        """Run `t` (current on `core`) until it blocks, computes, or is preempted."""
+        while core.current is t:
+            if t.compute_left > 0:
+                self._start_compute(core, t)
+                return
+            if t.state is State.RUNNING_VM:
+                self._enter_guest(core, t)
+                return
+            assert t.body is not None
+            value, t.value = t.value, None
+            try:
+                op = t.body.send(value)
+            except StopIteration:
+                self._block(t, State.INACTIVE)
+                self.note(core.index, "exit", t.name)
+                return
+            self._syscall(t, op)
+
+    def _start_compute(self, core: Core, t: Tcb) -> None:
+        t.compute_started = self.sim.now
+        t.epoch += 1
+        epoch = t.epoch
+        self.sim.at(self.sim.now + t.compute_left, lambda: self._computed(core, t, epoch))
+
+    def _computed(self, core: Core, t: Tcb, epoch: int) -> None:
+        if t.epoch != epoch or core.current is not t:
+            return
+        t.run_us += t.compute_left
+        t.compute_left = 0
+        self._continue(core, t)
+
+    def _enter_guest(self, core: Core, t: Tcb) -> None:
+        assert t.guest is not None
+        us, exit_ = t.guest.segment(self.sim.now)
+        t.compute_started, t.vm_exit = self.sim.now, exit_
+        t.epoch += 1
+        epoch = t.epoch
+        self.sim.at(self.sim.now + us, lambda: self._vm_exit(core, t, epoch))
+
+    def _vm_exit(self, core: Core, t: Tcb, epoch: int) -> None:
+        if t.epoch != epoch or core.current is not t:
+            return
+        t.run_us += self.sim.now - t.compute_started
+        t.state, t.value = State.RUNNING, ("fault", t.vm_exit)
+        self._continue(core, t)
+
+    # ----------------------------------------------------------- system calls
+
+    def _syscall(self, t: Tcb, op: Syscall) -> None:
+        handler = _HANDLERS[type(op)]
+        handler(self, t, op)
+
+    def _compute(self, t: Tcb, op: Compute) -> None:
+        t.compute_left = op.us
+
+    def _send(self, t: Tcb, op: Send | Call) -> None:
+        ep, call = op.ep, isinstance(op, Call)
+        fault = isinstance(op, Call) and op.fault
+        t.pending_fault = fault
+        if ep.receivers:
+            r = ep.receivers.popleft()
+            self._deliver(r, t, op.badge, op.msg, call)
+            if call:
+                self._block(t, State.BLOCKED_ON_REPLY)
+        else:
+            ep.senders.append((t, op.msg, op.badge, call))
+            self._block(t, State.BLOCKED_ON_SEND, ep)
+
+    def _deliver(self, r: Tcb, sender: Tcb, badge: int, msg: Any, call: bool) -> None:
+        if call:
+            if r.caller is not None and r.caller.state is State.BLOCKED_ON_REPLY:
+                self.note(r.core, "reply_cap_lost", r.caller.name, "caller slot overwritten")
+            r.caller = sender
+        r.value = (badge, msg)
+        r.blocked_on = None
+        if r.state is not State.RUNNING:
+            r.state = State.RUNNING
+            self._ready(r)
+
+    def _recv(self, t: Tcb, op: Recv) -> None:
+        ep = op.ep
+        if t.bound is not None and t.bound.word:
+            t.value, t.bound.word = ("notification", t.bound.word), 0
+            return
+        if ep.senders:
+            s, msg, badge, call = ep.senders.popleft()
+            if call:
+                if t.caller is not None and t.caller.state is State.BLOCKED_ON_REPLY:
+                    self.note(t.core, "reply_cap_lost", t.caller.name, "caller slot overwritten")
+                t.caller = s
+                s.state, s.blocked_on = State.BLOCKED_ON_REPLY, None
+            else:
+                s.state, s.blocked_on = State.RUNNING, None
+                self._ready(s)
+            t.value = (badge, msg)
+            return
+        ep.receivers.append(t)
+        self._block(t, State.BLOCKED_ON_RECEIVE, ep)
+
+    def _reply_to(self, t: Tcb, caller: Tcb | None, msg: Any) -> None:
+        if caller is None or caller.state is not State.BLOCKED_ON_REPLY:
+            self.note(t.core, "reply_dropped", t.name, "no reply cap")
+            return
+        if caller.pending_fault:
+            self.note(caller.core, "fault_answered", caller.name)
+        caller.pending_fault = False
+        caller.value, caller.state = msg, State.RUNNING
+        self._ready(caller)
+
+    def _reply(self, t: Tcb, op: Reply) -> None:
+        caller, t.caller = t.caller, None
+        self._reply_to(t, caller, op.msg)
+
+    def _reply_recv(self, t: Tcb, op: ReplyRecv) -> None:
+        self._reply(t, Reply(op.msg))
+        self._recv(t, Recv(op.ep))
+
+    def _save_caller(self, t: Tcb, op: SaveCaller) -> None:
+        t.value, t.caller = t.caller, None
+
+    def _reply_to_op(self, t: Tcb, op: ReplyTo) -> None:
+        self._reply_to(t, op.caller, op.msg)
+
+    def signal(self, ntfn: Notification, badge: int) -> None:
+        """seL4_Signal, also used by IRQ delivery: wake a waiter, the bound thread, or OR in."""
+        if ntfn.waiters:
+            w = ntfn.waiters.popleft()
+            w.value, w.state, w.blocked_on = badge, State.RUNNING, None
+            self._ready(w)
+            return
+        b = ntfn.bound
+        if b is not None and b.state is State.BLOCKED_ON_RECEIVE:
+            assert isinstance(b.blocked_on, Endpoint)
+            b.blocked_on.receivers.remove(b)
+            b.value, b.state, b.blocked_on = ("notification", badge), State.RUNNING, None
+            self._ready(b)
+            return
+        if b is not None and b.state is State.RUNNING_VM:
+            self._leave_guest(b, ("notif", ntfn.word | badge))
+            ntfn.word = 0
+            return
+        ntfn.word |= badge
+
+    def _leave_guest(self, t: Tcb, value: Any) -> None:
+        core = self.cores[t.core]
+        if core.current is t and t.guest is not None:
+            t.guest.cut(self.sim.now - t.compute_started)
+            t.run_us += self.sim.now - t.compute_started
+        t.epoch += 1
+        t.state, t.value = State.RUNNING, value
+        if core.current is t:
+            self._request_continue(core, t)
+
+    def _request_continue(self, core: Core, t: Tcb) -> None:
+        def go() -> None:
+            if core.current is t:
+                self._continue(core, t)
+
+        self.sim.at(self.sim.now, go)
+
+    def _signal(self, t: Tcb, op: Signal) -> None:
+        self.signal(op.ntfn, op.badge)
+
+    def _wait(self, t: Tcb, op: Wait) -> None:
+        if op.ntfn.word:
+            t.value, op.ntfn.word = op.ntfn.word, 0
+            return
+        op.ntfn.waiters.append(t)
+        self._block(t, State.BLOCKED_ON_NOTIFICATION, op.ntfn)
+
+    def _poll(self, t: Tcb, op: Poll) -> None:
+        t.value, op.ntfn.word = op.ntfn.word, 0
+
+    def raise_irq(self, h: IrqHandler) -> bool:
+        """A device asserts the line; False when the handler is masked (not delivered now)."""
+        if h.masked:
+            h.asserted = True
+            return False
+        h.masked = True
+        self.note(h.ntfn.bound.core if h.ntfn.bound else 0, "irq", f"irq{h.irq}")
+        self.signal(h.ntfn, h.badge)
+        return True
+
+    def _ack_irq(self, t: Tcb, op: AckIrq) -> None:
+        h = op.handler
+        h.masked = False
+        if h.asserted:
+            h.asserted = False
+            self.raise_irq(h)
+
+    def _vmenter(self, t: Tcb, op: VMEnter) -> None:
+        if t.bound is not None and t.bound.word:
+            t.value, t.bound.word = ("notif", t.bound.word), 0
+            return
+        t.state = State.RUNNING_VM
+
+    def _suspend(self, t: Tcb, op: Suspend) -> None:
+        self.suspend(op.tcb)
+
+    def suspend(self, v: Tcb) -> None:
+        """seL4_TCB_Suspend: cancel IPC (a pending fault and its reply cap vanish), dequeue."""
+        on = v.blocked_on
+        if v.state is State.BLOCKED_ON_SEND and isinstance(on, Endpoint):
+            on.senders = deque(s for s in on.senders if s[0] is not v)
+        elif v.state is State.BLOCKED_ON_RECEIVE and isinstance(on, Endpoint):
+            on.receivers.remove(v)
+        elif v.state is State.BLOCKED_ON_NOTIFICATION and isinstance(on, Notification):
+            on.waiters.remove(v)
+        elif v.state is State.BLOCKED_ON_REPLY:
+            for other in self.threads:
+                if other.caller is v:
+                    other.caller = None
+        if v.pending_fault:
+            self.note(v.core, "fault_discarded", v.name, f"suspended in {v.state.value}")
+            v.pending_fault = False
+        if self.cores[v.core].current is v:
+            self._pause(v)
+        v.value = RESTARTED if v.state not in (State.RUNNING, State.RUNNING_VM) else v.value
+        self._block(v, State.INACTIVE)
+        self.note(v.core, "suspend", v.name)
+
+    def _resume(self, t: Tcb, op: Resume) -> None:
+        v = op.tcb
+        if v.state is State.INACTIVE:
+            v.state = State.RUNNING
+            self._ready(v)
+
+
+_HANDLERS: dict[type, Callable[[Kernel, Tcb, Any], None]] = {
+    Compute: Kernel._compute,
+    Send: Kernel._send,
+    Call: Kernel._send,
+    Recv: Kernel._recv,
+    Reply: Kernel._reply,
+    ReplyRecv: Kernel._reply_recv,
+    SaveCaller: Kernel._save_caller,
+    ReplyTo: Kernel._reply_to_op,
+    Signal: Kernel._signal,
+    Wait: Kernel._wait,
+    Poll: Kernel._poll,
+    AckIrq: Kernel._ack_irq,
+    Suspend: Kernel._suspend,
+    Resume: Kernel._resume,
+    VMEnter: Kernel._vmenter,
+}
