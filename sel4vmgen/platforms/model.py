@@ -119,3 +119,6 @@ class Platform:
     x86: X86Facts | None = None
     cmake_options: tuple[tuple[str, str], ...] = ()  # options the platform's apps set
     sources: tuple[str, ...] = ()  # where the facts come from
+    virtio_irq: int | None = None  # the IRQ camkes-vm's libvirtio injects (virtio net/console)
+    dtb_gic_path: str = ""  # the GIC node the VMM keeps in a generated guest DTB (vmlinux.h)
+    vpci: tuple[int, int, int] | None = None  # VMM virtual PCI (CFG, IO, MEM) guest addresses
