@@ -1,0 +1,531 @@
+"""New guests: answers -> a checked guest folder, through the cookiecutter template.
+
+`questions()` lists what `sel4vmgen new-guest` asks, in order, with prompts
+and choices read from `templates/new-guest/cookiecutter.json`.  `defaults()`
+gives each question's default once the earlier answers are known: the
+platform database decides guest RAM, layout, console and command line.
+`scaffold()` turns the answers into the template's context (every value
+already formatted as a YAML scalar, so the template only places text), runs
+cookiecutter into a temporary folder, checks the result with the same
+`pipeline.check_file` that `validate` uses, and only when it is clean moves
+the folder into place.  On errors nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sel4vmgen.diagnostics import Diagnostic, Span, has_errors
+from sel4vmgen.pipeline import check_file
+from sel4vmgen.platforms import Platform, UnknownPlatform, load, names
+
+SEL4_ARCHS = ("aarch64", "aarch32", "x86_64", "ia32")
+OS_KINDS = ("linux-buildroot", "linux-custom")
+EXTRA_KEYS = ("cmdline", "system", "schema")  # settable with --set, never asked
+MiB = 1 << 20
+
+# Guest images camkes-vm-examples' apps/Arm/vm_minimal/CMakeLists.txt adds to the file
+# server, per KernelARMPlatform, from the camkes-vm-images checkout: (folder, initrd file).
+# tk1 builds its kernel from camkes-vm-examples linux/ (CAMKES_ARM_LINUX_DIR); we point at
+# the same layout as the others and the README says where to put it.
+_BUILDROOT_IMAGES = {
+    "qemu-arm-virt": ("qemu-arm-virt", "rootfs.cpio.gz"),
+    "tx2": ("tx2", "rootfs.cpio.gz"),
+    "tx1": ("tx1", "rootfs.cpio.gz"),
+    "tk1": ("tk1", "rootfs.cpio.gz"),
+    "exynos5422": ("exynos5422", "rootfs.cpio.gz"),
+    "odroidc2": ("odroidc2", "rootfs.cpio.gz"),
+    "zcu102": ("zynqmp/2022_1", "rootfs-minimal.cpio.gz"),
+}
+# The x86 apps (camkes-vm-examples apps/x86/minimal/CMakeLists.txt) add
+# ${CAMKES_VM_IMAGES_DIR}/bzimage as "bzimage" and rootfs.cpio as "rootfs.cpio".
+_X86_IMAGES = ("bzimage", "rootfs.cpio")
+# The x86 minimal app's guest command line (camkes-vm-examples apps/x86/minimal), used when
+# the platform data gives none.
+_X86_CMDLINE = (
+    "earlyprintk=ttyS0,115200 console=ttyS0,115200 i8042.nokbd=y i8042.nomux=y "
+    "i8042.noaux=y io_delay=udelay noisapnp pci=nomsi debug root=/dev/mem"
+)
+_VIRTIO_CONSOLE = "virtio"
+
+
+class ScaffoldError(Exception):
+    """A usage problem (unknown --set key, folder exists): exit code 2."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One thing `new-guest` asks."""
+
+    key: str
+    prompt: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Result:
+    """What `scaffold` did: the folder written (None when refused) and the diagnostics."""
+
+    folder: Path | None
+    diagnostics: tuple[Diagnostic, ...]
+    rendered: str = ""  # the diagnostics as text, with the folder's final paths
+    files: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.folder is not None
+
+
+# ---------------------------------------------------------------- the template
+
+
+def template_dir() -> Path:
+    """templates/new-guest: inside the installed package, or at the top of a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "templates" / "new-guest"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "templates" / "new-guest"
+
+
+def _template_context() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (template_dir() / "cookiecutter.json").read_text(encoding="utf-8")
+    )
+    return data
+
+
+def questions() -> tuple[Question, ...]:
+    """The public keys of cookiecutter.json, in order, with their prompts and choices."""
+    ctx = _template_context()
+    prompts = ctx.get("__prompts__", {})
+    out = []
+    for key, value in ctx.items():
+        if key.startswith("_"):
+            continue
+        choices = tuple(str(v) for v in value) if isinstance(value, list) else ()
+        out.append(Question(key, str(prompts.get(key, key)), choices))
+    return tuple(out)
+
+
+def known_keys() -> tuple[str, ...]:
+    return tuple(q.key for q in questions()) + EXTRA_KEYS
+
+
+# ---------------------------------------------------------------- defaults
+
+
+def platform_of(answers: Mapping[str, str]) -> Platform | None:
+    """The answered platform's facts, or None when it is not known (validate will say so)."""
+    name = answers.get("platform")
+    if not name:
+        return None
+    try:
+        return load(name)
+    except (UnknownPlatform, ValueError, OSError):
+        return None
+
+
+def _platforms_for(sel4_arch: str | None) -> list[str]:
+    found = []
+    for n in names():
+        try:
+            p = load(n)
+        except (ValueError, OSError):
+            continue
+        if sel4_arch is None or sel4_arch in p.sel4_archs:
+            found.append(n)
+    return found
+
+
+def _default_platform(sel4_arch: str | None) -> str:
+    preferred = "pc99" if sel4_arch in ("x86_64", "ia32") else "qemu-arm-virt"
+    found = _platforms_for(sel4_arch)
+    return preferred if preferred in found or not found else found[0]
+
+
+def _default_arch(plat: Platform | None) -> str:
+    if plat is None:
+        return "aarch64"
+    archs = [a for a in plat.sel4_archs if a in SEL4_ARCHS]
+    return archs[0] if archs else plat.sel4_archs[0]
+
+
+def _console_default(plat: Platform | None) -> str:
+    if plat is None or plat.arch == "x86":
+        return "ttyS0"
+    if plat.guest is not None and plat.guest.stdout:
+        return plat.guest.stdout
+    return plat.serial.path
+
+
+def default(key: str, answers: Mapping[str, str]) -> str:
+    """The default answer to `key` given the answers so far."""
+    plat = platform_of(answers)
+    guest = plat.guest if plat is not None else None
+    if key == "name":
+        return "guest"
+    if key == "arch":
+        return _default_arch(plat)
+    if key == "platform":
+        return _default_platform(answers.get("arch"))
+    if key == "os":
+        return OS_KINDS[0]
+    if key == "vcpus":
+        return str(guest.vcpus if guest is not None else 1)
+    if key == "ram":
+        return size_text(guest.ram_size if guest is not None else 128 * MiB)
+    if key == "console":
+        return _console_default(plat)
+    if key == "passthrough":
+        return ",".join(guest.dtb_nodes) if guest is not None and plat else ""
+    return ""
+
+
+def choices(key: str, answers: Mapping[str, str]) -> tuple[str, ...]:
+    """The allowed answers, when the question has a fixed set."""
+    if key == "arch":
+        return SEL4_ARCHS
+    if key == "platform":
+        return tuple(_platforms_for(answers.get("arch"))) or names()
+    for q in questions():
+        if q.key == key:
+            return q.choices
+    return ()
+
+
+def size_text(n: int) -> str:
+    """Bytes as the shortest exact unit: 512MiB, 1GiB, 0x1800."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", MiB), ("KiB", 1 << 10)):
+        if n % scale == 0:
+            return f"{n // scale}{unit}"
+    return hex(n)
+
+
+def complete(given: Mapping[str, str]) -> dict[str, str]:
+    """Every question answered: the given answers, then defaults in question order."""
+    answers = dict(given)
+    if "platform" in answers and "arch" not in answers:
+        answers["arch"] = default("arch", answers)
+    for q in questions():
+        if q.key not in answers:
+            answers[q.key] = default(q.key, answers)
+    return answers
+
+
+# ---------------------------------------------------------------- formatting answers
+
+
+_PLAIN_RE = re.compile(r"^[A-Za-z0-9_./@$][A-Za-z0-9_./@+,:=${}-]*$")
+_YAML_WORDS = frozenset(["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"])
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_FOLDER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+_BDF_RE = re.compile(r"^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.([0-7])$")
+
+
+def yaml_scalar(value: str) -> str:
+    """`value` as a YAML scalar that reads back as the same text (numbers stay numbers)."""
+    if _PLAIN_RE.match(value) and value.lower() not in _YAML_WORDS and not value.endswith(":"):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def dts_string(value: str) -> str:
+    """A DTS string literal."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def jinja_literal(value: str) -> str:
+    """Text that cookiecutter's Jinja pass renders back to exactly `value`."""
+    return value.replace("{", '{{ "{" }}')
+
+
+def split_list(text: str) -> list[str]:
+    """A comma- or space-separated answer as its items."""
+    return [item for item in re.split(r"[,\s]+", text.strip()) if item]
+
+
+# ---------------------------------------------------------------- the guest's layout
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Guest-physical placement of RAM, DTB and initrd (ARM); sizes only on x86."""
+
+    ram_size: int | None
+    ram_base: int | None = None
+    ram_paddr: int | None = None
+    dtb: int | None = None
+    initrd: int | None = None
+
+
+def _parse_size(text: str) -> int | None:
+    from pydantic_core import PydanticCustomError
+
+    from sel4vmgen.model.types import parse_size
+
+    try:
+        return parse_size(text)
+    except PydanticCustomError:
+        return None
+
+
+def layout(plat: Platform | None, ram: str) -> Layout:
+    """Where the images go: the platform's vm_minimal addresses while they fit in the RAM
+    asked for; otherwise the DTB 16 MiB below the top and the initrd right under it
+    (camkes-vm-examples vm_multi places them so)."""
+    size = _parse_size(ram)
+    if plat is None or plat.arch != "arm" or plat.guest is None or size is None:
+        return Layout(size)
+    g = plat.guest
+    end = g.ram_base + size
+    dtb, initrd = g.dtb_addr, g.initrd_addr
+    fits = dtb + MiB <= end and initrd + g.initrd_max_size <= end
+    if not fits and size >= 16 * MiB + g.initrd_max_size + 16 * MiB:
+        dtb = end - 16 * MiB
+        initrd = dtb - g.initrd_max_size
+    return Layout(size, g.ram_base, g.ram_paddr, dtb, initrd)
+
+
+# ---------------------------------------------------------------- the template's context
+
+
+def _arch_of(sel4_arch: str, plat: Platform | None) -> str:
+    if sel4_arch in ("x86_64", "ia32"):
+        return "x86"
+    if sel4_arch in ("aarch64", "aarch32"):
+        return "arm"
+    return plat.arch if plat is not None else "arm"
+
+
+def _images(arch: str, platform: str, os_kind: str) -> dict[str, str]:
+    if os_kind == "linux-custom":
+        kernel, initrd = ("bzimage", "rootfs.cpio") if arch == "x86" else ("linux", "initrd")
+        return {
+            "kernel_image": f"images/{kernel}",
+            "initrd_image": f"images/{initrd}",
+            "images_dir": "images/ (next to the system file)",
+        }
+    if arch == "x86":
+        return {
+            "kernel_image": "${CAMKES_VM_IMAGES_DIR}/" + _X86_IMAGES[0],
+            "initrd_image": "${CAMKES_VM_IMAGES_DIR}/" + _X86_IMAGES[1],
+            "images_dir": "${CAMKES_VM_IMAGES_DIR}/",
+        }
+    folder, rootfs = _BUILDROOT_IMAGES.get(platform, (platform, "rootfs.cpio.gz"))
+    base = "${CAMKES_VM_IMAGES_DIR}/" + folder
+    return {
+        "kernel_image": f"{base}/linux",
+        "initrd_image": f"{base}/{rootfs}",
+        "images_dir": base + "/",
+    }
+
+
+def _console(arch: str, answers: Mapping[str, str], plat: Platform | None) -> tuple[str, str, bool]:
+    """(cmdline, stdout, virtio console) for the console answered."""
+    console = answers["console"].strip()
+    virtio = console == _VIRTIO_CONSOLE
+    guest = plat.guest if plat is not None else None
+    if arch == "x86":
+        base = guest.cmdline if guest is not None and guest.cmdline else _X86_CMDLINE
+        tty = "hvc0" if virtio else console
+        cmdline = base.replace("ttyS0", tty) if "ttyS0" in base else f"{base} console={tty}"
+        return answers.get("cmdline", cmdline), "", virtio
+    base = guest.cmdline if guest is not None else ""
+    if virtio:
+        base = f"{base} console=hvc0".strip()
+    return answers.get("cmdline", base), "hvc0" if virtio else console, virtio
+
+
+def _passthrough(arch: str, text: str) -> tuple[list[str], list[dict[str, str]]]:
+    devices: list[str] = []
+    pci: list[dict[str, str]] = []
+    for item in split_list(text):
+        m = _BDF_RE.match(item) if arch == "x86" else None
+        if m is None:
+            devices.append(yaml_scalar(item))
+            continue
+        pci.append(
+            {
+                "name": f"pci{len(pci)}",
+                "bus": str(int(m.group(1), 16)),
+                "dev": str(int(m.group(2), 16)),
+                "fun": m.group(3),
+            }
+        )
+    return devices, pci
+
+
+def _num_nodes(plat: Platform | None, vcpus: str) -> str:
+    """As many cores as VCPUs where the platform's apps allow SMP; else one."""
+    if plat is None or not plat.smp or not vcpus.isdigit():
+        return "1"
+    return str(max(1, min(int(vcpus), plat.cores)))
+
+
+def _hex(n: int | None) -> str:
+    return "" if n is None else f"0x{n:X}"
+
+
+def schema_ref(folder: Path) -> str:
+    """The `$schema` for a system file in `folder`: schemas/system.schema.json of an
+    enclosing checkout (as a relative path) when there is one, else the schema's id."""
+    from sel4vmgen.model.schema import SCHEMA_ID
+
+    start = folder.resolve()
+    for parent in start.parents:
+        candidate = parent / "schemas" / "system.schema.json"
+        if candidate.is_file():
+            return Path(os.path.relpath(candidate, start)).as_posix()
+    return SCHEMA_ID
+
+
+def folder_name(name: str) -> str:
+    """The guest folder's name: the guest's name when it is a safe one."""
+    return name if _FOLDER_RE.match(name) else "guest"
+
+
+def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
+    """The template's `_guest` values, each already formatted for the file it goes in."""
+    plat = platform_of(answers)
+    arch = _arch_of(answers["arch"], plat)
+    name = answers["name"]
+    lay = layout(plat, answers["ram"])
+    cmdline, stdout, virtio = _console(arch, answers, plat)
+    devices, pci = _passthrough(arch, answers["passthrough"])
+    images = _images(arch, answers["platform"], answers["os"])
+    system = answers.get("system") or (f"{name}_system" if _IDENT_RE.match(name) else "system")
+    return {
+        "name": yaml_scalar(name),
+        "title": name,
+        "system": yaml_scalar(system),
+        "schema": answers.get("schema") or schema_ref(folder),
+        "arch": arch,
+        "sel4_arch": yaml_scalar(answers["arch"]),
+        "platform": yaml_scalar(answers["platform"]),
+        "platform_text": answers["platform"],
+        "os": answers["os"],
+        "num_nodes": _num_nodes(plat, answers["vcpus"].strip()),
+        "vcpus": yaml_scalar(answers["vcpus"].strip()),
+        "ram_size": yaml_scalar(answers["ram"].strip()),
+        "ram_base": _hex(lay.ram_base),
+        "ram_paddr": _hex(lay.ram_paddr if lay.ram_paddr != lay.ram_base else None),
+        "dtb_address": _hex(lay.dtb),
+        "initrd_address": _hex(lay.initrd),
+        "kernel_image": yaml_scalar(images["kernel_image"]),
+        "kernel_image_text": images["kernel_image"],
+        "initrd_image": yaml_scalar(images["initrd_image"]),
+        "initrd_image_text": images["initrd_image"],
+        "images_dir": images["images_dir"],
+        "cmdline": yaml_scalar(cmdline),
+        "cmdline_text": cmdline,
+        "bootargs": dts_string(cmdline),
+        "stdout": yaml_scalar(stdout) if stdout else "",
+        "stdout_path": dts_string(stdout),
+        "virtio_console": "true" if virtio else "",
+        "devices": devices,
+        "pci": pci,
+    }
+
+
+# ---------------------------------------------------------------- running the template
+
+
+def render(answers: Mapping[str, str], into: Path, final: Path) -> Path:
+    """Run the cookiecutter template (no prompts) into `into`; returns the guest folder.
+    Cookiecutter's replay and clone folders are kept inside `into`."""
+    from cookiecutter.main import cookiecutter
+
+    config = into / "cookiecutter-config.yaml"
+    settings = {"replay_dir": str(into / "replay"), "cookiecutters_dir": str(into / "cache")}
+    config.write_text(json.dumps(settings), encoding="utf-8")
+    extra: dict[str, Any] = {k: jinja_literal(v) for k, v in answers.items() if k != "os"}
+    extra["os"] = answers["os"]
+    extra["_folder"] = final.name
+    extra["_guest"] = guest = context(answers, final)
+    out = cookiecutter(
+        str(template_dir()),
+        no_input=True,
+        extra_context=extra,
+        output_dir=str(into / "out"),
+        config_file=str(config),
+        accept_hooks=False,
+    )
+    unused = "cmdline.txt" if guest["arch"] == "arm" else "overlay.dts"
+    (Path(out) / unused).unlink(missing_ok=True)
+    return Path(out)
+
+
+def _relocate(diagnostics: tuple[Diagnostic, ...], tmp: Path, final: Path) -> dict[str, str]:
+    """Each file name in the diagnostics that lies in `tmp` -> its name once in `final`."""
+    from sel4vmgen.source import display_path
+
+    renames: dict[str, str] = {}
+    root = tmp.resolve()
+    spans: list[Span] = []
+    for d in diagnostics:
+        spans += ([d.span] if d.span else []) + list(d.related)
+    for s in spans:
+        p = Path(s.file)
+        p = (p if p.is_absolute() else Path.cwd() / p).resolve()
+        if p.is_relative_to(root):
+            renames[s.file] = display_path(final / p.relative_to(root))
+    return renames
+
+
+def _moved(d: Diagnostic, renames: Mapping[str, str]) -> Diagnostic:
+    from dataclasses import replace
+
+    def at(s: Span) -> Span:
+        return replace(s, file=renames.get(s.file, s.file))
+
+    return replace(d, span=at(d.span) if d.span else None, related=tuple(at(r) for r in d.related))
+
+
+def _report(
+    diagnostics: tuple[Diagnostic, ...], tmp: Path, final: Path
+) -> tuple[str, tuple[Diagnostic, ...]]:
+    """Diagnostics as text, with the snippets read from `tmp` but the names of `final`."""
+    from sel4vmgen.diagnostics import format_text
+
+    renames = _relocate(diagnostics, tmp, final)
+    text = format_text(diagnostics)
+    for old in sorted(renames, key=len, reverse=True):
+        text = text.replace(f"{old}:", f"{renames[old]}:")
+    return text, tuple(_moved(d, renames) for d in diagnostics)
+
+
+def scaffold(given: Mapping[str, str], output_dir: Path) -> Result:
+    """Answers (missing ones defaulted) -> a checked guest folder in `output_dir`.
+
+    Raises `ScaffoldError` for usage problems; returns a `Result` without a folder (and
+    writes nothing) when the rendered files do not pass `validate`'s checks."""
+    unknown = sorted(set(given) - set(known_keys()))
+    if unknown:
+        raise ScaffoldError(f"unknown key '{unknown[0]}' (known: {', '.join(known_keys())})")
+    answers = complete(given)
+    if answers["os"] not in OS_KINDS:
+        raise ScaffoldError(f"os must be one of {', '.join(OS_KINDS)}, not '{answers['os']}'")
+    final = output_dir / folder_name(answers["name"])
+    if final.exists():
+        raise ScaffoldError(f"{final} already exists; choose another name or -o folder")
+    with tempfile.TemporaryDirectory(prefix="sel4vmgen-new-guest-") as tmp_name:
+        tmp = Path(tmp_name)
+        rendered = render(answers, tmp, final)
+        checked = check_file(rendered / "system.yaml")
+        text, moved = _report(checked.diagnostics, rendered, final)
+        if not checked.ok or has_errors(checked.diagnostics):
+            return Result(None, moved, text)
+        files = tuple(sorted(p.name for p in rendered.iterdir()))
+        output_dir.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(rendered), str(final))
+    return Result(final, moved, text, files)
