@@ -88,6 +88,10 @@ def read_text(path: Path, shown: str, at: Span | None = None) -> str:
         raise _fail("E003", f"cannot read {shown}: {e.strerror or e}", at) from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _fail(
+            "E004", "the file is UTF-16 text", Span(shown, 1, 1), hint="save the file as UTF-8"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -123,6 +127,13 @@ def _yaml_error(e: Exception, shown: str) -> DiagnosticError:
             [Diagnostic("E007", msg, span, hint="remove one of the two entries", related=related)]
         )
     text = problem.strip()
+    if "'\\t'" in text:
+        return _fail(
+            "E006",
+            "YAML syntax error: a tab character where YAML expects spaces",
+            span,
+            hint="indent with spaces; YAML does not allow tabs for indentation",
+        )
     if context:
         text = f"{text} ({context.strip()})"
     return _fail("E006", f"YAML syntax error: {text}", span)
@@ -137,6 +148,57 @@ def _duplicate_key(message: str) -> str | None:
     return rest.split('"', 1)[0]
 
 
+_CORE_TAGS = frozenset(
+    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")
+)
+
+
+def _scan_events(yaml: Any, text: str, shown: str) -> None:
+    """Refuse what the loader would silently get wrong: several documents,
+    aliases to a node that contains them (which load as null), and tags."""
+    open_anchors: list[str | None] = []
+    documents = 0
+    for event in yaml.parse(text):
+        kind = type(event).__name__
+        mark = event.start_mark
+        here = Span(shown, mark.line + 1, mark.column + 1)
+        if kind == "DocumentStartEvent":
+            documents += 1
+            if documents > 1:
+                raise _fail(
+                    "E012",
+                    "a second YAML document starts here; a system file holds one",
+                    here,
+                    hint="remove the `---` line and what follows, or split the file",
+                )
+        elif kind in ("MappingStartEvent", "SequenceStartEvent"):
+            open_anchors.append(event.anchor)
+        elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+            open_anchors.pop()
+        elif kind == "AliasEvent" and event.anchor in open_anchors:
+            raise _fail(
+                "E008",
+                f"alias '*{event.anchor}' refers to the node that contains it",
+                here,
+                hint="an alias may only repeat a node that is complete",
+            )
+        tag = getattr(event, "tag", None)
+        if tag is not None and str(tag) not in _CORE_TAGS:
+            raise _fail(
+                "E006",
+                f"YAML tag '{tag}' is not supported",
+                here,
+                hint="write the plain value without a `!tag`",
+            )
+
+
+def _empty_message(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines()]
+    if any(ln.startswith("#") for ln in lines):
+        return "the file holds only comments"
+    return "the file is empty"
+
+
 def parse_yaml(text: str, shown: str) -> Any:
     """Parse one YAML document with the round-trip loader (which keeps positions)."""
     from ruamel.yaml import YAML
@@ -145,22 +207,50 @@ def parse_yaml(text: str, shown: str) -> Any:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
-        docs = list(yaml.load_all(text))
+        _scan_events(yaml, text, shown)
+        data = yaml.load(text)
     except (MarkedYAMLError, YAMLError) as e:
         raise _yaml_error(e, shown) from None
     except RecursionError:
         raise _fail("E008", f"nesting deeper than {MAX_DEPTH} levels", Span(shown, 1, 1)) from None
-    except (ValueError, TypeError, OverflowError) as e:
+    except (ValueError, TypeError, OverflowError, AttributeError, IndexError) as e:
         raise _fail("E006", f"YAML value cannot be read: {e}", Span(shown, 1, 1)) from None
-    if not docs or (len(docs) == 1 and docs[0] is None and not text.strip("\ufeff \t\r\n")):
+    if data is None and _is_blank(text):
         raise _fail(
-            "E009", "the file is empty", Span(shown, 1, 1), hint="a system file is a YAML mapping"
+            "E009",
+            _empty_message(text),
+            Span(shown, 1, 1),
+            hint="a system file is a YAML mapping: `name:`, `arch:`, `platform:`, `vms:`",
         )
-    if len(docs) > 1:
-        raise _fail(
-            "E012", f"the file holds {len(docs)} YAML documents; one is expected", Span(shown, 1, 1)
-        )
-    return docs[0]
+    return data
+
+
+def _is_blank(text: str) -> bool:
+    """No YAML content: only whitespace, comments and document markers."""
+    for line in text.splitlines():
+        s = line.strip()
+        if s and not s.startswith("#") and s not in ("---", "..."):
+            return False
+    return True
+
+
+def describe(value: Any) -> str:
+    """What kind of value the user wrote, in words: 'a list', 'text', 'nothing (null)'..."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a fraction" if not value.is_integer() else "a number"
+    if isinstance(value, str):
+        return "text"
+    return type(value).__name__
 
 
 class _Converter:
@@ -200,22 +290,31 @@ class _Converter:
         out: dict[Any, Any] = {}
         lc = getattr(node, "lc", None)
         for k, v in node.items():
-            key = _scalar(k)
-            if not isinstance(key, str | int | bool) or isinstance(key, float):
-                raise _fail("E103", f"mapping key {k!r} must be a plain word", self.doc.span(path))
-            if isinstance(key, bool):
-                key = str(key).lower()
+            key_at, value_at = self._positions(lc, k)
+            key = _scalar(k) if not isinstance(k, tuple) else tuple(k)
+            if not isinstance(key, str | int) or isinstance(key, bool):
+                raise _fail(
+                    "E103",
+                    f"a mapping key must be a plain word, not {describe(key)}",
+                    key_at or self.doc.span(path),
+                )
             sub = (*path, key)
-            if lc is not None:
-                try:
-                    kl, kc = lc.key(k)
-                    vl, vc = lc.value(k)
-                    self.doc.keys[sub] = Span(self.shown, kl + 1, kc + 1)
-                    self.doc.values[sub] = Span(self.shown, vl + 1, vc + 1)
-                except (KeyError, TypeError, AttributeError):
-                    pass
+            if key_at is not None and value_at is not None:
+                self.doc.keys[sub] = key_at
+                self.doc.values[sub] = value_at
             out[key] = self.convert(v, sub, depth + 1, stack)
         return out
+
+    def _positions(self, lc: Any, k: Any) -> tuple[Span | None, Span | None]:
+        """Where key `k` and its value were written (None for merged `<<` keys)."""
+        if lc is None:
+            return None, None
+        try:
+            kl, kc = lc.key(k)
+            vl, vc = lc.value(k)
+        except (KeyError, TypeError, AttributeError):
+            return None, None
+        return Span(self.shown, kl + 1, kc + 1), Span(self.shown, vl + 1, vc + 1)
 
     def _sequence(self, node: Any, path: PathKey, depth: int, stack: frozenset[int]) -> list[Any]:
         out: list[Any] = []
@@ -244,8 +343,6 @@ def _scalar(value: Any) -> Any:
         return str(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
     return str(value)
 
 
@@ -274,43 +371,85 @@ def _graft(target: Document, source: Document, prefix: PathKey) -> None:
         target.keys[prefix + p] = s
 
 
-def _expand_includes(doc: Document, base: Path, chain: tuple[Path, ...], budget: _Budget) -> None:
-    """Replace every `- include: FILE` VM entry by the file's mapping, merged under local keys."""
-    vms = doc.data.get("vms") if isinstance(doc.data, dict) else None
+def _subdoc(doc: Document, prefix: PathKey) -> Document:
+    """The part of `doc` under `prefix`, as a document of its own."""
+    n = len(prefix)
+    sub = Document(data=None, file=doc.file)
+    sub.values = {p[n:]: s for p, s in doc.values.items() if p[:n] == prefix}
+    sub.keys = {p[n:]: s for p, s in doc.keys.items() if p[:n] == prefix and len(p) > n}
+    return sub
+
+
+def _overlay(base: Document, top: Document, top_data: dict[Any, Any]) -> Document:
+    """`top_data`'s keys (but `include`) over `base`'s mapping; each key keeps its own positions."""
+    data = dict(base.data)
+    local = {k: v for k, v in top_data.items() if k != INCLUDE_KEY}
+    data.update(local)
+    out = Document(data=data, file=top.file)
+    for src, from_top in ((base, False), (top, True)):
+        out.values.update(
+            {p: s for p, s in src.values.items() if p and (p[0] in local) == from_top}
+        )
+        out.keys.update({p: s for p, s in src.keys.items() if (p[0] in local) == from_top})
+    out.values[()] = top.span(())
+    return out
+
+
+def _include_target(ref: Any, at: Span, base: Path, chain: tuple[Path, ...]) -> tuple[Path, str]:
+    """The file an `include:` names, refusing bad values, cycles and deep nesting."""
+    if not isinstance(ref, str) or not ref.strip() or "\x00" in ref:
+        raise _fail(
+            "E011",
+            f"`include` takes the path of a YAML file, not {describe(ref) if ref else 'empty text'}",
+            at,
+        )
+    target = (base.parent / ref).resolve()
+    if target in chain:
+        loop = " -> ".join(display_path(c) for c in (*chain[chain.index(target) :], target))
+        raise _fail("E011", f"include cycle: {loop}", at)
+    if len(chain) > MAX_INCLUDE_DEPTH:
+        raise _fail("E011", f"includes nest deeper than {MAX_INCLUDE_DEPTH} files", at)
+    return target, display_path(target)
+
+
+def _fragment(ref: Any, at: Span, base: Path, chain: tuple[Path, ...], budget: _Budget) -> Document:
+    """Load an included VM file (itself perhaps including a base VM file)."""
+    target, shown = _include_target(ref, at, base, chain)
+    try:
+        doc = load_fragment(target, shown, at, budget)
+    except DiagnosticError as e:
+        raise _include_failed(e, ref, at) from None
+    if not isinstance(doc.data, dict):
+        raise _fail(
+            "E010",
+            f"an included VM file must be a mapping, not {describe(doc.data)}",
+            doc.span(()),
+        )
+    if INCLUDE_KEY not in doc.data:
+        return doc
+    inner = _fragment(
+        doc.data[INCLUDE_KEY], doc.span((INCLUDE_KEY,)), target, (*chain, target), budget
+    )
+    return _overlay(inner, doc, doc.data)
+
+
+def _expand_includes(doc: Document, base: Path, budget: _Budget) -> None:
+    """Replace every `- include: FILE` VM entry by the file's mapping, under the entry's own keys."""
+    vms = doc.data.get("vms")
     if not isinstance(vms, list):
         return
     for i, entry in enumerate(vms):
         if not (isinstance(entry, dict) and INCLUDE_KEY in entry):
             continue
-        at = doc.span(("vms", i, INCLUDE_KEY))
-        ref = entry[INCLUDE_KEY]
-        if not isinstance(ref, str) or not ref or "\x00" in ref:
-            raise _fail("E011", "`include` takes the path of a YAML file", at)
-        target = (base.parent / ref).resolve()
-        if target in chain:
-            raise _fail("E011", f"include cycle: {ref} is already being loaded", at)
-        if len(chain) > MAX_INCLUDE_DEPTH:
-            raise _fail("E011", f"includes nest deeper than {MAX_INCLUDE_DEPTH} files", at)
-        shown = display_path(target)
-        try:
-            sub = load_fragment(target, shown, at, budget)
-        except DiagnosticError as e:
-            raise _include_failed(e, ref, at) from None
-        if not isinstance(sub.data, dict):
-            raise _fail("E010", "an included VM file must be a YAML mapping", sub.span(()))
-        _expand_includes(sub, target, (*chain, target), budget)
-        merged = dict(sub.data)
         prefix: PathKey = ("vms", i)
-        stale = [p for p in list(doc.values) if p[:2] == prefix and len(p) > 2]
-        local = {p: doc.values[p] for p in stale}
-        local_keys = {p: doc.keys[p] for p in list(doc.keys) if p[:2] == prefix and len(p) > 2}
-        _graft(doc, sub, prefix)
-        for k, v in entry.items():
-            if k != INCLUDE_KEY:
-                merged[k] = v
-        doc.values.update({p: s for p, s in local.items() if p[2] != INCLUDE_KEY})
-        doc.keys.update({p: s for p, s in local_keys.items() if p[2] != INCLUDE_KEY})
-        vms[i] = merged
+        at = doc.span((*prefix, INCLUDE_KEY))
+        included = _fragment(entry[INCLUDE_KEY], at, base, (base,), budget)
+        merged = _overlay(included, _subdoc(doc, prefix), entry)
+        for table in (doc.values, doc.keys):
+            for p in [p for p in table if p[:2] == prefix and len(p) > 2]:
+                del table[p]
+        _graft(doc, merged, prefix)
+        vms[i] = merged.data
 
 
 def _include_failed(e: DiagnosticError, ref: str, at: Span) -> DiagnosticError:
@@ -318,7 +457,10 @@ def _include_failed(e: DiagnosticError, ref: str, at: Span) -> DiagnosticError:
     out = []
     for d in e.diagnostics:
         if d.code in ("E001", "E002", "E003"):
-            out.append(Diagnostic("E011", f"cannot include {ref}: {d.message}", at, hint=d.hint))
+            reason = {"E001": "file not found", "E002": "not a regular file"}.get(
+                d.code, "cannot read it"
+            )
+            out.append(Diagnostic("E011", f"cannot include '{ref}': {reason}", at, hint=d.hint))
         else:
             out.append(d)
     return DiagnosticError(out)
@@ -331,12 +473,11 @@ def load_document(path: str | Path) -> Document:
     budget = _Budget()
     doc = load_fragment(p, shown, None, budget)
     if not isinstance(doc.data, dict):
-        kind = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__}"
         raise _fail(
             "E010",
-            f"the top level of a system file must be a mapping, not {kind}",
+            f"the top level of a system file must be a mapping, not {describe(doc.data)}",
             doc.span(()),
             hint="start with `name:`, `arch:`, `platform:` and `vms:`",
         )
-    _expand_includes(doc, p.resolve(), (p.resolve(),), budget)
+    _expand_includes(doc, p.resolve(), budget)
     return doc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -34,10 +35,23 @@ class Loaded:
         return Path(self.document.file).resolve().parent
 
 
+def frozen_lists(value: Any) -> Any:
+    """Lists as tuples, all the way down, so that strict validation accepts them."""
+    if isinstance(value, list):
+        return tuple(frozen_lists(v) for v in value)
+    if isinstance(value, dict):
+        return {k: frozen_lists(v) for k, v in value.items()}
+    return value
+
+
 def validate(doc: Document) -> System:
-    """The document's data as a `System`, or `DiagnosticError` with every problem found."""
+    """The document's data as a `System`, or `DiagnosticError` with every problem found.
+
+    Validation is strict: YAML already gives numbers, booleans and text their
+    types, so `vcpus: "2"`, `vcpus: true` and `console: "yes"` are errors
+    rather than silently converted."""
     try:
-        return System.model_validate(doc.data)
+        return System.model_validate(frozen_lists(doc.data), strict=True)
     except ValidationError as e:
         raise DiagnosticError(to_diagnostics(e, doc, System)) from None
     except (RecursionError, OverflowError, ValueError, TypeError) as e:

@@ -12,13 +12,14 @@ import difflib
 import types
 import typing
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from sel4vmgen.diagnostics import Diagnostic
-from sel4vmgen.source import Document, PathKey
+from sel4vmgen.diagnostics import Diagnostic, Span
+from sel4vmgen.source import Document, PathKey, describe
 
 _TYPE_CODES: dict[str, str] = {
     "extra_forbidden": "E101",
@@ -91,82 +92,128 @@ def fields_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     return names
 
 
-def _clean_loc(loc: tuple[int | str, ...], data: Any) -> PathKey:
-    """Drop pydantic's union-branch labels ('tagged-union[...]', 'CrossVm', 'str') from a location."""
+KEY_LABEL = "[key]"
+
+
+@dataclass(frozen=True)
+class _Located:
+    """One pydantic error, its location cleaned to a path into the user's data."""
+
+    err: ErrorDetails
+    path: PathKey
+    via_union: bool
+    at_key: bool
+
+    @property
+    def type(self) -> str:
+        return self.err["type"]
+
+
+def _clean_loc(err: ErrorDetails, data: Any) -> _Located:
+    """Drop pydantic's union-branch labels ('tagged-union[...]', 'virtio_net', 'str') from a
+    location: a part that is not in the data is a label, except a missing field's name."""
+    loc = tuple(err["loc"])
     out: list[str | int] = []
     node = data
-    for part in loc:
+    via_union = at_key = False
+    for i, part in enumerate(loc):
         if isinstance(node, dict) and part in node:
             out.append(part)
             node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        elif isinstance(node, list | tuple) and isinstance(part, int) and 0 <= part < len(node):
             out.append(part)
             node = node[part]
-        elif isinstance(part, str) and (
-            part[:1].isupper() or "[" in part or part in _SCALAR_LABELS
-        ):
-            continue  # union branch label
-        else:
+        elif part == KEY_LABEL:
+            at_key = True
+        elif err["type"] == "missing" and i == len(loc) - 1:
             out.append(part)
-            node = None
-    return tuple(out)
+        else:
+            via_union = True  # a branch label: it names no data, so stay at this node
+    return _Located(err, tuple(out), via_union, at_key)
 
 
-_SCALAR_LABELS = {
-    "str",
-    "int",
-    "bool",
-    "tuple",
-    "dict",
-    "list",
-    "function-before",
-    "function-after",
+_EXPECTED: dict[str, str] = {
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+    "float_type": "a number",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+_BOUNDS: dict[str, str] = {
+    "greater_than_equal": "at least {ge}",
+    "greater_than": "greater than {gt}",
+    "less_than_equal": "at most {le}",
+    "less_than": "less than {lt}",
+}
+_PATTERNS: dict[str, str] = {
+    r"^[a-z0-9][a-z0-9_-]*$": "a platform name (lowercase letters, digits, '_' and '-')",
+    r"^[A-Za-z][A-Za-z0-9_]{0,63}$": "a kernel option name (letters, digits and '_', "
+    "starting with a letter)",
+    r"^[A-Za-z0-9/@,._+:-]+$": "a device-tree path (letters, digits and '/@,._+:-')",
+    r"^[A-Za-z0-9,._+-]+$": "a compatible string (letters, digits and ',._+-')",
 }
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return "true/false"
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, int):
-        return "a number"
+def _shown(value: Any) -> str:
+    """A value quoted for a message, short and printable; non-scalars described."""
     if isinstance(value, str):
-        return "text"
-    return type(value).__name__
+        text = value.encode("unicode_escape").decode("ascii")
+        return f"'{text}'" if len(text) <= 40 else f"'{text[:37]}...'"
+    if isinstance(value, bool | None | dict | list | tuple):
+        return describe(value)
+    if isinstance(value, int) and len(str(value)) > 24:
+        return f"{str(value)[:6]}...({len(str(value))} digits)"
+    return str(value)
+
+
+def _count_message(err: ErrorDetails, where: str) -> str:
+    ctx = err.get("ctx") or {}
+    etype = err["type"]
+    if "min_length" not in ctx and "max_length" not in ctx:
+        return f"{where}: {err['msg']}"
+    if etype in ("string_too_short", "string_too_long"):
+        if ctx.get("min_length") == 1:
+            return f"'{where}' must not be empty"
+        bound = ctx.get("min_length", ctx.get("max_length"))
+        word = "at least" if etype == "string_too_short" else "at most"
+        return f"'{where}' must be {word} {bound} characters long"
+    word = "at least" if etype == "too_short" else "at most"
+    bound = ctx.get("min_length", ctx.get("max_length"))
+    items = "item" if bound == 1 else "items"
+    return f"'{where}' must have {word} {bound} {items}, not {ctx.get('actual_length')}"
 
 
 def _message(err: ErrorDetails, path: PathKey, root: type[BaseModel]) -> tuple[str, str | None]:
     etype = err["type"]
     where = _dotted(path)
+    ctx = err.get("ctx") or {}
+    got = _shown(err.get("input"))
     if etype == "extra_forbidden":
-        key = str(path[-1]) if path else "?"
-        options = fields_at(root, tuple(path[:-1]))
-        close = difflib.get_close_matches(key, options, n=1, cutoff=0.6)
-        hint = (
-            f"did you mean '{close[0]}'?"
-            if close
-            else (f"allowed here: {', '.join(options)}" if options else None)
-        )
-        parent = _dotted(path[:-1]) or "the top level"
-        return f"unknown key '{key}' in {parent}", hint
+        return _unknown_key(path, root)
     if etype == "missing":
         return f"missing required field '{where}'", None
-    if etype in ("model_type", "model_attributes_type", "dict_type"):
-        return (
-            f"'{where or 'the document'}' must be a mapping, not {_describe(err.get('input'))}",
-            None,
-        )
-    if etype in ("tuple_type", "list_type"):
-        return f"'{where}' must be a list, not {_describe(err.get('input'))}", None
+    if etype in _EXPECTED:
+        return f"'{where or 'the document'}' must be {_EXPECTED[etype]}, not {got}", None
+    if etype in _BOUNDS:
+        return f"'{where}' must be {_BOUNDS[etype].format(**ctx)}, not {got}", None
+    if etype in ("too_short", "too_long", "string_too_short", "string_too_long"):
+        return _count_message(err, where), None
+    if etype == "literal_error":
+        return f"'{where}' must be {ctx.get('expected')}, not {got}", None
+    if etype == "string_pattern_mismatch":
+        what = _PATTERNS.get(str(ctx.get("pattern")), f"text matching {ctx.get('pattern')}")
+        return f"{where}: {got} is not {what}", None
     if etype == "union_tag_invalid":
-        ctx = err.get("ctx") or {}
         return (
-            f"'{where}' has unknown type {ctx.get('tag')!r}; expected {ctx.get('expected_tags')}",
+            f"'{where}' has unknown type {got if 'tag' not in ctx else _shown(ctx['tag'])}; "
+            f"expected {ctx.get('expected_tags')}",
             None,
         )
     if etype == "union_tag_not_found":
@@ -177,6 +224,18 @@ def _message(err: ErrorDetails, path: PathKey, root: type[BaseModel]) -> tuple[s
     return (f"{where}: {msg}" if where else msg), None
 
 
+def _unknown_key(path: PathKey, root: type[BaseModel]) -> tuple[str, str | None]:
+    key = str(path[-1]) if path else "?"
+    options = fields_at(root, tuple(path[:-1]))
+    close = difflib.get_close_matches(key, options, n=1, cutoff=0.6)
+    if close:
+        hint: str | None = f"did you mean '{close[0]}'?"
+    else:
+        hint = f"allowed here: {', '.join(options)}" if options else None
+    parent = _dotted(path[:-1]) or "the top level"
+    return f"unknown key '{key}' in {parent}", hint
+
+
 def _dotted(path: PathKey) -> str:
     out = ""
     for p in path:
@@ -184,22 +243,52 @@ def _dotted(path: PathKey) -> str:
     return out
 
 
+def _combine_types(group: list[_Located]) -> list[_Located]:
+    """One error per place: a union's type mismatches give way to a branch that got
+    further, and several mismatches at one place merge into 'must be A or B'."""
+    typed = [e for e in group if e.type in _EXPECTED and e.via_union]
+    other = [e for e in group if e not in typed]
+    if not typed:
+        return group
+    if other:
+        return other
+    wanted = list(dict.fromkeys(_EXPECTED[e.type] for e in typed))
+    first = typed[0]
+    msg = ", ".join(wanted[:-1]) + (" or " if len(wanted) > 1 else "") + wanted[-1]
+    err = dict(first.err)
+    err["type"] = "union_type"
+    err["msg"] = f"'{_dotted(first.path)}' must be {msg}, not {_shown(first.err.get('input'))}"
+    return [_Located(ErrorDetails(**err), first.path, True, first.at_key)]  # type: ignore[typeddict-item]
+
+
+def _span(e: _Located, doc: Document) -> Span:
+    if e.type == "extra_forbidden" or e.at_key:
+        return doc.key_span(e.path)
+    if e.type == "missing":
+        return doc.key_span(e.path[:-1]) if len(e.path) > 1 else doc.span(())
+    return doc.span(e.path)
+
+
 def to_diagnostics(exc: ValidationError, doc: Document, root: type[BaseModel]) -> list[Diagnostic]:
-    """One diagnostic per pydantic error, positioned in `doc`."""
+    """One diagnostic per problem pydantic found, positioned in `doc`."""
+    groups: dict[PathKey, list[_Located]] = {}
+    for err in exc.errors(include_url=False):
+        located = _clean_loc(err, doc.data)
+        groups.setdefault(located.path, []).append(located)
+    ancestors = {p[:n] for p in groups for n in range(len(p))}
     out: list[Diagnostic] = []
     seen: set[tuple[PathKey, str]] = set()
-    for err in exc.errors(include_url=False):
-        path = _clean_loc(tuple(err["loc"]), doc.data)
-        code = code_for(err["type"])
-        if (path, code) in seen:
-            continue  # one union failure reported by each branch
-        seen.add((path, code))
-        message, hint = _message(err, path, root)
-        if err["type"] == "extra_forbidden":
-            span = doc.key_span(path)
-        elif err["type"] == "missing":
-            span = doc.key_span(path[:-1]) if len(path) > 1 else doc.span(())
-        else:
-            span = doc.span(path)
-        out.append(Diagnostic(code, message, span, hint=hint))
+    for path, group in groups.items():
+        if path in ancestors and all(e.via_union and e.type in _EXPECTED for e in group):
+            continue  # a union branch of the wrong kind, where another branch got further
+        for e in _combine_types(group):
+            code = code_for(e.type) if e.type != "union_type" else "E103"
+            if (path, code) in seen:
+                continue
+            seen.add((path, code))
+            if e.type == "union_type":
+                message, hint = e.err["msg"], None
+            else:
+                message, hint = _message(e.err, path[:-1] if e.at_key else path, root)
+            out.append(Diagnostic(code, message, _span(e, doc), hint=hint))
     return out

@@ -24,7 +24,7 @@ _UNITS = {
     "GiB": 1 << 30,
     "TiB": 1 << 40,
 }
-_SIZE_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*([A-Za-z]*)\s*$")
+_SIZE_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)(\s*)([A-Za-z]*)\s*$")
 
 C_KEYWORDS = frozenset(
     [
@@ -119,6 +119,12 @@ _CHECKOUT_VARS = (
 )
 
 
+_KINDS = {
+    "size": "a size (write 0x1000, 4096 or 4KiB)",
+    "address": "an address (write a number such as 0x40000000)",
+}
+
+
 def _number(value: Any, kind: str) -> tuple[int, str]:
     """Split `value` into an integer and a unit suffix; bools are not numbers."""
     if isinstance(value, bool):
@@ -128,17 +134,27 @@ def _number(value: Any, kind: str) -> tuple[int, str]:
     if isinstance(value, float):
         if value.is_integer():
             return int(value), ""
-        raise PydanticCustomError(f"{kind}_format", "expected a whole number")
+        raise PydanticCustomError(
+            f"{kind}_format", "expected a whole number, not {n}", {"n": value}
+        )
     if not isinstance(value, str):
-        raise PydanticCustomError(f"{kind}_format", f"expected a {kind} like 0x1000 or 4KiB")
-    m = _SIZE_RE.match(value)
-    if not m:
         raise PydanticCustomError(
             f"{kind}_format",
-            "'{text}' is not a {kind} (write 0x1000, 4096 or 4KiB)",
-            {"text": value[:40], "kind": kind},
+            "expected {kind}, not {what}",
+            {
+                "kind": _KINDS[kind],
+                "what": "a list" if isinstance(value, list | tuple) else "a mapping",
+            },
         )
-    digits, unit = m.group(1).replace("_", ""), m.group(2)
+    m = _SIZE_RE.match(value)
+    hex_run_on = m is not None and m.group(1)[:2].lower() == "0x" and not m.group(2) and m.group(3)
+    if not m or (hex_run_on and m.group(3) not in _UNITS):
+        raise PydanticCustomError(
+            f"{kind}_format",
+            "'{text}' is not {kind}",
+            {"text": _printable(value), "kind": _KINDS[kind]},
+        )
+    digits, unit = m.group(1).replace("_", ""), m.group(3)
     n = int(digits, 16) if digits.lower().startswith("0x") else int(digits, 10)
     return n, unit
 
@@ -229,8 +245,8 @@ def check_image_path(value: Any) -> str:
     if "$" in value and not value.startswith(_CHECKOUT_VARS):
         raise PydanticCustomError(
             "bad_path",
-            "only ${{CAMKES_VM_IMAGES_DIR}}, ${{CAMKES_VM_LINUX_DIR}} and ${{CMAKE_CURRENT_SOURCE_DIR}} "
-            "may start an image path",
+            "only {variables} may start an image path",
+            {"variables": ", ".join(_CHECKOUT_VARS)},
         )
     if value.count("$") > 1:
         raise PydanticCustomError(
