@@ -28,22 +28,36 @@ def _c(code: str, title: str, explanation: str, example: str = "") -> Code:
 
 LOAD_CODES: tuple[Code, ...] = (
     _c("E001", "file not found", "The named file does not exist.", "sel4vmgen validate nope.yaml"),
-    _c("E002", "not a file", "The path names a directory or another non-regular file."),
-    _c("E003", "file cannot be read", "The operating system refused to read the file."),
+    _c(
+        "E002",
+        "not a file",
+        "The path names a directory or another non-regular file.",
+        "sel4vmgen validate examples/   # a folder, not a system file",
+    ),
+    _c(
+        "E003",
+        "file cannot be read",
+        "The operating system refused to read the file (permissions, I/O error).",
+        "chmod 000 system.yaml && sel4vmgen validate system.yaml",
+    ),
     _c(
         "E004",
         "not UTF-8 text",
-        "System files must be UTF-8 text; the file has bytes that are not, or NUL bytes.",
+        "System files must be UTF-8 text; the file has bytes that are not UTF-8 (Latin-1, "
+        "UTF-16, binary data) or NUL bytes.",
+        "printf 'name: caf\\xe9\\n' > system.yaml   # Latin-1, not UTF-8",
     ),
     _c(
         "E005",
         "file too large",
         "A system file may be at most 4 MiB; larger inputs are refused before parsing.",
+        "head -c 5000000 /dev/zero > system.yaml",
     ),
     _c(
         "E006",
         "YAML syntax error",
-        "The file is not well-formed YAML.",
+        "The file is not well-formed YAML: an unclosed bracket or quote, a bad escape, an "
+        "undefined alias, a tab used for indentation, or a `!tag` (tags are not supported).",
         "vms: [vm0\nname: x   # the flow list is never closed",
     ),
     _c(
@@ -55,11 +69,16 @@ LOAD_CODES: tuple[Code, ...] = (
     _c(
         "E008",
         "document too large after aliases",
-        "Anchors and aliases expand to more than the allowed number of nodes, nest too deep, "
-        "or refer to themselves (an alias bomb).",
+        "Anchors and aliases expand to more than 200000 nodes (an alias bomb), the data nests "
+        "deeper than 64 levels, or an alias refers to the node that contains it.",
         'a: &a ["x","x"]\nb: &b [*a,*a]\nc: [*b,*b]  # and so on',
     ),
-    _c("E009", "empty document", "The file holds no YAML document."),
+    _c(
+        "E009",
+        "empty document",
+        "The file holds no YAML content: it is empty, blank or only comments.",
+        "# a file with nothing but this comment",
+    ),
     _c(
         "E010",
         "wrong top-level type",
@@ -69,10 +88,16 @@ LOAD_CODES: tuple[Code, ...] = (
     _c(
         "E011",
         "include failed",
-        "An `include:` names a file that cannot be loaded, or includes form a cycle.",
+        "An `include:` names a file that cannot be loaded, its value is not a path, or "
+        "includes form a cycle.  Paths are relative to the including file.",
         "vms:\n  - include: guests/missing.yaml",
     ),
-    _c("E012", "more than one document", "A system file holds exactly one YAML document."),
+    _c(
+        "E012",
+        "more than one document",
+        "A system file holds exactly one YAML document; a `---` line starts a second one.",
+        "name: a\n---\nname: b",
+    ),
 )
 
 MODEL_CODES: tuple[Code, ...] = (
@@ -86,7 +111,10 @@ MODEL_CODES: tuple[Code, ...] = (
     _c(
         "E103",
         "wrong type",
-        "The value has the wrong type (a list where a mapping belongs, text where a number belongs...).",
+        "The value has the wrong type: a list where a mapping belongs, text or true/false where "
+        'a number belongs, a quoted number ("2") where a number belongs.  Values are not '
+        "converted from one type to another.",
+        "vms:\n  - name: vm0\n    vcpus: two",
     ),
     _c("E104", "value out of range", "A number is outside the range the field allows.", "vcpus: 0"),
     _c(
@@ -111,15 +139,17 @@ MODEL_CODES: tuple[Code, ...] = (
     _c(
         "E108",
         "bad path",
-        "Image paths must be relative to the system file (no `..` that leaves its tree is needed "
-        "for images in a stock checkout: use `${CAMKES_VM_IMAGES_DIR}`), absolute, or start with "
-        "a known checkout variable; no NUL bytes, newlines or quotes.",
+        "Image paths are relative to the system file, absolute, or start with one checkout "
+        "variable (`${CAMKES_VM_IMAGES_DIR}`, `${CAMKES_VM_LINUX_DIR}`, "
+        "`${CMAKE_CURRENT_SOURCE_DIR}`); they hold no NUL bytes, newlines, quotes, backslashes "
+        "or `;`.  File-server names are one plain file name: no `/` and no leading `.`.",
         'kernel:\n  image: "a\\nb"',
     ),
     _c(
         "E109",
         "invalid value",
         "The value does not satisfy the field's rule; the message says which.",
+        "platform: PC99   # platform names are lowercase",
     ),
 )
 

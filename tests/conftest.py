@@ -38,8 +38,11 @@ def cli() -> Callable[..., Run]:
     return run_cli
 
 
+Writer = Callable[[str, str | bytes], Path]
+
+
 @pytest.fixture
-def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
+def write(tmp_path: Path) -> Writer:
     """Write a file under tmp_path and return its path."""
 
     def _write(name: str, content: str | bytes) -> Path:

@@ -1,0 +1,187 @@
+"""The command line as a user meets it: validate (files, globs, formats, exit
+codes, summary), explain, --version and help."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, MINIMAL_X86, ROOT, Writer, run_cli
+
+from sel4vmgen import __version__
+from sel4vmgen.codes import LOAD_CODES, MODEL_CODES, all_codes
+
+BAD_VCPUS = MINIMAL_X86.replace("    ram:", "    vcpus: 0\n    ram:")
+TYPO = MINIMAL_X86.replace("    ram:", "    vcpu: 2\n    ram:")
+
+
+def test_version() -> None:
+    run = run_cli("--version")
+    assert run.exit_code == 0
+    assert run.stdout == f"sel4vmgen, version {__version__}\n"
+
+
+def test_help_lists_the_commands() -> None:
+    run = run_cli("--help")
+    assert run.exit_code == 0
+    for name in ("validate", "schema", "explain"):
+        assert f"  {name} " in run.stdout
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    assert run_cli("frobnicate").exit_code == 2
+
+
+def test_validate_needs_a_file() -> None:
+    run = run_cli("validate")
+    assert run.exit_code == 2
+    assert "Missing argument 'FILES...'" in run.stderr
+
+
+def test_validate_a_good_file(write: Writer) -> None:
+    path = write("ok.yaml", MINIMAL_X86)
+    run = run_cli("validate", str(path))
+    assert run.exit_code == 0
+    assert run.stderr == "1 file checked: 0 error(s), 0 warning(s)\n"
+    assert run.stdout == ""
+
+
+def test_validate_the_minimal_example() -> None:
+    run = run_cli("validate", str(EXAMPLES / "minimal.yaml"))
+    assert run.exit_code == 0, run.stderr
+
+
+def test_validate_reports_every_file_and_a_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("a.yaml").write_text(MINIMAL_X86, encoding="utf-8")
+    Path("b.yaml").write_text(BAD_VCPUS, encoding="utf-8")
+    Path("sub").mkdir()
+    Path("sub/c.yaml").write_text(TYPO, encoding="utf-8")
+    run = run_cli("validate", "*.yaml", "sub/*.yaml")
+    assert run.exit_code == 1
+    lines = run.stderr.splitlines()
+    assert "b.yaml:7:12: error[E104]: 'vms[0].vcpus' must be at least 1, not 0" in lines
+    assert "sub/c.yaml:7:5: error[E101]: unknown key 'vcpu' in vms[0]" in lines
+    assert "  hint: did you mean 'vcpus'?" in lines
+    assert lines[-1] == "3 files checked: 2 error(s), 0 warning(s)"
+
+
+def test_validate_recursive_glob_and_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("x/y").mkdir(parents=True)
+    Path("x/y/deep.yaml").write_text(MINIMAL_X86, encoding="utf-8")
+    Path("x/top.yaml").write_text(MINIMAL_X86, encoding="utf-8")
+    run = run_cli("validate", "x/**/*.yaml")
+    assert run.stderr == "2 files checked: 0 error(s), 0 warning(s)\n"
+    assert run_cli("validate", "-q", "x/**/*.yaml").stderr == ""
+
+
+def test_a_glob_that_matches_nothing_is_reported_as_a_missing_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = run_cli("validate", "nothing*.yaml")
+    assert run.exit_code == 2
+    assert "error[E001]: file not found: nothing*.yaml" in run.stderr
+
+
+def test_unreadable_input_wins_over_config_errors(write: Writer) -> None:
+    bad = write("bad.yaml", BAD_VCPUS)
+    run = run_cli("validate", str(bad), str(bad.parent / "missing.yaml"))
+    assert run.exit_code == 2
+    assert run.stderr.splitlines()[-1] == "2 files checked: 2 error(s), 0 warning(s)"
+
+
+def test_json_format_goes_to_stdout(write: Writer) -> None:
+    bad = write("bad.yaml", BAD_VCPUS)
+    run = run_cli("validate", "--format", "json", str(bad))
+    assert run.exit_code == 1
+    assert json.loads(run.stdout) == [
+        {
+            "code": "E104",
+            "severity": "error",
+            "message": "'vms[0].vcpus' must be at least 1, not 0",
+            "file": str(bad),
+            "line": 7,
+            "col": 12,
+        }
+    ]
+    assert run.stderr == ""
+
+
+def test_json_format_of_a_clean_file_is_an_empty_list(write: Writer) -> None:
+    ok = write("ok.yaml", MINIMAL_X86)
+    run = run_cli("validate", "--format=json", str(ok))
+    assert (run.exit_code, json.loads(run.stdout)) == (0, [])
+
+
+def test_github_format(write: Writer) -> None:
+    bad = write("bad.yaml", TYPO)
+    run = run_cli("validate", "--format", "github", str(bad))
+    assert run.exit_code == 1
+    shown = str(bad).replace(":", "%3A").replace(",", "%2C")
+    assert run.stdout == (
+        f"::error file={shown},line=7,col=5,title=E101::"
+        "unknown key 'vcpu' in vms[0] (hint: did you mean 'vcpus'?)\n"
+    )
+
+
+def test_sarif_format(write: Writer) -> None:
+    bad = write("bad.yaml", TYPO)
+    run = run_cli("validate", "--format", "sarif", str(bad))
+    log = json.loads(run.stdout)
+    assert log["version"] == "2.1.0"
+    (result,) = log["runs"][0]["results"]
+    assert result["ruleId"] == "E101"
+    assert result["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 7,
+        "startColumn": 5,
+    }
+
+
+def test_unknown_format_is_a_usage_error(write: Writer) -> None:
+    ok = write("ok.yaml", MINIMAL_X86)
+    assert run_cli("validate", "--format", "xml", str(ok)).exit_code == 2
+
+
+@pytest.mark.parametrize("code", sorted(all_codes()))
+def test_explain_every_code(code: str) -> None:
+    entry = all_codes()[code]
+    run = run_cli("explain", code.lower())
+    assert run.exit_code == 0
+    lines = run.stdout.splitlines()
+    assert lines[0] == f"{code}: {entry.title}"
+    assert entry.explanation in run.stdout
+    if entry.example:
+        at = lines.index("Example:")
+        assert lines[at + 2] == "    " + entry.example.splitlines()[0]
+
+
+@pytest.mark.parametrize("code", [c.code for c in (*LOAD_CODES, *MODEL_CODES)])
+def test_load_and_model_codes_come_with_an_example(code: str) -> None:
+    assert all_codes()[code].example
+    assert "Example:" in run_cli("explain", code).stdout
+
+
+def test_explain_unknown_code_is_a_usage_error() -> None:
+    run = run_cli("explain", "E999")
+    assert run.exit_code == 2
+    assert "unknown code 'E999'" in run.stderr
+
+
+def test_module_entry_point_runs() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "sel4vmgen", "validate", "examples/minimal.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "1 file checked: 0 error(s), 0 warning(s)\n"
