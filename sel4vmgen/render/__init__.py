@@ -34,7 +34,7 @@ from sel4vmgen.render.writer import WriteError, check_tree, write_tree
 
 if TYPE_CHECKING:
     from sel4vmgen.model import Loaded
-    from sel4vmgen.plan.model import Plan
+    from sel4vmgen.plan.model import Image, Plan
 
 __all__ = [
     "BACKENDS",
@@ -69,6 +69,13 @@ class RenderContext:
         if source.startswith("${") or Path(source).is_absolute():
             return source
         return (self.base_dir / source).resolve().as_posix()
+
+    def image_location(self, image: Image) -> str:
+        """Where the build finds an image, by `Image.base`: a file the renderer writes into
+        the app is `${CMAKE_CURRENT_SOURCE_DIR}/...`; the others as `image_path` says."""
+        if getattr(image, "base", None) == "generated":
+            return "${CMAKE_CURRENT_SOURCE_DIR}/" + image.source
+        return self.image_path(image.source)
 
 
 @dataclass(frozen=True)

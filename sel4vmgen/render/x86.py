@@ -1,0 +1,506 @@
+"""The x86 backend: a plan to the files of an `apps/x86/<name>/` CAmkES VM application.
+
+The files mirror seL4's camkes-vm-examples x86 apps (minimal, minimal_64,
+optiplex9020, zmq_samples): `CMakeLists.txt`, `app_settings.cmake`,
+`<name>.camkes`, `src/cross_vm_connections.c` when a VM has cross-VM
+dataports, and a short `README.md`.  This module turns the plan into plain
+view records (names, already-escaped CMake arguments, attribute lists) and
+checks that the plan can be written in camkes-vm's terms; the templates in
+`templates/x86/` only lay the records out.  Nothing here allocates or picks
+a default: every number and name is the plan's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sel4vmgen.plan.model import Image, IrqRoute, Plan, Setting, VmPlan
+from sel4vmgen.render import RenderContext
+from sel4vmgen.render.env import (
+    RenderError,
+    camkes_string,
+    cmake_quote,
+    environment,
+    hex_filter,
+    render_template,
+)
+
+MIB = 1 << 20
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CMAKE_BARE = re.compile(r"^[A-Za-z0-9_.+-]+$")
+# Attributes the template writes from plan fields; a `Setting` may not set them again.
+_FIELD_ATTRIBUTES = frozenset(
+    {
+        "guest_ram_mb",
+        "kernel_cmdline",
+        "kernel_image",
+        "kernel_relocs",
+        "initrd_image",
+        "iospace_domain",
+        "vm_ioports",
+        "pci_devices",
+        "vm_irqs",
+    }
+)
+# Settings camkes-vm's own apps write in hex (the rest are written in decimal).
+_HEX_SETTINGS = frozenset({"heap_size", "iospace_domain"})
+# camkes-vm components/VM/configurations/connections.h: ids idx*2 / idx*2+1, 32 KiB queues,
+# at most four peers per VM (__CALL_SINGLE4).
+VIRTQUEUE_SHMEM = 32768
+MAX_VIRTQUEUE_PEERS = 4
+
+
+@dataclass(frozen=True)
+class Attr:
+    """One `vmN.name = value;` line: `value` is already CAmkES syntax."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class CrossVmEntry:
+    """One element of the `connections[]` array of `cross_vm_connections.c`."""
+
+    dataport: str
+    emit: str  # C expression: `<event>_emit` or `NULL`
+    consume_id: int
+    consume_callback: str  # `<event>_reg_callback` or `NULL`
+
+
+@dataclass(frozen=True)
+class VmView:
+    """One VM as the templates see it."""
+
+    index: int
+    instance: str
+    component: str
+    attrs: tuple[Attr, ...]
+    interfaces: tuple[str, ...]  # lines inside `component InitN { ... }`
+    connections: tuple[str, ...]  # `connection ...;` lines of the composition
+    cross_vm: tuple[CrossVmEntry, ...]
+    cross_vm_source: str | None  # relative path of its cross_vm_connections.c
+    topology: tuple[int, ...]  # virtqueue peers (VM indices), in connections.h order
+    mac: str | None
+
+
+@dataclass(frozen=True)
+class CMakeSet:
+    name: str
+    value: str  # CMake argument, escaped
+    type: str  # BOOL or STRING
+
+
+@dataclass(frozen=True)
+class FileServerEntry:
+    name: str  # escaped CMake argument
+    path: str  # escaped CMake argument (or a ${variable} holding the path)
+    decompress: str | None  # target name when the image is a bzImage
+    decompressed: str | None  # variable holding the extracted kernel
+    compressed: str | None  # escaped path of the bzImage
+
+
+@dataclass(frozen=True)
+class ComponentView:
+    name: str
+    type: str
+    import_line: str  # camkes-vm's `<T/T.camkes>`, or the generated definition
+    sources: tuple[str, ...]  # escaped CMake arguments; empty for a camkes-vm component
+    interfaces: tuple[str, ...]  # lines of the generated definition (components with sources)
+    definition: str | None  # relative path of the generated definition
+    priority: int | None
+
+
+@dataclass(frozen=True)
+class X86App:
+    """Everything the x86 templates print."""
+
+    name: str
+    sel4_arch: str
+    platform: str
+    kernel_platform: str
+    num_nodes: int
+    options: tuple[CMakeSet, ...]
+    vms: tuple[VmView, ...]
+    file_server: tuple[FileServerEntry, ...]
+    components: tuple[ComponentView, ...]
+    images_package: bool  # whether an image path needs find_package(camkes-vm-images)
+    virtqueues: bool
+    tool_version: str
+
+
+def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
+    """All files of the x86 application for one plan."""
+    if len(plans) != 1:
+        raise RenderError(f"an x86 system is built for one platform, not {len(plans)}")
+    app = view(plans[0], ctx)
+    env = environment("x86")
+    files = {
+        "CMakeLists.txt": render_template(env, "CMakeLists.txt.j2", app=app),
+        "app_settings.cmake": render_template(env, "app_settings.cmake.j2", app=app),
+        f"{app.name}.camkes": render_template(env, "app.camkes.j2", app=app),
+        "README.md": render_template(env, "README.md.j2", app=app),
+    }
+    for comp in app.components:
+        if comp.definition:
+            files[comp.definition] = render_template(env, "component.camkes.j2", comp=comp)
+    for vm in app.vms:
+        if vm.cross_vm_source:
+            files[vm.cross_vm_source] = render_template(
+                env, "cross_vm_connections.c.j2", app=app, vm=vm
+            )
+    return files
+
+
+def identifier(name: str, what: str) -> str:
+    """`name` if it is a C identifier, else `RenderError`."""
+    if not _IDENT.match(name):
+        raise RenderError(f"{what} {name!r} is not a C identifier")
+    return name
+
+
+def view(plan: Plan, ctx: RenderContext) -> X86App:
+    """The plan as the records the x86 templates print."""
+    if plan.arch != "x86":
+        raise RenderError(f"the x86 backend cannot render a {plan.arch} plan")
+    name = identifier(plan.system, "system name")
+    cross_vm_count = sum(1 for v in plan.vms if v.dataports)
+    vms = tuple(vm_view(plan, v, cross_vm_count) for v in plan.vms)
+    sources = [ctx.image_location(i) for i in plan.file_server]
+    return X86App(
+        name=name,
+        sel4_arch=plan.sel4_arch,
+        platform=plan.platform,
+        kernel_platform=plan.kernel_platform,
+        num_nodes=plan.num_nodes,
+        options=cmake_options(plan),
+        vms=vms,
+        file_server=file_server(plan.file_server, ctx),
+        components=tuple(component_view(plan, c.name, ctx) for c in plan.components),
+        images_package=any(s.startswith("${CAMKES_VM_IMAGES_DIR}") for s in sources),
+        virtqueues=any(v.topology for v in vms),
+        tool_version=ctx.tool_version,
+    )
+
+
+def cmake_value(value: str | int | bool) -> tuple[str, str]:
+    """A CMake cache value and its type: ON/OFF for booleans, bare words unquoted."""
+    if isinstance(value, bool):
+        return ("ON" if value else "OFF"), "BOOL"
+    text = str(value)
+    return (text if _CMAKE_BARE.match(text) else cmake_quote(text)), "STRING"
+
+
+def cmake_options(plan: Plan) -> tuple[CMakeSet, ...]:
+    """KernelSel4Arch and KernelMaxNumNodes from the plan, then its other options in order."""
+    fixed: dict[str, str | int | bool] = {
+        "KernelSel4Arch": plan.sel4_arch,
+        "KernelMaxNumNodes": plan.num_nodes,
+    }
+    out = [CMakeSet(k, *cmake_value(v)) for k, v in fixed.items()]
+    seen = set(fixed)
+    for opt in plan.cmake_options:
+        identifier(opt.name, "CMake option")
+        if opt.name in fixed:
+            if str(opt.value) != str(fixed[opt.name]):
+                raise RenderError(
+                    f"CMake option {opt.name}={opt.value} contradicts the plan's {fixed[opt.name]}"
+                )
+            continue
+        if opt.name in seen:
+            raise RenderError(f"CMake option {opt.name} is set twice")
+        seen.add(opt.name)
+        out.append(CMakeSet(opt.name, *cmake_value(opt.value)))
+    return tuple(out)
+
+
+def file_server(images: Sequence[Image], ctx: RenderContext) -> tuple[FileServerEntry, ...]:
+    """One AddToFileServer per file-server name; a bzImage kernel is decompressed first."""
+    out: list[FileServerEntry] = []
+    seen: dict[str, str] = {}
+    for image in images:
+        path = ctx.image_location(image)
+        if image.fs_name in seen:
+            if seen[image.fs_name] != path:
+                raise RenderError(f"file-server name {image.fs_name!r} names two different files")
+            continue
+        seen[image.fs_name] = path
+        quoted = cmake_quote(path, variables=True)
+        if image.role == "kernel" and image.format == "bzImage":
+            n = sum(1 for e in out if e.decompress)
+            suffix = f"_{n}" if n else ""
+            target, var = f"extract_linux_kernel{suffix}", f"decompressed_kernel{suffix}"
+            out.append(
+                FileServerEntry(cmake_quote(image.fs_name), f"${{{var}}}", target, var, quoted)
+            )
+        else:
+            out.append(FileServerEntry(cmake_quote(image.fs_name), quoted, None, None, None))
+    return tuple(out)
+
+
+def component_view(plan: Plan, name: str, ctx: RenderContext) -> ComponentView:
+    """A native component: imported from camkes-vm, or declared from its sources."""
+    comp = next(c for c in plan.components if c.name == name)
+    identifier(comp.name, "component name")
+    identifier(comp.type, "component type")
+    if not comp.sources:
+        imp = f"import <{comp.type}/{comp.type}.camkes>;"
+        return ComponentView(comp.name, comp.type, imp, (), (), None, comp.priority)
+    lines = ["control;"]
+    for vm in plan.vms:
+        lines += [f"dataport Buf({d.size}) {d.peer_name};" for d in vm.dataports if d.peer == name]
+        for ev in vm.events:
+            if ev.peer == name:
+                verb = "consumes" if ev.direction == "from_vm" else "emits"
+                lines.append(f"{verb} {event_type(ev.peer_name)} {ev.peer_name};")
+    path = f"components/{comp.type}/{comp.type}.camkes"
+    sources = tuple(cmake_quote(ctx.image_path(s), variables=True) for s in comp.sources)
+    return ComponentView(
+        comp.name, comp.type, f'import "{path}";', sources, tuple(lines), path, comp.priority
+    )
+
+
+def camkes_value(name: str, value: object) -> str:
+    """A setting's value in CAmkES syntax."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return hex_filter(value) if name in _HEX_SETTINGS else str(value)
+    if isinstance(value, str):
+        return camkes_string(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(camkes_value(name, v) for v in value) + "]"
+    raise RenderError(f"setting {name} has a value CAmkES cannot hold: {value!r}")
+
+
+def camkes_dict(items: Sequence[tuple[str, str]]) -> str:
+    """`{"key":value, ...}` with values already in CAmkES syntax."""
+    return "{" + ", ".join(f'"{k}":{v}' for k, v in items) + "}"
+
+
+def guest_ram_mb(vm: VmPlan) -> int:
+    """The plan's `guest_ram_mb`, or its RAM size when that is a whole number of MiB."""
+    given: int | None = getattr(vm, "guest_ram_mb", None)
+    if given is not None:
+        return given
+    if vm.ram.size % MIB:
+        raise RenderError(f"{vm.instance}: guest RAM {vm.ram.size:#x} is not a whole number of MiB")
+    return vm.ram.size // MIB
+
+
+def device_attrs(plan: Plan, vm: VmPlan) -> list[Attr]:
+    """vm_ioports, pci_devices and vm_irqs, as camkes-vm's Init templates read them."""
+    attrs: list[Attr] = []
+    if vm.ioports:
+        rows = [
+            camkes_dict(
+                [
+                    ("start", hex_filter(p.start)),
+                    ("end", hex_filter(p.end)),
+                    ("pci_device", str(p.pci_device)),
+                    ("name", camkes_string(p.name)),
+                ]
+            )
+            for p in vm.ioports
+        ]
+        attrs.append(Attr("vm_ioports", "[" + ", ".join(rows) + "]"))
+    routes = [r for r in plan.irq_routes if r.vm == vm.instance and r.kind == "passthrough"]
+    if vm.pci_devices:
+        attrs.append(Attr("pci_devices", "[" + ", ".join(pci_rows(vm, routes)) + "]"))
+    if routes:
+        attrs.append(Attr("vm_irqs", "[" + ", ".join(irq_row(r) for r in routes) + "]"))
+    return attrs
+
+
+def pci_rows(vm: VmPlan, routes: Sequence[IrqRoute]) -> list[str]:
+    rows = []
+    for dev in vm.pci_devices:
+        irq = ""
+        if dev.irq is not None:
+            match = [r.name for r in routes if r.source == dev.irq]
+            if not match:
+                raise RenderError(
+                    f"{vm.instance}: PCI device {dev.name} uses IRQ {dev.irq}, "
+                    "which no vm_irqs entry routes"
+                )
+            irq = match[0]
+        memory = ", ".join(
+            camkes_dict(
+                [
+                    ("paddr", hex_filter(m.paddr or 0)),
+                    ("size", hex_filter(m.size)),
+                    ("page_bits", str(m.page_bits)),
+                ]
+            )
+            for m in dev.memory
+        )
+        rows.append(
+            camkes_dict(
+                [
+                    ("name", camkes_string(dev.name)),
+                    ("bus", str(dev.bus)),
+                    ("dev", hex_filter(dev.dev)),
+                    ("fun", str(dev.fun)),
+                    ("irq", camkes_string(irq)),
+                    ("memory", f"[{memory}]"),
+                ]
+            )
+        )
+    return rows
+
+
+def irq_row(r: IrqRoute) -> str:
+    items = [
+        ("name", camkes_string(r.name)),
+        ("source", hex_filter(r.source)),
+        ("level_trig", "1" if r.trigger == "level" else "0"),
+        ("active_low", "1" if r.active_low else "0"),
+        ("dest", str(r.virq)),
+    ]
+    if r.ioapic:
+        items.append(("ioapic", str(r.ioapic)))
+    return camkes_dict(items)
+
+
+def setting_attrs(vm: VmPlan, settings: Sequence[Setting]) -> list[Attr]:
+    out: list[Attr] = []
+    for s in settings:
+        identifier(s.name, f"{vm.instance} setting")
+        if s.name in _FIELD_ATTRIBUTES:
+            raise RenderError(f"{vm.instance}: setting {s.name} duplicates a plan field")
+        out.append(Attr(s.name, camkes_value(s.name, s.value)))
+    return out
+
+
+def vm_attrs(plan: Plan, vm: VmPlan) -> tuple[Attr, ...]:
+    """Every `vmN.<attribute>` line of one VM, in a fixed order."""
+    attrs = [
+        Attr("guest_ram_mb", str(guest_ram_mb(vm))),
+        Attr("kernel_cmdline", camkes_string(vm.cmdline)),
+        Attr("kernel_image", camkes_string(vm.kernel.fs_name)),
+    ]
+    relocs: str | None = getattr(vm, "kernel_relocs", None)
+    if relocs is not None:
+        attrs.append(Attr("kernel_relocs", camkes_string(relocs)))
+    if vm.initrd is not None:
+        attrs.append(Attr("initrd_image", camkes_string(vm.initrd.fs_name)))
+    if vm.iospace_domain is not None:
+        attrs.append(Attr("iospace_domain", hex_filter(vm.iospace_domain, 2)))
+    attrs += setting_attrs(vm, vm.settings)
+    attrs += device_attrs(plan, vm)
+    for dp in vm.dataports:
+        attrs += [Attr(f"{dp.name}_id", str(dp.id)), Attr(f"{dp.name}_size", str(dp.size))]
+    names = [a.name for a in attrs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise RenderError(f"{vm.instance}: attribute {dup[0]} is set twice")
+    return tuple(attrs)
+
+
+def event_type(peer_name: str) -> str:
+    """The CAmkES event type both ends declare: the component's event name, capitalised."""
+    return peer_name[:1].upper() + peer_name[1:]
+
+
+def cross_vm_parts(vm: VmPlan) -> tuple[list[str], list[str], list[CrossVmEntry]]:
+    """Interfaces of InitN, composition connections, and the C connection table of one VM.
+
+    The i-th event (in plan order) goes with the i-th dataport, as optiplex9020 pairs
+    `ready` with dp1 and `done` with dp2; a consumed event's id is its connection's index.
+    """
+    interfaces: list[str] = []
+    connections: list[str] = []
+    for dp in vm.dataports:
+        identifier(dp.name, "dataport")
+        identifier(dp.peer, "dataport peer")
+        identifier(dp.peer_name, "dataport peer interface")
+        interfaces.append(f"dataport Buf({dp.size}) {dp.name};")
+        connections.append(
+            f"connection seL4SharedDataWithCaps {vm.instance}_{dp.name}_conn"
+            f"(from {dp.peer}.{dp.peer_name}, to {vm.instance}.{dp.name});"
+        )
+    if len(vm.events) > len(vm.dataports):
+        raise RenderError(
+            f"{vm.instance}: {len(vm.events)} cross-VM events but {len(vm.dataports)} dataports; "
+            "each event travels with a dataport"
+        )
+    entries = [CrossVmEntry(dp.name, "NULL", -1, "NULL") for dp in vm.dataports]
+    for i, ev in enumerate(vm.events):
+        for n in (ev.name, ev.peer, ev.peer_name):
+            identifier(n, "event")
+        kind = event_type(ev.peer_name)
+        ends = (f"{vm.instance}.{ev.name}", f"{ev.peer}.{ev.peer_name}")
+        if ev.direction == "from_vm":
+            interfaces.append(f"emits {kind} {ev.name};")
+            entries[i] = CrossVmEntry(entries[i].dataport, f"{ev.name}_emit", -1, "NULL")
+        else:
+            interfaces.append(f"consumes {kind} {ev.name};")
+            ends = (ends[1], ends[0])
+            entries[i] = CrossVmEntry(entries[i].dataport, "NULL", i, f"{ev.name}_reg_callback")
+        connections.append(
+            f"connection seL4Notification {vm.instance}_{ev.name}_conn"
+            f"(from {ends[0]}, to {ends[1]});"
+        )
+    return interfaces, connections, entries
+
+
+def topology(plan: Plan, vm: VmPlan) -> tuple[tuple[int, ...], str | None]:
+    """The VM's virtqueue peers in connections.h order, and its MAC; checks the plan's ids."""
+    peers: list[int] = []
+    macs = {end.mac for end in vm.virtqueues}
+    if len(macs) > 1:
+        raise RenderError(f"{vm.instance}: one vswitch MAC per VM, the plan gives {sorted(macs)}")
+    for idx, end in enumerate(vm.virtqueues):
+        link = next((q for q in plan.virtqueues if end in q.ends), None)
+        if link is None:
+            raise RenderError(f"{vm.instance}: virtqueue end {end.send} belongs to no link")
+        other = link.ends[1] if link.ends[0] == end else link.ends[0]
+        peer = plan.vm(other.vm).index
+        want = (f"ether_{peer}_send", f"ether_{peer}_recv", idx * 2, idx * 2 + 1)
+        if (end.send, end.recv, end.send_id, end.recv_id) != want:
+            raise RenderError(
+                f"{vm.instance}: virtqueue to {other.vm} must be {want} "
+                "to match camkes-vm's connections.h"
+            )
+        if link.shmem_size != VIRTQUEUE_SHMEM:
+            raise RenderError(
+                f"virtqueue {link.instance}: connections.h fixes {VIRTQUEUE_SHMEM} bytes, "
+                f"the plan gives {link.shmem_size}"
+            )
+        peers.append(peer)
+    if len(peers) > MAX_VIRTQUEUE_PEERS:
+        raise RenderError(f"{vm.instance}: connections.h joins at most {MAX_VIRTQUEUE_PEERS} peers")
+    mac = next(iter(macs)) if macs else None
+    if mac is not None and not re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", mac):
+        raise RenderError(f"{vm.instance}: {mac!r} is not a MAC address")
+    return tuple(peers), mac
+
+
+def vm_view(plan: Plan, vm: VmPlan, cross_vm_count: int) -> VmView:
+    if vm.instance != f"vm{vm.index}" or vm.component != f"Init{vm.index}":
+        raise RenderError(
+            f"VM {vm.name}: camkes-vm's VM_PER_VM_COMP_DEF({vm.index}) names it "
+            f"vm{vm.index} of type Init{vm.index}, the plan says {vm.instance} of {vm.component}"
+        )
+    interfaces, connections, entries = cross_vm_parts(vm)
+    source = None
+    if vm.dataports:
+        single = cross_vm_count == 1
+        source = (
+            "src/cross_vm_connections.c" if single else f"src/cross_vm_connections_{vm.instance}.c"
+        )
+    peers, mac = topology(plan, vm)
+    return VmView(
+        index=vm.index,
+        instance=vm.instance,
+        component=vm.component,
+        attrs=vm_attrs(plan, vm),
+        interfaces=tuple(interfaces),
+        connections=tuple(connections),
+        cross_vm=tuple(entries),
+        cross_vm_source=source,
+        topology=peers,
+        mac=mac,
+    )
