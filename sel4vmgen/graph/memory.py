@@ -1,0 +1,150 @@
+"""Each VM's guest-physical memory map, drawn to a log scale, overlaps in red.
+
+`regions(vm, plan)` lists what occupies the guest's address space: RAM, the
+kernel, DTB and initrd load windows, device windows and cross-VM dataports.
+`conflicts(regions)` finds the pairs that must not share addresses: any two
+windows that overlap, except an image or dataport lying wholly inside RAM.
+An image that does not lie inside RAM is a conflict with the RAM it leaves.
+The picture is one HTML-like table per VM, highest address at the top; each
+row's height grows with log2 of its size, so 4 KiB and 1 GiB both show.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sel4vmgen.graph.dot import Graph, Html, esc
+from sel4vmgen.graph.system import size_text
+from sel4vmgen.plan.model import Image, Plan, VmPlan
+
+INSIDE_RAM = frozenset({"kernel", "dtb", "initrd", "crossvm"})
+KIND_COLOURS = {
+    "ram": "#cfe8cf",
+    "kernel": "#c6dbef",
+    "dtb": "#dadaeb",
+    "initrd": "#fdd0a2",
+    "crossvm": "#fff3b0",
+}
+DEVICE_COLOUR = "#e0e0e0"
+CONFLICT_COLOUR = "#ff6b6b"
+
+
+@dataclass(frozen=True, order=True)
+class Window:
+    """A range of guest-physical addresses and what it holds; size 0 = size unknown."""
+
+    start: int
+    size: int
+    kind: str
+    name: str
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
+
+    def overlaps(self, other: Window) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def within(self, other: Window) -> bool:
+        return other.start <= self.start and self.end <= other.end
+
+
+def _image(img: Image | None) -> Window | None:
+    if img is None or img.guest is None:
+        return None
+    size = img.size if img.size is not None else (img.max_size or 0)
+    return Window(img.guest, size, img.role, img.fs_name)
+
+
+def regions(vm: VmPlan, plan: Plan) -> list[Window]:
+    """Every window in the VM's guest-physical space, sorted by address, duplicates dropped."""
+    found: list[Window] = []
+    if vm.ram.guest is not None:
+        found.append(Window(vm.ram.guest, vm.ram.size, "ram", vm.ram.name or "RAM"))
+    for w in (_image(vm.kernel), _image(vm.dtb), _image(vm.initrd)):
+        if w is not None:
+            found.append(w)
+    for r in (*vm.devices, *vm.mmios, *vm.untyped_mmios):
+        if r.guest is not None and r.kind != "ram":
+            found.append(Window(r.guest, r.size, r.kind, r.name))
+    for d in vm.dataports:
+        if d.guest is not None:
+            found.append(Window(d.guest, d.size, "crossvm", d.name))
+    unique = {(w.start, w.size, w.kind): w for w in found}
+    return sorted(unique.values())
+
+
+def conflicts(windows: list[Window]) -> list[tuple[Window, Window]]:
+    """Pairs of windows that wrongly share addresses (each pair once, in address order)."""
+    rams = [w for w in windows if w.kind == "ram"]
+    out: list[tuple[Window, Window]] = []
+    for i, a in enumerate(windows):
+        for b in windows[i + 1 :]:
+            if a.size == 0 or b.size == 0 or not a.overlaps(b):
+                continue
+            ram, other = (a, b) if a.kind == "ram" else (b, a)
+            if ram.kind == "ram" and other.kind in INSIDE_RAM and other.within(ram):
+                continue
+            out.append((a, b))
+    for w in windows:
+        if w.kind in INSIDE_RAM and w.size and rams and not any(w.within(r) for r in rams):
+            partly = [r for r in rams if r.overlaps(w)]
+            if not partly:
+                out.append((w, w))
+    return out
+
+
+def row_height(size: int) -> int:
+    """Points: 16 for 4 KiB or less, 6 more per doubling."""
+    if size <= 4096:
+        return 16
+    return 16 + 6 * (math.ceil(math.log2(size)) - 12)
+
+
+def _row(w: Window, bad: bool) -> str:
+    colour = CONFLICT_COLOUR if bad else KIND_COLOURS.get(w.kind, DEVICE_COLOUR)
+    end = f"{w.end - 1:#x}" if w.size else "?"
+    size = size_text(w.size) if w.size else "size unknown"
+    return (
+        f'<TR><TD ALIGN="RIGHT">{w.start:#x}<BR/>{end}</TD>'
+        f'<TD BGCOLOR="{colour}" HEIGHT="{row_height(w.size)}" WIDTH="150">'
+        f"{esc(w.kind)}: {esc(w.name)}</TD><TD>{esc(size)}</TD></TR>"
+    )
+
+
+def map_label(vm: VmPlan, plan: Plan) -> Html:
+    """One VM's memory map as an HTML-like table, highest address first."""
+    windows = regions(vm, plan)
+    bad = {w for pair in conflicts(windows) for w in pair}
+    head = (
+        f'<TR><TD COLSPAN="3"><B>{esc(vm.name)} ({esc(vm.instance)})</B> '
+        "guest-physical memory</TD></TR>"
+    )
+    rows = [_row(w, w in bad) for w in sorted(windows, key=lambda w: (-w.start, -w.size))]
+    if not rows:
+        rows = ['<TR><TD COLSPAN="3">no fixed guest addresses</TD></TR>']
+    table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
+    return Html(table + head + "".join(rows) + "</TABLE>")
+
+
+def memory_graph(plan: Plan) -> Graph:
+    """A picture with one memory-map table per VM; conflicting windows in red."""
+    g = Graph(
+        f"{plan.system}-memory",
+        attrs={"label": f"{plan.system}: guest-physical memory", "labelloc": "t"},
+        node_defaults={"shape": "plain", "fontname": "Helvetica", "fontsize": "10"},
+    )
+    for vm in plan.vms:
+        g.node(f"memory:{vm.instance}", label=map_label(vm, plan))
+    for vm in plan.vms:
+        for a, b in conflicts(regions(vm, plan)):
+            what = f"{a.name} overlaps {b.name}" if a is not b else f"{a.name} is outside RAM"
+            g.node(
+                f"conflict:{vm.instance}:{a.name}:{b.name}",
+                label=f"{vm.instance}: {what}",
+                shape="box",
+                color="red",
+                fontcolor="red",
+            )
+    return g

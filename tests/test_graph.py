@@ -1,0 +1,445 @@
+"""`sel4vmgen graph`: the DOT picture of a Plan, checked by parsing it back."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sel4vmgen.cli import cli
+from sel4vmgen.graph import memory_dot, render, system_dot
+from sel4vmgen.graph.dot import Graph, Html, quote
+from sel4vmgen.graph.memory import conflicts, regions, row_height
+from sel4vmgen.plan.model import (
+    PLAN_FORMAT,
+    ComponentPlan,
+    Dataport,
+    Event,
+    Image,
+    IrqRoute,
+    PciDevice,
+    Plan,
+    Region,
+    Thread,
+    Virtqueue,
+    VirtqueueEnd,
+    VmPlan,
+)
+
+# ---------------------------------------------------------------- a tiny DOT reader
+
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<html><)|(?P<punct>->|[{}\[\];=,])|(?P<id>[A-Za-z_][\w.]*))'
+)
+
+
+@dataclass
+class Dot:
+    """What the reader found: nodes with attributes and cluster, edges with attributes."""
+
+    name: str = ""
+    nodes: dict[str, dict[str, str]] = field(default_factory=dict)
+    cluster_of: dict[str, str] = field(default_factory=dict)
+    edges: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    graph_attrs: dict[str, str] = field(default_factory=dict)
+
+
+def _unquote(token: str) -> str:
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), token[1:-1])
+
+
+def _tokens(text: str) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        m = _TOKEN.match(text, i)
+        if m is None:
+            if text[i:].strip() == "":
+                break
+            raise AssertionError(f"bad DOT at {text[i : i + 30]!r}")
+        if m.group("html"):
+            depth, j = 0, m.start("html")
+            while True:
+                depth += {"<": 1, ">": -1}.get(text[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+            out.append(text[m.start("html") : j])
+            i = j
+            continue
+        out.append(m.group(m.lastgroup or ""))
+        i = m.end()
+    return out
+
+
+def _attrs(toks: list[str], i: int) -> tuple[dict[str, str], int]:
+    attrs: dict[str, str] = {}
+    if i < len(toks) and toks[i] == "[":
+        i += 1
+        while toks[i] != "]":
+            key, eq, value = toks[i], toks[i + 1], toks[i + 2]
+            assert eq == "="
+            attrs[key] = _unquote(value) if value.startswith('"') else value
+            i += 3
+            if toks[i] == ",":
+                i += 1
+        i += 1
+    return attrs, i
+
+
+def parse_dot(text: str) -> Dot:
+    """Read the subset of DOT the writer produces, asserting it is well formed."""
+    toks = _tokens(text)
+    assert toks[0] == "digraph" and toks[2] == "{" and toks[-1] == "}"
+    dot = Dot(name=_unquote(toks[1]))
+    i, cluster = 3, ""
+    while i < len(toks) - 1:
+        t = toks[i]
+        if t == "subgraph":
+            cluster, i = _unquote(toks[i + 1]), i + 3
+            continue
+        if t == "}":
+            cluster, i = "", i + 1
+            continue
+        if t in ("graph", "node", "edge"):
+            attrs, i = _attrs(toks, i + 1)
+            if t == "graph" and not cluster:
+                dot.graph_attrs = attrs
+        elif toks[i + 1] == "->":
+            tail, head = _unquote(t), _unquote(toks[i + 2])
+            attrs, i = _attrs(toks, i + 3)
+            dot.edges.append((tail, head, attrs))
+        else:
+            node = _unquote(t)
+            attrs, i = _attrs(toks, i + 1)
+            assert node not in dot.nodes, f"node {node} written twice"
+            dot.nodes[node] = attrs
+            if cluster:
+                dot.cluster_of[node] = cluster
+        assert toks[i] == ";", f"expected ';' at token {i}: {toks[i : i + 5]}"
+        i += 1
+    return dot
+
+
+# ---------------------------------------------------------------- hand-built plans
+
+
+def _image(role: str, name: str, vm: str | None, guest: int | None, size: int | None) -> Image:
+    return Image(role, name, f"${{CAMKES_VM_IMAGES_DIR}}/{name}", guest=guest, size=size, vm=vm)  # type: ignore[arg-type]
+
+
+def _arm_vm(index: int, base: int, **more: object) -> VmPlan:
+    inst = f"vm{index}"
+    fields: dict[str, object] = {
+        "index": index,
+        "name": f"guest{index}",
+        "instance": inst,
+        "component": "VM",
+        "vcpus": 2,
+        "priority": 100,
+        "ram": Region("ram", "ram", 0x8000000, guest=base, paddr=base),
+        "kernel": _image("kernel", "linux", inst, base + 0x80000, 0x1000000),
+        "initrd": _image("initrd", "linux-initrd", inst, base + 0x5700000, 0x1900000),
+        "dtb": _image("dtb", "linux-dtb", inst, base + 0x7000000, 0x10000),
+        "dtb_mode": "generate",
+        "kernel_entry": base + 0x80000,
+        "cmdline": "console=hvc0",
+        "stdout": "hvc0",
+    }
+    fields.update(more)
+    return VmPlan(**fields)  # type: ignore[arg-type]
+
+
+def arm_plan() -> Plan:
+    vm0 = _arm_vm(
+        0,
+        0x40000000,
+        mmios=(Region("mmio", "uart", 0x1000, guest=0x9000000, paddr=0x9000000),),
+        untyped_mmios=(Region("untyped_mmio", "gicv", 0x1000, guest=0x8010000, paddr=0x8040000),),
+        dtb_nodes=("/pl011@9000000",),
+        dataports=(Dataport("crossvm_dp_0", 0x1000, "ping", "dp", 1, guest=0x50000000),),
+        events=(Event("ready", "to_vm", "ping", "ready_out", badge=1),),
+        virtqueues=(VirtqueueEnd("vm0", "send1", "recv1", 1, 2, "02:00:00:00:00:01"),),
+    )
+    vm1 = _arm_vm(
+        1,
+        0x48000000,
+        virtqueues=(VirtqueueEnd("vm1", "send0", "recv0", 3, 4, "02:00:00:00:00:02"),),
+    )
+    threads = (
+        Thread("vm0_vmm", "vmm", 100, 0, "vm0"),
+        Thread("vm0_vcpu0", "vcpu", 101, 0, "vm0", 0),
+        Thread("vm0_vcpu1", "vcpu", 101, 1, "vm0", 1),
+        Thread("vm1_vmm", "vmm", 100, None, "vm1"),
+        Thread("vm1_vcpu0", "vcpu", 101, 1, "vm1", 0),
+        Thread("fserv", "fserv", 250),
+        Thread("ping", "component", 150),
+    )
+    routes = (
+        IrqRoute("vm0", 33, 33, "level", "passthrough", name="uart"),
+        IrqRoute("vm0", -1, 27, "level", "vtimer"),
+        IrqRoute("vm1", -1, 27, "level", "vtimer"),
+        IrqRoute("vm0", -1, 82, "edge", "virtio"),
+    )
+    return Plan(
+        format=PLAN_FORMAT,
+        tool_version="0",
+        system="two_guests",
+        arch="arm",
+        sel4_arch="aarch64",
+        platform="qemu-arm-virt",
+        kernel_platform="qemu-arm-virt",
+        arm_platform="qemu-arm-virt",
+        num_nodes=2,
+        vms=(vm0, vm1),
+        threads=threads,
+        irq_routes=routes,
+        file_server=(
+            _image("kernel", "linux", None, None, None),
+            _image("initrd", "linux-initrd", None, None, None),
+            _image("dtb", "vm1-dtb", "vm1", None, None),
+        ),
+        cmake_options=(),
+        components=(ComponentPlan("ping", "Ping", priority=150),),
+        virtqueues=(
+            Virtqueue(
+                "vm0_vm1",
+                (
+                    VirtqueueEnd("vm0", "send1", "recv1", 1, 2, "02:00:00:00:00:01"),
+                    VirtqueueEnd("vm1", "send0", "recv0", 3, 4, "02:00:00:00:00:02"),
+                ),
+                0x2000,
+            ),
+        ),
+    )
+
+
+def x86_plan() -> Plan:
+    vm = VmPlan(
+        index=0,
+        name="vm0",
+        instance="vm0",
+        component="Init0",
+        vcpus=1,
+        priority=100,
+        ram=Region("ram", "ram", 128 << 20),
+        kernel=_image("kernel", "bzimage", None, None, None),
+        initrd=_image("initrd", "rootfs.cpio", None, None, None),
+        dtb=None,
+        dtb_mode="none",
+        kernel_entry=None,
+        cmdline="console=ttyS0",
+        stdout=None,
+        pci_devices=(PciDevice("nic", 0, 0x19, 0, 11),),
+    )
+    return replace(
+        arm_plan(),
+        system="minimal",
+        arch="x86",
+        sel4_arch="ia32",
+        platform="pc99",
+        kernel_platform="pc99",
+        arm_platform=None,
+        num_nodes=1,
+        vms=(vm,),
+        threads=(Thread("vm0", "vm", 100, None, "vm0"),),
+        irq_routes=(IrqRoute("vm0", 11, 11, "level", "passthrough", name="nic"),),
+        components=(),
+        virtqueues=(),
+    )
+
+
+# ---------------------------------------------------------------- the system picture
+
+
+def test_every_vm_and_thread_is_drawn_in_its_vm_with_priority_and_core() -> None:
+    plan = arm_plan()
+    dot = parse_dot(system_dot(plan))
+    for vm in plan.vms:
+        node = dot.nodes[f"vm:{vm.instance}"]
+        assert node["label"].startswith(f"{vm.name} ({vm.instance}: VM)\n2 VCPUs, RAM 128 MiB")
+    for t in plan.threads:
+        label = dot.nodes[f"thread:{t.name}"]["label"]
+        core = "core 0 (default)" if t.core is None else f"core {t.core}"
+        assert label == f"{t.name}\n{t.role}, priority {t.priority}, {core}"
+        assert dot.cluster_of[f"thread:{t.name}"] == (
+            f"cluster_{t.vm}" if t.vm else "cluster_native"
+        )
+    assert dot.nodes["component:ping"]["label"] == "ping: Ping\npriority 150"
+    assert dot.graph_attrs["label"] == "two_guests: qemu-arm-virt (aarch64), 2 cores"
+
+
+def test_connections_file_server_devices_and_irq_routes_are_edges() -> None:
+    plan = arm_plan()
+    dot = parse_dot(system_dot(plan))
+    edges = {(t, h): a for t, h, a in dot.edges}
+    assert edges[("vm:vm0", "component:ping")]["label"] == "dataport crossvm_dp_0 / dp\n4 KiB"
+    assert edges[("component:ping", "vm:vm0")]["label"] == "event ready / ready_out"
+    assert edges[("vm:vm0", "vm:vm1")]["label"].startswith("virtio-net vm0_vm1\n")
+    assert edges[("fileserver", "vm:vm0")]["label"] == "linux\nlinux-initrd"
+    assert edges[("fileserver", "vm:vm1")]["label"] == "linux\nlinux-initrd\nvm1-dtb"
+    for name in ("uart", "gicv", "/pl011@9000000"):
+        assert edges[(f"device:vm0:{name}", "vm:vm0")]["label"] == "passthrough"
+    irq_edges = [(t, h, a["label"]) for t, h, a in dot.edges if t.startswith(("irq:", "virq:"))]
+    assert irq_edges == [
+        ("irq:33", "vm:vm0", "passthrough uart: vIRQ 33, level"),
+        ("virq:vm0:27", "vm:vm0", "vtimer: vIRQ 27, level"),
+        ("virq:vm1:27", "vm:vm1", "vtimer: vIRQ 27, level"),
+        ("virq:vm0:82", "vm:vm0", "virtio: vIRQ 82, edge"),
+    ]
+    every = set(dot.nodes)
+    assert all(t in every and h in every for t, h, _ in dot.edges)
+
+
+def test_x86_pci_passthrough_and_ioapic_route() -> None:
+    dot = parse_dot(system_dot(x86_plan()))
+    assert dot.nodes["device:vm0:nic"]["label"] == "nic\nPCI 00:19.0"
+    assert ("irq:11", "vm:vm0") in {(t, h) for t, h, _ in dot.edges}
+    assert dot.nodes["thread:vm0"]["label"] == "vm0\nvm, priority 100, core 0 (default)"
+
+
+def test_output_is_deterministic_and_survives_the_plan_json_round_trip() -> None:
+    first = system_dot(arm_plan())
+    assert system_dot(arm_plan()) == first
+    assert system_dot(Plan.from_json(arm_plan().to_json())) == first
+    assert memory_dot(Plan.from_json(arm_plan().to_json())) == memory_dot(arm_plan())
+
+
+@pytest.mark.parametrize(
+    "text", ['a "quoted" name', "back\\slash", "two\nlines", "x -> y; z [label=1]", "{}"]
+)
+def test_any_text_is_quoted_so_it_reads_back_unchanged(text: str) -> None:
+    g = Graph(text)
+    g.node(text, label=text)
+    g.edge(text, "other", label=text)
+    dot = parse_dot(g.text())
+    assert dot.name == text
+    assert dot.nodes[text]["label"] == text
+    assert dot.edges == [(text, "other", {"label": text})]
+
+
+def test_html_labels_are_written_as_is_and_quote_escapes() -> None:
+    g = Graph("g")
+    g.node("n", label=Html("<B>x</B>"))
+    assert '"n" [label=<<B>x</B>>];' in g.text()
+    assert quote('a"b\\c') == '"a\\"b\\\\c"'
+
+
+# ---------------------------------------------------------------- the memory map
+
+
+def test_memory_map_lists_each_window_and_marks_only_real_overlaps_red() -> None:
+    plan = arm_plan()
+    windows = regions(plan.vms[0], plan)
+    kinds = [(w.kind, w.name) for w in windows]
+    assert kinds == [
+        ("untyped_mmio", "gicv"),
+        ("mmio", "uart"),
+        ("ram", "ram"),
+        ("kernel", "linux"),
+        ("initrd", "linux-initrd"),
+        ("dtb", "linux-dtb"),
+        ("crossvm", "crossvm_dp_0"),
+    ]
+    bad = conflicts(windows)
+    assert [(a.name, b.name) for a, b in bad] == [("crossvm_dp_0", "crossvm_dp_0")]
+    text = memory_dot(plan)
+    assert text.count("#ff6b6b") == 1  # only the dataport, which lies outside RAM
+    assert (
+        '"conflict:vm0:crossvm_dp_0:crossvm_dp_0" [label="vm0: crossvm_dp_0 is outside RAM"' in text
+    )
+
+
+def test_overlapping_initrd_and_dtb_are_both_red() -> None:
+    plan = arm_plan()
+    vm = plan.vms[1]
+    assert vm.initrd is not None and vm.dtb is not None and vm.dtb.guest is not None
+    clash = replace(vm, initrd=replace(vm.initrd, guest=vm.dtb.guest - 0x1000000))
+    plan = replace(plan, vms=(plan.vms[0], clash))
+    pairs = [(a.name, b.name) for a, b in conflicts(regions(clash, plan))]
+    assert pairs == [("linux-initrd", "linux-dtb")]
+    dot = parse_dot(memory_dot(plan))
+    label = dot.nodes["memory:vm1"]["label"]
+    red_rows = re.findall(r'BGCOLOR="#ff6b6b"[^>]*>([^<]*)<', label)
+    assert red_rows == ["dtb: linux-dtb", "initrd: linux-initrd"]
+    assert dot.nodes["conflict:vm1:linux-initrd:linux-dtb"]["label"] == (
+        "vm1: linux-initrd overlaps linux-dtb"
+    )
+
+
+def test_row_heights_grow_with_size_so_small_windows_stay_visible() -> None:
+    heights = [row_height(1 << b) for b in (10, 12, 16, 20, 30)]
+    assert heights == [16, 16, 40, 64, 124]
+
+
+# ---------------------------------------------------------------- rendering and the command
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+def test_svg_is_rendered_by_graphviz() -> None:
+    svg = render(system_dot(arm_plan()), "svg").decode("utf-8")
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert "two_guests: qemu&#45;arm&#45;virt (aarch64), 2 cores</text>" in svg
+    mem = render(memory_dot(arm_plan()), "svg").decode("utf-8")
+    assert "<svg" in mem and "#ff6b6b" in mem
+
+
+def _plan_file(tmp_path: Path) -> Path:
+    path = tmp_path / "plan.json"
+    path.write_text(arm_plan().to_json(), encoding="utf-8")
+    return path
+
+
+def test_command_writes_dot_from_a_generated_apps_plan(tmp_path: Path) -> None:
+    _plan_file(tmp_path)
+    out = tmp_path / "system.dot"
+    result = CliRunner().invoke(cli, ["graph", str(tmp_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == system_dot(arm_plan())
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+def test_command_writes_svg_and_png(tmp_path: Path) -> None:
+    plan = _plan_file(tmp_path)
+    for name, magic in (("s.svg", b"<?xml"), ("s.png", b"\x89PNG")):
+        result = CliRunner().invoke(cli, ["graph", str(plan), "-o", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).read_bytes().startswith(magic)
+
+
+def test_command_without_graphviz_says_so_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = _plan_file(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    result = CliRunner().invoke(cli, ["graph", str(plan), "-o", str(tmp_path / "s.svg")])
+    assert result.exit_code == 2
+    assert "needs the Graphviz `dot` program, which is not installed" in result.output
+    assert not (tmp_path / "s.svg").exists()
+
+
+def test_command_refuses_an_unknown_suffix(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["graph", str(_plan_file(tmp_path)), "-o", "x.jpg"])
+    assert result.exit_code == 2
+    assert "cannot tell the format of 'x.jpg'" in result.output
+
+
+def test_command_on_a_missing_file_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["graph", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "file not found" in result.output
+
+
+def test_dot_program_accepts_our_output_where_installed() -> None:
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz dot is not installed")
+    done = subprocess.run(
+        ["dot", "-Tcanon"], input=memory_dot(arm_plan()).encode(), capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
