@@ -1,11 +1,85 @@
-"""Cross-field rules over a validated system (filled in by the rules package)."""
+"""Cross-field rules over a validated system: everything that relates several fields.
+
+`check(loaded)` runs every rule and returns every problem found, errors
+(E2xx) and warnings (W2xx), each pointing at the place it concerns and, when
+two places conflict, at the other one too.  Rules that depend on a platform
+run once for each platform the system names, on the VMs as they are on that
+platform (`Vm.on`); the others run once.  Each rule is a small function of a
+`Ctx` in one of the modules below; the codes are listed in `rules.codes`.
+"""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable, Mapping
+
 from sel4vmgen.diagnostics import Diagnostic
 from sel4vmgen.model import Loaded
+from sel4vmgen.platforms.model import Platform
+from sel4vmgen.rules import arch, fields, images, irqs, links, memory, names, options, ports
+from sel4vmgen.rules.context import Ctx, Rule, error
+
+ONCE: tuple[Rule, ...] = (
+    *names.RULES,
+    *arch.RULES_ONCE,
+    *fields.RULES_ONCE,
+    *options.RULES_ONCE,
+    *links.RULES_ONCE,
+)
+PER_PLATFORM: tuple[Rule, ...] = (
+    *arch.RULES,
+    *fields.RULES,
+    *memory.RULES,
+    *images.RULES,
+    *irqs.RULES,
+    *ports.RULES,
+    *links.RULES,
+)
+
+Lookup = Callable[[str], Platform | None]
 
 
-def check(loaded: Loaded) -> list[Diagnostic]:
-    """Every problem that relates several fields, or a field and the platform."""
-    return []
+def check(loaded: Loaded, platforms: Mapping[str, Platform] | None = None) -> list[Diagnostic]:
+    """Every problem that relates several fields, or a field and the platform.
+
+    `platforms` replaces the platform database (name -> Platform), for tests.
+    """
+    system, doc = loaded.system, loaded.document
+    base = loaded.base_dir
+    found: list[Diagnostic] = []
+    once = Ctx.build(system, doc, base, "", None)
+    for rule in ONCE:
+        found += rule(once)
+    known, lookup = _database(platforms)
+    for k, name in enumerate(system.platforms):
+        platform = lookup(name) if name in known else None
+        if platform is None:
+            found.append(_unknown_platform(once, name, k, known))
+        ctx = Ctx.build(system, doc, base, name, platform)
+        misfit = arch.FIT(ctx)
+        if misfit:  # the platform's facts say nothing about this system
+            found += misfit
+            ctx = Ctx.build(system, doc, base, name, None)
+        for rule in PER_PLATFORM:
+            found += rule(ctx)
+    return list(dict.fromkeys(found))
+
+
+def _database(platforms: Mapping[str, Platform] | None) -> tuple[list[str], Lookup]:
+    if platforms is not None:
+        return sorted(platforms), platforms.get
+    from sel4vmgen import platforms as db
+
+    return sorted(db.names()), db.load
+
+
+def _unknown_platform(ctx: Ctx, name: str, k: int, known: list[str]) -> Diagnostic:
+    single = isinstance(ctx.system.platform, str)
+    where = ctx.span("platform") if single else ctx.span("platform", k)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return error(
+        "E204",
+        f"unknown platform '{name}' (known: {', '.join(known)})",
+        where,
+        hint=f"did you mean '{close[0]}'?" if close else None,
+    )

@@ -1,0 +1,292 @@
+"""The codes of the cross-field rules: E2xx errors and W2xx warnings, for `explain`."""
+
+from __future__ import annotations
+
+from sel4vmgen.codes import Code
+
+CODES: tuple[Code, ...] = (
+    Code(
+        "E201",
+        "name used twice",
+        "VMs and native components share one name space: each becomes a CAmkES instance or "
+        "the name connections refer to, so no two may have the same name.",
+        "vms:\n  - name: guest\n  - name: guest",
+    ),
+    Code(
+        "E202",
+        "name taken by a generated instance",
+        "The generated assembly declares `vm<n>` for the n-th VM, the fixed camkes-vm "
+        "instances (x86: fserv, serial, time_server, pci_config, rtc; ARM: fserv) and one "
+        "`<a>_<b>` instance per virtio_net link.  A component may not take one of these "
+        "names, and a VM named `vm<k>` must be the k-th VM.",
+        "components:\n  - name: fserv\n    type: Hello",
+    ),
+    Code(
+        "E203",
+        "dataport or event name used twice",
+        "The dataports and events of one VM become interfaces and `<name>_id` attributes of "
+        "its VMM component, and their peers interfaces of the native component; on each side "
+        "the names must differ.",
+        "dataports:\n  - {name: buf, peer: a}\nevents:\n  - {name: buf, direction: to_vm, peer: b}",
+    ),
+    Code(
+        "E204",
+        "unknown platform",
+        "The platform is not in sel4vmgen's platform database; `sel4vmgen platforms` lists "
+        "the supported ones.",
+        "platform: qemu-virt   # did you mean 'qemu-arm-virt'?",
+    ),
+    Code(
+        "E205",
+        "platform of another architecture",
+        "The platform's architecture differs from `arch`.",
+        "arch: x86\nplatform: tx2",
+    ),
+    Code(
+        "E206",
+        "sel4_arch the platform cannot build",
+        "seL4 builds each platform for some architectures only (tx2: aarch64; tk1 and "
+        "exynos5422: aarch32; pc99: ia32 or x86_64), and `sel4_arch` must belong to `arch`.",
+        "arch: arm\nsel4_arch: aarch32\nplatform: tx2",
+    ),
+    Code(
+        "E207",
+        "guest RAM outside the platform's memory",
+        "A VM's host-physical RAM must lie inside the platform's RAM or one of its guest-RAM "
+        "(device untyped) ranges.",
+        "ram: {base: 0x20000000, size: 256MiB}   # qemu-arm-virt RAM starts at 0x40000000",
+    ),
+    Code(
+        "E208",
+        "guest RAM in reserved memory",
+        "The RAM overlaps memory the kernel or firmware keeps for itself.",
+    ),
+    Code(
+        "E209",
+        "two VMs share host-physical memory",
+        "The RAM, MMIO windows or passed-through devices of two VMs overlap; each physical "
+        "page can be given to one VM only.  The GIC virtual CPU interface frame, which every "
+        "VM gets, is the exception.",
+        "vms:\n  - name: vm0\n    ram: {base: 0x40000000, size: 192MiB}\n"
+        "  - name: vm1\n    ram: {base: 0x48000000, size: 128MiB}",
+    ),
+    Code(
+        "E210",
+        "passthrough window outside the platform's devices",
+        "An `mmios` window must lie inside a device region of the platform; an "
+        "`untyped_mmios` window inside a device region or memory.",
+        "passthrough:\n  mmios: [{paddr: 0x7000000, size: 4KiB}]",
+    ),
+    Code(
+        "E211",
+        "misaligned memory",
+        "Guest RAM and MMIO windows are mapped in 4 KiB pages, so addresses and sizes are "
+        "multiples of 4 KiB; an `untyped_mmios` window is one untyped object (`paddr:size_bits`), "
+        "so its size is a power of two and its address a multiple of the size.",
+        "untyped_mmios: [{paddr: 0x40000000, size: 384MiB}]",
+    ),
+    Code(
+        "E212",
+        "arm64 kernel entry misaligned",
+        "Linux Documentation/arch/arm64/booting.rst: the Image must be placed text_offset "
+        "bytes from a 2 MiB-aligned base (text_offset 0x80000 before Linux 5.8, 0 since), so "
+        "the entry is a 2 MiB boundary or 0x80000 above one.",
+        "kernel: {image: Image, entry: 0x40010000}",
+    ),
+    Code(
+        "E213",
+        "IRQ given to two VMs",
+        "An interrupt can be delivered to one VM only: its IRQ handler capability goes to one "
+        "VMM.  This includes the IRQs of DTB nodes passed through.",
+        "vms:\n  - name: vm0\n    passthrough: {irqs: [40]}\n"
+        "  - name: vm1\n    passthrough: {irqs: [40]}",
+    ),
+    Code(
+        "E214",
+        "IRQ reserved by the kernel",
+        "The kernel keeps some interrupts (its timer, the VGIC maintenance interrupt, the "
+        "guest virtual timer, its serial port); a VM cannot be given them.",
+        "passthrough: {irqs: [26]}   # the kernel timer on ARM with hypervisor support",
+    ),
+    Code(
+        "E215",
+        "more VCPUs than cores",
+        "An ARM VM may have at most one VCPU per core of the platform.",
+        "vcpus: 16",
+    ),
+    Code(
+        "E216",
+        "x86 VM with more than one VCPU",
+        "On x86 libsel4vm binds one VCPU to the VMM thread; x86 guests have exactly one VCPU.",
+        "arch: x86\nvms:\n  - name: vm0\n    vcpus: 2",
+    ),
+    Code(
+        "E217",
+        "SMP on a platform that refuses it",
+        "camkes-vm-examples' settings stop with '<plat> does not support SMP VMs' when "
+        "NUM_NODES > 1 on exynos5422, exynos5410 or tk1.",
+        "platform: exynos5422\nnum_nodes: 2",
+    ),
+    Code(
+        "E218",
+        "more nodes than cores",
+        "`num_nodes` (KernelMaxNumNodes) may not exceed the platform's cores.",
+        "num_nodes: 16",
+    ),
+    Code(
+        "E219",
+        "boot image outside guest RAM",
+        "The kernel, initrd and DTB are loaded into guest RAM; each must lie inside it.",
+        "ram: {base: 0x40000000, size: 256MiB}\ndtb: {address: 0x50000000}",
+    ),
+    Code(
+        "E220",
+        "boot images overlap",
+        "The kernel, initrd and DTB must not overlap.  Sizes: the file's size when present, "
+        "else `initrd.max_size`, and 2 MiB for the DTB.",
+        "initrd: {image: rootfs.cpio, address: 0x4f000000, max_size: 16MiB}\n"
+        "dtb: {address: 0x4f800000}",
+    ),
+    Code(
+        "E221",
+        "DTB misaligned",
+        "arm64 booting.rst: the device tree blob must be placed on an 8-byte boundary.",
+        "dtb: {address: 0x4f000004}",
+    ),
+    Code(
+        "E222",
+        "DTB too large",
+        "arm64 booting.rst: the device tree blob must not exceed 2 megabytes.",
+    ),
+    Code(
+        "E223",
+        "more guest RAM than the platform has",
+        "The RAM of all VMs together exceeds the platform's memory.",
+    ),
+    Code(
+        "E224",
+        "VMM priority leaves no room",
+        "On ARM the VCPU threads run at base_prio - 1 and the IRQ server at base_prio + 1, so a "
+        "VMM priority must be between 1 and 254.",
+        "priority: 255",
+    ),
+    Code(
+        "E225",
+        "IOMMU domain used twice",
+        "Each x86 VM's `iospace_domain` must be unique: it names the VM's IOMMU domain.",
+        "vms:\n  - name: vm0\n    iospace_domain: 0x0f\n  - name: vm1\n    iospace_domain: 0x0f",
+    ),
+    Code(
+        "E226",
+        "guest kernel the architecture cannot boot",
+        "`Image` kernels are arm64, `zImage` 32-bit ARM, `bzImage` x86; a 64-bit x86 guest "
+        "(an image with XLF_KERNEL_64, or KernelX86_64VTX64BitGuests) needs sel4_arch x86_64.",
+        "sel4_arch: aarch32\nkernel: {image: Image, format: Image}",
+    ),
+    Code(
+        "E227",
+        "field of the other architecture",
+        "x86 VMs take IO ports, PCI devices, IOAPIC IRQs, IOMMU domains and relocations; ARM "
+        "VMs take DTBs, RAM addresses, MMIO windows, GIC IRQs and SMC settings.  A field of "
+        "one architecture on the other would be silently ignored by camkes-tool.",
+        "arch: arm\nvms:\n  - name: vm0\n    passthrough: {ioports: [...]}",
+    ),
+    Code(
+        "E228",
+        "connection to something that does not exist",
+        "A connection names a VM or component the system does not declare.",
+        "connections:\n  - {type: virtio_net, between: [vm0, vm9]}",
+    ),
+    Code(
+        "E229",
+        "virtio-net link to itself",
+        "A virtio_net link joins two different VMs (or a VM and a component).",
+        "connections:\n  - {type: virtio_net, between: [vm0, vm0]}",
+    ),
+    Code(
+        "E230",
+        "link declared twice",
+        "Two connections join the same pair the same way; merge them.",
+    ),
+    Code(
+        "E231",
+        "unknown kernel option",
+        "`kernel_options` takes the CMake options of seL4, camkes-vm and libsel4vm for the "
+        "system's architecture; a misspelt option would be ignored by CMake.",
+        "kernel_options:\n  KernelPrintng: true   # did you mean 'KernelPrinting'?",
+    ),
+    Code(
+        "E232",
+        "kernel option set by another field",
+        "KernelMaxNumNodes, KernelSel4Arch, KernelArch and the platform options follow "
+        "`num_nodes`, `sel4_arch`, `arch` and `platform`; set those instead.",
+        "kernel_options:\n  KernelMaxNumNodes: 4",
+    ),
+    Code(
+        "E233",
+        "IRQ the platform does not have",
+        "The IRQ number is above the highest interrupt of the platform's GIC.",
+        "passthrough: {irqs: [1000]}",
+    ),
+    Code(
+        "E234",
+        "passthrough of a GIC frame",
+        "The GIC distributor is emulated by the VMM, the VMM maps the GICV frame where the "
+        "guest expects the CPU interface, and the hypervisor interface belongs to the kernel; "
+        "none of them can be passed through.",
+        "passthrough:\n  mmios: [{paddr: 0x8000000, size: 4KiB}]   # qemu-arm-virt GICD",
+    ),
+    Code(
+        "E235",
+        "IO ports held twice",
+        "An x86 IO port range must have its end at or above its start, and may be given to one "
+        "VM only, never covering the ports the fixed components hold (COM1 0x3f8-0x3ff, the "
+        "PIT 0x40-0x43, the CMOS 0x70-0x71, PCI configuration 0xcf8-0xcff).",
+        "ioports: [{name: com, start: 0x3f8, end: 0x3ff}]",
+    ),
+    Code(
+        "E236",
+        "PCI device given twice",
+        "A PCI function (bus:dev.fun) can be passed through to one VM only.",
+    ),
+    Code(
+        "W201",
+        "more VCPUs than nodes",
+        "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "
+        "`num_nodes` are silently dropped.",
+        "num_nodes: 1\nvms:\n  - name: vm0\n    vcpus: 4",
+    ),
+    Code(
+        "W202",
+        "component not used",
+        "A native component that no connection uses does nothing for the VMs.",
+    ),
+    Code(
+        "W203",
+        "patch for a platform not built",
+        "A `per_platform` patch names a platform the system does not list, so it never applies.",
+        "platform: qemu-arm-virt\nvms:\n  - name: vm0\n    per_platform:\n      tx2: {vcpus: 4}",
+    ),
+    Code(
+        "W204",
+        "passthrough IRQ with no device",
+        "An IRQ is passed to a VM that is given no device raising it.",
+        "passthrough: {irqs: [40]}",
+    ),
+    Code(
+        "W205",
+        "field with no effect",
+        "A field is ignored because of another (dtb.file with dtb.mode generate, "
+        "dtb.base_name with dtb.mode provide, allowed_smc_functions without allow_smc).",
+    ),
+    Code(
+        "W206",
+        "virtio.net with no link",
+        "`virtio.net` is enabled on a VM that no virtio_net connection names.",
+    ),
+    Code(
+        "W207",
+        "empty cross-VM connection",
+        "A cross_vm connection with no dataports and no events shares nothing.",
+    ),
+)

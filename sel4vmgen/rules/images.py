@@ -1,0 +1,186 @@
+"""Boot image placement in ARM guest RAM: kernel, initrd and DTB inside RAM and apart.
+
+Where each image goes: the kernel at `kernel.entry` (default RAM base +
+the platform's entry offset, camkes-vm VM_Arm vm.h), the initrd at
+`initrd.address`, the DTB at `dtb.address`; when the VM names no RAM base the
+platform's camkes-vm-examples layout supplies the defaults.  Sizes: the image
+file's size when the file is present, else `initrd.max_size` (or the
+platform's), and 2 MiB for the DTB, the most arm64 allows.
+
+Linux Documentation/arch/arm64/booting.rst: the DTB "must be placed on an
+8-byte boundary and must not exceed 2 megabytes in size"; the Image "must be
+placed text_offset bytes from a 2MB aligned base address" (text_offset was
+0x80000 before Linux 5.8 and is 0 since), so an aarch64 entry must sit at a
+2 MiB boundary or 0x80000 above one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+from sel4vmgen.diagnostics import Diagnostic, Span
+from sel4vmgen.model.system import Vm
+from sel4vmgen.rules.context import Ctx, error, hexr, image_file, line_of
+
+MiB2 = 2 << 20
+DTB_MAX = MiB2  # arm64 booting.rst: at most 2 MiB
+TEXT_OFFSETS = (0, 0x80000)  # arm64 Image text_offset: 0x80000 before Linux 5.8, 0 since
+
+
+@dataclass(frozen=True)
+class Placed:
+    """One boot image where it goes in guest RAM; `size` 0 when it is not known."""
+
+    what: str
+    start: int
+    size: int
+    span: Span
+
+    def shown(self) -> str:
+        if self.size:
+            return f"{self.what} {hexr(self.start, self.size)}"
+        return f"{self.what} at 0x{self.start:x}"
+
+
+def _ram(ctx: Ctx, vm: Vm) -> tuple[int, int, bool] | None:
+    """(IPA base, size, whether the platform's default layout applies)."""
+    g = ctx.platform.guest if ctx.platform else None
+    ram = vm.ram
+    if ram is not None and ram.base is not None:
+        return ram.base, ram.size, False
+    if g is None:
+        return None
+    return g.ram_base, ram.size if ram else g.ram_size, True
+
+
+def _file_size(ctx: Ctx, image: str | None) -> int:
+    path = image_file(ctx.base_dir, image) if image else None
+    try:
+        return path.stat().st_size if path else 0
+    except OSError:
+        return 0
+
+
+def placements(ctx: Ctx, i: int, vm: Vm, base: int, default: bool) -> list[Placed]:
+    """Kernel, initrd and DTB with their addresses and sizes, where they can be known."""
+    g = ctx.platform.guest if ctx.platform else None
+    out: list[Placed] = []
+    entry = vm.kernel.entry
+    if entry is None and g is not None:
+        entry = base + g.kernel_entry_offset
+    if entry is not None:
+        size = _file_size(ctx, vm.kernel.image)
+        out.append(Placed("kernel", entry, size, ctx.at(i, "kernel", "entry")))
+    if vm.initrd is not None:
+        addr = vm.initrd.address
+        if addr is None and default and g is not None:
+            addr = g.initrd_addr
+        if addr is not None:
+            size = _file_size(ctx, vm.initrd.image) or vm.initrd.max_size or 0
+            if not size and vm.initrd.address is None and g is not None:
+                size = g.initrd_max_size
+            out.append(Placed("initrd", addr, size, ctx.at(i, "initrd", "address")))
+    dtb_addr = vm.dtb.address if vm.dtb else None
+    if dtb_addr is None and default and g is not None:
+        dtb_addr = g.dtb_addr
+    if dtb_addr is not None:
+        out.append(Placed("DTB", dtb_addr, DTB_MAX, ctx.at(i, "dtb", "address")))
+    return out
+
+
+def boot_images(ctx: Ctx) -> list[Diagnostic]:
+    """E219 outside RAM, E220 overlapping, E221 DTB alignment, E212 arm64 entry alignment."""
+    if ctx.system.arch != "arm":
+        return []
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        ram = _ram(ctx, vm)
+        if ram is None:
+            continue
+        base, size, default = ram
+        placed = placements(ctx, i, vm, base, default)
+        out += _inside(vm, placed, base, size, ctx.at(i, "ram"))
+        for a, b in combinations(placed, 2):
+            if a.start < b.start + max(b.size, 1) and b.start < a.start + max(a.size, 1):
+                later, earlier = (a, b) if a.start >= b.start else (b, a)
+                out.append(
+                    error(
+                        "E220",
+                        f"{vm.name} {later.shown()} overlaps its {earlier.shown()} "
+                        f"{line_of(earlier.span)}",
+                        later.span,
+                        earlier.span,
+                    )
+                )
+        out += _alignment(ctx, vm, placed, base)
+    return out
+
+
+def _inside(vm: Vm, placed: list[Placed], base: int, size: int, ram_span: Span) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for p in placed:
+        end = p.start + max(p.size, 1)
+        if p.start < base or end > base + size:
+            out.append(
+                error(
+                    "E219",
+                    f"{vm.name} {p.shown()} is not inside its RAM {hexr(base, size)} "
+                    f"{line_of(ram_span)}",
+                    p.span,
+                    ram_span,
+                )
+            )
+    return out
+
+
+def _alignment(ctx: Ctx, vm: Vm, placed: list[Placed], base: int) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for p in placed:
+        if p.what == "DTB" and p.start % 8:
+            out.append(
+                error(
+                    "E221",
+                    f"{vm.name} DTB address 0x{p.start:x} is not 8-byte aligned "
+                    "(arm64 booting.rst)",
+                    p.span,
+                )
+            )
+        if p.what == "kernel" and _arm64_image(ctx, vm) and p.start % MiB2 not in TEXT_OFFSETS:
+            out.append(
+                error(
+                    "E212",
+                    f"{vm.name} kernel entry 0x{p.start:x} is not at a 2 MiB boundary or 0x80000 "
+                    "above one (an arm64 Image goes text_offset bytes from a 2 MiB-aligned base, "
+                    "Linux Documentation/arch/arm64/booting.rst)",
+                    p.span,
+                    hint=f"use 0x{(p.start // MiB2) * MiB2 + 0x80000:x}",
+                )
+            )
+    return out
+
+
+def _arm64_image(ctx: Ctx, vm: Vm) -> bool:
+    return ctx.system.sel4_arch == "aarch64" and vm.kernel.format in (None, "Image")
+
+
+def dtb_file(ctx: Ctx) -> list[Diagnostic]:
+    """E222: a provided DTB file larger than 2 MiB."""
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        if vm.dtb is None or vm.dtb.file is None or not vm.dtb.file.endswith(".dtb"):
+            continue
+        size = _file_size(ctx, vm.dtb.file)
+        if size > DTB_MAX:
+            out.append(
+                error(
+                    "E222",
+                    f"{vm.name} DTB {vm.dtb.file} is {size} bytes; a DTB may be at most 2 MiB "
+                    "(arm64 booting.rst)",
+                    ctx.at(i, "dtb", "file"),
+                )
+            )
+    return out
+
+
+RULES = (boot_images, dtb_file)

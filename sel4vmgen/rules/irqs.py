@@ -1,0 +1,151 @@
+"""Interrupt rules: an IRQ belongs to one VM, never to the kernel, and exists on the platform.
+
+A VM holds the IRQs it names (`passthrough.irqs`; x86 `x86_irqs` sources and
+PCI device IRQs) and those of the DTB nodes it passes through (the platform's
+device list).  Two VMs holding one IRQ cannot both get its IRQ handler cap.
+The platform lists the IRQs the kernel keeps (timer, VGIC maintenance, virtual
+timer, kernel serial); naming one of those is an error, while passing through
+the device that owns it (as vm_minimal passes the console UART) is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sel4vmgen.diagnostics import Diagnostic, Span
+from sel4vmgen.model.system import DtbNode, Vm
+from sel4vmgen.rules.context import Ctx, error, line_of, warning
+
+
+@dataclass(frozen=True)
+class Held:
+    """An IRQ one VM holds, whether it was named outright, and where."""
+
+    irq: int
+    vm: int
+    named: bool
+    span: Span
+    how: str
+
+
+def held_irqs(ctx: Ctx, i: int, vm: Vm) -> list[Held]:
+    pt = vm.passthrough
+    if pt is None:
+        return []
+    out = [
+        Held(irq, i, True, ctx.at(i, "passthrough", "irqs", k), "IRQ")
+        for k, irq in enumerate(pt.irqs)
+    ]
+    out += [
+        Held(x.source, i, True, ctx.at(i, "passthrough", "x86_irqs", k, "source"), "IOAPIC pin")
+        for k, x in enumerate(pt.x86_irqs)
+    ]
+    out += [
+        Held(d.irq, i, True, ctx.at(i, "passthrough", "pci", k, "irq"), f"PCI {d.name} IRQ")
+        for k, d in enumerate(pt.pci)
+        if d.irq is not None
+    ]
+    p = ctx.platform
+    for k, dev in enumerate(pt.devices):
+        path = dev if isinstance(dev, str) else (dev.path if isinstance(dev, DtbNode) else None)
+        for d in p.devices if p and path else ():
+            if d.path == path:
+                span = ctx.at(i, "passthrough", "devices", k)
+                out += [Held(irq, i, False, span, f"IRQ of {path}") for irq in d.irqs]
+    return out
+
+
+def irq_owners(ctx: Ctx) -> list[Diagnostic]:
+    """E213: one IRQ held by two VMs."""
+    first: dict[int, Held] = {}
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        for h in held_irqs(ctx, i, vm):
+            prev = first.setdefault(h.irq, h)
+            if prev.vm == h.vm:
+                continue
+            out.append(
+                error(
+                    "E213",
+                    f"{vm.name} {h.how} {h.irq} is already given to {ctx.vms[prev.vm].name} "
+                    f"({prev.how}) {line_of(prev.span)}",
+                    h.span,
+                    prev.span,
+                )
+            )
+    return out
+
+
+def irq_platform(ctx: Ctx) -> list[Diagnostic]:
+    """E214 an IRQ the kernel keeps; E233 an IRQ the interrupt controller does not have."""
+    p = ctx.platform
+    if p is None:
+        return []
+    reserved = {r.irq: r.why for r in p.reserved_irqs}
+    top = p.gic.max_irq if p.gic else None
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        for h in held_irqs(ctx, i, vm):
+            if not h.named:
+                continue
+            if h.irq in reserved:
+                out.append(
+                    error(
+                        "E214",
+                        f"{vm.name} {h.how} {h.irq} is reserved on {p.name}: {reserved[h.irq]}",
+                        h.span,
+                    )
+                )
+            elif top is not None and h.how == "IRQ" and h.irq > top:
+                out.append(
+                    error(
+                        "E233",
+                        f"{vm.name} IRQ {h.irq} does not exist on {p.name} (the GIC's highest "
+                        f"interrupt is {top})",
+                        h.span,
+                    )
+                )
+    return out
+
+
+def irq_without_device(ctx: Ctx) -> list[Diagnostic]:
+    """W204: an ARM passthrough IRQ that no device the VM is given raises."""
+    p = ctx.platform
+    if p is None or p.arch != "arm":
+        return []
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        pt = vm.passthrough
+        if pt is None or not pt.irqs:
+            continue
+        raised = _device_irqs(ctx, vm)
+        for k, irq in enumerate(pt.irqs):
+            if irq not in raised:
+                out.append(
+                    warning(
+                        "W204",
+                        f"{vm.name} IRQ {irq} belongs to no device it is given",
+                        ctx.at(i, "passthrough", "irqs", k),
+                        hint="pass the device through (passthrough.devices or mmios), "
+                        "or drop the IRQ",
+                    )
+                )
+    return out
+
+
+def _device_irqs(ctx: Ctx, vm: Vm) -> set[int]:
+    """IRQs of the platform devices the VM gets by DTB path or by an MMIO window over them."""
+    p = ctx.platform
+    pt = vm.passthrough
+    if p is None or pt is None:
+        return set()
+    paths = {d if isinstance(d, str) else d.path for d in pt.devices}
+    windows = [(w.paddr, w.paddr + w.size) for w in pt.mmios + pt.untyped_mmios]
+    out: set[int] = set()
+    for d in p.devices:
+        if d.path in paths or any(a < d.paddr + d.size and d.paddr < b for a, b in windows):
+            out.update(d.irqs)
+    return out
+
+
+RULES = (irq_owners, irq_platform, irq_without_device)

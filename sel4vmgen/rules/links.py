@@ -1,0 +1,191 @@
+"""Connection rules, and warnings for what is declared but never used.
+
+Errors: a connection that names a VM or component the system does not have
+(E228), a virtio-net link from a VM to itself (E229), the same link twice
+(E230).  Warnings: a native component no connection uses (W202), a
+`per_platform` patch for a platform the system does not name (W203), a field
+that has no effect given another (W205), `virtio.net` on a VM no virtio_net
+link names (W206), a cross-VM connection with no dataports and no events (W207).
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from sel4vmgen.diagnostics import Diagnostic, Span
+from sel4vmgen.model.system import CrossVm, VirtioNet
+from sel4vmgen.rules.context import Ctx, error, line_of, warning
+
+
+def _hint(name: str, options: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def peers_exist(ctx: Ctx) -> list[Diagnostic]:
+    """E228: every name a connection uses is a VM (or, where allowed, a component)."""
+    vms = [vm.name for vm in ctx.system.vms]
+    comps = [c.name for c in ctx.system.components]
+    out: list[Diagnostic] = []
+    for j, conn in enumerate(ctx.system.connections):
+        checks: list[tuple[str, tuple[str | int, ...], list[str], str]]
+        if isinstance(conn, CrossVm):
+            checks = [
+                (conn.vm, ("vm",), vms, "VM"),
+                (conn.component, ("component",), comps, "component"),
+            ]
+        else:
+            checks = [
+                (name, ("between", k), vms + comps, "VM or component")
+                for k, name in enumerate(conn.between)
+            ]
+        for name, sub, options, kind in checks:
+            if name not in options:
+                out.append(
+                    error(
+                        "E228",
+                        f"connection {j} names {kind} '{name}', which the system does not have",
+                        ctx.span("connections", j, *sub),
+                        hint=_hint(name, options),
+                    )
+                )
+    return out
+
+
+def links(ctx: Ctx) -> list[Diagnostic]:
+    """E229 a virtio-net link to itself; E230 the same link twice."""
+    out: list[Diagnostic] = []
+    seen: dict[tuple[str, ...], Span] = {}
+    for j, conn in enumerate(ctx.system.connections):
+        where = ctx.span("connections", j, "type")
+        if isinstance(conn, VirtioNet):
+            a, b = conn.between
+            if a == b:
+                out.append(
+                    error(
+                        "E229",
+                        f"virtio_net link from {a} to itself",
+                        ctx.span("connections", j, "between"),
+                    )
+                )
+                continue
+            key: tuple[str, ...] = ("virtio_net", *sorted((a, b)))
+            what = f"virtio_net link between {a} and {b}"
+        else:
+            key = ("cross_vm", conn.vm, conn.component)
+            what = f"cross_vm connection between {conn.vm} and {conn.component}"
+        first = seen.setdefault(key, where)
+        if first is not where:
+            out.append(
+                error(
+                    "E230",
+                    f"{what} is already declared {line_of(first)}",
+                    where,
+                    first,
+                    hint="merge the two into one connection",
+                )
+            )
+    return out
+
+
+def unused_components(ctx: Ctx) -> list[Diagnostic]:
+    """W202: a native component that no connection uses."""
+    used: set[str] = set()
+    for conn in ctx.system.connections:
+        used.update((conn.component,) if isinstance(conn, CrossVm) else conn.between)
+    return [
+        warning(
+            "W202",
+            f"component {c.name} is not used by any connection",
+            ctx.span("components", k, "name"),
+        )
+        for k, c in enumerate(ctx.system.components)
+        if c.name not in used
+    ]
+
+
+def unused_patches(ctx: Ctx) -> list[Diagnostic]:
+    """W203: a `per_platform` patch for a platform the system does not name."""
+    named = set(ctx.system.platforms)
+    out: list[Diagnostic] = []
+    for i, vm in enumerate(ctx.system.vms):
+        for plat in vm.per_platform:
+            if plat not in named:
+                out.append(
+                    warning(
+                        "W203",
+                        f"{vm.name} has a per_platform patch for {plat}, which the system "
+                        f"does not name (platforms: {', '.join(ctx.system.platforms)})",
+                        ctx.key_span("vms", i, "per_platform", plat),
+                        ctx.span("platform"),
+                    )
+                )
+    return out
+
+
+def empty_cross_vm(ctx: Ctx) -> list[Diagnostic]:
+    """W207: a cross-VM connection that shares nothing."""
+    return [
+        warning(
+            "W207",
+            f"cross_vm connection between {c.vm} and {c.component} has no dataports and no events",
+            ctx.span("connections", j, "type"),
+        )
+        for j, c in enumerate(ctx.system.connections)
+        if isinstance(c, CrossVm) and not c.dataports and not c.events
+    ]
+
+
+def virtio_net_unlinked(ctx: Ctx) -> list[Diagnostic]:
+    """W206: `virtio.net` on a VM that no virtio_net link names."""
+    linked = {n for c in ctx.system.connections if isinstance(c, VirtioNet) for n in c.between}
+    return [
+        warning(
+            "W206",
+            f"{vm.name} enables virtio.net but no virtio_net connection names it",
+            ctx.at(i, "virtio", "net"),
+        )
+        for i, vm in ctx.vm_indices()
+        if vm.virtio is not None and vm.virtio.net and vm.name not in linked
+    ]
+
+
+def ignored_fields(ctx: Ctx) -> list[Diagnostic]:
+    """W205: fields that have no effect because of another field."""
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        dtb = vm.dtb
+        if dtb is not None and dtb.mode == "generate" and dtb.file is not None:
+            out.append(
+                warning(
+                    "W205",
+                    f"{vm.name} dtb.file is not used: dtb.mode is generate, so the VMM builds "
+                    "the DTB",
+                    ctx.at(i, "dtb", "file"),
+                    hint="set dtb.mode: provide to use the file",
+                )
+            )
+        if dtb is not None and dtb.mode == "provide" and dtb.base_name is not None:
+            out.append(
+                warning(
+                    "W205",
+                    f"{vm.name} dtb.base_name is not used: it is the base of a generated DTB, "
+                    "and dtb.mode is provide",
+                    ctx.at(i, "dtb", "base_name"),
+                )
+            )
+        vmm = vm.vmm
+        if vmm is not None and vmm.allowed_smc_functions and not vmm.allow_smc:
+            out.append(
+                warning(
+                    "W205",
+                    f"{vm.name} vmm.allowed_smc_functions is not used: vmm.allow_smc is false",
+                    ctx.at(i, "vmm", "allowed_smc_functions"),
+                    hint="set vmm.allow_smc: true",
+                )
+            )
+    return out
+
+
+RULES_ONCE = (peers_exist, links, unused_components, unused_patches, empty_cross_vm)
+RULES = (virtio_net_unlinked, ignored_fields)

@@ -1,0 +1,273 @@
+"""Host-physical memory rules: guest RAM and passthrough windows against the platform and each other.
+
+* guest RAM (ARM: `ram.paddr`, else `ram.base` for camkes-vm's one-to-one
+  layouts) lies inside the platform's RAM or its guest-RAM (device untyped)
+  ranges and clear of kernel-reserved memory; the RAM of all VMs fits;
+* passthrough windows lie inside a device region of the platform (an
+  `untyped_mmios` window may also be RAM), never on the GIC distributor, CPU
+  or hypervisor interfaces (the VMM emulates the first, maps GICV at the
+  second, and the kernel owns the third: seL4_projects_libs vgic_v2.c);
+* alignment: 4 KiB pages; an `untyped_mmios` window is one untyped object,
+  `"paddr:size_bits"`, so a power-of-two size aligned to itself;
+* no two VMs' RAM, MMIO windows or passed-through devices overlap: one sort and
+  one sweep (`intervals.overlaps`).  The GICV frame is shared by design.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sel4vmgen.diagnostics import Diagnostic, Span
+from sel4vmgen.model.system import DtbNode, MemoryWindow, Vm
+from sel4vmgen.platforms.model import MemRange, Platform
+from sel4vmgen.rules.context import Ctx, error, hexr, line_of
+from sel4vmgen.rules.intervals import Interval, overlaps
+
+PAGE = 0x1000
+GICV_FRAME = 0x1000
+
+
+@dataclass(frozen=True)
+class Window:
+    """A host-physical window some VM holds, with how to name it and where it was written."""
+
+    vm: str
+    what: str
+    span: Span
+
+    def describe(self, start: int, size: int) -> str:
+        return f"{self.vm} {self.what} {hexr(start, size)}"
+
+
+def merged(ranges: tuple[MemRange, ...]) -> list[tuple[int, int]]:
+    """[start, end) pairs with touching or overlapping ranges joined."""
+    out: list[tuple[int, int]] = []
+    for r in sorted(ranges, key=lambda r: r.start):
+        if out and r.start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], r.end))
+        else:
+            out.append((r.start, r.end))
+    return out
+
+
+def ram_window(ctx: Ctx, i: int, vm: Vm) -> tuple[int, int, Span] | None:
+    """(host-physical start, size, span) of VM RAM whose address the user wrote (ARM)."""
+    ram = vm.ram
+    if ctx.system.arch != "arm" or ram is None:
+        return None
+    if ram.paddr is not None:
+        return ram.paddr, ram.size, ctx.at(i, "ram", "paddr")
+    if ram.base is not None:
+        return ram.base, ram.size, ctx.at(i, "ram", "base")
+    return None
+
+
+def ram_inside(ctx: Ctx) -> list[Diagnostic]:
+    """E207/E208: guest RAM inside the platform's memory and out of reserved memory."""
+    p = ctx.platform
+    if p is None or p.arch != "arm":
+        return []
+    usable = merged(p.ram + p.guest_ram)
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        w = ram_window(ctx, i, vm)
+        if w is None:
+            continue
+        start, size, span = w
+        hit = next((r for r in p.reserved if start < r.end and r.start < start + size), None)
+        if hit is not None:
+            what = f"reserved memory {hit.name}" if hit.name else "reserved memory"
+            out.append(
+                error(
+                    "E208",
+                    f"{vm.name} RAM {hexr(start, size)} overlaps {what} "
+                    f"{hexr(hit.start, hit.size)} of {p.name}",
+                    span,
+                )
+            )
+        elif usable and not any(a <= start and start + size <= b for a, b in usable):
+            shown = ", ".join(hexr(a, b - a) for a, b in usable)
+            out.append(
+                error(
+                    "E207",
+                    f"{vm.name} RAM {hexr(start, size)} is not inside the memory of {p.name} "
+                    f"({shown})",
+                    span,
+                )
+            )
+    return out
+
+
+def ram_total(ctx: Ctx) -> list[Diagnostic]:
+    """E223: the RAM of all VMs is more than the platform has."""
+    p = ctx.platform
+    if p is None:
+        return []
+    have = sum(b - a for a, b in merged(p.ram + p.guest_ram))
+    if have == 0:
+        return []
+    total = 0
+    for i, vm in ctx.vm_indices():
+        size = vm.ram.size if vm.ram else (p.guest.ram_size if p.guest else 0)
+        total += size
+        if total > have:
+            return [
+                error(
+                    "E223",
+                    f"the guest RAM of the first {i + 1} VMs is {_mib(total)}, more than the "
+                    f"{_mib(have)} of memory {p.name} has",
+                    ctx.at(i, "ram", "size") if vm.ram else ctx.key_span("vms", i, "name"),
+                )
+            ]
+    return []
+
+
+def _mib(n: int) -> str:
+    return f"{n >> 20} MiB" if n % (1 << 20) == 0 else f"0x{n:x} bytes"
+
+
+def _windows(vm: Vm) -> list[tuple[str, int, MemoryWindow]]:
+    pt = vm.passthrough
+    if pt is None:
+        return []
+    out = [("mmios", k, w) for k, w in enumerate(pt.mmios)]
+    out += [("untyped_mmios", k, w) for k, w in enumerate(pt.untyped_mmios)]
+    return out
+
+
+_LABEL = {"mmios": "MMIO window", "untyped_mmios": "untyped MMIO window"}
+
+
+def alignment(ctx: Ctx) -> list[Diagnostic]:
+    """E211: RAM and passthrough windows on page (and untyped-object) boundaries."""
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        if ctx.system.arch == "arm" and vm.ram is not None:
+            for name in ("base", "paddr", "size"):
+                value = getattr(vm.ram, name)
+                if value is not None and value % PAGE:
+                    out.append(
+                        error(
+                            "E211",
+                            f"{vm.name} RAM {name} 0x{value:x} is not a multiple of 4 KiB",
+                            ctx.at(i, "ram", name),
+                        )
+                    )
+        for group, k, w in _windows(vm):
+            out += _window_alignment(ctx, i, vm, group, k, w)
+    return out
+
+
+def _window_alignment(
+    ctx: Ctx, i: int, vm: Vm, group: str, k: int, w: MemoryWindow
+) -> list[Diagnostic]:
+    where = ctx.at(i, "passthrough", group, k)
+    shown = f"{vm.name} {_LABEL[group]} {hexr(w.paddr, w.size)}"
+    if group == "untyped_mmios":
+        if w.size & (w.size - 1) or w.paddr % w.size or w.size < PAGE:
+            return [
+                error(
+                    "E211",
+                    f"{shown} is not one untyped object: the size must be a power of two, "
+                    "at least 4 KiB, and the address a multiple of it",
+                    where,
+                    hint="split it into power-of-two windows (untyped_mmios are paddr:size_bits)",
+                )
+            ]
+        return []
+    if w.paddr % PAGE or w.size % PAGE:
+        return [error("E211", f"{shown} is not on 4 KiB page boundaries", where)]
+    return []
+
+
+def _gic_parts(p: Platform) -> list[tuple[int, str]]:
+    if p.gic is None:
+        return []
+    return [
+        (p.gic.dist, "the GIC distributor, which the VMM emulates"),
+        (p.gic.cpu, "the GIC CPU interface, where the VMM maps the GICV frame"),
+        (p.gic.hyp, "the GIC hypervisor interface, which belongs to the kernel"),
+    ]
+
+
+def passthrough_devices(ctx: Ctx) -> list[Diagnostic]:
+    """E210/E234: passthrough windows inside device regions, and off the GIC's own frames."""
+    p = ctx.platform
+    if p is None or p.arch != "arm":
+        return []
+    devices = [(d.paddr, d.paddr + d.size) for d in p.devices]
+    memory = merged(p.ram + p.guest_ram)
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        for group, k, w in _windows(vm):
+            where = ctx.at(i, "passthrough", group, k)
+            shown = f"{vm.name} {_LABEL[group]} {hexr(w.paddr, w.size)}"
+            gic = [
+                why for at, why in _gic_parts(p) if w.paddr < at + PAGE and at < w.paddr + w.size
+            ]
+            if gic:
+                out.append(error("E234", f"{shown} maps {gic[0]}", where))
+                continue
+            inside = devices + (memory if group == "untyped_mmios" else [])
+            if not any(a <= w.paddr and w.paddr + w.size <= b for a, b in inside):
+                kind = "device region or memory" if group == "untyped_mmios" else "device region"
+                out.append(error("E210", f"{shown} is not inside a {kind} of {p.name}", where))
+    return out
+
+
+def _gicv(p: Platform | None, start: int, size: int) -> bool:
+    """The GICV frame every VM is given (camkes-vm apps list it for each VM)."""
+    if p is None or p.gic is None:
+        return False
+    return p.gic.vcpu <= start and start + size <= p.gic.vcpu + max(GICV_FRAME, size)
+
+
+def vm_intervals(ctx: Ctx) -> list[Interval[Window]]:
+    """Every host-physical window of every VM: RAM, MMIO windows, passed-through devices."""
+    out: list[Interval[Window]] = []
+    p = ctx.platform
+    by_path = _device_regions(p)
+    for i, vm in ctx.vm_indices():
+        w = ram_window(ctx, i, vm)
+        if w is not None:
+            out.append(Interval(w[0], w[1], i, Window(vm.name, "RAM", w[2])))
+        for group, k, mw in _windows(vm):
+            if not _gicv(p, mw.paddr, mw.size):
+                span = ctx.at(i, "passthrough", group, k)
+                out.append(Interval(mw.paddr, mw.size, i, Window(vm.name, _LABEL[group], span)))
+        pt = vm.passthrough
+        for k, dev in enumerate(pt.devices if pt else ()):
+            path = dev if isinstance(dev, str) else (dev.path if isinstance(dev, DtbNode) else None)
+            for start, size in by_path.get(path or "", ()):
+                if not _gicv(p, start, size):
+                    span = ctx.at(i, "passthrough", "devices", k)
+                    out.append(Interval(start, size, i, Window(vm.name, f"device {path}", span)))
+    return out
+
+
+def _device_regions(p: Platform | None) -> dict[str, list[tuple[int, int]]]:
+    out: dict[str, list[tuple[int, int]]] = {}
+    for d in p.devices if p else ():
+        if d.path:
+            out.setdefault(d.path, []).append((d.paddr, d.size))
+    return out
+
+
+def shared_memory(ctx: Ctx) -> list[Diagnostic]:
+    """E209: host-physical windows of two VMs that overlap (one sort, one sweep)."""
+    out: list[Diagnostic] = []
+    for later, earlier in overlaps(vm_intervals(ctx)):
+        a, b = later.info, earlier.info
+        out.append(
+            error(
+                "E209",
+                f"{a.describe(later.start, later.size)} overlaps "
+                f"{b.describe(earlier.start, earlier.size)} {line_of(b.span)}",
+                a.span,
+                b.span,
+            )
+        )
+    return out
+
+
+RULES = (ram_inside, ram_total, alignment, passthrough_devices, shared_memory)

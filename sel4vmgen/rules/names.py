@@ -1,0 +1,137 @@
+"""Name rules: VM, component, dataport and event names unique, and clear of generated names.
+
+The model already checks each name is a C identifier.  Here: no two VMs or
+components share a name; a component (a CAmkES instance) does not take the
+name of an instance the generated assembly declares -- `vm<n>` for VM n, the
+fixed camkes-vm instances, or a `<a>_<b>` virtqueue instance; a VM named
+`vm<k>` is the k-th VM, since `vm<k>` is the instance name of VM k; and the
+dataports and events of one VM (or one component) have different names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sel4vmgen.diagnostics import Diagnostic, Span
+from sel4vmgen.model.system import CrossVm, VirtioNet
+from sel4vmgen.rules.context import Ctx, error, line_of
+
+# VM_COMPOSITION_DEF (camkes-vm components/VM/configurations/vm.h) declares these on x86;
+# VM_GENERAL_COMPOSITION_DEF (components/VM_Arm/configurations/vm.h) declares fserv on ARM.
+FIXED_INSTANCES = {
+    "x86": ("fserv", "serial", "time_server", "pci_config", "rtc"),
+    "arm": ("fserv",),
+}
+_VM_INSTANCE = re.compile(r"^vm(0|[1-9][0-9]*)$")
+
+
+def unique_names(ctx: Ctx) -> list[Diagnostic]:
+    """E201: two VMs, two components, or a VM and a component with one name."""
+    seen: dict[str, tuple[str, Span]] = {}
+    out: list[Diagnostic] = []
+    named = [("VM", ("vms", i), vm.name) for i, vm in enumerate(ctx.system.vms)]
+    named += [("component", ("components", i), c.name) for i, c in enumerate(ctx.system.components)]
+    for kind, path, name in named:
+        span = ctx.span(*path, "name")
+        first = seen.get(name)
+        if first is None:
+            seen[name] = (kind, span)
+            continue
+        out.append(
+            error(
+                "E201",
+                f"{kind} name '{name}' is already used by a {first[0]} {line_of(first[1])}",
+                span,
+                first[1],
+            )
+        )
+    return out
+
+
+def generated_names(ctx: Ctx) -> list[Diagnostic]:
+    """E202: names that collide with the instances the generated assembly declares."""
+    out: list[Diagnostic] = []
+    count = len(ctx.system.vms)
+    for i, vm in enumerate(ctx.system.vms):
+        m = _VM_INSTANCE.match(vm.name)
+        if m and int(m.group(1)) != i and int(m.group(1)) < count:
+            k = int(m.group(1))
+            out.append(
+                error(
+                    "E202",
+                    f"VM {i} is named '{vm.name}', the CAmkES instance name of VM {k} "
+                    f"'{ctx.system.vms[k].name}' {line_of(ctx.span('vms', k, 'name'))}",
+                    ctx.span("vms", i, "name"),
+                    ctx.span("vms", k, "name"),
+                    hint=f"name VM {i} 'vm{i}', or put the VMs in the order of their names",
+                )
+            )
+    reserved = _reserved_instances(ctx)
+    vm_names = {vm.name for vm in ctx.system.vms}
+    for i, comp in enumerate(ctx.system.components):
+        why = reserved.get(comp.name)
+        if why is not None and comp.name not in vm_names:  # else E201 says it
+            out.append(
+                error(
+                    "E202",
+                    f"component name '{comp.name}' is taken by {why[0]}",
+                    ctx.span("components", i, "name"),
+                    why[1],
+                )
+            )
+    return out
+
+
+def _reserved_instances(ctx: Ctx) -> dict[str, tuple[str, Span | None]]:
+    """Instance name -> (what declares it, where in the file if anywhere)."""
+    out: dict[str, tuple[str, Span | None]] = {}
+    for name in FIXED_INSTANCES.get(ctx.system.arch, ()):
+        out[name] = ("a fixed camkes-vm instance", None)
+    for i in range(len(ctx.system.vms)):
+        span = ctx.span("vms", i, "name")
+        out[f"vm{i}"] = (f"the CAmkES instance of VM {i} {line_of(span)}", span)
+    for j, conn in enumerate(ctx.system.connections):
+        if isinstance(conn, VirtioNet):
+            name = f"{conn.between[0]}_{conn.between[1]}"
+            span = ctx.span("connections", j, "between")
+            out.setdefault(name, (f"the virtqueue instance of the link {line_of(span)}", span))
+    return out
+
+
+def endpoint_names(ctx: Ctx) -> list[Diagnostic]:
+    """E203: a VM (or component) with two dataports/events of one name."""
+    out: list[Diagnostic] = []
+    vm_side: dict[tuple[str, str], Span] = {}
+    comp_side: dict[tuple[str, str], Span] = {}
+    for j, conn in enumerate(ctx.system.connections):
+        if not isinstance(conn, CrossVm):
+            continue
+        ends = [("dataports", k, d.name, d.peer) for k, d in enumerate(conn.dataports)]
+        ends += [("events", k, e.name, e.peer) for k, e in enumerate(conn.events)]
+        for group, k, name, peer in ends:
+            here = ("connections", j, group, k)
+            out += _claim(ctx, vm_side, (conn.vm, name), ctx.span(*here, "name"), conn.vm)
+            out += _claim(
+                ctx, comp_side, (conn.component, peer), ctx.span(*here, "peer"), conn.component
+            )
+    return out
+
+
+def _claim(
+    ctx: Ctx, taken: dict[tuple[str, str], Span], key: tuple[str, str], span: Span, owner: str
+) -> list[Diagnostic]:
+    first = taken.get(key)
+    if first is None:
+        taken[key] = span
+        return []
+    return [
+        error(
+            "E203",
+            f"'{owner}' already has a dataport or event named '{key[1]}' {line_of(first)}",
+            span,
+            first,
+        )
+    ]
+
+
+RULES = (unique_names, generated_names, endpoint_names)
