@@ -1,0 +1,72 @@
+"""E5xx: the properties the simulator checks, each with a stable code and its meaning."""
+
+from __future__ import annotations
+
+from sel4vmgen.codes import Code
+
+CODES: tuple[Code, ...] = (
+    Code(
+        "E501",
+        "interrupt injected when the guest cannot take it",
+        "An interrupt reached the guest while it had interrupts disabled (x86 RFLAGS.IF = 0 or "
+        "STI/MOV-SS blocking).  The VMM decided on a stale read of the guest's state: the guest "
+        "ran between reading its state and writing the injection.",
+        "sel4vmgen simulate system.yaml --explore --vmm-model x86_split",
+    ),
+    Code(
+        "E502",
+        "interrupt lost",
+        "An interrupt that a device raised was neither delivered to the guest nor still pending "
+        "anywhere (notification word, emulated PIC, VM-entry info, list register, VMM queue).  "
+        "On ARM the usual cause is an InjectIRQ into a list register that is still PENDING: the "
+        "kernel overwrites it.",
+    ),
+    Code(
+        "E503",
+        "fault lost or answered twice",
+        "A fault message (a VM exit or a VCPU fault sent to the VMM) vanished before it was "
+        "answered, or was answered twice.  seL4_TCB_Suspend cancels a thread's IPC: a pending "
+        "fault and its reply cap are discarded.",
+    ),
+    Code(
+        "E504",
+        "deadlock",
+        "The system reached a state where no thread can run but work is left: an interrupt "
+        "pending that will never be delivered, or a VCPU blocked on a reply nobody will send.",
+    ),
+    Code(
+        "E505",
+        "thread with pending work starved",
+        "A runnable thread waited longer than the starvation bound (two timeslices by default) "
+        "while other threads ran on its core.  A VMM thread at or below the priority of a VCPU "
+        "that spins on the same core cannot serve that VCPU's faults or interrupts.",
+        "vms:\n  - name: vm0\n    vmm:\n      priority: 100   # VCPU threads run at base_prio - 1",
+    ),
+    Code(
+        "E506",
+        "interrupt latency over the bound",
+        "The time from a device raising an interrupt to the guest taking it exceeded the VM's "
+        "stated `irq_latency_us` (or one 2 ms tick when none is stated).",
+    ),
+    Code(
+        "E507",
+        "boot image does not fit guest RAM",
+        "A kernel, initrd or device tree is loaded outside the VM's RAM, overlaps another image, "
+        "or is not aligned as the guest kernel requires (the DTB to 8 bytes, an arm64 Image to "
+        "2 MiB from the start of RAM plus its text offset, the initrd to a page).",
+        "initrd:\n  addr: 0x4f000000   # where the DTB already is",
+    ),
+    Code(
+        "E508",
+        "device not backed",
+        "The guest is given a device window that is neither mapped (passthrough, untyped MMIO) "
+        "nor emulated by the VMM: its first access would fault with nobody to answer it.",
+    ),
+    Code(
+        "E509",
+        "vGIC overflow ring full",
+        "More interrupts were waiting for a free list register than libsel4vm's 64-entry "
+        "overflow ring can hold (63 usable); the VMM aborts.  An interrupt storm while the "
+        "guest keeps interrupts disabled does this.",
+    ),
+)

@@ -1,0 +1,303 @@
+"""An explicit-state model checker in the shape of stateright.
+
+A `Model` gives `init_states()`, `actions(state)`, `next_state(state, action)`
+and named `Property`s: `always` ones must hold in every reachable state,
+`eventually` ones in every terminal state (one with no next action; the
+models here have finite runs, so "in the end" is what eventually means).
+`check(model, limits)` runs depth-first with state hashing and returns the
+first counterexample as a replayable path of actions (`replay` re-runs it).
+
+Sound reductions, each optional (`Reductions`):
+* independent components: a `Product` of models that share no state is
+  checked one component at a time (a violation of a component's property
+  shows in the component alone, and the product deadlocks only if one does);
+* symmetry: components with equal `symmetry_key` are checked once;
+* partial order: in a product checked whole, only the lowest component that
+  can move is expanded (the others' actions commute with it and cannot see
+  its state); the cycle proviso falls back to full expansion when the
+  chosen successor is on the DFS stack.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+S = TypeVar("S", bound=Hashable)
+A = TypeVar("A", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Property(Generic[S]):
+    """A named property with a stable code; `holds(state)` says whether it is met."""
+
+    name: str
+    code: str
+    kind: Literal["always", "eventually"]
+    holds: Callable[[S], bool]
+    explain: Callable[[S], str] = lambda s: ""
+
+
+class Model(Protocol[S, A]):
+    """What the checker needs from a model."""
+
+    name: str
+
+    def init_states(self) -> Sequence[S]: ...
+
+    def actions(self, state: S) -> Sequence[A]: ...
+
+    def next_state(self, state: S, action: A) -> S: ...
+
+    def properties(self) -> Sequence[Property[S]]: ...
+
+    def symmetry_key(self) -> Hashable: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Search bounds; build with `Limits().depth(n).states(n).seconds(s)`."""
+
+    max_depth: int = 200
+    max_states: int = 200_000
+    max_seconds: float = 60.0
+    progress: bool = False
+
+    def depth(self, n: int) -> Limits:
+        return Limits(n, self.max_states, self.max_seconds, self.progress)
+
+    def states(self, n: int) -> Limits:
+        return Limits(self.max_depth, n, self.max_seconds, self.progress)
+
+    def seconds(self, s: float) -> Limits:
+        return Limits(self.max_depth, self.max_states, s, self.progress)
+
+    def show_progress(self, on: bool = True) -> Limits:
+        return Limits(self.max_depth, self.max_states, self.max_seconds, on)
+
+
+@dataclass(frozen=True)
+class Reductions:
+    independent: bool = True
+    symmetry: bool = True
+    partial_order: bool = True
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A path from an initial state to the state that breaks `prop`."""
+
+    model: str
+    code: str
+    prop: str
+    message: str
+    init: int  # index into init_states()
+    path: tuple[Hashable, ...]
+
+
+@dataclass
+class Result:
+    """What a check found; `complete` when the whole bounded space was explored."""
+
+    models: list[str] = field(default_factory=list)
+    states: int = 0
+    max_depth: int = 0
+    complete: bool = True
+    seconds: float = 0.0
+    counterexample: Counterexample | None = None
+    skipped_symmetric: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.counterexample is None
+
+    def merge(self, other: Result) -> None:
+        self.models += other.models
+        self.states += other.states
+        self.max_depth = max(self.max_depth, other.max_depth)
+        self.complete = self.complete and other.complete
+        self.seconds += other.seconds
+        self.skipped_symmetric += other.skipped_symmetric
+        if self.counterexample is None:
+            self.counterexample = other.counterexample
+
+
+class Product:
+    """Models that share nothing, run side by side; the state is a tuple of their states."""
+
+    def __init__(self, name: str, parts: Sequence[Any]) -> None:
+        self.name = name
+        self.parts = list(parts)
+        self.partial_order = True
+
+    def init_states(self) -> Sequence[tuple[Any, ...]]:
+        states: list[tuple[Any, ...]] = [()]
+        for p in self.parts:
+            states = [(*s, i) for s in states for i in p.init_states()]
+        return states
+
+    def actions(self, state: tuple[Any, ...]) -> Sequence[tuple[int, Any]]:
+        out: list[tuple[int, Any]] = []
+        for i, (p, s) in enumerate(zip(self.parts, state, strict=True)):
+            mine = [(i, a) for a in p.actions(s)]
+            if mine and self.partial_order:
+                return mine
+            out += mine
+        return out
+
+    def all_actions(self, state: tuple[Any, ...]) -> Sequence[tuple[int, Any]]:
+        return [
+            (i, a)
+            for i, (p, s) in enumerate(zip(self.parts, state, strict=True))
+            for a in p.actions(s)
+        ]
+
+    def next_state(self, state: tuple[Any, ...], action: tuple[int, Any]) -> tuple[Any, ...]:
+        i, a = action
+        return (*state[:i], self.parts[i].next_state(state[i], a), *state[i + 1 :])
+
+    def properties(self) -> Sequence[Property[tuple[Any, ...]]]:
+        props: list[Property[tuple[Any, ...]]] = []
+        for i, p in enumerate(self.parts):
+            for q in p.properties():
+                props.append(_lift(i, p.name, q))
+        return props
+
+    def symmetry_key(self) -> Hashable:
+        return tuple(p.symmetry_key() for p in self.parts)
+
+
+def _lift(i: int, name: str, q: Property[Any]) -> Property[tuple[Any, ...]]:
+    return Property(
+        q.name,
+        q.code,
+        q.kind,
+        lambda s: q.holds(s[i]),
+        lambda s: f"{name}: {q.explain(s[i])}",
+    )
+
+
+def check(model: Any, limits: Limits = Limits(), reductions: Reductions = Reductions()) -> Result:
+    """Explore `model` to the bounds; split a `Product` when the reductions allow."""
+    if isinstance(model, Product):
+        model.partial_order = reductions.partial_order
+        if reductions.independent:
+            return _check_parts(model, limits, reductions)
+    return _search(model, limits)
+
+
+def _check_parts(model: Product, limits: Limits, reductions: Reductions) -> Result:
+    total = Result()
+    seen: set[Hashable] = set()
+    start = time.monotonic()
+    for part in model.parts:
+        key = part.symmetry_key()
+        if reductions.symmetry and key in seen:
+            total.skipped_symmetric += 1
+            total.models.append(part.name)
+            continue
+        seen.add(key)
+        left = limits.seconds(max(0.0, limits.max_seconds - (time.monotonic() - start)))
+        total.merge(check(part, left, reductions))
+        if not total.ok:
+            break
+    return total
+
+
+def _search(model: Any, limits: Limits) -> Result:
+    """Depth-first search with a visited set; stops at the first violation."""
+    res = Result(models=[model.name])
+    props = list(model.properties())
+    always = [p for p in props if p.kind == "always"]
+    eventually = [p for p in props if p.kind == "eventually"]
+    start = time.monotonic()
+    last_report = start
+    visited: set[Hashable] = set()
+    for index, init in enumerate(model.init_states()):
+        stack: list[tuple[Any, list[Any], int]] = [(init, list(model.actions(init)), 0)]
+        on_stack = {init}
+        path: list[Any] = []
+        if _violated(model, always, init, index, path, res):
+            return _done(res, start)
+        visited.add(init)
+        res.states += 1
+        while stack:
+            state, acts, i = stack[-1]
+            if i == 0 and not acts and _violated(model, eventually, state, index, path, res):
+                return _done(res, start)
+            if i >= len(acts) or len(stack) > limits.max_depth:
+                if i < len(acts):
+                    res.complete = False
+                stack.pop()
+                on_stack.discard(state)
+                if path:
+                    path.pop()
+                continue
+            stack[-1] = (state, acts, i + 1)
+            action = acts[i]
+            nxt = model.next_state(state, action)
+            if isinstance(model, Product) and model.partial_order and nxt in on_stack:
+                full = list(model.all_actions(state))
+                if len(full) > len(acts):
+                    stack[-1] = (state, full, 0)
+                    continue
+            if nxt in visited:
+                continue
+            visited.add(nxt)
+            res.states += 1
+            path.append(action)
+            if _violated(model, always, nxt, index, path, res):
+                return _done(res, start)
+            stack.append((nxt, list(model.actions(nxt)), 0))
+            on_stack.add(nxt)
+            res.max_depth = max(res.max_depth, len(path))
+            if res.states >= limits.max_states:
+                res.complete = False
+                return _done(res, start)
+            if res.states % 4096 == 0:
+                now = time.monotonic()
+                if now - start > limits.max_seconds:
+                    res.complete = False
+                    return _done(res, start)
+                if limits.progress and now - last_report > 1.0:
+                    last_report = now
+                    rate = res.states / (now - start)
+                    print(
+                        f"  {model.name}: {res.states} states, depth {len(path)}, {rate:.0f} states/s",
+                        file=sys.stderr,
+                    )
+    return _done(res, start)
+
+
+def _violated(
+    model: Any, props: list[Property[Any]], state: Any, init: int, path: list[Any], res: Result
+) -> bool:
+    for p in props:
+        if not p.holds(state):
+            res.counterexample = Counterexample(
+                model.name, p.code, p.name, p.explain(state), init, tuple(path)
+            )
+            return True
+    return False
+
+
+def _done(res: Result, start: float) -> Result:
+    res.seconds = time.monotonic() - start
+    return res
+
+
+def replay(model: Any, cex: Counterexample) -> list[tuple[Hashable, Any]]:
+    """Re-run a counterexample: the (action, state after it) pairs, starting from its init state."""
+    state = model.init_states()[cex.init]
+    out: list[tuple[Hashable, Any]] = [(None, state)]
+    for a in cex.path:
+        if a not in model.actions(state) and (
+            not isinstance(model, Product) or a not in model.all_actions(state)
+        ):
+            raise ValueError(f"action {a!r} is not enabled in the replayed state")
+        state = model.next_state(state, a)
+        out.append((a, state))
+    return out

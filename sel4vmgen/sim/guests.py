@@ -1,0 +1,85 @@
+"""Guest workloads derived from a Plan, for the explorer and the timed run.
+
+A `Workload` is a guest program (a short script of operations the models
+interpret: `cli`, `sti`, `work`, `mmio`, `halt`) and the interrupt sources
+the VM is given, each fired a bounded number of times.  Boot touches every
+device the guest is given once (an MMIO access that faults to the VMM when
+the device is emulated); the run then alternates work, a critical section
+with interrupts off, and an idle wait (HLT on x86, WFI on ARM).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sel4vmgen.plan.model import Plan, VmPlan
+
+# Guest operations the models interpret.
+CLI, STI, WORK, MMIO, HALT = "cli", "sti", "work", "mmio", "halt"
+
+EMULATED = frozenset({"gic_dist", "virtio", "pci_bar"})  # regions the VMM emulates by faults
+
+
+@dataclass(frozen=True)
+class Source:
+    """An interrupt source: a name, the line or vIRQ, and whether the kernel masks it until ack."""
+
+    name: str
+    irq: int
+    masked_until_ack: bool = True
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What one guest (or one VCPU) does in an exploration."""
+
+    name: str
+    program: tuple[str, ...]
+    sources: tuple[Source, ...]
+    fires: tuple[int, ...]  # how many times each source fires
+
+    @property
+    def interrupts(self) -> int:
+        return sum(self.fires)
+
+
+def run_program(critical: bool = True) -> tuple[str, ...]:
+    """The steady-state script: enable, work, a critical section, enable, idle."""
+    body: tuple[str, ...] = (STI, WORK)
+    if critical:
+        body += (CLI, WORK, STI)
+    return (*body, HALT)
+
+
+def boot_program(vm: VmPlan) -> tuple[str, ...]:
+    """Touch the first emulated device once (further devices behave alike), then run."""
+    touches = (MMIO,) if any(d.kind in EMULATED for d in vm.devices) or vm.virtio_console else ()
+    return touches + run_program()
+
+
+def sources_for(plan: Plan, vm: VmPlan, vcpu: int = 0) -> tuple[Source, ...]:
+    """The timer, then each interrupt routed to the VM (secondary VCPUs get the timer only)."""
+    if plan.arch == "arm":
+        vtimer = plan.gic.vtimer_irq if plan.gic else 27  # PPI 27: the EL1 virtual timer
+        timer = Source("vtimer", vtimer)
+    else:
+        timer = Source("timer", 0)  # the PIT/HPET tick the VMM's time server emulates on IRQ 0
+    if vcpu:
+        return (timer,)
+    routed = [
+        Source(r.name or f"irq{r.source}", r.virq, r.kind == "passthrough")
+        for r in plan.irq_routes
+        if r.vm == vm.instance
+    ]
+    return (timer, *routed)
+
+
+def workload(plan: Plan, vm: VmPlan, interrupts: int = 3, vcpu: int = 0) -> Workload:
+    """The exploration workload of one VM (or one of its VCPUs) with `interrupts` firings."""
+    sources = sources_for(plan, vm, vcpu)[: max(1, interrupts)]
+    fires = [0] * len(sources)
+    for i in range(interrupts):
+        fires[i % len(sources)] += 1
+    program = boot_program(vm) if vcpu == 0 else run_program()
+    name = vm.instance if plan.arch == "x86" else f"{vm.instance}.vcpu{vcpu}"
+    return Workload(name, program, sources, tuple(fires))

@@ -1,0 +1,170 @@
+"""The x86 VMM as seL4 and libsel4vm run it: one thread per VM, the seL4_VMEnter loop.
+
+While VMM code runs the guest cannot, so the injection decision (RFLAGS.IF,
+interruptibility, an empty entry-info slot; libsel4vm `arch/x86/interrupt.c`)
+is never stale, and a VM exit is never pending unseen.  A device interrupt
+signals the thread's bound notification: in the guest that is a notification
+exit (seL4 `arch/x86/object/vcpu.c`), in the VMM it sets the word and the
+next VMEnter returns at once.  When the guest cannot take an interrupt the
+VMM sets interrupt-window exiting and injects at the window exit; HLT with
+nothing pending blocks the thread on the notification.
+
+`X86Model` is the explorer's version: a pure transition function over
+`X86State`; each action is a step of the guest, of the VMM, or a device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import NamedTuple
+
+from sel4vmgen.sim.explore import Property
+from sel4vmgen.sim.guests import CLI, HALT, MMIO, STI, WORK, Workload
+from sel4vmgen.sim.properties import common_properties
+
+GUEST, VMM, HALTED = "guest", "vmm", "halted"
+
+
+class X86State(NamedTuple):
+    pc: int
+    if_: bool  # RFLAGS.IF
+    shadow: bool  # interruptibility: blocking by STI
+    mode: str  # guest | vmm | halted
+    exit: str  # the exit the VMM is handling: mmio, hlt, window, notif
+    word: int  # notification word: sources signalled, not yet read
+    masked: int  # IRQ handlers masked until the VMM takes the interrupt
+    left: tuple[int, ...]  # firings left per source
+    pic: int  # pending at the emulated PIC, not yet injected
+    entry: int  # source queued in VM-entry interruption info, -1 none
+    window: bool  # interrupt-window exiting set
+    raised: int
+    delivered: int
+    bad_injection: str  # non-empty once an interrupt was delivered that the guest could not take
+    faults_open: int  # exits handed to the VMM and not yet answered
+    faults_lost: int
+
+
+class X86Model:
+    """The single-thread x86 VMM and its guest, for the explorer."""
+
+    def __init__(self, w: Workload) -> None:
+        self.w = w
+        self.name = w.name
+
+    def symmetry_key(self) -> Hashable:
+        return (
+            "x86",
+            self.w.program,
+            self.w.fires,
+            tuple(s.masked_until_ack for s in self.w.sources),
+        )
+
+    def init_states(self) -> Sequence[X86State]:
+        return [
+            X86State(0, False, False, GUEST, "", 0, 0, self.w.fires, 0, -1, False, 0, 0, "", 0, 0)
+        ]
+
+    def properties(self) -> Sequence[Property[X86State]]:
+        return common_properties(in_flight, terminal_ok)
+
+    def actions(self, s: X86State) -> Sequence[Hashable]:
+        acts: list[Hashable] = [
+            ("irq", i) for i, n in enumerate(s.left) if n and not s.masked >> i & 1
+        ]
+        if s.mode == GUEST:
+            acts.append("guest")
+        elif s.mode == VMM:
+            acts.append("vmm")
+        return acts
+
+    def next_state(self, s: X86State, a: Hashable) -> X86State:
+        if a == "guest":
+            return self._guest(s)
+        if a == "vmm":
+            return self._vmm(s)
+        assert isinstance(a, tuple)
+        return self._irq(s, a[1])
+
+    def _irq(self, s: X86State, i: int) -> X86State:
+        bit = 1 << i
+        left = (*s.left[:i], s.left[i] - 1, *s.left[i + 1 :])
+        s = s._replace(left=left, masked=s.masked | bit, raised=s.raised + 1, word=s.word | bit)
+        if s.mode in (GUEST, HALTED):  # notification exit, or the halted wait returns
+            return s._replace(mode=VMM, exit="notif")
+        return s
+
+    def _guest(self, s: X86State) -> X86State:
+        if s.window and s.if_ and not s.shadow:
+            return s._replace(mode=VMM, exit="window", faults_open=s.faults_open + 1)
+        op = self.w.program[s.pc] if s.pc < len(self.w.program) else HALT
+        if op == CLI:
+            return s._replace(pc=s.pc + 1, if_=False, shadow=False)
+        if op == STI:
+            return s._replace(pc=s.pc + 1, if_=True, shadow=not s.if_)
+        if op == WORK:
+            return s._replace(pc=s.pc + 1, shadow=False)
+        kind = "mmio" if op == MMIO else "hlt"
+        return s._replace(mode=VMM, exit=kind, shadow=False, faults_open=s.faults_open + 1)
+
+    def _vmm(self, s: X86State) -> X86State:
+        """Handle the exit, take notified interrupts, decide injection, VMEnter."""
+        s = self._handle_exit(s)
+        if s.mode == HALTED:
+            return s
+        s = s._replace(pic=s.pic | s.word, word=0)
+        s = inject(s)
+        return self._enter(s)
+
+    def _handle_exit(self, s: X86State) -> X86State:
+        done = self.w.program and s.pc >= len(self.w.program)
+        if s.exit == "notif":
+            return s
+        s = s._replace(faults_open=s.faults_open - 1)
+        if s.exit == "mmio":
+            return s._replace(pc=s.pc + 1)
+        if s.exit == "window":
+            return s._replace(window=False)
+        s = s._replace(pc=s.pc if done else s.pc + 1)  # hlt: advance RIP
+        if not (s.pic or s.word or s.entry >= 0):
+            return s._replace(mode=HALTED)  # seL4_Wait on the notification
+        return s
+
+    def _enter(self, s: X86State) -> X86State:
+        if s.word:  # VMEnter returns at once with the notification
+            return s._replace(exit="notif")
+        if s.entry >= 0:
+            s = deliver(s)
+        return s._replace(mode=GUEST, exit="")
+
+
+def can_inject(s: X86State) -> bool:
+    """libsel4vm: RFLAGS.IF set, no STI/MOV-SS blocking, and the entry-info slot empty."""
+    return s.if_ and not s.shadow and s.entry < 0
+
+
+def inject(s: X86State) -> X86State:
+    if not s.pic:
+        return s
+    if not can_inject(s):
+        return s._replace(window=True)
+    low = (s.pic & -s.pic).bit_length() - 1
+    pic = s.pic & ~(1 << low)
+    return s._replace(entry=low, pic=pic, window=bool(pic))
+
+
+def deliver(s: X86State) -> X86State:
+    """VM entry with an event in the entry-info: the guest takes it now."""
+    bad = s.bad_injection
+    if not bad and not (s.if_ and not s.shadow):
+        bad = f"source {s.entry} injected with IF={int(s.if_)}, STI blocking={int(s.shadow)}"
+    # the guest's EOI acks the IRQ handler (camkes-vm's IOAPIC/PIC emulation): unmask it
+    masked = s.masked & ~(1 << s.entry)
+    return s._replace(entry=-1, delivered=s.delivered + 1, bad_injection=bad, masked=masked)
+
+
+def in_flight(s: X86State) -> int:
+    return bin(s.word).count("1") + bin(s.pic).count("1") + (s.entry >= 0)
+
+
+def terminal_ok(s: X86State) -> bool:
+    return s.mode == HALTED and in_flight(s) == 0
