@@ -395,28 +395,42 @@ def _overlay(base: Document, top: Document, top_data: dict[Any, Any]) -> Documen
     return out
 
 
-def _include_target(ref: Any, at: Span, base: Path, chain: tuple[Path, ...]) -> tuple[Path, str]:
-    """The file an `include:` names, refusing bad values, cycles and deep nesting."""
+@dataclass(frozen=True)
+class _Loading:
+    """One file of an include chain: its real path and the name messages show."""
+
+    path: Path
+    shown: str
+
+
+def _include_target(ref: Any, at: Span, chain: tuple[_Loading, ...]) -> _Loading:
+    """The file an `include:` names, refusing bad values, cycles and deep nesting.
+    It is shown as the including file's folder joined with the reference."""
     if not isinstance(ref, str) or not ref.strip() or "\x00" in ref:
         raise _fail(
             "E011",
             f"`include` takes the path of a YAML file, not {describe(ref) if ref else 'empty text'}",
             at,
         )
-    target = (base.parent / ref).resolve()
-    if target in chain:
-        loop = " -> ".join(display_path(c) for c in (*chain[chain.index(target) :], target))
-        raise _fail("E011", f"include cycle: {loop}", at)
+    parent = chain[-1]
+    target = _Loading(
+        (parent.path.parent / ref).resolve(),
+        os.path.normpath(os.path.join(os.path.dirname(parent.shown), ref)),
+    )
+    paths = [c.path for c in chain]
+    if target.path in paths:
+        loop = [c.shown for c in chain[paths.index(target.path) :]]
+        raise _fail("E011", f"include cycle: {' -> '.join([*loop, target.shown])}", at)
     if len(chain) > MAX_INCLUDE_DEPTH:
         raise _fail("E011", f"includes nest deeper than {MAX_INCLUDE_DEPTH} files", at)
-    return target, display_path(target)
+    return target
 
 
-def _fragment(ref: Any, at: Span, base: Path, chain: tuple[Path, ...], budget: _Budget) -> Document:
+def _fragment(ref: Any, at: Span, chain: tuple[_Loading, ...], budget: _Budget) -> Document:
     """Load an included VM file (itself perhaps including a base VM file)."""
-    target, shown = _include_target(ref, at, base, chain)
+    target = _include_target(ref, at, chain)
     try:
-        doc = load_fragment(target, shown, at, budget)
+        doc = load_fragment(target.path, target.shown, at, budget)
     except DiagnosticError as e:
         raise _include_failed(e, ref, at) from None
     if not isinstance(doc.data, dict):
@@ -427,13 +441,11 @@ def _fragment(ref: Any, at: Span, base: Path, chain: tuple[Path, ...], budget: _
         )
     if INCLUDE_KEY not in doc.data:
         return doc
-    inner = _fragment(
-        doc.data[INCLUDE_KEY], doc.span((INCLUDE_KEY,)), target, (*chain, target), budget
-    )
+    inner = _fragment(doc.data[INCLUDE_KEY], doc.span((INCLUDE_KEY,)), (*chain, target), budget)
     return _overlay(inner, doc, doc.data)
 
 
-def _expand_includes(doc: Document, base: Path, budget: _Budget) -> None:
+def _expand_includes(doc: Document, top: _Loading, budget: _Budget) -> None:
     """Replace every `- include: FILE` VM entry by the file's mapping, under the entry's own keys."""
     vms = doc.data.get("vms")
     if not isinstance(vms, list):
@@ -443,7 +455,7 @@ def _expand_includes(doc: Document, base: Path, budget: _Budget) -> None:
             continue
         prefix: PathKey = ("vms", i)
         at = doc.span((*prefix, INCLUDE_KEY))
-        included = _fragment(entry[INCLUDE_KEY], at, base, (base,), budget)
+        included = _fragment(entry[INCLUDE_KEY], at, (top,), budget)
         merged = _overlay(included, _subdoc(doc, prefix), entry)
         for table in (doc.values, doc.keys):
             for p in [p for p in table if p[:2] == prefix and len(p) > 2]:
@@ -479,5 +491,5 @@ def load_document(path: str | Path) -> Document:
             doc.span(()),
             hint="start with `name:`, `arch:`, `platform:` and `vms:`",
         )
-    _expand_includes(doc, p.resolve(), budget)
+    _expand_includes(doc, _Loading(p.resolve(), shown), budget)
     return doc
