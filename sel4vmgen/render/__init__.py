@@ -140,7 +140,12 @@ def input_hash(loaded: Loaded) -> str:
 
 def resolve_plans(loaded: Loaded) -> tuple[Plan, ...]:
     """One plan per platform of the system (raises `DiagnosticError`)."""
-    resolve_all = importlib.import_module("sel4vmgen.plan.resolve").resolve_all
+    try:
+        resolve_all = importlib.import_module("sel4vmgen.plan.resolve").resolve_all
+    except (ModuleNotFoundError, AttributeError):
+        raise DiagnosticError(
+            [Diagnostic("E406", "plan resolution (sel4vmgen.plan.resolve) is not available")]
+        ) from None
     result: Any = resolve_all(loaded)
     return tuple(result) if isinstance(result, (list, tuple)) else (result,)
 

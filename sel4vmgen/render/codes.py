@@ -44,4 +44,10 @@ CODES: tuple[Code, ...] = (
         "no backend for the architecture",
         "No renderer is registered for the plan's architecture.",
     ),
+    Code(
+        "E407",
+        "simulation found violations",
+        "`generate` runs a quick simulation of the plan before writing; it found a violation, so "
+        "nothing was written.  Fix the system, or pass --no-simulate to write it anyway.",
+    ),
 )

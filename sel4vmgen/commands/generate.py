@@ -1,0 +1,75 @@
+"""`sel4vmgen generate FILE -o DIR`: validate, resolve, simulate, render and write an app.
+
+Exit codes: 0 written (or, with --check, up to date); 1 configuration errors,
+a simulation violation, edited files in the way, or --check differences;
+2 unreadable input or an output folder that cannot be used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sel4vmgen.commands.output import emit, format_option
+from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, has_errors
+from sel4vmgen.pipeline import check_file, exit_code
+
+# Diagnostics that mean the input or the output folder cannot be used at all (exit 2).
+_UNUSABLE = frozenset({"E001", "E002", "E003", "E404"})
+
+
+def _fail(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], fmt: str) -> None:
+    emit(list(diagnostics), fmt)
+    raise SystemExit(2 if any(d.code in _UNUSABLE for d in diagnostics) else 1)
+
+
+@click.command()
+@click.argument("file")
+@click.option(
+    "-o", "--output", "out", required=True, metavar="DIR", help="folder of the application"
+)
+@click.option("--check", is_flag=True, help="write nothing; exit 1 if DIR differs")
+@click.option("--force", is_flag=True, help="overwrite files edited since the last run")
+@click.option(
+    "--no-simulate", is_flag=True, help="write even when the quick simulation finds a violation"
+)
+@format_option
+def command(file: str, out: str, check: bool, force: bool, no_simulate: bool, fmt: str) -> None:
+    """Write the CAmkES VM application for system FILE into DIR, atomically."""
+    from sel4vmgen.render import generate
+
+    checked = check_file(file)
+    if not checked.ok or checked.loaded is None:
+        emit(list(checked.diagnostics), fmt)
+        raise SystemExit(exit_code([checked]))
+    if checked.diagnostics:
+        emit(list(checked.diagnostics), fmt)  # warnings only
+    try:
+        result = generate(checked.loaded, out, check=check, force=force, simulate=not no_simulate)
+    except DiagnosticError as e:
+        _fail(e.diagnostics, fmt)
+        return
+    if has_errors(result.violations):
+        hint = "fix the system, or pass --no-simulate to write it anyway"
+        note = Diagnostic(
+            "E407", f"nothing written to {out}: the simulation found violations", hint=hint
+        )
+        _fail([*result.violations, note], fmt)
+    if check:
+        _report_check(Path(out), result.changed, fmt)
+        return
+    if fmt == "text":
+        n = len(result.changed)
+        click.echo(f"wrote {n} changed file(s) in {out}" if n else f"up to date: {out}", err=True)
+
+
+def _report_check(out: Path, differ: tuple[str, ...], fmt: str) -> None:
+    if not differ:
+        if fmt == "text":
+            click.echo(f"up to date: {out}", err=True)
+        return
+    found = [
+        Diagnostic("E402", f"{out / rel} differs from what would be generated") for rel in differ
+    ]
+    _fail(found, fmt)
