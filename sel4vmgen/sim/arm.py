@@ -1,0 +1,197 @@
+"""The ARM VMM as camkes-vm runs it: a VMM thread, a thread per VCPU, and the vGIC.
+
+One VMM thread receives every VCPU's faults on one endpoint (badge = vcpu id
++ 1) and the interrupt notifications; VCPU threads run at base_prio - 1.
+Injection goes through the kernel (`seL4_ARM_VCPU_InjectIRQ`, seL4
+`arch/arm/object/vcpu.c`): an ACTIVE list register is refused, a PENDING one
+is silently overwritten.  libsel4vm's vGIC (`arch/arm/vgic/vgic.c`) keeps a
+shadow of the list registers and a 64-entry overflow ring (63 usable; full
+means abort); a maintenance fault (one list register per fault) frees the
+slot, acks the source (IRQHandler_Ack, or AckVPPI for the virtual timer) and
+refills from the ring.  WFI is a VCPU fault kept unanswered until the next
+injection.  Secondary VCPUs start on PSCI CPU_ON.
+
+`ArmModel` is the explorer's version, one VCPU per model (VCPUs share no
+vGIC state; SPIs go to VCPU 0).  `check_shadow=False` is a VMM that injects
+into the next list register round-robin without looking at its shadow: it
+overwrites a PENDING register and loses an interrupt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import NamedTuple, TypeVar
+
+from sel4vmgen.sim.explore import Property
+from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Workload
+from sel4vmgen.sim.properties import TITLES, common_properties
+
+OVERFLOW_RING = 64  # libsel4vm vgic.c: MAX_IRQ_QUEUE_LEN 64; one slot is kept empty
+INVALID, PENDING, ACTIVE = 0, 1, 2
+LR_NAMES = ("invalid", "pending", "active")
+T = TypeVar("T")
+
+
+class ArmState(NamedTuple):
+    pc: int
+    if_: bool  # CPSR.I clear: the guest takes IRQs
+    vcpu: str  # off | guest | wfi | fault (mmio) | maint (maintenance fault open)
+    lrs: tuple[tuple[int, int], ...]  # (state, source) per list register
+    shadow: tuple[int, ...]  # the VMM's copy: source per LR, -1 free
+    ring: tuple[int, ...]  # overflow queue of sources
+    maint: int  # LR index of the open maintenance fault, -1 none
+    next_lr: int  # round-robin cursor of the unchecked variant
+    word: int
+    masked: int
+    left: tuple[int, ...]
+    raised: int
+    delivered: int
+    aborted: bool
+    bad_injection: str
+    faults_open: int
+    faults_lost: int
+
+
+class ArmModel:
+    """One VCPU, its list registers, and the VMM's vGIC, for the explorer."""
+
+    def __init__(
+        self, w: Workload, lrs: int = 4, secondary: bool = False, check_shadow: bool = True
+    ) -> None:
+        self.w, self.n, self.secondary, self.check_shadow = w, lrs, secondary, check_shadow
+        self.name = w.name
+
+    def symmetry_key(self) -> Hashable:
+        return ("arm", self.n, self.secondary, self.check_shadow, self.w.program, self.w.fires)
+
+    def init_states(self) -> Sequence[ArmState]:
+        return [
+            ArmState(
+                0, False, "off" if self.secondary else "guest", ((INVALID, -1),) * self.n,
+                (-1,) * self.n, (), -1, 0, 0, 0, self.w.fires, 0, 0, False, "", 0, 0,
+            )
+        ]  # fmt: skip
+
+    def properties(self) -> Sequence[Property[ArmState]]:
+        ring: Property[ArmState] = Property(
+            TITLES["E509"],
+            "E509",
+            "always",
+            lambda s: not s.aborted,
+            lambda s: (
+                f"{len(s.ring) + 1} interrupts waiting for {self.n} list registers: the VMM aborts"
+            ),
+        )
+        return [ring, *common_properties(in_flight, terminal_ok)]
+
+    def actions(self, s: ArmState) -> Sequence[Hashable]:
+        if s.aborted:
+            return []
+        if s.vcpu == "off":
+            return ["cpu_on"]
+        acts: list[Hashable] = [
+            ("irq", i) for i, n in enumerate(s.left) if n and not s.masked >> i & 1
+        ]
+        if s.word:
+            acts.append("vmm_irq")
+        if s.vcpu in ("fault", "maint"):
+            acts.append("vmm_fault")
+        if s.vcpu == "guest":
+            acts.append("guest")
+        return acts
+
+    def next_state(self, s: ArmState, a: Hashable) -> ArmState:
+        if a == "guest":
+            return self._guest(s)
+        if a == "vmm_irq":
+            return self._vmm_irq(s)
+        if a == "vmm_fault":
+            return self._vmm_fault(s)
+        if a == "cpu_on":  # PSCI CPU_ON from the boot VCPU, answered by the VMM
+            return s._replace(vcpu="guest")
+        assert isinstance(a, tuple)
+        i = a[1]
+        bit = 1 << i
+        left = (*s.left[:i], s.left[i] - 1, *s.left[i + 1 :])
+        masked = s.masked | bit if self.w.sources[i].masked_until_ack else s.masked
+        return s._replace(left=left, masked=masked, word=s.word | bit, raised=s.raised + 1)
+
+    # ------------------------------------------------------------ the guest
+
+    def _guest(self, s: ArmState) -> ArmState:
+        for i, (st, _src) in enumerate(s.lrs):
+            if st == ACTIVE:  # the handler ends: EOI, the LR goes invalid, maintenance fault
+                lrs = _set(s.lrs, i, (INVALID, -1))
+                return s._replace(lrs=lrs, vcpu="maint", maint=i, faults_open=s.faults_open + 1)
+        for i, (st, src) in enumerate(s.lrs):
+            if st == PENDING and s.if_:  # the guest acknowledges it (GICC_IAR)
+                lrs = _set(s.lrs, i, (ACTIVE, src))
+                return s._replace(lrs=lrs, delivered=s.delivered + 1)
+        if s.pc >= len(self.w.program):
+            return s._replace(vcpu="wfi", faults_open=s.faults_open + 1)
+        op = self.w.program[s.pc]
+        if op == CLI:
+            return s._replace(pc=s.pc + 1, if_=False)
+        if op in (STI, WORK):
+            return s._replace(pc=s.pc + 1, if_=s.if_ or op == STI)
+        if op == MMIO:
+            return s._replace(vcpu="fault", faults_open=s.faults_open + 1)
+        if any(st == PENDING for st, _ in s.lrs):  # WFI with an interrupt pending completes
+            return s._replace(pc=s.pc + 1)
+        return s._replace(vcpu="wfi", faults_open=s.faults_open + 1)
+
+    # ------------------------------------------------------------ the VMM thread
+
+    def _vmm_fault(self, s: ArmState) -> ArmState:
+        if s.vcpu == "fault":  # emulate the MMIO access, advance the PC, reply
+            return s._replace(pc=s.pc + 1, vcpu="guest", faults_open=s.faults_open - 1)
+        src = s.shadow[s.maint]
+        shadow = _set(s.shadow, s.maint, -1)
+        masked = s.masked & ~(1 << src) if src >= 0 else s.masked  # IRQHandler_Ack / AckVPPI
+        s = s._replace(shadow=shadow, masked=masked, vcpu="guest", maint=-1)
+        s = s._replace(faults_open=s.faults_open - 1)
+        if s.ring:
+            head, ring = s.ring[0], s.ring[1:]
+            s = self._inject(s._replace(ring=ring), head)
+        return s
+
+    def _vmm_irq(self, s: ArmState) -> ArmState:
+        low = (s.word & -s.word).bit_length() - 1
+        s = s._replace(word=s.word & ~(1 << low))
+        if low in s.shadow or low in s.ring:
+            return s._replace(raised=s.raised - 1)  # already pending: merged
+        return self._inject(s, low)
+
+    def _inject(self, s: ArmState, src: int) -> ArmState:
+        lr = self._choose_lr(s)
+        if lr < 0:
+            if len(s.ring) + 1 >= OVERFLOW_RING:
+                return s._replace(aborted=True)
+            return s._replace(ring=(*s.ring, src))
+        st, _old = s.lrs[lr]
+        if st == ACTIVE:  # seL4_DeleteFirst: refused, keep it queued
+            return s._replace(ring=(*s.ring, src), next_lr=(lr + 1) % self.n)
+        lrs = _set(s.lrs, lr, (PENDING, src))  # a PENDING LR is overwritten
+        s = s._replace(lrs=lrs, shadow=_set(s.shadow, lr, src), next_lr=(lr + 1) % self.n)
+        if s.vcpu == "wfi":  # the injection ends the WFI: advance the PC and reply
+            pc = min(s.pc + 1, len(self.w.program))
+            s = s._replace(vcpu="guest", pc=pc, faults_open=s.faults_open - 1)
+        return s
+
+    def _choose_lr(self, s: ArmState) -> int:
+        if not self.check_shadow:
+            return s.next_lr
+        return s.shadow.index(-1) if -1 in s.shadow else -1
+
+
+def _set(t: tuple[T, ...], i: int, v: T) -> tuple[T, ...]:
+    return (*t[:i], v, *t[i + 1 :])
+
+
+def in_flight(s: ArmState) -> int:
+    pending = sum(1 for st, _ in s.lrs if st == PENDING)
+    return bin(s.word).count("1") + pending + len(s.ring)
+
+
+def terminal_ok(s: ArmState) -> bool:
+    return in_flight(s) == 0 and s.vcpu in ("wfi", "off") and not s.aborted
