@@ -37,8 +37,10 @@ from sel4vmgen.render.arm_values import (
     Query,
     camkes_value,
     cmake_option,
+    cmake_path,
     identifier,
     mmio_entry,
+    platform_name,
     untyped_mmio_list,
 )
 from sel4vmgen.render.dts import guest_dts
@@ -148,7 +150,7 @@ def app_view(plans: Sequence[Plan], ctx: RenderContext) -> AppView:
         system=first.system,
         tool_version=first.tool_version,
         platforms=platforms,
-        supported=cmake_quote(";".join(p.platform for p in plans)),
+        supported='"' + ";".join(platform_name(p.platform) for p in plans) + '"',
         vm_indexes=tuple(vm.index for vm in first.vms),
         vm_interfaces=vm_interfaces(first),
         serial_vms=",".join(str(vm.index) for vm in first.vms if vm.virtio_console),
@@ -159,7 +161,7 @@ def app_view(plans: Sequence[Plan], ctx: RenderContext) -> AppView:
         settings=shared,
         vmm_sources=("src/cross_vm_connections.c",) if glue is not None else (),
         component_sources=tuple(
-            (t.type, tuple(cmake_quote(ctx.image_path(s), variables=True) for s in t.sources))
+            (t.type, tuple(cmake_path(ctx.image_path(s)) for s in t.sources))
             for t in types
             if t.sources
         ),
@@ -270,7 +272,7 @@ def image_config(vm: VmPlan) -> dict[str, CamkesValue]:
 def _platform_view(
     plan: Plan, ctx: RenderContext, settings: tuple[SettingLine, ...]
 ) -> PlatformView:
-    folder = plan.arm_platform or plan.platform
+    folder = platform_name(plan.arm_platform or plan.platform)
     dts = tuple((dts_path(plan, vm), guest_dts(plan, vm)) for vm in plan.vms if writes_dts(vm))
     options = tuple(
         (identifier(o.name), cmake_option(o.value))
@@ -278,7 +280,7 @@ def _platform_view(
         if o.name not in ("AARCH64", "NUM_NODES")
     )
     return PlatformView(
-        platform=plan.platform,
+        platform=platform_name(plan.platform),
         arm_platform=folder,
         folder=folder,
         cpp_flag="-DKERNELARMPLATFORM_" + folder.upper(),
@@ -311,8 +313,8 @@ def dts_path(plan: Plan, vm: VmPlan) -> str:
 def _source(ctx: RenderContext, image: Image) -> str:
     """An image's path as CMake reads it, quoted."""
     if _generated(image):
-        return cmake_quote("${CMAKE_CURRENT_SOURCE_DIR}/" + image.source, variables=True)
-    return cmake_quote(ctx.image_path(image.source), variables=True)
+        return cmake_path("${CMAKE_CURRENT_SOURCE_DIR}/" + image.source)
+    return cmake_path(ctx.image_path(image.source))
 
 
 def _owner(plan: Plan, image: Image) -> VmPlan | None:

@@ -17,6 +17,14 @@ from sel4vmgen.plan.model import Region
 from sel4vmgen.render.env import RenderError, camkes_string, cmake_quote
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PLATFORM = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# The build variables an image path may start with (as the system format allows).
+CMAKE_PATH_VARS = (
+    "${CAMKES_VM_IMAGES_DIR}",
+    "${CAMKES_VM_LINUX_DIR}",
+    "${CMAKE_CURRENT_SOURCE_DIR}",
+    "${CMAKE_CURRENT_BINARY_DIR}",
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,22 @@ def identifier(name: str) -> str:
     if not _IDENT.match(name):
         raise RenderError(f"{name!r} is not an identifier and cannot be written as a name")
     return name
+
+
+def platform_name(name: str) -> str:
+    """`name` if it is a platform name (safe bare in CMake strings, lists and folder names)."""
+    if not _PLATFORM.match(name):
+        raise RenderError(f"{name!r} is not a platform name")
+    return name
+
+
+def cmake_path(path: str) -> str:
+    """A quoted CMake path: a leading build variable (`CMAKE_PATH_VARS`) stays a
+    reference, every other character is literal."""
+    for var in CMAKE_PATH_VARS:
+        if path.startswith(var):
+            return '"' + var + cmake_quote(path[len(var) :])[1:]
+    return cmake_quote(path)
 
 
 def camkes_value(value: CamkesValue) -> str:

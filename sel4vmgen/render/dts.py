@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sel4vmgen.plan.model import Gic, IrqRoute, Plan, Region, VmPlan
+from sel4vmgen.render.env import RenderError
 
 # A property value: a string list, a cell list (ints, or a "&label" reference),
 # raw bytes, or an empty (boolean) property.
@@ -70,7 +71,7 @@ GIC_LABEL = "gic"
 def guest_tree(plan: Plan, vm: VmPlan) -> DtNode:
     """The device tree the guest of `vm` boots with, built from the Plan."""
     if plan.gic is None:
-        raise ValueError(f"plan for {plan.platform} has no GIC; an ARM guest needs one")
+        raise RenderError(f"plan for {plan.platform} has no GIC; an ARM guest needs one")
     children = (
         _psci(),
         _cpus(plan, vm),

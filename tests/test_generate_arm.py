@@ -1,0 +1,458 @@
+"""`generate` for ARM: the VM_Arm application a user drops into camkes-vm-examples.
+
+Golden files under tests/golden/arm/ pin every generated file (run with
+UPDATE_GOLDEN=1 to regenerate them; any other difference fails).  The
+settings written to the `.camkes` files, parsed back, must agree with the
+plan; the apps that mirror camkes-vm-examples' vm_minimal and vm_multi must
+resolve to the same instances, connections and settings as the real ones
+(tests/data/real_arm_subset.json), apart from the documented differences
+(docs/arm.md); and the output is safe: strings escaped, names checked,
+nothing outside the output folder, deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from arm_plans import arm_plan, crossvm_vm, linked_vms, vm_plan
+
+from sel4vmgen.diagnostics import DiagnosticError
+from sel4vmgen.plan.model import ComponentPlan, Plan, Setting
+from sel4vmgen.render import RenderContext, render_plans
+from sel4vmgen.render.arm import render
+from sel4vmgen.render.env import RenderError
+from sel4vmgen.render.writer import WriteError, check_tree, safe_relpath, write_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden" / "arm"
+REAL = json.loads((ROOT / "tests" / "data" / "real_arm_subset.json").read_text())
+CTX = RenderContext(Path("/srv/system"), "arm_test")
+
+
+# ---------------------------------------------------------------- the cases
+
+
+def _minimal_provide() -> tuple[Plan, ...]:
+    return (arm_plan(vm_plan(0, dtb_mode="provide")),)
+
+
+def _multi() -> tuple[Plan, ...]:
+    vm0, vm1, link = linked_vms()
+    return (replace(arm_plan(vm0, vm1, num_nodes=1), virtqueues=(link,)),)
+
+
+def _crossvm() -> tuple[Plan, ...]:
+    comp = ComponentPlan("crossvm_init", "CrossvmInit", ("components/crossvm_init.c",), 120)
+    return (replace(arm_plan(crossvm_vm(), num_nodes=1), components=(comp,)),)
+
+
+def _two_platforms() -> tuple[Plan, ...]:
+    vm = replace(vm_plan(0), settings=(Setting("cnode_size_bits", 23),))
+    other = replace(
+        vm_plan(0, ram_base=0xF1000000, ram_size=0x8000000, vcpus=4),
+        settings=(Setting("cnode_size_bits", 23), Setting("allow_smc", True)),
+    )
+    return (
+        arm_plan(vm),
+        replace(arm_plan(other, platform="tx2", num_nodes=4), cmake_options=()),
+    )
+
+
+CASES: dict[str, Callable[[], tuple[Plan, ...]]] = {
+    "minimal_provide": _minimal_provide,
+    "multi": _multi,
+    "crossvm": _crossvm,
+    "two_platforms": _two_platforms,
+}
+
+
+def rendered(case: str) -> dict[str, str]:
+    return render(CASES[case](), CTX)
+
+
+# ---------------------------------------------------------------- golden files
+
+
+def compare_with_golden(folder: Path, files: dict[str, str]) -> None:
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        shutil.rmtree(folder, ignore_errors=True)
+        for rel, text in files.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(text)
+    have = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert have == set(files), "generated files differ from the golden list"
+    for rel, text in files.items():
+        assert (folder / rel).read_text() == text, f"{rel} differs from {folder / rel}"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_output_matches_golden_files(case: str) -> None:
+    compare_with_golden(GOLDEN / case, rendered(case))
+
+
+# ---------------------------------------------------------------- a small CAmkES settings parser
+
+_TOKEN = re.compile(
+    r'\s+|//[^\n]*|/\*.*?\*/|(?P<str>"(?:\\.|[^"\\])*")|(?P<num>-?0x[0-9a-fA-F]+|-?\d+)'
+    r"|(?P<id>[A-Za-z_][A-Za-z0-9_.]*)|(?P<p>[\[\]{}(),:;=])",
+    re.S,
+)
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        assert m, f"cannot read {text[pos : pos + 30]!r}"
+        pos = m.end()
+        kind = m.lastgroup
+        if kind:
+            out.append((kind, m.group(kind)))
+    return out
+
+
+def _value(toks: list[tuple[str, str]], i: int) -> tuple[Any, int]:
+    kind, text = toks[i]
+    if kind == "str":
+        return re.sub(r"\\(.)", r"\1", text[1:-1]), i + 1
+    if kind == "num":
+        return int(text, 0), i + 1
+    if kind == "id" and text in ("true", "false"):
+        return text == "true", i + 1
+    if kind == "id" and text == "dtb":  # dtb([...]) -> its list of queries
+        value, i = _value(toks, i + 2)
+        return {"dtb": value}, i + 1
+    if text in "[{":
+        close = "]" if text == "[" else "}"
+        items: list[Any] = []
+        pairs: dict[str, Any] = {}
+        i += 1
+        while toks[i][1] != close:
+            if text == "{":
+                key, i = _value(toks, i)
+                val, i = _value(toks, i + 1)
+                pairs[key] = val
+            else:
+                val, i = _value(toks, i)
+                items.append(val)
+            if toks[i][1] == ",":
+                i += 1
+        return (pairs if text == "{" else items), i + 1
+    raise AssertionError(f"unexpected {text!r}")
+
+
+def configuration(text: str) -> tuple[dict[str, Any], list[str]]:
+    """`target.attr -> value` settings and the macro calls of a .camkes configuration block."""
+    found = re.search(r"\bconfiguration\s*\{", text)
+    toks = tokens(text[found.start() :]) if found else []
+    settings: dict[str, Any] = {}
+    macros: list[str] = []
+    i = 2
+    while i < len(toks) and toks[i][1] != "}":
+        _, name = toks[i]
+        if toks[i + 1][1] == "=":
+            settings[name], i = _value(toks, i + 2)
+            assert toks[i][1] == ";"
+            i += 1
+        else:  # MACRO(args)
+            j = i + 2
+            while toks[j][1] != ")":
+                j += 1
+            macros.append(name + "(" + ",".join(t for _, t in toks[i + 2 : j] if t != ",") + ")")
+            i = j + 1
+    return settings, macros
+
+
+def app_settings(files: dict[str, str], name: str, folder: str) -> dict[str, Any]:
+    """Every explicit setting the app gives on one platform."""
+    app, _ = configuration(files[f"{name}.camkes"])
+    plat, _ = configuration(files[f"{folder}/devices.camkes"])
+    return {**app, **plat}
+
+
+# ---------------------------------------------------------------- settings agree with the plan
+
+
+def expected_from_plan(plan: Plan) -> dict[str, Any]:
+    """What the .camkes files must say for each VM, read from plan.json."""
+    out: dict[str, Any] = {}
+    for vm in plan.vms:
+        i = vm.instance
+        assert vm.ram.guest is not None and vm.dtb is not None
+        out[f"{i}.num_vcpus"] = vm.vcpus
+        addr = {
+            "ram_base": vm.ram.guest,
+            "ram_paddr_base": vm.ram.paddr,
+            "ram_size": vm.ram.size,
+            "dtb_addr": vm.dtb.guest,
+        }
+        if vm.initrd is not None:
+            addr["initrd_addr"] = vm.initrd.guest
+        out[f"{i}.vm_address_config"] = addr
+        out[f"{i}.vm_image_config"] = {
+            "kernel_name": vm.kernel.fs_name,
+            "kernel_bootcmdline": vm.cmdline,
+            "kernel_stdout": vm.stdout or "",
+            "provide_dtb": vm.dtb_mode == "provide",
+            "generate_dtb": vm.dtb_mode == "generate",
+            "provide_initrd": vm.initrd is not None,
+            "map_one_to_one": vm.map_one_to_one,
+        }
+        out[f"{i}.untyped_mmios"] = [
+            (r.paddr if r.paddr is not None else r.guest, r.size) for r in vm.untyped_mmios
+        ]
+        out[f"{i}.dtb"] = [{"path": p} for p in vm.dtb_nodes] or [{}]
+        for s in vm.settings:
+            out[f"{i}.{s.name}"] = list(s.value) if isinstance(s.value, tuple) else s.value
+    return out
+
+
+def as_written(settings: dict[str, Any], key: str) -> Any:
+    value = settings[key]
+    attr = key.split(".", 1)[1]
+    if attr == "vm_address_config":
+        return {k: int(v, 16) for k, v in value.items() if k != "kernel_entry_addr"}
+    if attr == "untyped_mmios":
+        return [(int(e.split(":")[0], 16), 1 << int(e.split(":")[1])) for e in value]
+    if attr == "dtb":
+        return value["dtb"]
+    return value
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_camkes_settings_parse_back_to_the_plan(case: str) -> None:
+    plans = CASES[case]()
+    files = render(plans, CTX)
+    for plan in plans:
+        plan = Plan.from_json(plan.to_json())  # what plan.json holds
+        written = app_settings(files, plan.system, plan.arm_platform or plan.platform)
+        for key, want in expected_from_plan(plan).items():
+            got = as_written(written, key)
+            if isinstance(want, dict):
+                got = {k: got.get(k) for k in want}
+            assert got == want, f"{plan.platform} {key}"
+
+
+# ---------------------------------------------------------------- VCPU threads
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_vcpu_threads_follow_camkes_vm(case: str) -> None:
+    """camkes-vm: the VMM at base_prio, one VCPU thread per VCPU at base_prio - 1,
+    affinity = VCPU id on SMP; the app says the same with num_vcpus and base_prio."""
+    plans = CASES[case]()
+    files = render(plans, CTX)
+    for plan in plans:
+        written = app_settings(files, plan.system, plan.arm_platform or plan.platform)
+        for vm in plan.vms:
+            mine = [t for t in plan.threads if t.vm == vm.instance]
+            vmm = [t for t in mine if t.role == "vmm"]
+            vcpus = sorted((t for t in mine if t.role == "vcpu"), key=lambda t: t.vcpu or 0)
+            assert [t.priority for t in vmm] == [vm.priority]
+            assert [t.vcpu for t in vcpus] == list(range(vm.vcpus))
+            assert {t.priority for t in vcpus} == {vm.priority - 1}
+            if plan.num_nodes > 1:
+                assert [t.core for t in vcpus] == list(range(vm.vcpus))
+            assert written[f"{vm.instance}.num_vcpus"] == vm.vcpus
+            base_prio = written.get(f"{vm.instance}.base_prio", 100)  # VM_CONFIGURATION_DEF
+            assert base_prio == vm.priority
+
+
+def test_a_vmm_priority_other_than_the_default_is_written() -> None:
+    plan = arm_plan(replace(vm_plan(0), priority=150))
+    written = app_settings(render((plan,), CTX), plan.system, "qemu-arm-virt")
+    assert written["vm0.base_prio"] == 150
+
+
+def test_smp_systems_set_the_node_count() -> None:
+    files = render((arm_plan(vm_plan(0, vcpus=2), num_nodes=2),), CTX)
+    assert 'set(NUM_NODES 2 CACHE STRING "" FORCE)' in files["settings.cmake"]
+    files = render((arm_plan(vm_plan(0, vcpus=1), num_nodes=1),), CTX)
+    assert "NUM_NODES" not in files["settings.cmake"]
+
+
+# ---------------------------------------------------------------- structure
+
+
+def test_platform_specific_settings_stay_per_platform() -> None:
+    files = rendered("two_platforms")
+    app, _ = configuration(files["arm_test.camkes"])
+    qemu, _ = configuration(files["qemu-arm-virt/devices.camkes"])
+    tx2, _ = configuration(files["tx2/devices.camkes"])
+    assert app == {"vm0.cnode_size_bits": 23}  # the same on both platforms
+    assert "vm0.allow_smc" not in qemu and tx2["vm0.allow_smc"] is True
+    assert qemu["vm0.num_vcpus"] == 2 and tx2["vm0.num_vcpus"] == 4
+    assert 'set(supported "qemu-arm-virt;tx2")' in files["settings.cmake"]
+    cmake = files["CMakeLists.txt"]
+    assert '("${KernelARMPlatform}" STREQUAL "qemu-arm-virt")' in cmake
+    assert '("${KernelARMPlatform}" STREQUAL "tx2")' in cmake
+
+
+def test_assembly_uses_the_camkes_vm_macros_and_dtb_passthrough() -> None:
+    text = rendered("minimal_provide")["arm_test.camkes"]
+    _, macros = configuration(text)
+    assert macros == ["VM_GENERAL_CONFIGURATION_DEF()", "VM_CONFIGURATION_DEF(0)"]
+    for line in (
+        "VM_GENERAL_COMPOSITION_DEF()",
+        "VM_COMPOSITION_DEF(0)",
+        "connection seL4VMDTBPassthrough vm_dtb(from vm0.dtb_self, to vm0.dtb);",
+    ):
+        assert line in text
+
+
+def test_virtqueues_are_wired_as_vm_multi() -> None:
+    files = rendered("multi")
+    text = files["arm_test.camkes"]
+    assert "component VirtQueueInit vm1_vm0;" in text
+    assert "maybe uses VirtQueueDev recv1;" in text and "maybe uses VirtQueueDrv send1;" in text
+    assert (
+        "connection seL4VirtQueues vm1_vm0_conn(to vm1_vm0.init, from vm0.send1, "
+        "from vm0.recv1, from vm1.send1, from vm1.recv1);"
+    ) in text
+    settings, macros = configuration(text)
+    assert "VM_VIRTUAL_SERIAL_CONFIGURATION_DEF(0,1)" in macros
+    assert settings["vm1_vm0.init_topology"] == [
+        {"drv": "vm0.send1", "dev": "vm1.recv1"},
+        {"drv": "vm1.send1", "dev": "vm0.recv1"},
+    ]
+    assert settings["vm0.vswitch_layout"] == [
+        {"mac_addr": "02:00:00:00:AA:02", "recv_id": 0, "send_id": 1}
+    ]
+    assert settings["vm0.vswitch_mac_address"] == "02:00:00:00:AA:01"
+    assert settings["vm1.recv1_shmem_size"] == 8192
+
+
+def test_cross_vm_glue_and_native_component() -> None:
+    files = rendered("crossvm")
+    glue = files["src/cross_vm_connections.c"]
+    assert '{&crossvm_dp_0_handle, ready_emit, -1, "crossvm_dp_0"},' in glue
+    assert '{&crossvm_dp_1_handle, NULL, -1, "crossvm_dp_1"},' in glue
+    assert "connections[0].consume_badge = done_notification_badge();" in glue
+    assert "#define CONNECTION_BASE_ADDRESS 0xdf000000" in glue
+    assert "cross_vm_connections_init(vm, CONNECTION_BASE_ADDRESS, connections," in glue
+    assert "DEFINE_MODULE(cross_vm_connections, NULL, init_cross_vm_connections)" in glue
+    comp = files["components/CrossvmInit/CrossvmInit.camkes"]
+    for line in (
+        "control;",
+        "dataport Buf(4096) dest;",
+        "consumes Ready ready;",
+        "emits Done done;",
+    ):
+        assert line in comp
+    cmake = files["CMakeLists.txt"]
+    assert "DeclareCAmkESComponent(VM SOURCES src/cross_vm_connections.c)" in cmake
+    assert (
+        'DeclareCAmkESComponent(CrossvmInit SOURCES "/srv/system/components/crossvm_init.c")'
+        in cmake
+    )
+    settings, _ = configuration(files["arm_test.camkes"])
+    assert settings["crossvm_init.priority"] == 120
+    assert settings["vm0.crossvm_dp_0_id"] == 0 and settings["vm0.crossvm_dp_0_size"] == 4096
+
+
+def test_a_provided_dtb_is_compiled_and_patched_for_the_initrd() -> None:
+    cmake = rendered("minimal_provide")["CMakeLists.txt"]
+    assert (
+        'COMMAND dtc -q -I dts -O dtb -o "${CMAKE_CURRENT_BINARY_DIR}/vm0_dtb" '
+        '"${CMAKE_CURRENT_SOURCE_DIR}/qemu-arm-virt/vm0.dts"'
+    ) in cmake
+    assert "UpdateDtbFromInitrd(" in cmake
+    assert 'AddToFileServer("linux-dtb" "${vm0_dtb_file}" DEPENDS vm0_dtb_initrd)' in cmake
+
+
+DTC = shutil.which("dtc")
+
+
+@pytest.mark.skipif(DTC is None, reason="dtc is not installed")
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_generated_dts_compiles_cleanly(case: str, tmp_path: Path) -> None:
+    assert DTC is not None
+    for rel, text in rendered(case).items():
+        if not rel.endswith(".dts"):
+            continue
+        src = tmp_path / "x.dts"
+        src.write_text(text)
+        done = subprocess.run(
+            [DTC, "-I", "dts", "-O", "dtb", "-o", os.devnull, str(src)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (done.returncode, done.stderr) == (0, ""), rel
+
+
+# ---------------------------------------------------------------- safety
+
+
+HOSTILE = 'x="y" \\"; vm0.evil = 1; /* */ // #include <x> ${HOME} $(id)'
+
+
+def test_hostile_strings_are_escaped_and_read_back_exactly() -> None:
+    vm = vm_plan(0, dtb_mode="provide", cmdline=HOSTILE, stdout='/a"b\\')
+    vm = replace(vm, dtb_nodes=('/x"y',), keep_devices=("/k\\",))
+    files = render((arm_plan(vm),), CTX)
+    written = app_settings(files, "arm_test", "qemu-arm-virt")
+    assert "vm0.evil" not in written
+    image = written["vm0.vm_image_config"]
+    assert (image["kernel_bootcmdline"], image["kernel_stdout"]) == (HOSTILE, '/a"b\\')
+    assert written["vm0.dtb"] == {"dtb": [{"path": '/x"y'}]}
+    assert written["vm0.plat_keep_devices"] == ["/k\\"]
+
+
+def test_hostile_image_paths_stay_one_cmake_argument() -> None:
+    vm = vm_plan(0)
+    vm = replace(vm, kernel=replace(vm.kernel, source='/img/a";b$(x)${HOME}\\'))
+    files = render((arm_plan(vm),), CTX)
+    assert 'AddToFileServer("linux" "/img/a\\";b$(x)${HOME}\\\\")' not in files["CMakeLists.txt"]
+    assert 'AddToFileServer("linux" "/img/a\\"\\;b\\$(x)\\${HOME}\\\\")' in files["CMakeLists.txt"]
+
+
+def test_a_control_character_in_a_camkes_string_is_refused_not_written() -> None:
+    plan = arm_plan(vm_plan(0, cmdline="console=ttyAMA0\n#include <x>"))
+    with pytest.raises(DiagnosticError) as e:
+        render_plans((plan,), CTX)
+    [d] = e.value.diagnostics
+    assert d.code == "E405"
+    assert d.message == "a CAmkES string cannot hold the control character '\\n'"
+
+
+def test_names_that_are_not_identifiers_are_refused() -> None:
+    comp = ComponentPlan("crossvm_init", "../../Evil", ())
+    plan = replace(arm_plan(crossvm_vm()), components=(comp,))
+    with pytest.raises(RenderError, match=re.escape("'../../Evil' is not an identifier")):
+        render((plan,), CTX)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_path_stays_inside_the_app(case: str) -> None:
+    for rel in rendered(case):
+        assert str(safe_relpath(rel)) == rel
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_output_is_deterministic(case: str) -> None:
+    assert rendered(case) == rendered(case)
+
+
+def test_written_app_checks_clean_and_edits_need_force(tmp_path: Path) -> None:
+    files = render_plans(_multi(), CTX)
+    out = tmp_path / "app"
+    write_tree(out, files, version="t", input_sha256="0")
+    assert check_tree(out, files, "t", "0") == ()
+    (out / "arm_test.camkes").write_text("edited\n")
+    assert check_tree(out, files, "t", "0") == ("arm_test.camkes",)
+    with pytest.raises(WriteError) as e:
+        write_tree(out, files, version="t", input_sha256="0")
+    assert e.value.kind == "edited"
+    write_tree(out, files, version="t", input_sha256="0", force=True)
+    assert (out / "arm_test.camkes").read_text() == files["arm_test.camkes"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app"]
