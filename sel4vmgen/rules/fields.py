@@ -92,7 +92,7 @@ def kernel_format(ctx: Ctx) -> list[Diagnostic]:
             out.append(
                 error(
                     "E226",
-                    f"{vm.name}: a {fmt} kernel cannot boot on sel4_arch {sel4_arch} "
+                    f"{vm.name}: {'an' if fmt == 'Image' else 'a'} {fmt} kernel cannot boot on sel4_arch {sel4_arch} "
                     f"(it needs {' or '.join(_FORMAT_ARCHS[fmt])})",
                     ctx.at(i, "kernel", "format"),
                 )

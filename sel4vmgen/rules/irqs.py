@@ -26,6 +26,10 @@ class Held:
     named: bool
     span: Span
     how: str
+    device: str = ""
+
+    def shown(self) -> str:
+        return f"{self.how} {self.irq}" + (f" of {self.device}" if self.device else "")
 
 
 def held_irqs(ctx: Ctx, i: int, vm: Vm) -> list[Held]:
@@ -41,7 +45,7 @@ def held_irqs(ctx: Ctx, i: int, vm: Vm) -> list[Held]:
         for k, x in enumerate(pt.x86_irqs)
     ]
     out += [
-        Held(d.irq, i, True, ctx.at(i, "passthrough", "pci", k, "irq"), f"PCI {d.name} IRQ")
+        Held(d.irq, i, True, ctx.at(i, "passthrough", "pci", k, "irq"), f"PCI device {d.name} IRQ")
         for k, d in enumerate(pt.pci)
         if d.irq is not None
     ]
@@ -51,7 +55,7 @@ def held_irqs(ctx: Ctx, i: int, vm: Vm) -> list[Held]:
         for d in p.devices if p and path else ():
             if d.path == path:
                 span = ctx.at(i, "passthrough", "devices", k)
-                out += [Held(irq, i, False, span, f"IRQ of {path}") for irq in d.irqs]
+                out += [Held(irq, i, False, span, "IRQ", path) for irq in d.irqs]
     return out
 
 
@@ -67,8 +71,9 @@ def irq_owners(ctx: Ctx) -> list[Diagnostic]:
             out.append(
                 error(
                     "E213",
-                    f"{vm.name} {h.how} {h.irq} is already given to {ctx.vms[prev.vm].name} "
-                    f"({prev.how}) {line_of(prev.span)}",
+                    f"{vm.name} {h.shown()} is already given to {ctx.vms[prev.vm].name}"
+                    + (f" with {prev.device}" if prev.device else "")
+                    + f" {line_of(prev.span)}",
                     h.span,
                     prev.span,
                 )
@@ -119,8 +124,10 @@ def irq_without_device(ctx: Ctx) -> list[Diagnostic]:
         if pt is None or not pt.irqs:
             continue
         raised = _device_irqs(ctx, vm)
+        reserved = {r.irq for r in p.reserved_irqs}
+        top = p.gic.max_irq if p.gic else 1 << 16
         for k, irq in enumerate(pt.irqs):
-            if irq not in raised:
+            if irq not in raised and irq not in reserved and irq <= top:  # else an error says it
                 out.append(
                     warning(
                         "W204",

@@ -1,0 +1,235 @@
+"""The cross-field rules: every bad-at-check fixture gives exactly its pinned diagnostics.
+
+Each file in tests/fixtures/bad-at-check/ is a system that loads and validates
+but breaks one or more cross-field rules.  Its header pins the full list of
+diagnostics, one line each, in output order:
+
+    # expect: E209 14:11 related 9:11 vm1 RAM 0x48000000-... overlaps vm0 RAM ... (line 9)
+    # expect: W201 12:13 vm0 asks for 4 VCPUs but num_nodes is 1; ...
+
+Every example in examples/ must check without errors (warnings listed below).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sel4vmgen.codes import all_codes
+from sel4vmgen.diagnostics import Diagnostic, Severity, sort_diagnostics
+from sel4vmgen.model import load
+from sel4vmgen.rules import check
+from sel4vmgen.rules.codes import CODES
+from sel4vmgen.rules.intervals import Interval, overlaps
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = sorted((ROOT / "tests" / "fixtures" / "bad-at-check").glob("*.yaml"))
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+# Warnings an example is expected to give: file name -> lines in the fixture format.
+EXAMPLE_WARNINGS: dict[str, list[str]] = {}
+
+_EXPECT = re.compile(r"^# expect: (?P<line>.+)$")
+
+
+def expected(path: Path) -> list[str]:
+    return [m.group("line") for line in path.read_text().splitlines() if (m := _EXPECT.match(line))]
+
+
+def shown(d: Diagnostic) -> str:
+    """A diagnostic in the fixture format."""
+    where = f"{d.span.line}:{d.span.col}" if d.span else "-"
+    related = "".join(f" related {r.line}:{r.col}" for r in d.related)
+    return f"{d.code} {where}{related} {d.message}"
+
+
+def checked(path: Path) -> list[Diagnostic]:
+    return sort_diagnostics(check(load(path)))
+
+
+def test_there_are_enough_fixtures() -> None:
+    assert len(FIXTURES) >= 60
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_fixture(path: Path) -> None:
+    want = expected(path)
+    assert want, f"{path.name} pins no diagnostics"
+    assert [shown(d) for d in checked(path)] == want
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_fixture_has_an_error_or_names_a_warning(path: Path) -> None:
+    """A fixture named after a fault shows that fault: its codes are real rule codes."""
+    codes = {c.code for c in CODES}
+    for d in checked(path):
+        assert d.code in codes
+        assert d.severity is (Severity.WARNING if d.code.startswith("W") else Severity.ERROR)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_checks_clean(path: Path) -> None:
+    found = checked(path)
+    assert [shown(d) for d in found if d.is_error] == []
+    assert [shown(d) for d in found] == EXAMPLE_WARNINGS.get(path.name, [])
+
+
+def test_every_rule_code_is_explained() -> None:
+    registry = all_codes()
+    for code in CODES:
+        assert re.fullmatch(r"[EW]2\d\d", code.code)
+        assert registry[code.code] is code
+        assert code.title and code.explanation
+    assert len({c.code for c in CODES}) == len(CODES)
+
+
+# Codes that need image files on disk: pinned by the tests below, which write them.
+ON_FILES = {"E222"}
+
+
+def test_every_rule_code_has_a_fixture() -> None:
+    pinned = {line.split()[0] for p in FIXTURES for line in expected(p)}
+    missing = sorted({c.code for c in CODES} - pinned - ON_FILES)
+    assert missing == []
+
+
+def test_did_you_mean_for_platform_and_kernel_option() -> None:
+    hints = {
+        d.message: d.hint
+        for name in ("unknown_platform", "unknown_kernel_option")
+        for d in checked(ROOT / "tests" / "fixtures" / "bad-at-check" / f"{name}.yaml")
+    }
+    assert hints == {
+        "unknown platform 'qemu-virt' (known: exynos5422, odroidc2, pc99, qemu-arm-virt, "
+        "tk1, tx1, tx2, zcu102)": "did you mean 'qemu-arm-virt'?",
+        "unknown kernel option KernelPrintng for ARM": "did you mean 'KernelPrinting'?",
+    }
+
+
+# ---------------------------------------------------------------- rules that read image files
+
+ARM_VM = """\
+name: files
+arch: arm
+sel4_arch: {sel4_arch}
+platform: {platform}
+vms:
+  - name: vm0
+    ram: {{base: 0x40000000, size: 256MiB}}
+    kernel: {{image: {kernel}, entry: 0x40080000}}
+    initrd: {{image: rootfs.cpio, address: 0x40800000}}
+    dtb: {{mode: provide, file: guest.dtb, address: 0x4f000000}}
+"""
+
+
+def _write(tmp: Path, text: str, files: dict[str, bytes]) -> Path:
+    for name, data in files.items():
+        (tmp / name).write_bytes(data)
+    path = tmp / "system.yaml"
+    path.write_text(text)
+    return path
+
+
+def _arm64_image(size: int) -> bytes:
+    head = bytearray(64)
+    head[0x38:0x3C] = b"ARM\x64"  # arm64 Image header magic (Linux arm64 booting.rst)
+    return bytes(head) + bytes(size - 64)
+
+
+def test_image_file_sizes_place_the_boot_images(tmp_path: Path) -> None:
+    text = ARM_VM.format(sel4_arch="aarch64", platform="qemu-arm-virt", kernel="Image")
+    path = _write(
+        tmp_path,
+        text,
+        {
+            "Image": _arm64_image(9 << 20),
+            "rootfs.cpio": bytes(1 << 20),
+            "guest.dtb": bytes(3 << 20),
+        },
+    )
+    assert [shown(d) for d in checked(path)] == [
+        "E220 9:43 related 8:35 vm0 initrd 0x40800000-0x40900000 overlaps its "
+        "kernel 0x40080000-0x40980000 (line 8)",
+        "E222 10:32 vm0 DTB guest.dtb is 3145728 bytes; a DTB may be at most 2 MiB "
+        "(arm64 booting.rst)",
+    ]
+
+
+def test_kernel_header_decides_the_architecture(tmp_path: Path) -> None:
+    text = ARM_VM.format(sel4_arch="aarch32", platform="exynos5422", kernel="Image")
+    path = _write(
+        tmp_path,
+        text.replace("0x40080000", "0x40008000"),
+        {"Image": _arm64_image(4096), "rootfs.cpio": b"x", "guest.dtb": b"d"},
+    )
+    assert [shown(d) for d in checked(path)] == [
+        "E226 8:21 vm0: Image is an arm64 Image, which sel4_arch aarch32 cannot boot",
+    ]
+
+
+def test_64bit_bzimage_needs_x86_64(tmp_path: Path) -> None:
+    head = bytearray(0x1000)
+    head[0x202:0x206] = b"HdrS"  # x86 boot protocol header (Linux x86 boot.rst)
+    head[0x236] = 1  # xloadflags XLF_KERNEL_64
+    text = (
+        "name: b64\narch: x86\nsel4_arch: ia32\nplatform: pc99\nvms:\n"
+        "  - name: vm0\n    ram: {size: 128MiB}\n    kernel: {image: bzimage}\n"
+    )
+    path = _write(tmp_path, text, {"bzimage": bytes(head)})
+    assert [shown(d) for d in checked(path)] == [
+        "E226 8:21 vm0: bzimage is a 64-bit x86 kernel (XLF_KERNEL_64), which sel4_arch "
+        "ia32 cannot boot",
+    ]
+
+
+def test_explain_prints_every_rule_code() -> None:
+    from click.testing import CliRunner
+
+    from sel4vmgen.commands.explain import command
+
+    for code in CODES:
+        result = CliRunner().invoke(command, [code.code])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith(f"{code.code}: {code.title}\n")
+        assert code.explanation in result.output
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+def _brute(ivs: list[Interval[int]]) -> set[int]:
+    """Indices of intervals that overlap an interval of another owner starting earlier."""
+    return {
+        x.info
+        for x in ivs
+        for y in ivs
+        if y.owner != x.owner and y.start < x.start < y.end and x.size > 0
+    }
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 200), st.integers(1, 60), st.integers(0, 3)),
+        max_size=40,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_sweep_reports_every_interval_that_overlaps_an_earlier_one(
+    raw: list[tuple[int, int, int]],
+) -> None:
+    ivs = [Interval(start, size, owner, k) for k, (start, size, owner) in enumerate(raw)]
+    found = overlaps(ivs)
+    assert {later.info for later, _ in found} == _brute(ivs)
+    for later, earlier in found:
+        assert later.owner != earlier.owner
+        assert earlier.start < later.start < earlier.end
+
+
+def test_sweep_finds_overlap_hidden_behind_a_same_owner_interval() -> None:
+    a = Interval(0, 300, "vm0", "a")
+    b = Interval(10, 190, "vm1", "b")
+    c = Interval(150, 10, "vm0", "c")
+    assert [(x.info, y.info) for x, y in overlaps([c, b, a])] == [("b", "a"), ("c", "b")]
