@@ -75,6 +75,11 @@ class Image:
     max_size: Hex | None = None  # room reserved for it (initrd_max_size)
     format: str | None = None  # bzImage, Image, dts, dtb, cpio...
     vm: str | None = None  # instance name; None when shared by several VMs
+    # How to read `source` (see plan/resolve.py): "build" = a CMake path kept as written
+    # (${CAMKES_VM_IMAGES_DIR}/...), "absolute" = an absolute path the user wrote, "system" =
+    # relative to the system file's folder (made absolute at render time), "generated" = a file
+    # the renderer writes into the app (relative to the app folder).
+    base: Literal["build", "absolute", "system", "generated"] = "build"
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,9 @@ class VmPlan:
     devices: tuple[
         Region, ...
     ] = ()  # every device window the guest sees (for the DT and the simulator)
+    guest_ram_mb: int | None = None  # x86 `guest_ram_mb`
+    kernel_relocs: str | None = None  # x86 `kernel_relocs`: the kernel's file-server name, or ""
+    irq_server_priority: int | None = None  # ARM: base_prio + 1
 
 
 @dataclass(frozen=True)

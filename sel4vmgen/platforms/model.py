@@ -122,3 +122,4 @@ class Platform:
     virtio_irq: int | None = None  # the IRQ camkes-vm's libvirtio injects (virtio net/console)
     dtb_gic_path: str = ""  # the GIC node the VMM keeps in a generated guest DTB (vmlinux.h)
     vpci: tuple[int, int, int] | None = None  # VMM virtual PCI (CFG, IO, MEM) guest addresses
+    ram_untyped: bool = True  # the platform's apps list guest RAM in `untyped_mmios`

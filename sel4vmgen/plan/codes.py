@@ -1,0 +1,49 @@
+"""Diagnostic codes of plan resolution (E3xx).
+
+`resolve` runs on systems the rules accepted, so these mean a system that
+got past the rules but still cannot be laid out; each comes with the place
+in the file that caused it.
+"""
+
+from __future__ import annotations
+
+from sel4vmgen.codes import Code
+
+CODES: tuple[Code, ...] = (
+    Code(
+        "E301",
+        "one file-server name for two different files",
+        "Two VMs give the same file-server name (kernel.name, initrd.name) to different image "
+        "files; the file server holds one file per name.",
+        "vms:\n  - name: a\n    kernel: {image: a/Image, name: linux}\n"
+        "  - name: b\n    kernel: {image: b/Image, name: linux}",
+    ),
+    Code(
+        "E302",
+        "no guest RAM layout",
+        "The VM gives no RAM base and the platform has no default guest layout to take it from.",
+    ),
+    Code(
+        "E303",
+        "guest RAM not a whole number of MiB",
+        "x86 guest RAM is given to camkes-vm as `guest_ram_mb`, so its size must be a multiple "
+        "of 1 MiB.",
+        "ram: {size: 0x1000}",
+    ),
+    Code(
+        "E304",
+        "connection names no such VM or component",
+        "A virtio_net or cross_vm connection names a VM or component the system does not declare.",
+    ),
+    Code(
+        "E305",
+        "unknown platform",
+        "The system names a platform sel4vmgen has no data for; `sel4vmgen platforms` lists them.",
+        "platform: rpi4",
+    ),
+    Code(
+        "E306",
+        "no free interrupt",
+        "The platform has no free interrupt for the virtio or cross-VM notifications the VM needs.",
+    ),
+)

@@ -1,0 +1,131 @@
+"""Connections between VMs and components: virtio-net virtqueues and cross-VM windows.
+
+Names and numbers follow the real apps:
+- ARM (vm_multi): a link between `vm0` and `vm1` is the VirtQueueInit instance `vm1_vm0`;
+  a VM's k-th link (from 1) uses interfaces `send<k>`/`recv<k>` with ids recv 2(k-1), send
+  2(k-1)+1.
+- x86 (zmq_samples): the k-th link of the system is instance `init<k>` (from 0); a VM's
+  interfaces are `ether_<peer index>_send`/`_recv` with ids send 2j, recv 2j+1 for its j-th link.
+- Every VM's MAC is 02:00:00:00:AA:<n+1> (vm_multi, zmq_samples `vswitch_mac_address`).
+- Cross-VM dataports: x86 ids count from 1 per VM (optiplex9020 dp1_id 1, dp2_id 2); ARM
+  leaves `<dp>_id` at 0 (vm_cross_connector: the ARM crossvm module finds windows by their
+  order, not their id) and maps the windows one after another from the platform's VMM PCI
+  memory window (0xDF000000 on qemu-arm-virt, 0x3F000000 on exynos5422).
+- Events the VM consumes get badges 1, 2, 4, ... in the order written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sel4vmgen.model.system import CrossVm, System, VirtioNet
+from sel4vmgen.plan.common import PlanError
+from sel4vmgen.plan.model import Dataport, Event, Virtqueue, VirtqueueEnd
+
+if TYPE_CHECKING:
+    from sel4vmgen.platforms.model import Platform
+
+PAGE = 0x1000
+
+
+@dataclass
+class Links:
+    """Per-instance connection ends, filled in connection order."""
+
+    virtqueues: list[Virtqueue] = field(default_factory=list)
+    ends: dict[str, list[VirtqueueEnd]] = field(default_factory=dict)
+    dataports: dict[str, list[Dataport]] = field(default_factory=dict)
+    events: dict[str, list[Event]] = field(default_factory=dict)
+
+
+def mac(index: int) -> str:
+    """The vswitch MAC of the instance with this index: 02:00:00:00:AA:01 for index 0."""
+    value = 0xAA00 + index + 1
+    return f"02:00:00:00:{value >> 8:02X}:{value & 0xFF:02X}"
+
+
+def instances(system: System) -> dict[str, tuple[int, str]]:
+    """User name -> (index, instance name) for VMs (vm<n>) and then native components."""
+    out = {vm.name: (n, f"vm{n}") for n, vm in enumerate(system.vms)}
+    for k, comp in enumerate(system.components):
+        out.setdefault(comp.name, (len(system.vms) + k, comp.name))
+    return out
+
+
+def resolve_links(system: System, platform: Platform) -> Links:
+    """Every connection of the system, numbered."""
+    names = instances(system)
+    links = Links()
+    for i, conn in enumerate(system.connections):
+        where = ("connections", i)
+        if isinstance(conn, VirtioNet):
+            _virtqueue(conn, len(links.virtqueues), names, platform, links, where)
+        else:
+            _cross_vm(conn, names, platform, links, where)
+    return links
+
+
+def _lookup(
+    name: str, names: dict[str, tuple[int, str]], where: tuple[str | int, ...]
+) -> tuple[int, str]:
+    found = names.get(name)
+    if found is None:
+        raise PlanError("E304", f"connection names '{name}', which is not a VM or component", where)
+    return found
+
+
+def _virtqueue(
+    conn: VirtioNet,
+    k: int,
+    names: dict[str, tuple[int, str]],
+    platform: Platform,
+    links: Links,
+    where: tuple[str | int, ...],
+) -> None:
+    (ia, a), (ib, b) = (_lookup(n, names, (*where, "between")) for n in conn.between)
+    arm = platform.arch == "arm"
+    instance = f"{b}_{a}" if arm else f"init{k}"
+    ends = (_end(a, ia, ib, arm, links), _end(b, ib, ia, arm, links))
+    links.virtqueues.append(Virtqueue(instance, ends, conn.queue_size))
+
+
+def _end(inst: str, index: int, peer_index: int, arm: bool, links: Links) -> VirtqueueEnd:
+    mine = links.ends.setdefault(inst, [])
+    j = len(mine)
+    if arm:
+        end = VirtqueueEnd(inst, f"send{j + 1}", f"recv{j + 1}", 2 * j + 1, 2 * j, mac(index))
+    else:
+        stem = f"ether_{peer_index}"
+        end = VirtqueueEnd(inst, f"{stem}_send", f"{stem}_recv", 2 * j, 2 * j + 1, mac(index))
+    mine.append(end)
+    return end
+
+
+def _cross_vm(
+    conn: CrossVm,
+    names: dict[str, tuple[int, str]],
+    platform: Platform,
+    links: Links,
+    where: tuple[str | int, ...],
+) -> None:
+    _, vm = _lookup(conn.vm, names, (*where, "vm"))
+    _, comp = _lookup(conn.component, names, (*where, "component"))
+    arm = platform.arch == "arm"
+    dps = links.dataports.setdefault(vm, [])
+    window = platform.vpci[2] if arm and platform.vpci else None
+    for dp in conn.dataports:
+        guest = None
+        if window is not None:
+            guest = window + sum(_pages(d.size) for d in dps)
+        ident = 0 if arm else len(dps) + 1
+        dps.append(Dataport(dp.name, dp.size, comp, dp.peer, ident, guest))
+    evs = links.events.setdefault(vm, [])
+    for ev in conn.events:
+        consumed = sum(1 for e in evs if e.direction == "to_vm")
+        badge = 1 << consumed if ev.direction == "to_vm" else 0
+        evs.append(Event(ev.name, ev.direction, comp, ev.peer, badge))
+
+
+def _pages(size: int) -> int:
+    return (size + PAGE - 1) // PAGE * PAGE

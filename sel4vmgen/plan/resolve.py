@@ -1,0 +1,225 @@
+"""`resolve(system, platform) -> Plan`: every number decided, nothing left to the templates.
+
+Pure and deterministic: the same System and Platform give an equal Plan (no
+clock, no file system, no iteration over unordered containers, no paths of
+the machine it runs on).  `resolve_all(loaded)` gives one Plan per platform
+the system names, in the order written, and turns an E3xx `PlanError` into a
+diagnostic pointing at the cause.
+
+Image paths (`Image.source` with `Image.base`) are recorded exactly as the
+user wrote them; `base` says how to read them:
+- "build": starts with a CMake variable (`${CAMKES_VM_IMAGES_DIR}/...`,
+  `${CAMKES_VM_LINUX_DIR}/...`): the renderer writes it into CMake unchanged,
+  so the app builds in a stock camkes-vm-examples checkout;
+- "absolute": an absolute path the user wrote, used unchanged;
+- "system": relative to the folder of the system file; the renderer makes
+  it absolute at render time (it knows where the file is; the Plan does not,
+  so plan.json stays the same on every machine);
+- "generated": a file the renderer writes into the app itself (the `.dts`
+  of a VM with `dtb: {mode: provide}` and no file), relative to the app.
+Image sizes are not read here (`Image.size` stays None): the files often
+live in a checkout only the build can see.
+
+Other decisions are documented where they are made: plan/x86.py,
+plan/arm.py, plan/links.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+from sel4vmgen import __version__
+from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
+from sel4vmgen.model import Loaded
+from sel4vmgen.model.system import System
+from sel4vmgen.plan.arm import ArmVm, arm_vm, first_ram_base, next_ram_base, vm_threads
+from sel4vmgen.plan.common import CAMKES_DEFAULT_PRIORITY, PlanError, fixed_threads, share_images
+from sel4vmgen.plan.links import Links, resolve_links
+from sel4vmgen.plan.model import (
+    PLAN_FORMAT,
+    CMakeOption,
+    ComponentPlan,
+    Gic,
+    Plan,
+    SimulationPlan,
+    Thread,
+    VmPlan,
+)
+from sel4vmgen.plan.x86 import X86Vm, iospace_domains, vm_thread, x86_vm
+
+if TYPE_CHECKING:
+    from sel4vmgen.platforms.model import Platform
+
+__all__ = ["PlanError", "resolve", "resolve_all"]
+
+
+def resolve(system: System, platform: Platform) -> Plan:
+    """The Plan of `system` on `platform`; raises `PlanError` (E3xx) when it cannot be laid out."""
+    links = resolve_links(system, platform)
+    vms = _x86_vms(system, links) if platform.arch == "x86" else _arm_vms(system, platform, links)
+    plans = tuple(v.plan for v in vms)
+    images, clashes = share_images([i for v in vms for i in v.images])
+    if clashes:
+        first, clash = clashes[0]
+        raise PlanError(
+            "E301",
+            f"file-server name '{clash.fs_name}' is used for {first.source} ({first.vm}) "
+            f"and {clash.source} ({clash.vm})",
+            ("vms", _index(plans, clash.vm)),
+        )
+    return Plan(
+        format=PLAN_FORMAT,
+        tool_version=__version__,
+        system=system.name,
+        arch=platform.arch,
+        sel4_arch=system.sel4_arch,
+        platform=system.sel4_arch if platform.arch == "x86" else platform.name,
+        kernel_platform=platform.kernel_platform,
+        arm_platform=platform.arm_platform,
+        num_nodes=system.num_nodes,
+        vms=plans,
+        threads=_threads(system, platform, plans),
+        irq_routes=tuple(r for v in vms for r in v.routes),
+        file_server=images,
+        cmake_options=_cmake(system, platform, plans),
+        components=tuple(
+            ComponentPlan(c.name, c.type, tuple(c.sources), c.priority) for c in system.components
+        ),
+        virtqueues=tuple(links.virtqueues),
+        gic=_gic(platform),
+        simulation=SimulationPlan(**system.simulation.model_dump()),
+        input_sha256=_digest(system),
+        notes=_notes(system, plans),
+    )
+
+
+def resolve_all(loaded: Loaded) -> tuple[Plan, ...]:
+    """One Plan per platform the system names, in order; `DiagnosticError` on E3xx."""
+    from sel4vmgen.platforms import UnknownPlatform, load
+
+    system = loaded.system
+    plans: list[Plan] = []
+    for i, name in enumerate(system.platforms):
+        where: tuple[str | int, ...] = (
+            ("platform", i) if isinstance(system.platform, tuple) else ("platform",)
+        )
+        try:
+            plans.append(resolve(system, load(name)))
+        except UnknownPlatform as e:
+            raise DiagnosticError(
+                [Diagnostic("E305", str(e), loaded.document.span(where))]
+            ) from None
+        except PlanError as e:
+            raise DiagnosticError(
+                [Diagnostic(e.code, f"on {name}: {e.message}", loaded.document.span(e.path))]
+            ) from None
+    return tuple(plans)
+
+
+def _index(plans: tuple[VmPlan, ...], instance: str | None) -> int:
+    return next((p.index for p in plans if p.instance == instance), 0)
+
+
+def _x86_vms(system: System, links: Links) -> list[X86Vm]:
+    domains = iospace_domains(system, "pc99")
+    return [x86_vm(vm.on("pc99"), n, system, links, domains[n]) for n, vm in enumerate(system.vms)]
+
+
+def _arm_vms(system: System, platform: Platform, links: Links) -> list[ArmVm]:
+    out: list[ArmVm] = []
+    base = first_ram_base(platform)
+    for n, vm in enumerate(system.vms):
+        resolved = arm_vm(vm.on(platform.name), n, system, platform, links, base)
+        base = max(base, next_ram_base(resolved.plan.ram))
+        out.append(resolved)
+    return out
+
+
+def _threads(system: System, platform: Platform, plans: tuple[VmPlan, ...]) -> tuple[Thread, ...]:
+    if platform.arch == "x86":
+        fixed = fixed_threads(serial=True, time_server=True)
+        return (*fixed, *(vm_thread(p) for p in plans), *_component_threads(system))
+    console = any(p.virtio_console for p in plans)
+    fixed = fixed_threads(serial=console, time_server=console)
+    per_vm = (t for p in plans for t in vm_threads(p, system.num_nodes))
+    return (*fixed, *per_vm, *_component_threads(system))
+
+
+def _component_threads(system: System) -> tuple[Thread, ...]:
+    return tuple(
+        Thread(
+            c.name, "component", c.priority if c.priority is not None else CAMKES_DEFAULT_PRIORITY
+        )
+        for c in system.components
+    )
+
+
+def _gic(platform: Platform) -> Gic | None:
+    g = platform.gic
+    if g is None:
+        return None
+    return Gic(
+        g.version, g.dist, g.cpu, g.vcpu, g.hyp, g.list_registers, g.maintenance_irq, g.vtimer_irq
+    )
+
+
+def _cmake(
+    system: System, platform: Platform, plans: tuple[VmPlan, ...]
+) -> tuple[CMakeOption, ...]:
+    """CMake options in a fixed order, then the system's kernel_options as written."""
+    out: list[CMakeOption] = []
+    if platform.arch == "x86":
+        out.append(CMakeOption("KernelSel4Arch", system.sel4_arch))
+        if system.sel4_arch == "x86_64":
+            out.append(CMakeOption("KernelX86_64VTX64BitGuests", True))
+        out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
+    else:
+        out.extend(_arm_options(system, platform, plans))
+    out.extend(CMakeOption(k, v) for k, v in system.kernel_options.items())
+    return tuple(out)
+
+
+def _arm_options(
+    system: System, platform: Platform, plans: tuple[VmPlan, ...]
+) -> list[CMakeOption]:
+    virtio = any(p.virtio_console or p.virtio_net for p in plans)
+    wanted = [
+        ("VmPCISupport", virtio),
+        ("VmVirtioConsole", any(p.virtio_console for p in plans)),
+        ("VmVirtioNetVirtqueue", any(p.virtqueues for p in plans)),
+        ("VmInitRdFile", any(p.initrd is not None for p in plans)),
+        ("VmDtbFile", any(p.dtb_mode == "provide" for p in plans)),
+    ]
+    out = [CMakeOption(name, True) for name, on in wanted if on]
+    smc = any(s.name == "allow_smc" for p in plans for s in p.settings)
+    for name, value in platform.cmake_options:
+        if name == "KernelAllowSMCCalls":
+            smc = smc or value == "ON"
+            continue
+        out.append(CMakeOption(name, _cmake_value(value)))
+    if smc:
+        out.append(CMakeOption("KernelAllowSMCCalls", True))
+    if system.num_nodes > 1:
+        out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
+    return out
+
+
+def _cmake_value(value: str) -> str | bool:
+    return {"ON": True, "OFF": False}.get(value, value)
+
+
+def _notes(system: System, plans: tuple[VmPlan, ...]) -> tuple[str, ...]:
+    return tuple(
+        f"{p.instance}: num_vcpus {p.vcpus} > KernelMaxNumNodes {system.num_nodes}; "
+        f"camkes-vm runs {system.num_nodes} VCPU(s)"
+        for p in plans
+        if p.vcpus > system.num_nodes
+    )
+
+
+def _digest(system: System) -> str:
+    """SHA-256 of the system's canonical JSON (what was resolved, independent of layout)."""
+    text = json.dumps(system.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

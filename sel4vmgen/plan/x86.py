@@ -1,0 +1,174 @@
+"""The x86 layout of one VM, as camkes-vm's VM/Init component runs it.
+
+- component `Init<n>`, instance `vm<n>`; ONE thread per VM (role "vm": the VMM loop enters
+  the guest with seL4_VMEnter on its own TCB), at the VM's priority or CAmkES's default 254;
+- guest RAM is a size only (`guest_ram_mb`; camkes-vm allocates it), 128 MiB by default
+  (apps/x86/minimal);
+- `kernel_relocs` = the kernel's file-server name for ia32 guests and "" for x86_64 ones
+  (real apps minimal vs minimal_64), unless `kernel.relocs` says otherwise;
+- `iospace_domain` as written, else 0x0f + n, skipping ids other VMs wrote (optiplex9020:
+  0x0f, 0x10);
+- the VMM emulates COM1 for the guest: a route of kind "serial" to guest IRQ 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sel4vmgen.model.system import System, Vm
+from sel4vmgen.plan.common import CAMKES_DEFAULT_PRIORITY, MIB, PlanError, image, settings
+from sel4vmgen.plan.links import Links
+from sel4vmgen.plan.model import (
+    Image,
+    IoPortRange,
+    IrqRoute,
+    PciDevice,
+    Region,
+    Thread,
+    VmPlan,
+)
+
+DEFAULT_RAM = 128 * MIB  # guest_ram_mb = 128 (camkes-vm-examples apps/x86/minimal/minimal.camkes)
+FIRST_IOSPACE_DOMAIN = 0x0F  # iospace_domain = 0x0f (apps/x86/minimal, optiplex9020)
+GUEST_SERIAL_IRQ = 4  # COM1 as the guest sees it (seL4/camkes-tool serial_com1: ISA IRQ 4)
+# kernel_cmdline of camkes-vm-examples apps/x86/minimal/minimal.camkes, for VMs that give none
+DEFAULT_CMDLINE = (
+    "earlyprintk=ttyS0,115200 console=ttyS0,115200 i8042.nokbd=y i8042.nomux=y i8042.noaux=y "
+    "io_delay=udelay noisapnp pci=nomsi debug root=/dev/mem"
+)
+
+
+@dataclass(frozen=True)
+class X86Vm:
+    """One resolved x86 VM and its images (in file-server order)."""
+
+    plan: VmPlan
+    images: tuple[Image, ...]
+    routes: tuple[IrqRoute, ...]
+
+
+def iospace_domains(system: System, platform_name: str) -> tuple[int, ...]:
+    """Each VM's IOMMU domain: as written, else the next free id from 0x0f + n."""
+    vms = [vm.on(platform_name) for vm in system.vms]
+    taken = {vm.iospace_domain for vm in vms if vm.iospace_domain is not None}
+    out: list[int] = []
+    used: set[int] = set()
+    for n, vm in enumerate(vms):
+        if vm.iospace_domain is not None:
+            out.append(vm.iospace_domain)
+            used.add(vm.iospace_domain)
+            continue
+        d = FIRST_IOSPACE_DOMAIN + n
+        while d in taken or d in used:
+            d += 1
+        used.add(d)
+        out.append(d)
+    return tuple(out)
+
+
+def _relocs(vm: Vm, system: System, kernel_name: str) -> str:
+    wanted = vm.kernel.relocs
+    if wanted is None:
+        wanted = system.sel4_arch == "ia32"
+    return kernel_name if wanted else ""
+
+
+def _images(vm: Vm, inst: str) -> tuple[Image, Image | None]:
+    kname = vm.kernel.name or "bzimage"
+    kernel = image("kernel", kname, vm.kernel.image, inst, fmt=vm.kernel.format or "bzImage")
+    initrd = None
+    if vm.initrd is not None:
+        iname = vm.initrd.name or "rootfs.cpio"
+        initrd = image(
+            "initrd", iname, vm.initrd.image, inst, max_size=vm.initrd.max_size, fmt="cpio"
+        )
+    return kernel, initrd
+
+
+def _pci(vm: Vm) -> tuple[PciDevice, ...]:
+    if vm.passthrough is None:
+        return ()
+    return tuple(
+        PciDevice(
+            p.name,
+            p.bus,
+            p.dev,
+            p.fun,
+            p.irq,
+            tuple(
+                Region("pci_bar", f"{p.name}_{i}", m.size, paddr=m.paddr, page_bits=m.page_bits)
+                for i, m in enumerate(p.memory)
+            ),
+        )
+        for p in vm.passthrough.pci
+    )
+
+
+def _routes(vm: Vm, inst: str) -> tuple[IrqRoute, ...]:
+    out = [IrqRoute(inst, -1, GUEST_SERIAL_IRQ, "edge", "serial", "serial")]
+    for irq in vm.passthrough.x86_irqs if vm.passthrough else ():
+        out.append(
+            IrqRoute(
+                inst,
+                irq.source,
+                irq.dest,
+                "level" if irq.level_trig else "edge",
+                "passthrough",
+                irq.name,
+                active_low=irq.active_low,
+                ioapic=irq.ioapic,
+            )
+        )
+    return tuple(out)
+
+
+def x86_vm(vm: Vm, n: int, system: System, links: Links, domain: int) -> X86Vm:
+    """Resolve one x86 VM (already patched for the platform)."""
+    inst = f"vm{n}"
+    size = vm.ram.size if vm.ram else DEFAULT_RAM
+    if size % MIB:
+        raise PlanError(
+            "E303",
+            f"VM {vm.name}: RAM size 0x{size:x} is not a whole number of MiB",
+            ("vms", n, "ram", "size"),
+        )
+    kernel, initrd = _images(vm, inst)
+    ioports = tuple(
+        IoPortRange(p.name, p.start, p.end, p.pci_device)
+        for p in (vm.passthrough.ioports if vm.passthrough else ())
+    )
+    plan = VmPlan(
+        index=n,
+        name=vm.name,
+        instance=inst,
+        component=f"Init{n}",
+        vcpus=1,
+        priority=vm.priority if vm.priority is not None else CAMKES_DEFAULT_PRIORITY,
+        ram=Region("ram", "ram", size),
+        kernel=kernel,
+        initrd=initrd,
+        dtb=None,
+        dtb_mode="none",
+        kernel_entry=None,
+        cmdline=vm.cmdline if vm.cmdline is not None else DEFAULT_CMDLINE,
+        stdout=vm.stdout,
+        ioports=ioports,
+        pci_devices=_pci(vm),
+        iospace_domain=domain,
+        virtio_console=bool(vm.virtio and vm.virtio.console),
+        virtio_net=bool(vm.virtio and vm.virtio.net) or inst in links.ends,
+        dataports=tuple(links.dataports.get(inst, ())),
+        events=tuple(links.events.get(inst, ())),
+        virtqueues=tuple(links.ends.get(inst, ())),
+        settings=settings(vm),
+        irq_latency_us=vm.requirements.irq_latency_us if vm.requirements else None,
+        guest_ram_mb=size // MIB,
+        kernel_relocs=_relocs(vm, system, kernel.fs_name),
+    )
+    images = tuple(i for i in (kernel, initrd) if i is not None)
+    return X86Vm(plan, images, _routes(vm, inst))
+
+
+def vm_thread(plan: VmPlan) -> Thread:
+    """The single thread of an x86 VM: VMM and guest together."""
+    return Thread(plan.instance, "vm", plan.priority, core=0, vm=plan.instance, vcpu=0)
