@@ -1,0 +1,682 @@
+"""The x86 backend and `sel4vmgen generate`: golden apps, settings read back against plan.json,
+the real camkes-vm-examples apps, hostile strings, and the writer's guarantees end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import sel4vmgen.render as render
+from sel4vmgen.cli import cli
+from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
+from sel4vmgen.plan.model import (
+    CMakeOption,
+    ComponentPlan,
+    Dataport,
+    Event,
+    Image,
+    IoPortRange,
+    IrqRoute,
+    PciDevice,
+    Plan,
+    Region,
+    Setting,
+    Virtqueue,
+    VirtqueueEnd,
+    VmPlan,
+)
+from sel4vmgen.render import RenderContext, render_plans
+from sel4vmgen.render.env import RenderError, render_template
+from sel4vmgen.render.writer import MANIFEST
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden" / "x86"
+REAL = json.loads((Path(__file__).resolve().parent / "data" / "real_x86_subset.json").read_text())
+MIB = 1 << 20
+
+# ---------------------------------------------------------------- plans mirroring the real apps
+
+CMD_MINIMAL = (
+    "earlyprintk=ttyS0,115200 console=ttyS0,115200 i8042.nokbd=y i8042.nomux=y "
+    "i8042.noaux=y io_delay=udelay noisapnp pci=nomsi debug root=/dev/mem"
+)
+CMD_OPTIPLEX = (
+    "earlyprintk=ttyS0,115200 console=ttyS0,115200 root=/dev/mem i8042.nokbd=iy "
+    "i8042.nomux=y i8042.noaux=y io_delay=udelay noisapnp pci=nomsi"
+)
+KERNEL = Image(
+    "kernel",
+    "bzimage",
+    "${CAMKES_VM_LINUX_DIR}/images/kernel/default_bzimage_4.8.16",
+    format="bzImage",
+)
+ROOTFS = Image(
+    "initrd", "rootfs.cpio", "${CAMKES_VM_LINUX_DIR}/images/rootfs/default_buildroot_rootfs.cpio"
+)
+
+
+def vm_plan(index: int, **kw: Any) -> VmPlan:
+    base: dict[str, Any] = dict(
+        index=index,
+        name=f"vm{index}",
+        instance=f"vm{index}",
+        component=f"Init{index}",
+        vcpus=1,
+        priority=100,
+        ram=Region("ram", f"vm{index}_ram", 128 * MIB),
+        kernel=KERNEL,
+        initrd=ROOTFS,
+        dtb=None,
+        dtb_mode="none",
+        kernel_entry=None,
+        cmdline=CMD_MINIMAL,
+        stdout=None,
+        iospace_domain=0x0F + index,
+        guest_ram_mb=128,
+        kernel_relocs="bzimage",
+    )
+    base.update(kw)
+    return VmPlan(**base)
+
+
+def plan(system: str, sel4_arch: str, vms: tuple[VmPlan, ...], **kw: Any) -> Plan:
+    images = kw.pop("file_server", (KERNEL, ROOTFS))
+    return Plan(
+        format=1,
+        tool_version="0.1.0",
+        system=system,
+        arch="x86",
+        sel4_arch=sel4_arch,  # type: ignore[arg-type]
+        platform="pc99",
+        kernel_platform="pc99",
+        arm_platform=None,
+        num_nodes=1,
+        vms=vms,
+        threads=(),
+        irq_routes=kw.pop("irq_routes", ()),
+        file_server=images,
+        cmake_options=kw.pop("cmake_options", ()),
+        **kw,
+    )
+
+
+def minimal() -> Plan:
+    pools = (Setting("simple_untyped23_pool", 20), Setting("heap_size", 0x2000000))
+    return plan("minimal", "ia32", (vm_plan(0, settings=pools),))
+
+
+def minimal_64() -> Plan:
+    pools = (Setting("simple_untyped23_pool", 20), Setting("heap_size", 0x2000000))
+    opts = (CMakeOption("KernelX86_64VTX64BitGuests", True), CMakeOption("LibSel4VMMUseHPET", True))
+    return plan(
+        "minimal_64", "x86_64", (vm_plan(0, settings=pools, kernel_relocs=""),), cmake_options=opts
+    )
+
+
+def optiplex_settings(n: int) -> tuple[Setting, ...]:
+    return (
+        Setting("simple_untyped23_pool", 21),
+        Setting("simple_untyped22_pool", 1),
+        Setting("heap_size", 0x10000),
+        Setting("pci_devices_iospace", n),
+    )
+
+
+def optiplex9020() -> Plan:
+    dps = (
+        Dataport("dp1", 8192, "string_reverse", "src_dp", 1),
+        Dataport("dp2", 8192, "string_reverse", "dest_dp", 2),
+    )
+    evs = (
+        Event("ready", "from_vm", "string_reverse", "ready"),
+        Event("done", "to_vm", "string_reverse", "done", badge=1),
+    )
+    vm0 = vm_plan(0, cmdline=CMD_OPTIPLEX, settings=optiplex_settings(1), dataports=dps, events=evs)
+    vm1 = vm_plan(1, cmdline=CMD_OPTIPLEX, settings=optiplex_settings(2))
+    comps = (ComponentPlan("string_reverse", "StringReverse"),)
+    return plan("optiplex9020", "x86_64", (vm0, vm1), components=comps)
+
+
+ZMQ_MAC = ("02:00:00:00:AA:01", "02:00:00:00:AA:02", "02:00:00:00:AA:03")
+
+
+def zmq_samples() -> Plan:
+    peers = {0: (1, 2), 1: (0, 2), 2: (0, 1)}
+    ends = {
+        (a, b): VirtqueueEnd(
+            f"vm{a}", f"ether_{b}_send", f"ether_{b}_recv", 2 * i, 2 * i + 1, ZMQ_MAC[a]
+        )
+        for a, bs in peers.items()
+        for i, b in enumerate(bs)
+    }
+    links = tuple(
+        Virtqueue(f"vm{a}_vm{b}", (ends[a, b], ends[b, a]), 32768)
+        for a, b in ((0, 1), (0, 2), (1, 2))
+    )
+    rootfs = tuple(
+        Image("initrd", f"vm{i}_rootfs.cpio", f"rootfs/vm{i}.cpio", vm=f"vm{i}") for i in range(3)
+    )
+    vms = tuple(
+        vm_plan(
+            i,
+            cmdline=CMD_OPTIPLEX,
+            settings=optiplex_settings(i + 1),
+            initrd=rootfs[i],
+            virtqueues=tuple(ends[i, b] for b in peers[i]),
+            virtio_net=True,
+        )
+        for i in range(3)
+    )
+    return plan("zmq_samples", "x86_64", vms, virtqueues=links, file_server=(KERNEL, *rootfs))
+
+
+PLANS: dict[str, Callable[[], Plan]] = {
+    "minimal": minimal,
+    "minimal_64": minimal_64,
+    "optiplex9020": optiplex9020,
+    "zmq_samples": zmq_samples,
+}
+CTX = RenderContext(Path("/images-root"), "x")
+
+
+def rendered(p: Plan) -> dict[str, str]:
+    return render_plans([p], CTX)
+
+
+# ---------------------------------------------------------------- golden apps
+
+
+def compare_golden(files: dict[str, str], folder: Path) -> None:
+    """The whole output equals the golden folder; UPDATE_GOLDEN=1 rewrites the folder."""
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        if folder.exists():
+            for old in sorted(folder.rglob("*"), reverse=True):
+                old.unlink() if old.is_file() else old.rmdir()
+        for rel, text in files.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(text, "utf-8")
+    on_disk = {
+        p.relative_to(folder).as_posix(): p.read_text("utf-8")
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+    assert sorted(on_disk) == sorted(files)
+    for rel, text in files.items():
+        assert text == on_disk[rel], f"{folder.name}/{rel} differs from the golden file"
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_plan_renders_to_the_golden_app(name: str) -> None:
+    compare_golden(rendered(PLANS[name]()), GOLDEN / f"plan-{name}")
+
+
+def test_rendering_is_byte_identical_across_runs() -> None:
+    assert rendered(optiplex9020()) == rendered(optiplex9020())
+
+
+def test_app_has_the_camkes_vm_example_files() -> None:
+    files = rendered(optiplex9020())
+    assert sorted(files) == [
+        "CMakeLists.txt",
+        "README.md",
+        "app_settings.cmake",
+        "optiplex9020.camkes",
+        "plan.json",
+        "src/cross_vm_connections.c",
+    ]
+
+
+# ---------------------------------------------------------------- reading the .camkes back
+
+_SETTING = re.compile(r"^\s*([A-Za-z_][\w.]*)\.(\w+)\s*=\s*(.*);\s*$")
+_HEX = re.compile(r'("(?:\\.|[^"\\])*")|\b0x([0-9a-fA-F]+)\b')
+
+
+def camkes_value(text: str) -> Any:
+    """A one-line CAmkES value as Python data: strings, hex/decimal ints, true/false, lists."""
+    text = text.strip()
+    if text in ("true", "false"):
+        return int(text == "true")
+    as_json = _HEX.sub(lambda m: m.group(1) or str(int(m.group(2), 16)), text)
+    return json.loads(as_json)
+
+
+def camkes_settings(text: str) -> dict[str, Any]:
+    """Every `instance.attribute = value;` line of a generated .camkes file."""
+    found: dict[str, Any] = {}
+    for line in text.splitlines():
+        m = _SETTING.match(line)
+        if m:
+            key = f"{m.group(1)}.{m.group(2)}"
+            assert key not in found, f"{key} set twice"
+            found[key] = camkes_value(m.group(3))
+    return found
+
+
+def plan_settings(p: Plan) -> dict[str, Any]:
+    """What plan.json says each VM's attributes are (the same names camkes-vm uses)."""
+    out: dict[str, Any] = {}
+    for vm in p.vms:
+        a = vm.instance
+        out[f"{a}.guest_ram_mb"] = vm.ram.size // MIB
+        out[f"{a}.kernel_cmdline"] = vm.cmdline
+        out[f"{a}.kernel_image"] = vm.kernel.fs_name
+        if vm.kernel_relocs is not None:
+            out[f"{a}.kernel_relocs"] = vm.kernel_relocs
+        if vm.initrd:
+            out[f"{a}.initrd_image"] = vm.initrd.fs_name
+        if vm.iospace_domain is not None:
+            out[f"{a}.iospace_domain"] = vm.iospace_domain
+        for s in vm.settings:
+            out[f"{a}.{s.name}"] = list(s.value) if isinstance(s.value, tuple) else s.value
+        for dp in vm.dataports:
+            out[f"{a}.{dp.name}_id"], out[f"{a}.{dp.name}_size"] = dp.id, dp.size
+        if vm.ioports:
+            out[f"{a}.vm_ioports"] = [
+                {"start": i.start, "end": i.end, "pci_device": i.pci_device, "name": i.name}
+                for i in vm.ioports
+            ]
+        routes = [r for r in p.irq_routes if r.vm == a and r.kind == "passthrough"]
+        if routes:
+            out[f"{a}.vm_irqs"] = [
+                {
+                    "name": r.name,
+                    "source": r.source,
+                    "level_trig": int(r.trigger == "level"),
+                    "active_low": int(r.active_low),
+                    "dest": r.virq,
+                }
+                for r in routes
+            ]
+    return out
+
+
+def passthrough() -> Plan:
+    """A VM given IO ports, a PCI device and its IOAPIC interrupt."""
+    pci = PciDevice("eth", 5, 0, 0, 17, (Region("pci_bar", "eth_bar0", 0x20000, paddr=0xC0500000),))
+    vm = vm_plan(0, ioports=(IoPortRange("eth", 0x3000, 0x3020),), pci_devices=(pci,))
+    route = IrqRoute("vm0", 17, 10, "level", "passthrough", name="eth", active_low=True)
+    return plan("passthrough", "x86_64", (vm,), irq_routes=(route,))
+
+
+@pytest.mark.parametrize("make", [*PLANS.values(), passthrough], ids=[*PLANS, "passthrough"])
+def test_camkes_settings_read_back_equal_plan_json(make: Callable[[], Plan]) -> None:
+    files = rendered(make())
+    from_json = Plan.from_json(files["plan.json"])
+    written = camkes_settings(files[f"{from_json.system}.camkes"])
+    expected = plan_settings(from_json)
+    for vm in from_json.vms:
+        mine = {k: v for k, v in written.items() if k.startswith(vm.instance + ".")}
+        want = {k: v for k, v in expected.items() if k.startswith(vm.instance + ".")}
+        want.pop(f"{vm.instance}.pci_devices", None)
+        mine.pop(f"{vm.instance}.pci_devices", None)
+        assert mine == want, vm.instance
+
+
+def test_pci_devices_name_their_interrupt_by_its_vm_irqs_entry() -> None:
+    written = camkes_settings(rendered(passthrough())["passthrough.camkes"])
+    assert written["vm0.pci_devices"] == [
+        {
+            "name": "eth",
+            "bus": 5,
+            "dev": 0,
+            "fun": 0,
+            "irq": "eth",
+            "memory": [{"paddr": 0xC0500000, "size": 0x20000, "page_bits": 12}],
+        }
+    ]
+
+
+# ---------------------------------------------------------------- against the real apps
+
+_MACRO = re.compile(
+    r"^\s*(VM_COMPOSITION_DEF|VM_PER_VM_COMP_DEF|VM_CONFIGURATION_DEF|VM_PER_VM_CONFIG_DEF)\((\d*)\)\s*$"
+)
+_INSTANCE = re.compile(r"^\s*component\s+(\w+)\s+(\w+);\s*$")
+_CONNECTION = re.compile(r"^\s*connection\s+(\w+)\s+\w+\(from\s+([\w.]+),\s*to\s+([\w.]+)\);\s*$")
+_REAL_CONNECTION = re.compile(r"^(\w+): \[(.*)\] -> \[(.*)\]$")
+_END = re.compile(r"\('([\w.]+)', '(\w+)'\)")
+
+
+def expand(text: str, n: str) -> Any:
+    return text.replace("{n}", n)
+
+
+def resolved_app(camkes: str) -> dict[str, Any]:
+    """Instances, connections (connector, from, to) and settings after the vm.h macros run."""
+    macros = REAL["vm_h"]
+    instances: dict[str, str] = {}
+    connections: set[tuple[str, str, str]] = set()
+    settings = camkes_settings(camkes)
+    for line in camkes.splitlines():
+        if m := _MACRO.match(line):
+            facts, n = macros[m.group(1)], m.group(2)
+            for k, v in facts.get("instances", {}).items():
+                instances[expand(k, n)] = expand(v, n)
+            connections |= {tuple(expand(x, n) for x in c) for c in facts.get("connections", [])}
+            for k, v in facts.get("settings", {}).items():
+                settings[expand(k, n)] = expand(v, n) if isinstance(v, str) else v
+        elif m := _INSTANCE.match(line):
+            instances[m.group(2)] = m.group(1)
+        elif m := _CONNECTION.match(line):
+            connections.add((m.group(1), m.group(2), m.group(3)))
+    return {"instances": instances, "connections": connections, "settings": settings}
+
+
+def real_connections(lines: list[str]) -> set[tuple[str, str, str]]:
+    """The real apps' `C: [(from...)] -> [(to)]` lines as (connector, from, to) triples."""
+    out: set[tuple[str, str, str]] = set()
+    for line in lines:
+        m = _REAL_CONNECTION.match(line)
+        assert m, line
+        tos = [f"{a}.{b}" for a, b in _END.findall(m.group(3))]
+        out |= {(m.group(1), f"{a}.{b}", t) for a, b in _END.findall(m.group(2)) for t in tos}
+    return out
+
+
+# Deliberate differences from the real apps (docs/x86.md): optiplex9020 also connects
+# StringReverse's optional `putchar` to the serial server; sel4vmgen connects only what the
+# system describes.
+MISSING_BY_DESIGN = {
+    "optiplex9020": {("seL4RPCCall", "string_reverse.putchar", "serial.processed_putchar")},
+    "minimal": set(),
+}
+
+
+@pytest.mark.parametrize("name", ["minimal", "optiplex9020"])
+def test_generated_app_resolves_like_the_real_app(name: str) -> None:
+    ours = resolved_app(rendered(PLANS[name]())[f"{name}.camkes"])
+    real = REAL[name]
+    assert ours["instances"] == real["instances"]
+    assert ours["connections"] == real_connections(real["connections"]) - MISSING_BY_DESIGN[name]
+    compared = {
+        k: v
+        for k, v in ours["settings"].items()
+        if k.split(".")[0] in {"serial", "time_server"} or k.startswith("vm")
+    }
+    assert compared == real["settings"]
+
+
+# Names the generated .camkes may use (plus `<dataport>_id` / `<dataport>_size`, the settings
+# apps/x86/optiplex9020 gives each cross-VM dataport), each with where camkes-vm or camkes-tool defines it.
+ALLOWED_ATTRIBUTES = {
+    # camkes-vm components/VM/configurations/vm.h, VM_INIT_DEF()
+    "kernel_cmdline",
+    "kernel_image",
+    "kernel_relocs",
+    "initrd_image",
+    "iospace_domain",
+    "guest_ram_mb",
+    "cnode_size_bits",
+    # camkes-vm components/Init/templates/*.template.c (configuration[me.name].get(...))
+    "vm_ioports",
+    "vm_irqs",
+    "pci_devices",
+    "pci_devices_iospace",
+    "init_cons",
+    "exclude_paddr",
+    "guest_mappings",
+    # camkes-tool's simple/component templates
+    "heap_size",
+    "simple_untyped20_pool",
+    "simple_untyped21_pool",
+    "simple_untyped22_pool",
+    "simple_untyped23_pool",
+    "simple_untyped24_pool",
+    "simple_untyped25_pool",
+    "priority",
+    "_priority",
+    "asid_pool",
+    "untyped_mmios",
+}
+ALLOWED_MACROS = {
+    # camkes-vm components/VM/configurations/vm.h
+    "VM_INIT_DEF",
+    "VM_COMPOSITION_DEF",
+    "VM_PER_VM_COMP_DEF",
+    "VM_CONFIGURATION_DEF",
+    "VM_PER_VM_CONFIG_DEF",
+    # camkes-vm components/VM/configurations/connections.h
+    "VM_CONNECTION_COMPONENT_DEF",
+    "VM_CONNECTION_CONNECT_VMS",
+    "VM_CONNECTION_CONFIG",
+    "VM_CONNECTION_INIT_HANDLER",
+}
+_CALL = re.compile(r"\b([A-Z][A-Z0-9_]{3,})\(")
+
+
+@pytest.mark.parametrize("make", [*PLANS.values(), passthrough], ids=[*PLANS, "passthrough"])
+def test_only_names_camkes_vm_defines_are_emitted(make: Callable[[], Plan]) -> None:
+    p = make()
+    text = rendered(p)[f"{p.system}.camkes"]
+    dataport_attrs = {f"{d.name}_{s}" for v in p.vms for d in v.dataports for s in ("id", "size")}
+    for key in camkes_settings(text):
+        attr = key.split(".", 1)[1]
+        assert attr in ALLOWED_ATTRIBUTES | dataport_attrs, key
+    local = set(re.findall(r"#define (\w+)\(", text))
+    assert {c for c in _CALL.findall(text) if c not in local} <= ALLOWED_MACROS
+
+
+# ---------------------------------------------------------------- hostile strings
+
+HOSTILE = 'say "hi" \\ back */ /* %s %n ?? $HOME ${X} ; #define'
+
+
+def cmake_unquote(arg: str) -> str:
+    """What CMake reads from a quoted argument (escapes only; no variable references)."""
+    assert arg.startswith('"') and arg.endswith('"'), arg
+    body, out, i = arg[1:-1], [], 0
+    while i < len(body):
+        if body[i] == "\\":
+            out.append({"n": "\n", "t": "\t", "r": "\r"}.get(body[i + 1], body[i + 1]))
+            i += 2
+        else:
+            assert body[i] != '"' and body[i : i + 2] != "${", body
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+def test_hostile_cmdline_stays_one_camkes_string() -> None:
+    p = plan("hostile", "x86_64", (vm_plan(0, cmdline=HOSTILE),))
+    text = rendered(p)["hostile.camkes"]
+    assert camkes_settings(text)["vm0.kernel_cmdline"] == HOSTILE
+    assert text.count("*/") == 1 + HOSTILE.count("*/")  # the header comment, and the string
+
+
+def test_control_characters_cannot_reach_a_camkes_string() -> None:
+    p = plan("hostile", "x86_64", (vm_plan(0, cmdline="a\nvm0.heap_size = 1;"),))
+    with pytest.raises(DiagnosticError) as e:
+        rendered(p)
+    assert [(d.code, d.message) for d in e.value.diagnostics] == [
+        ("E405", "a CAmkES string cannot hold the control character '\\n'")
+    ]
+
+
+def test_hostile_image_path_stays_one_cmake_argument() -> None:
+    path = '/imgs/a "b" \\ c;d $e ${F'
+    image = Image("initrd", "rootfs.cpio", path)
+    text = rendered(
+        plan("hostile", "x86_64", (vm_plan(0, initrd=image),), file_server=(KERNEL, image))
+    )["CMakeLists.txt"]
+    line = next(ln for ln in text.splitlines() if ln.startswith('AddToFileServer("rootfs.cpio"'))
+    arg = line[len('AddToFileServer("rootfs.cpio" ') : -1]
+    assert cmake_unquote(arg) == path
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"dataports": (Dataport("dp1 */", 4096, "c", "d", 1),)},
+        {"settings": (Setting("heap_size; vm0.x", 1),)},
+    ],
+)
+def test_names_that_are_not_identifiers_are_refused(field: dict[str, Any]) -> None:
+    with pytest.raises(DiagnosticError, match="E405"):
+        rendered(plan("hostile", "x86_64", (vm_plan(0, **field),)))
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "/abs"])
+def test_system_names_that_leave_the_folder_are_refused(name: str) -> None:
+    with pytest.raises(DiagnosticError) as e:
+        rendered(plan(name, "x86_64", (vm_plan(0),)))
+    assert e.value.diagnostics[0].code == "E405"
+    assert "is not a C identifier" in e.value.diagnostics[0].message
+
+
+def test_cross_vm_events_need_a_dataport_each() -> None:
+    ev = (Event("a", "from_vm", "c", "a"), Event("b", "from_vm", "c", "b"))
+    dps = (Dataport("dp1", 4096, "c", "d", 1),)
+    with pytest.raises(DiagnosticError, match="2 cross-VM events but 1 dataports"):
+        rendered(plan("x", "x86_64", (vm_plan(0, dataports=dps, events=ev),)))
+
+
+# ---------------------------------------------------------------- the command, end to end
+
+
+@pytest.fixture
+def system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A valid system file whose resolved plan is `minimal()` (resolution is tested elsewhere)."""
+    src = tmp_path / "minimal.yaml"
+    src.write_text((ROOT / "examples" / "minimal.yaml").read_text())
+    monkeypatch.setattr(render, "resolve_plans", lambda loaded: (minimal(),))
+    return src
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["generate", *args])
+    return result.exit_code, result.output
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_generate_writes_the_app_and_a_manifest(system: Path, tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    code, output = run(str(system), "-o", str(out))
+    assert code == 0, output
+    assert sorted(tree(out)) == sorted([*rendered(minimal()), MANIFEST])
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["input_sha256"] == hashlib.sha256(system.read_bytes()).hexdigest()
+    assert run(str(system), "-o", str(out)) == (0, f"up to date: {out}\n")
+
+
+def test_edited_file_blocks_regeneration_without_force(system: Path, tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    run(str(system), "-o", str(out))
+    (out / "minimal.camkes").write_text("/* mine */\n")
+    (out / "README.md").unlink()
+    before = tree(out)
+    code, output = run(str(system), "-o", str(out))
+    assert code == 1
+    assert (
+        "error[E401]: files in the output folder were edited or not written by sel4vmgen; "
+        "use --force to overwrite them: minimal.camkes" in output
+    )
+    assert tree(out) == before
+    code, _ = run(str(system), "-o", str(out), "--force")
+    assert code == 0
+    assert (out / "minimal.camkes").read_text() == rendered(minimal())["minimal.camkes"]
+
+
+def test_check_detects_one_changed_byte_and_writes_nothing(system: Path, tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    run(str(system), "-o", str(out))
+    assert run(str(system), "-o", str(out), "--check")[0] == 0
+    data = bytearray((out / "app_settings.cmake").read_bytes())
+    data[-2] ^= 1
+    (out / "app_settings.cmake").write_bytes(bytes(data))
+    before = tree(out)
+    code, output = run(str(system), "-o", str(out), "--check")
+    assert code == 1
+    assert (
+        f"error[E402]: {out / 'app_settings.cmake'} differs from what would be generated" in output
+    )
+    assert output.count("E402") == 1
+    assert tree(out) == before
+
+
+def test_a_template_failing_half_way_leaves_the_old_output(
+    system: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "app"
+    run(str(system), "-o", str(out))
+    before = tree(out)
+    import sel4vmgen.render.x86 as x86
+
+    real = render_template
+
+    def failing(env: Any, name: str, **values: Any) -> str:
+        if name == "app.camkes.j2":
+            raise RenderError("template app.camkes.j2: boom")
+        return real(env, name, **values)
+
+    monkeypatch.setattr(x86, "render_template", failing)
+    monkeypatch.setattr(render, "resolve_plans", lambda loaded: (optiplex9020(),))
+    code, output = run(str(system), "-o", str(out))
+    assert (code, output.splitlines()[0]) == (1, "error[E405]: template app.camkes.j2: boom")
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app", "minimal.yaml"]
+
+
+def test_symlink_planted_in_the_output_folder_is_refused(
+    system: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, outside = tmp_path / "app", tmp_path / "outside"
+    outside.mkdir()
+    out.mkdir()
+    (out / "src").symlink_to(outside)
+    monkeypatch.setattr(render, "resolve_plans", lambda loaded: (optiplex9020(),))
+    code, output = run(str(system), "-o", str(out), "--force")
+    assert code == 1
+    assert "error[E403]: refusing to write src/cross_vm_connections.c: src is a symlink" in output
+    assert list(outside.iterdir()) == []
+
+
+def test_output_folder_that_is_a_file_exits_2(system: Path, tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    code, output = run(str(system), "-o", str(target))
+    assert code == 2
+    assert f"error[E404]: {target} exists and is not a folder" in output
+
+
+def test_simulation_violation_blocks_writing_unless_no_simulate(
+    system: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    violation = Diagnostic("E501", "vm0: an interrupt was lost")
+    monkeypatch.setattr(render, "simulate_plans", lambda plans: (violation,))
+    out = tmp_path / "app"
+    code, output = run(str(system), "-o", str(out))
+    assert code == 1
+    assert "error[E501]: vm0: an interrupt was lost" in output
+    assert f"error[E407]: nothing written to {out}: the simulation found violations" in output
+    assert not out.exists()
+    assert run(str(system), "-o", str(out), "--no-simulate")[0] == 0
+    assert (out / "minimal.camkes").exists()
+
+
+def test_invalid_system_exits_1_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\narch: x86\nsel4_arch: ia32\nplatform: pc99\nvms: []\n")
+    code, output = run(str(bad), "-o", str(tmp_path / "app"))
+    assert code == 1
+    assert "error[E" in output
+    assert not (tmp_path / "app").exists()
+
+
+def test_missing_system_file_exits_2(tmp_path: Path) -> None:
+    code, output = run(str(tmp_path / "none.yaml"), "-o", str(tmp_path / "app"))
+    assert code == 2
+    assert "E001" in output
