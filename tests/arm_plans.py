@@ -56,7 +56,7 @@ def vm_plan(
     dtb = Image(
         role="dtb",
         fs_name="linux-dtb" if index == 0 else f"linux-dtb-{inst}",
-        source=f"qemu-arm-virt/{inst}.dts" if provide else "",
+        source=f"{inst}.dts" if provide else "",
         guest=dtb_addr,
         format="dts" if provide else None,
         vm=inst,

@@ -238,11 +238,19 @@ def address_config(vm: VmPlan) -> dict[str, CamkesValue]:
         "ram_base": _addr(ram_base, "guest RAM base", vm),
         "ram_paddr_base": _addr(paddr, "guest RAM physical base", vm),
         "ram_size": f"0x{vm.ram.size:x}",
-        "dtb_addr": _addr(vm.dtb.guest if vm.dtb else None, "DTB address", vm),
+        "dtb_addr": _addr(dtb_address(vm), "DTB address", vm),
         "initrd_addr": f"0x{vm.initrd.guest:x}" if vm.initrd and vm.initrd.guest else "0x0",
         # "-1" = the VMM's default entry, RAM base + 0x80000 (vm.h, main.c)
         "kernel_entry_addr": f"0x{vm.kernel_entry:x}" if vm.kernel_entry is not None else "-1",
     }
+
+
+def dtb_address(vm: VmPlan) -> int | None:
+    """Where the VMM puts the guest's DTB: the DTB image's address, else the plan's
+    `dtb` region (a generated DTB has no image)."""
+    if vm.dtb is not None and vm.dtb.guest is not None:
+        return vm.dtb.guest
+    return next((r.guest for r in vm.devices if r.kind == "dtb"), None)
 
 
 def image_config(vm: VmPlan) -> dict[str, CamkesValue]:
@@ -304,16 +312,19 @@ def writes_dts(vm: VmPlan) -> bool:
 
 
 def dts_path(plan: Plan, vm: VmPlan) -> str:
-    """Where the generated .dts of `vm` lives in the app (the plan's path for it)."""
+    """Where the generated .dts of `vm` lives in the app: the plan's file name, inside the
+    platform's folder (each platform has its own guest device tree)."""
     if vm.dtb is None or not vm.dtb.source.endswith(".dts"):
         raise RenderError(f"{vm.instance} on {plan.platform}: no .dts path for its device tree")
-    return vm.dtb.source
+    folder = platform_name(plan.arm_platform or plan.platform)
+    name = vm.dtb.source.rsplit("/", 1)[-1]
+    return f"{folder}/{name}"
 
 
-def _source(ctx: RenderContext, image: Image) -> str:
+def _source(ctx: RenderContext, image: Image, generated_at: str = "") -> str:
     """An image's path as CMake reads it, quoted."""
     if _generated(image):
-        return cmake_path("${CMAKE_CURRENT_SOURCE_DIR}/" + image.source)
+        return cmake_path("${CMAKE_CURRENT_SOURCE_DIR}/" + (generated_at or image.source))
     return cmake_path(ctx.image_path(image.source))
 
 
@@ -344,7 +355,7 @@ def _image_view(plan: Plan, ctx: RenderContext, image: Image) -> ImageView:
         fs_name=name,
         source="" if is_dts else _source(ctx, image),
         target=identifier(f"{vm.instance}_dtb"),
-        dts=_source(ctx, image) if is_dts else "",
+        dts=_source(ctx, image, dts_path(plan, vm) if writes_dts(vm) else "") if is_dts else "",
         initrd=_source(ctx, initrd) if initrd is not None and initrd.guest is not None else "",
         initrd_addr=f"0x{initrd.guest:x}" if initrd is not None and initrd.guest else "",
     )

@@ -208,6 +208,18 @@ def node_base_name(region: Region) -> str:
     return safe or "device"
 
 
+def _routed_to(route: IrqRoute, region: Region, base: int) -> bool:
+    """A route belongs to a device node when it names the region, or names a DTB node
+    whose unit address is the region's address (`/pl011@9000000`)."""
+    if route.name == region.name:
+        return True
+    _, at, unit = route.name.rpartition("@")
+    try:
+        return bool(at) and int(unit, 16) == base
+    except ValueError:
+        return False
+
+
 _DEVICE_KINDS = ("mmio", "untyped_mmio", "virtio", "crossvm", "pci_bar")
 
 
@@ -217,7 +229,7 @@ def _devices(vm: VmPlan, routes: tuple[IrqRoute, ...]) -> tuple[DtNode, ...]:
         if region.kind not in _DEVICE_KINDS:
             continue
         base = region.guest if region.guest is not None else (region.paddr or 0)
-        mine = [r for r in routes if r.name == region.name]
+        mine = [r for r in routes if _routed_to(r, region, base)]
         props: list[tuple[str, Value]] = []
         if region.kind == "virtio":
             props.append(("compatible", Strings(("virtio,mmio",))))
