@@ -73,7 +73,7 @@ class RenderContext:
     def image_location(self, image: Image) -> str:
         """Where the build finds an image, by `Image.base`: a file the renderer writes into
         the app is `${CMAKE_CURRENT_SOURCE_DIR}/...`; the others as `image_path` says."""
-        if getattr(image, "base", None) == "generated":
+        if image.base == "generated":
             return "${CMAKE_CURRENT_SOURCE_DIR}/" + image.source
         return self.image_path(image.source)
 

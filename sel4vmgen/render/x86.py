@@ -282,9 +282,8 @@ def camkes_dict(items: Sequence[tuple[str, str]]) -> str:
 
 def guest_ram_mb(vm: VmPlan) -> int:
     """The plan's `guest_ram_mb`, or its RAM size when that is a whole number of MiB."""
-    given: int | None = getattr(vm, "guest_ram_mb", None)
-    if given is not None:
-        return given
+    if vm.guest_ram_mb is not None:
+        return vm.guest_ram_mb
     if vm.ram.size % MIB:
         raise RenderError(f"{vm.instance}: guest RAM {vm.ram.size:#x} is not a whole number of MiB")
     return vm.ram.size // MIB
@@ -381,9 +380,8 @@ def vm_attrs(plan: Plan, vm: VmPlan) -> tuple[Attr, ...]:
         Attr("kernel_cmdline", camkes_string(vm.cmdline)),
         Attr("kernel_image", camkes_string(vm.kernel.fs_name)),
     ]
-    relocs: str | None = getattr(vm, "kernel_relocs", None)
-    if relocs is not None:
-        attrs.append(Attr("kernel_relocs", camkes_string(relocs)))
+    if vm.kernel_relocs is not None:
+        attrs.append(Attr("kernel_relocs", camkes_string(vm.kernel_relocs)))
     if vm.initrd is not None:
         attrs.append(Attr("initrd_image", camkes_string(vm.initrd.fs_name)))
     if vm.iospace_domain is not None:
