@@ -406,7 +406,9 @@ def cross_vm_parts(vm: VmPlan) -> tuple[list[str], list[str], list[CrossVmEntry]
     """Interfaces of InitN, composition connections, and the C connection table of one VM.
 
     The i-th event (in plan order) goes with the i-th dataport, as optiplex9020 pairs
-    `ready` with dp1 and `done` with dp2; a consumed event's id is its connection's index.
+    `ready` with dp1 and `done` with dp2.  A consumed event's id is the plan's badge for it:
+    the VMM finds the connection an incoming event belongs to by that id
+    (libsel4vmmplatsupport `consume_connection_event`); -1 means none.
     """
     interfaces: list[str] = []
     connections: list[str] = []
@@ -436,7 +438,9 @@ def cross_vm_parts(vm: VmPlan) -> tuple[list[str], list[str], list[CrossVmEntry]
         else:
             interfaces.append(f"consumes {kind} {ev.name};")
             ends = (ends[1], ends[0])
-            entries[i] = CrossVmEntry(entries[i].dataport, "NULL", i, f"{ev.name}_reg_callback")
+            entries[i] = CrossVmEntry(
+                entries[i].dataport, "NULL", ev.badge, f"{ev.name}_reg_callback"
+            )
         connections.append(
             f"connection seL4Notification {vm.instance}_{ev.name}_conn"
             f"(from {ends[0]}, to {ends[1]});"
@@ -455,7 +459,12 @@ def topology(plan: Plan, vm: VmPlan) -> tuple[tuple[int, ...], str | None]:
         if link is None:
             raise RenderError(f"{vm.instance}: virtqueue end {end.send} belongs to no link")
         other = link.ends[1] if link.ends[0] == end else link.ends[0]
-        peer = plan.vm(other.vm).index
+        try:
+            peer = plan.vm(other.vm).index
+        except KeyError:
+            raise RenderError(
+                f"{vm.instance}: on x86, virtio-net links join two VMs; {other.vm} is not a VM"
+            ) from None
         want = (f"ether_{peer}_send", f"ether_{peer}_recv", idx * 2, idx * 2 + 1)
         if (end.send, end.recv, end.send_id, end.recv_id) != want:
             raise RenderError(
@@ -464,8 +473,8 @@ def topology(plan: Plan, vm: VmPlan) -> tuple[tuple[int, ...], str | None]:
             )
         if link.shmem_size != VIRTQUEUE_SHMEM:
             raise RenderError(
-                f"virtqueue {link.instance}: connections.h fixes {VIRTQUEUE_SHMEM} bytes, "
-                f"the plan gives {link.shmem_size}"
+                f"virtqueue {link.instance}: camkes-vm's connections.h gives x86 virtqueues "
+                f"{VIRTQUEUE_SHMEM} bytes, the plan gives {link.shmem_size}"
             )
         peers.append(peer)
     if len(peers) > MAX_VIRTQUEUE_PEERS:
