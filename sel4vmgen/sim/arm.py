@@ -19,11 +19,29 @@ overwrites a PENDING register and loses an interrupt.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Hashable, Sequence
-from typing import NamedTuple, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeVar
 
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Workload
+from sel4vmgen.sim.kernel import (
+    AckIrq,
+    Body,
+    Call,
+    Compute,
+    Endpoint,
+    IrqHandler,
+    Kernel,
+    Notification,
+    Recv,
+    ReplyRecv,
+    ReplyTo,
+    SaveCaller,
+    Tcb,
+)
+from sel4vmgen.sim.monitor import Monitor
 from sel4vmgen.sim.properties import TITLES, common_properties
 
 OVERFLOW_RING = 64  # libsel4vm vgic.c: MAX_IRQ_QUEUE_LEN 64; one slot is kept empty
@@ -195,3 +213,163 @@ def in_flight(s: ArmState) -> int:
 
 def terminal_ok(s: ArmState) -> bool:
     return in_flight(s) == 0 and s.vcpu in ("wfi", "off") and not s.aborted
+
+
+# ------------------------------------------------------------------ timed run
+
+FAULT_US = 3  # the VMM handling one fault (order of a round trip)
+HANDLER_US = 10  # the guest's interrupt handler, from acknowledge to EOI
+CHUNK_US = 100  # guest work runs in chunks; interrupts are taken between them
+
+
+@dataclass
+class Vcpu:
+    """One VCPU in a timed run: its list registers, the VMM's shadow and ring, its workload."""
+
+    vm: str
+    index: int
+    phases: list[tuple[str, int, bool]]  # (work|mmio|wfi, us, interrupts enabled)
+    loop: int
+    lrs: list[list[Any]]  # [state, source name]
+    shadow: list[str | None]
+    ring: deque[str] = field(default_factory=deque)
+    idx: int = 0
+    off: int = 0
+    if_on: bool = False
+    vppi_pending: bool = False
+    vppi_masked: bool = False
+    wfi_caller: Tcb | None = None
+    aborted: bool = False
+    cursor: int = 0
+
+    def pending_lr(self) -> int:
+        return next((i for i, (st, _) in enumerate(self.lrs) if st == PENDING), -1)
+
+    def advance(self) -> None:
+        self.idx = self.idx + 1 if self.idx + 1 < len(self.phases) else self.loop
+        self.off = 0
+
+
+def vcpu_body(vc: Vcpu, ep: Endpoint, monitor: Monitor) -> Body:
+    """The guest on one VCPU: interrupts between chunks of work, MMIO and WFI as faults."""
+    badge = vc.index + 1
+    while True:
+        if vc.vppi_pending:  # the kernel turns the virtual timer into a VPPIEvent fault
+            vc.vppi_pending = False
+            yield Call(ep, ("vppi",), badge, fault=True)
+        lr = vc.pending_lr()
+        if lr >= 0 and vc.if_on:
+            vc.lrs[lr][0] = ACTIVE
+            monitor.taken(vc.vm, vc.lrs[lr][1])
+            yield Compute(HANDLER_US)
+            vc.lrs[lr] = [INVALID, None]  # EOI: invalid, and one maintenance fault
+            yield Call(ep, ("maint", lr), badge, fault=True)
+            continue
+        kind, us, on = vc.phases[vc.idx]
+        vc.if_on = on
+        if kind == "work":
+            step = min(us - vc.off, CHUNK_US)
+            yield Compute(step)
+            vc.off += step
+            if vc.off >= us:
+                vc.advance()
+        elif kind == "mmio":
+            yield Call(ep, ("mmio",), badge, fault=True)
+            vc.advance()
+        elif vc.pending_lr() < 0:
+            yield Call(ep, ("wfi",), badge, fault=True)
+            vc.advance()
+        else:
+            vc.advance()
+
+
+def set_pending(vc: Vcpu, src: str, check_shadow: bool, monitor: Monitor) -> None:
+    """libsel4vm `vgic_dist_set_pending_irq`: merge, inject into a free LR, or queue."""
+    if src in vc.shadow or src in vc.ring:
+        return
+    if check_shadow:
+        lr = vc.shadow.index(None) if None in vc.shadow else -1
+    else:
+        lr, vc.cursor = vc.cursor, (vc.cursor + 1) % len(vc.lrs)
+    if lr < 0 or vc.lrs[lr][0] == ACTIVE:  # no free slot, or seL4_DeleteFirst
+        if len(vc.ring) + 1 >= OVERFLOW_RING:
+            vc.aborted = True
+            monitor.report("E509", vc.vm, f"{vc.vm}: vGIC overflow ring full: the VMM aborts")
+            return
+        vc.ring.append(src)
+        return
+    if vc.lrs[lr][0] == PENDING:  # the kernel overwrites a PENDING list register
+        monitor.lost(vc.vm, vc.lrs[lr][1], f"list register {lr} overwritten by {src}")
+    vc.lrs[lr] = [PENDING, src]
+    vc.shadow[lr] = src
+
+
+def vmm_body(
+    vcpus: list[Vcpu],
+    ep: Endpoint,
+    lines: dict[int, tuple[IrqHandler, str]],
+    check_shadow: bool,
+    monitor: Monitor,
+) -> Body:
+    """The VMM thread: one endpoint for every VCPU's faults, the bound notification for IRQs."""
+    handler_of = {name: h for h, name in lines.values()}
+    got = yield Recv(ep)
+    while True:
+        reply: Any = None
+        if got[0] == "notification":
+            for bit in sorted(lines):
+                if got[1] & bit:
+                    set_pending(vcpus[0], lines[bit][1], check_shadow, monitor)
+            touched = vcpus[:1]
+            for v in vcpus:
+                if got[1] & vtimer_bit(v.index):  # the timer of a VCPU waiting in WFI
+                    set_pending(v, "vtimer", check_shadow, monitor)
+                    touched.append(v)
+        else:
+            vc = vcpus[got[0] - 1]
+            touched = [vc]
+            yield Compute(FAULT_US)
+            msg = got[1]
+            if msg[0] == "wfi" and vc.pending_lr() < 0:
+                vc.wfi_caller = yield SaveCaller()
+                reply = None
+            elif msg[0] == "maint":
+                src = vc.shadow[msg[1]]
+                vc.shadow[msg[1]] = None
+                if src == "vtimer":
+                    vc.vppi_masked = False  # seL4_ARM_VCPU_AckVPPI
+                elif src is not None and src in handler_of:
+                    yield AckIrq(handler_of[src])
+                if vc.ring:
+                    set_pending(vc, vc.ring.popleft(), check_shadow, monitor)
+                reply = True
+            elif msg[0] == "vppi":
+                set_pending(vc, "vtimer", check_shadow, monitor)
+                reply = True
+            else:
+                reply = True
+        if any(v.aborted for v in vcpus):
+            return
+        for v in touched:
+            if v.wfi_caller is not None and v.pending_lr() >= 0:
+                caller, v.wfi_caller = v.wfi_caller, None
+                yield ReplyTo(caller, True)
+        got = yield (ReplyRecv(ep, True) if reply else Recv(ep))
+
+
+def vtimer_fire(k: Kernel, vc: Vcpu, tcb: Tcb, monitor: Monitor, vmm_ntfn: Notification) -> None:
+    """The virtual timer expires: a VPPI event if the VCPU runs, else a wake-up through the VMM."""
+    if vc.vppi_masked:
+        return
+    vc.vppi_masked = True
+    monitor.raised(vc.vm, "vtimer")
+    if vc.wfi_caller is not None:
+        vc.vppi_pending = False
+        k.signal(vmm_ntfn, vtimer_bit(vc.index))
+    else:
+        vc.vppi_pending = True
+
+
+def vtimer_bit(vcpu: int) -> int:
+    """The VMM notification badge bit for a VCPU's timer while the VCPU waits in WFI."""
+    return 1 << (24 + vcpu)

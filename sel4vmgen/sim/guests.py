@@ -69,7 +69,7 @@ def sources_for(plan: Plan, vm: VmPlan, vcpu: int = 0) -> tuple[Source, ...]:
     routed = [
         Source(r.name or f"irq{r.source}", r.virq, r.kind == "passthrough")
         for r in plan.irq_routes
-        if r.vm == vm.instance
+        if r.vm == vm.instance and r.kind != "vtimer"
     ]
     return (timer, *routed)
 

@@ -16,10 +16,22 @@ nothing pending blocks the thread on the notification.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.guests import CLI, HALT, MMIO, STI, WORK, Workload
+from sel4vmgen.sim.kernel import (
+    AckIrq,
+    Body,
+    Compute,
+    Guest,
+    IrqHandler,
+    Notification,
+    VMEnter,
+    Wait,
+)
+from sel4vmgen.sim.monitor import Monitor
 from sel4vmgen.sim.properties import common_properties
 
 GUEST, VMM, HALTED = "guest", "vmm", "halted"
@@ -168,3 +180,105 @@ def in_flight(s: X86State) -> int:
 
 def terminal_ok(s: X86State) -> bool:
     return s.mode == HALTED and in_flight(s) == 0
+
+
+# ------------------------------------------------------------------ timed run
+
+EXIT_US = 2  # handling one VM exit in the VMM: a round trip of the order of microseconds
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of guest execution: `work` (with IF as given), or an exit: `mmio`, `hlt`."""
+
+    kind: str
+    us: int = 0
+    if_on: bool = True
+
+
+class X86Guest(Guest):
+    """The guest under VMEnter: runs phases until an exit; takes what the entry-info holds."""
+
+    def __init__(self, vm: str, phases: Sequence[Phase], loop: int, monitor: Monitor) -> None:
+        self.vm, self.phases, self.loop, self.monitor = vm, list(phases), loop, monitor
+        self.idx, self.off = 0, 0
+        self.start = (0, 0)
+        self.entry: str | None = None
+        self.window = False
+
+    def if_on(self) -> bool:
+        return self.phases[self.idx].if_on
+
+    def _next(self, i: int) -> int:
+        return i + 1 if i + 1 < len(self.phases) else self.loop
+
+    def segment(self, now: int) -> tuple[int, Any]:
+        if self.entry is not None:
+            if not self.if_on():
+                self.monitor.report("E501", self.vm, f"{self.vm}: {self.entry} injected with IF=0")
+            self.monitor.taken(self.vm, self.entry)
+            self.entry = None
+        self.start = (self.idx, self.off)
+        total, i, off = 0, self.idx, self.off
+        while True:
+            ph = self.phases[i]
+            if self.window and ph.if_on:
+                self.idx, self.off = i, off
+                return total, "window"
+            if ph.kind != "work":
+                self.idx, self.off = i, 0
+                return total, ph.kind
+            total += ph.us - off
+            i, off = self._next(i), 0
+
+    def cut(self, ran_us: int) -> None:
+        i, off = self.start
+        while True:
+            ph = self.phases[i]
+            if ph.kind != "work" or ran_us < ph.us - off:
+                self.idx, self.off = i, off + ran_us if ph.kind == "work" else 0
+                return
+            ran_us -= ph.us - off
+            i, off = self._next(i), 0
+
+    def advance(self) -> None:
+        self.idx, self.off = self._next(self.idx), 0
+
+
+def x86_phases(devices: int, crit_us: int, spin: bool) -> tuple[list[Phase], int]:
+    """Boot (interrupts off, one MMIO access per emulated device), then the loop; its start."""
+    boot = [Phase("mmio", 0, False) for _ in range(devices)]
+    if spin:
+        return [*boot, Phase("work", 1000)], len(boot)
+    loop = [Phase("work", 200)]
+    if crit_us:
+        loop.append(Phase("work", crit_us, False))
+    loop += [Phase("work", 100), Phase("hlt")]
+    return boot + loop, len(boot)
+
+
+def vm_body(guest: X86Guest, ntfn: Notification, lines: dict[int, tuple[IrqHandler, str]]) -> Body:
+    """libsel4vm's `vm_run`: VMEnter, handle the exit or the notification, inject, repeat."""
+    handler_of = {name: h for h, name in lines.values()}
+    pic: list[str] = []
+    to_ack: list[IrqHandler] = []  # taken by the guest at the last entry: its EOI acks the line
+    while True:
+        kind, info = yield VMEnter()
+        yield Compute(EXIT_US)
+        for h in to_ack:
+            yield AckIrq(h)
+        to_ack.clear()
+        word = info if kind == "notif" else 0
+        if kind == "fault" and info in ("mmio", "hlt"):
+            guest.advance()
+        if kind == "fault" and info == "window":
+            guest.window = False
+        if kind == "fault" and info == "hlt" and not pic and guest.entry is None:
+            word = yield Wait(ntfn)  # halted until the next interrupt
+        for bit in sorted(lines):
+            if word & bit and lines[bit][1] not in pic:
+                pic.append(lines[bit][1])
+        if pic and guest.entry is None and guest.if_on():
+            guest.entry = pic.pop(0)
+            to_ack.append(handler_of[guest.entry])
+        guest.window = bool(pic)

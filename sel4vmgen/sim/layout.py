@@ -1,0 +1,110 @@
+"""Static checks of what the guest boots with: images in RAM (E507), devices backed (E508).
+
+The VMM loads the kernel, initrd and device tree at the plan's guest
+addresses; each must lie inside the VM's RAM, apart from the others, and be
+aligned as the guest kernel requires.  Every device window the guest is given
+must be mapped (passthrough or untyped MMIO, the GIC CPU interface) or
+emulated by the VMM (the distributor, virtio); otherwise the guest's first
+touch of it faults with no one to answer.  A size not known at resolve time
+counts as one byte, so these checks never guess an overlap.
+"""
+
+from __future__ import annotations
+
+from sel4vmgen.plan.model import Image, Plan, Region, VmPlan
+from sel4vmgen.sim.monitor import Violation
+
+EMULATED = frozenset({"gic_dist", "virtio"})
+ARM64_IMAGE_ALIGN = 0x200000  # arm64 booting.rst: the Image is placed 2 MiB aligned + text_offset
+ARM64_TEXT_OFFSETS = (0x0, 0x80000)  # text_offset 0 (v5.8+) or 0x80000 (earlier kernels)
+DTB_ALIGN = 8  # arm64 booting.rst: the device tree blob must be 8-byte aligned
+INITRD_ALIGN = 0x1000  # the VMM maps the initrd by pages
+
+
+def check_layout(plan: Plan) -> list[Violation]:
+    """E507 and E508 for every VM of the plan."""
+    found: list[Violation] = []
+    for vm in plan.vms:
+        found += _images(plan, vm)
+        found += _devices(vm)
+    return found
+
+
+def _placed(vm: VmPlan) -> list[tuple[str, int, int]]:
+    """(role, start, size) of each image with a fixed guest address."""
+    out: list[tuple[str, int, int]] = []
+    images: list[Image | None] = [vm.kernel, vm.initrd, vm.dtb]
+    for img in images:
+        if img is None or img.guest is None:
+            continue
+        start = vm.kernel_entry if img.role == "kernel" and vm.kernel_entry else img.guest
+        out.append((img.role, start, max(1, img.size or img.max_size or 0)))
+    return out
+
+
+def _images(plan: Plan, vm: VmPlan) -> list[Violation]:
+    found: list[Violation] = []
+    placed = _placed(vm)
+    lo = vm.ram.guest
+    hi = vm.ram.guest_end
+    for role, start, size in placed:
+        if lo is not None and not (lo <= start and start + size <= hi):
+            found.append(_v(vm, f"{role} {_r(start, size)} is outside RAM {_r(lo, vm.ram.size)}"))
+    for i, (a, sa, za) in enumerate(placed):
+        for b, sb, zb in placed[i + 1 :]:
+            if sa < sb + zb and sb < sa + za:
+                found.append(_v(vm, f"{a} {_r(sa, za)} overlaps {b} {_r(sb, zb)}"))
+    for role, start, _ in placed:
+        why = _misaligned(plan, vm, role, start)
+        if why:
+            found.append(_v(vm, f"{role} at {start:#x} {why}"))
+    return found
+
+
+def _misaligned(plan: Plan, vm: VmPlan, role: str, start: int) -> str:
+    if role == "dtb" and start % DTB_ALIGN:
+        return f"is not {DTB_ALIGN}-byte aligned"
+    if role == "initrd" and start % INITRD_ALIGN:
+        return "is not page aligned"
+    if (
+        role == "kernel"
+        and plan.sel4_arch == "aarch64"
+        and (vm.kernel.format or "Image") == "Image"
+    ):
+        if start % ARM64_IMAGE_ALIGN not in ARM64_TEXT_OFFSETS:
+            return "is not 2 MiB aligned plus the Image text offset (0 or 0x80000)"
+    return ""
+
+
+def _devices(vm: VmPlan) -> list[Violation]:
+    maps = [*vm.mmios, *vm.untyped_mmios, *(m for d in vm.pci_devices for m in d.memory)]
+    found: list[Violation] = []
+    for d in vm.devices:
+        if d.kind in EMULATED or d.guest is None or (vm.map_one_to_one and d.kind == "mmio"):
+            continue
+        if d.kind == "crossvm" and any(p.guest == d.guest for p in vm.dataports):
+            continue
+        if not any(_covers(m, d) for m in maps):
+            found.append(
+                Violation(
+                    "E508",
+                    f"{vm.name}: device {d.name} {_r(d.guest, d.size)} is neither mapped nor "
+                    "emulated",
+                    vm.instance,
+                )
+            )
+    return found
+
+
+def _covers(m: Region, d: Region) -> bool:
+    if m.guest is None or d.guest is None:
+        return False
+    return m.guest <= d.guest and d.guest + d.size <= m.guest + m.size
+
+
+def _v(vm: VmPlan, what: str) -> Violation:
+    return Violation("E507", f"{vm.name}: {what}", vm.instance)
+
+
+def _r(start: int, size: int) -> str:
+    return f"{start:#x}-{start + size:#x}"

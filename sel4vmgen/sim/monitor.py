@@ -1,0 +1,103 @@
+"""What a timed run observes: interrupt latencies, starvation, lost faults and interrupts.
+
+The `Monitor` is told when a device raises an interrupt and when the guest
+takes it, watches the kernel's event log (`fault_discarded`,
+`reply_cap_lost`, `reply_dropped`) and, at every tick, how long each runnable
+thread has waited.  Each problem becomes a `Violation` with its E5xx code,
+reported once per (code, subject).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from sel4vmgen.sim.kernel import TICK_US, TIMESLICE_TICKS, Kernel, KEvent
+
+STARVATION_US = 2 * TIMESLICE_TICKS * TICK_US  # two full timeslices: 20 ms
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A property broken in a run: code, what happened, where, and when (microseconds)."""
+
+    code: str
+    message: str
+    subject: str = ""
+    time_us: int | None = None
+
+
+@dataclass
+class Monitor:
+    kernel: Kernel
+    starvation_us: int = STARVATION_US
+    bounds: dict[str, int] = field(default_factory=dict)  # vm -> irq latency bound (us)
+    violations: list[Violation] = field(default_factory=list)
+    latencies: dict[str, list[int]] = field(default_factory=dict)
+    raised_at: dict[tuple[str, str], deque[int]] = field(default_factory=dict)
+    _seen: set[tuple[str, str]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.kernel.observers.append(self._event)
+        self.kernel.tick_hooks.append(self._tick)
+
+    def report(self, code: str, subject: str, message: str) -> None:
+        if (code, subject) in self._seen:
+            return
+        self._seen.add((code, subject))
+        self.violations.append(Violation(code, message, subject, self.kernel.sim.now))
+
+    def raised(self, vm: str, source: str) -> None:
+        self.raised_at.setdefault((vm, source), deque()).append(self.kernel.sim.now)
+
+    def taken(self, vm: str, source: str) -> None:
+        """The guest took `source`: every raise it merges is answered; record the oldest."""
+        q = self.raised_at.get((vm, source))
+        if not q:
+            return
+        now = self.kernel.sim.now
+        oldest = q[0]
+        q.clear()
+        waited = now - oldest
+        self.latencies.setdefault(vm, []).append(waited)
+        bound = self.bounds.get(vm)
+        if bound is not None and waited > bound:
+            self.report(
+                "E506",
+                vm,
+                f"{vm}: interrupt {source} raised at {_ms(oldest)} reached the guest "
+                f"{waited} us later, over the {bound} us bound",
+            )
+
+    def lost(self, vm: str, source: str, why: str) -> None:
+        q = self.raised_at.get((vm, source))
+        if q:
+            q.popleft()
+        self.report("E502", f"{vm}:{source}", f"{vm}: interrupt {source} lost: {why}")
+
+    def _event(self, e: KEvent) -> None:
+        if e.kind == "fault_discarded":
+            self.report("E503", e.thread, f"fault of {e.thread} discarded ({e.detail})")
+        elif e.kind == "reply_cap_lost":
+            self.report("E503", e.thread, f"reply cap for {e.thread} lost: {e.detail}")
+        elif e.kind == "reply_dropped":
+            self.report("E503", e.thread, f"{e.thread} replied with no fault to answer")
+
+    def _tick(self, core: int) -> None:
+        now = self.kernel.sim.now
+        for queue in self.kernel.cores[core].queues.values():
+            for t in queue:
+                if t.ready_since is not None and now - t.ready_since > self.starvation_us:
+                    cur = self.kernel.cores[core].current
+                    who = f"{cur.name} (priority {cur.priority})" if cur else "nothing"
+                    self.report(
+                        "E505",
+                        t.name,
+                        f"{t.name} (priority {t.priority}) runnable on core {core} since "
+                        f"{_ms(t.ready_since)} but not run for {(now - t.ready_since) // 1000} ms; "
+                        f"{who} holds the core",
+                    )
+
+
+def _ms(us: int) -> str:
+    return f"{us / 1000:.3f} ms"
