@@ -66,13 +66,9 @@ def _misaligned(plan: Plan, vm: VmPlan, role: str, start: int) -> str:
         return f"is not {DTB_ALIGN}-byte aligned"
     if role == "initrd" and start % INITRD_ALIGN:
         return "is not page aligned"
-    if (
-        role == "kernel"
-        and plan.sel4_arch == "aarch64"
-        and (vm.kernel.format or "Image") == "Image"
-    ):
-        if start % ARM64_IMAGE_ALIGN not in ARM64_TEXT_OFFSETS:
-            return "is not 2 MiB aligned plus the Image text offset (0 or 0x80000)"
+    arm64_image = plan.sel4_arch == "aarch64" and (vm.kernel.format or "Image") == "Image"
+    if role == "kernel" and arm64_image and start % ARM64_IMAGE_ALIGN not in ARM64_TEXT_OFFSETS:
+        return "is not 2 MiB aligned plus the Image text offset (0 or 0x80000)"
     return ""
 
 
