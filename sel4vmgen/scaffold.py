@@ -162,9 +162,9 @@ def _default_arch(plat: Platform | None) -> str:
 def _console_default(plat: Platform | None) -> str:
     if plat is None or plat.arch == "x86":
         return "ttyS0"
-    if plat.guest is not None and plat.guest.stdout:
-        return plat.guest.stdout
-    return plat.serial.path
+    # The platform's vm_minimal `linux_stdout`, even when empty (odroidc2: the guest DTB's
+    # /chosen names the console).
+    return plat.guest.stdout if plat.guest is not None else plat.serial.path
 
 
 def default(key: str, answers: Mapping[str, str]) -> str:
