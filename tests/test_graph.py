@@ -351,9 +351,7 @@ def test_memory_map_lists_each_window_and_marks_only_real_overlaps_red() -> None
     assert [(a.name, b.name) for a, b in bad] == [("crossvm_dp_0", "crossvm_dp_0")]
     text = memory_dot(plan)
     assert text.count("#ff6b6b") == 1  # only the dataport, which lies outside RAM
-    assert (
-        '"conflict:vm0:crossvm_dp_0:crossvm_dp_0" [label="vm0: crossvm_dp_0 is outside RAM"' in text
-    )
+    assert '"conflict:vm0:0" [label="vm0: crossvm_dp_0 is outside RAM"' in text
 
 
 def test_overlapping_initrd_and_dtb_are_both_red() -> None:
@@ -368,9 +366,7 @@ def test_overlapping_initrd_and_dtb_are_both_red() -> None:
     label = dot.nodes["memory:vm1"]["label"]
     red_rows = re.findall(r'BGCOLOR="#ff6b6b"[^>]*>([^<]*)<', label)
     assert red_rows == ["dtb: linux-dtb", "initrd: linux-initrd"]
-    assert dot.nodes["conflict:vm1:linux-initrd:linux-dtb"]["label"] == (
-        "vm1: linux-initrd overlaps linux-dtb"
-    )
+    assert dot.nodes["conflict:vm1:0"]["label"] == ("vm1: linux-initrd overlaps linux-dtb")
 
 
 def test_row_heights_grow_with_size_so_small_windows_stay_visible() -> None:
@@ -443,3 +439,90 @@ def test_dot_program_accepts_our_output_where_installed() -> None:
         ["dot", "-Tcanon"], input=memory_dot(arm_plan()).encode(), capture_output=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_ram_backing_untypeds_and_the_gicv_frame_are_not_conflicts() -> None:
+    plan = arm_plan()
+    vm = plan.vms[0]
+    backing = (
+        Region("untyped_mmio", "ram", 0x4000000, guest=0x40000000, paddr=0x40000000),
+        Region("untyped_mmio", "ram", 0x4000000, guest=0x44000000, paddr=0x44000000),
+    )
+    gicc = Region("gic_cpu", "gicc", 0x1000, guest=0x8010000, paddr=0x8010000)
+    vm = replace(vm, untyped_mmios=vm.untyped_mmios + backing, devices=(gicc,), dataports=())
+    plan = replace(plan, vms=(vm, plan.vms[1]))
+    windows = regions(vm, plan)
+    assert [(w.kind, w.name) for w in windows][:2] == [
+        ("gic_cpu", "gicc = untyped_mmio gicv"),
+        ("mmio", "uart"),
+    ]
+    assert conflicts(windows) == []
+    dot = parse_dot(system_dot(plan))
+    devices = sorted(n for n in dot.nodes if n.startswith("device:vm0:"))
+    assert devices == ["device:vm0:/pl011@9000000", "device:vm0:gicv", "device:vm0:uart"]
+
+
+def test_devices_with_one_name_get_distinct_nodes() -> None:
+    plan = arm_plan()
+    twins = (
+        Region("mmio", "bank", 0x1000, guest=0x9100000, paddr=0x9100000),
+        Region("mmio", "bank", 0x1000, guest=0x9200000, paddr=0x9200000),
+    )
+    vm = replace(plan.vms[0], mmios=twins)
+    dot = parse_dot(system_dot(replace(plan, vms=(vm, plan.vms[1]))))
+    assert dot.nodes["device:vm0:bank"]["label"] == "bank\nmmio 0x9100000, 4 KiB"
+    assert dot.nodes["device:vm0:bank@0x9200000"]["label"] == "bank\nmmio 0x9200000, 4 KiB"
+
+
+# ---------------------------------------------------------------- from a system file
+
+
+def _resolved(path: Path) -> Plan:
+    from sel4vmgen.pipeline import check_file
+    from sel4vmgen.plan import resolve_all
+
+    checked = check_file(path)
+    assert checked.ok and checked.loaded is not None
+    return resolve_all(checked.loaded)[0]
+
+
+@pytest.mark.parametrize("platform", ["pc99", "tx2", "tk1", "exynos5422"])
+def test_command_draws_a_system_file_as_its_plan(platform: str, tmp_path: Path) -> None:
+    args = ["new-guest", "guest", "--no-input", "--set", f"platform={platform}", "-o"]
+    assert CliRunner().invoke(cli, [*args, str(tmp_path)]).exit_code == 0
+    system = tmp_path / "guest" / "system.yaml"
+    plan = _resolved(system)
+    out = tmp_path / "system.dot"
+    result = CliRunner().invoke(cli, ["graph", str(system), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    dot = parse_dot(out.read_text(encoding="utf-8"))
+    assert {f"thread:{t.name}" for t in plan.threads} <= set(dot.nodes)
+    assert {f"vm:{v.instance}" for v in plan.vms} <= set(dot.nodes)
+    routes = [(r.vm, r.virq) for r in plan.irq_routes]
+    drawn = [(h[3:], int(a["label"].split("vIRQ ")[1].split(",")[0])) for t, h, a in dot.edges
+             if t.startswith(("irq:", "virq:"))]  # fmt: skip
+    assert drawn == routes
+    for t in plan.threads:
+        assert f"priority {t.priority}" in dot.nodes[f"thread:{t.name}"]["label"]
+    mem = CliRunner().invoke(cli, ["graph", str(system), "--memory"])
+    assert mem.exit_code == 0
+    memory = parse_dot(mem.stdout)
+    assert not [n for n in memory.nodes if n.startswith("conflict:")]
+    assert mem.stdout == memory_dot(plan)
+
+
+def test_command_reports_a_bad_system_file_like_validate(tmp_path: Path) -> None:
+    bad = tmp_path / "system.yaml"
+    bad.write_text("name: 9x\narch: arm\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["graph", str(bad), "-o", str(tmp_path / "x.dot")])
+    check = CliRunner().invoke(cli, ["validate", str(bad)])
+    assert result.exit_code == check.exit_code == 1
+    assert check.stderr.startswith(result.stderr)
+    assert not (tmp_path / "x.dot").exists()
+
+
+def test_command_refuses_a_platform_the_system_is_not_for(tmp_path: Path) -> None:
+    system = Path(__file__).resolve().parent.parent / "examples" / "minimal.yaml"
+    result = CliRunner().invoke(cli, ["graph", str(system), "--platform", "tx2"])
+    assert result.exit_code == 2
+    assert "is not for platform 'tx2' (pc99)" in result.output

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from sel4vmgen.graph.dot import Graph, Html, esc
-from sel4vmgen.graph.system import size_text
+from sel4vmgen.graph.system import ram_backing, size_text
 from sel4vmgen.plan.model import Image, Plan, VmPlan
 
 INSIDE_RAM = frozenset({"kernel", "dtb", "initrd", "crossvm"})
@@ -54,7 +54,7 @@ def _image(img: Image | None) -> Window | None:
     if img is None or img.guest is None:
         return None
     size = img.size if img.size is not None else (img.max_size or 0)
-    return Window(img.guest, size, img.role, img.fs_name)
+    return Window(img.guest, size, img.role, img.fs_name or img.role)
 
 
 def regions(vm: VmPlan, plan: Plan) -> list[Window]:
@@ -66,13 +66,27 @@ def regions(vm: VmPlan, plan: Plan) -> list[Window]:
         if w is not None:
             found.append(w)
     for r in (*vm.devices, *vm.mmios, *vm.untyped_mmios):
-        if r.guest is not None and r.kind != "ram":
+        if r.guest is not None and r.kind != "ram" and not ram_backing(vm, r):
             found.append(Window(r.guest, r.size, r.kind, r.name))
     for d in vm.dataports:
         if d.guest is not None:
             found.append(Window(d.guest, d.size, "crossvm", d.name))
-    unique = {(w.start, w.size, w.kind): w for w in found}
-    return sorted(unique.values())
+    return _merge_twins(found)
+
+
+def _merge_twins(found: list[Window]) -> list[Window]:
+    """One window per (start, size): the host GICV frame the guest sees as its GICC is one
+    window, not two that overlap."""
+    merged: dict[tuple[int, int], Window] = {}
+    for w in found:
+        twin = merged.get((w.start, w.size))
+        if twin is None:
+            merged[(w.start, w.size)] = w
+        elif w.name != twin.name:
+            merged[(w.start, w.size)] = Window(
+                w.start, w.size, twin.kind, f"{twin.name} = {w.kind} {w.name}"
+            )
+    return sorted(merged.values())
 
 
 def conflicts(windows: list[Window]) -> list[tuple[Window, Window]]:
@@ -138,10 +152,10 @@ def memory_graph(plan: Plan) -> Graph:
     for vm in plan.vms:
         g.node(f"memory:{vm.instance}", label=map_label(vm, plan))
     for vm in plan.vms:
-        for a, b in conflicts(regions(vm, plan)):
+        for n, (a, b) in enumerate(conflicts(regions(vm, plan))):
             what = f"{a.name} overlaps {b.name}" if a is not b else f"{a.name} is outside RAM"
             g.node(
-                f"conflict:{vm.instance}:{a.name}:{b.name}",
+                f"conflict:{vm.instance}:{n}",
                 label=f"{vm.instance}: {what}",
                 shape="box",
                 color="red",

@@ -139,18 +139,35 @@ def _add_file_server(g: Graph, plan: Plan) -> None:
             g.edge("fileserver", vm_id(vm.instance), label="\n".join(names), style="dotted")
 
 
+def ram_backing(vm: VmPlan, r: Region) -> bool:
+    """Whether `r` is one of the untyped chunks that back the guest's RAM (not a device)."""
+    ram = vm.ram
+    if r.kind != "untyped_mmio" or ram.paddr is None or r.paddr is None:
+        return False
+    return ram.paddr <= r.paddr and r.paddr + r.size <= ram.paddr + ram.size
+
+
 def _passthrough(vm: VmPlan) -> list[tuple[str, str]]:
-    """(name, label) of every device given to the VM, in plan order."""
-    out: list[tuple[str, str]] = []
+    """(key, label) of every device given to the VM, in plan order; keys are unique."""
+    found: list[tuple[str, str, str]] = []  # (name, label, where it is, to tell twins apart)
     for r in (*vm.mmios, *vm.untyped_mmios):
-        out.append((r.name, f"{r.name}\n{_window(r)}"))
-    out += [(path, f"dtb {path}") for path in vm.dtb_nodes]
-    out += [(f"compatible {c}", f"dtb compatible {c}") for c in vm.dtb_compatibles]
+        if not ram_backing(vm, r):
+            at = f"{r.paddr:#x}" if r.paddr is not None else f"guest {r.guest or 0:#x}"
+            found.append((r.name, f"{r.name}\n{_window(r)}", at))
+    found += [(path, f"dtb {path}", "") for path in vm.dtb_nodes]
+    found += [(f"compatible {c}", f"dtb compatible {c}", "") for c in vm.dtb_compatibles]
     for p in vm.pci_devices:
-        out.append((p.name, f"{p.name}\nPCI {p.bus:02x}:{p.dev:02x}.{p.fun}"))
+        found.append((p.name, f"{p.name}\nPCI {p.bus:02x}:{p.dev:02x}.{p.fun}", ""))
     for io in vm.ioports:
-        out.append((io.name, f"{io.name}\nIO ports {io.start:#x}-{io.end:#x}"))
-    return list(dict.fromkeys(out))
+        found.append((io.name, f"{io.name}\nIO ports {io.start:#x}-{io.end:#x}", ""))
+    out: list[tuple[str, str]] = []
+    keys: set[str] = set()
+    for name, label, at in found:
+        key = name if name not in keys else f"{name}@{at}"
+        if key not in keys:
+            keys.add(key)
+            out.append((key, label))
+    return out
 
 
 def _window(r: Region) -> str:
