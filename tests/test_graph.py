@@ -243,7 +243,7 @@ def x86_plan() -> Plan:
         system="minimal",
         arch="x86",
         sel4_arch="ia32",
-        platform="pc99",
+        platform="ia32",
         kernel_platform="pc99",
         arm_platform=None,
         num_nodes=1,
@@ -302,6 +302,7 @@ def test_x86_pci_passthrough_and_ioapic_route() -> None:
     assert dot.nodes["device:vm0:nic"]["label"] == "nic\nPCI 00:19.0"
     assert ("irq:11", "vm:vm0") in {(t, h) for t, h, _ in dot.edges}
     assert dot.nodes["thread:vm0"]["label"] == "vm0\nvm, priority 100, core 0 (default)"
+    assert dot.graph_attrs["label"] == "minimal: pc99 (ia32), 1 core"
 
 
 def test_output_is_deterministic_and_survives_the_plan_json_round_trip() -> None:

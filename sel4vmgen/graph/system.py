@@ -200,8 +200,10 @@ def _add_irqs(g: Graph, plan: Plan) -> None:
 
 def system_graph(plan: Plan) -> Graph:
     """The whole system as a `Graph`."""
+    # x86 plans carry -DPLATFORM=ia32/x86_64; the platform's own name is KernelPlatform.
+    platform = plan.kernel_platform if plan.platform == plan.sel4_arch else plan.platform
     title = (
-        f"{plan.system}: {plan.platform} ({plan.sel4_arch}), "
+        f"{plan.system}: {platform} ({plan.sel4_arch}), "
         f"{plan.num_nodes} core{'s' if plan.num_nodes != 1 else ''}"
     )
     g = Graph(
