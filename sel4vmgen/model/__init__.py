@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from sel4vmgen.diagnostics import DiagnosticError
-from sel4vmgen.model.errors import to_diagnostics
 from sel4vmgen.model.system import System, Vm
 from sel4vmgen.source import Document, load_document
 
@@ -53,6 +52,8 @@ def validate(doc: Document) -> System:
     try:
         return System.model_validate(frozen_lists(doc.data), strict=True)
     except ValidationError as e:
+        from sel4vmgen.model.errors import to_diagnostics  # only needed when something is wrong
+
         raise DiagnosticError(to_diagnostics(e, doc, System)) from None
     except (RecursionError, OverflowError, ValueError, TypeError) as e:
         from sel4vmgen.diagnostics import Diagnostic

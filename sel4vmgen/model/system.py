@@ -19,9 +19,10 @@ from sel4vmgen.model.types import Address, FileName, Identifier, ImagePath, Size
 
 
 class Model(BaseModel):
-    """Base of every model: frozen, no unknown keys."""
+    """Base of every model: frozen, no unknown keys.  Validators are built on first use
+    (`defer_build`), so importing the models stays cheap for the command line."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False, defer_build=True)
 
 
 MAX_SEED = (1 << 63) - 1
