@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cookiecutter.exceptions import CookiecutterException
+
 from sel4vmgen.diagnostics import Diagnostic, Span, has_errors
 from sel4vmgen.pipeline import check_file
 from sel4vmgen.platforms import Platform, UnknownPlatform, load, names
@@ -520,12 +522,18 @@ def scaffold(given: Mapping[str, str], output_dir: Path) -> Result:
         raise ScaffoldError(f"{final} already exists; choose another name or -o folder")
     with tempfile.TemporaryDirectory(prefix="sel4vmgen-new-guest-") as tmp_name:
         tmp = Path(tmp_name)
-        rendered = render(answers, tmp, final)
+        try:
+            rendered = render(answers, tmp, final)
+        except CookiecutterException as e:  # a broken template: a packaging problem
+            raise ScaffoldError(f"the new-guest template cannot be used: {e}") from None
         checked = check_file(rendered / "system.yaml")
         text, moved = _report(checked.diagnostics, rendered, final)
         if not checked.ok or has_errors(checked.diagnostics):
             return Result(None, moved, text)
         files = tuple(sorted(p.name for p in rendered.iterdir()))
-        output_dir.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(rendered), str(final))
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(rendered), str(final))
+        except OSError as e:
+            raise ScaffoldError(f"cannot write {final}: {e.strerror or e}") from None
     return Result(final, moved, text, files)

@@ -315,3 +315,10 @@ def test_overlay_compiles_and_carries_the_command_line(tmp_path: Path) -> None:
     assert tree.get_property("stdout-path", chosen).value == guest["stdout"]
     assert tree.get_property("target-path", "/fragment@0").value == "/chosen"
     assert re.match(r"^console=ttyS0", guest["cmdline"])
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    result = new_guest(tmp_path / "afile" / "sub", "vm1", "--no-input")
+    assert result.exit_code == 2
+    assert "cannot write" in result.output and "Not a directory" in result.output
