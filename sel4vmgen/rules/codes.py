@@ -276,13 +276,15 @@ CODES: tuple[Code, ...] = (
     Code(
         "W205",
         "field with no effect",
-        "A field is ignored because of another (dtb.file with dtb.mode generate, "
+        "A field is ignored because of another (dtb.file with dtb.mode generate and no "
+        "dtb.base_name, "
         "dtb.base_name with dtb.mode provide, allowed_smc_functions without allow_smc).",
     ),
     Code(
         "W206",
         "virtio.net with no link",
-        "`virtio.net` is enabled on a VM that no virtio_net connection names.",
+        "`virtio.net` is enabled on a VM that no virtio_net connection names, so only the "
+        "VMM's built-in ARP responder (VmVirtioNetArping) answers the guest's network device.",
     ),
     Code(
         "W207",

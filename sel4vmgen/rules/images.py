@@ -1,11 +1,11 @@
 """Boot image placement in ARM guest RAM: kernel, initrd and DTB inside RAM and apart.
 
-Where each image goes: the kernel at `kernel.entry` (default RAM base +
-the platform's entry offset, camkes-vm VM_Arm vm.h), the initrd at
-`initrd.address`, the DTB at `dtb.address`; when the VM names no RAM base the
-platform's camkes-vm-examples layout supplies the defaults.  Sizes: the image
-file's size when the file is present, else `initrd.max_size` (or the
-platform's), and 2 MiB for the DTB, the most arm64 allows.
+Checked when the user places the RAM (`ram.base`): the kernel at
+`kernel.entry` (default RAM base + the platform's entry offset, camkes-vm
+VM_Arm vm.h), the initrd at `initrd.address`, the DTB at `dtb.address`, each
+when given (otherwise `resolve` places it).  Sizes: the image file's size
+when the file is present, else `initrd.max_size`, and for the DTB its .dtb
+file's size or 2 MiB, the most arm64 allows.
 
 Linux Documentation/arch/arm64/booting.rst: the DTB "must be placed on an
 8-byte boundary and must not exceed 2 megabytes in size"; the Image "must be
@@ -43,15 +43,12 @@ class Placed:
         return f"{self.what} at 0x{self.start:x}"
 
 
-def _ram(ctx: Ctx, vm: Vm) -> tuple[int, int, bool] | None:
-    """(IPA base, size, whether the platform's default layout applies)."""
-    g = ctx.platform.guest if ctx.platform else None
+def _ram(vm: Vm) -> tuple[int, int] | None:
+    """(IPA base, size) when the user placed the RAM; otherwise `resolve` lays the guest out."""
     ram = vm.ram
-    if ram is not None and ram.base is not None:
-        return ram.base, ram.size, False
-    if g is None:
+    if ram is None or ram.base is None:
         return None
-    return g.ram_base, ram.size if ram else g.ram_size, True
+    return ram.base, ram.size
 
 
 def _file_size(ctx: Ctx, image: str | None) -> int:
@@ -62,8 +59,8 @@ def _file_size(ctx: Ctx, image: str | None) -> int:
         return 0
 
 
-def placements(ctx: Ctx, i: int, vm: Vm, base: int, default: bool) -> list[Placed]:
-    """Kernel, initrd and DTB with their addresses and sizes, where they can be known."""
+def placements(ctx: Ctx, i: int, vm: Vm, base: int) -> list[Placed]:
+    """Kernel, initrd and DTB with their addresses and sizes, where the user placed them."""
     g = ctx.platform.guest if ctx.platform else None
     out: list[Placed] = []
     entry = vm.kernel.entry
@@ -72,20 +69,14 @@ def placements(ctx: Ctx, i: int, vm: Vm, base: int, default: bool) -> list[Place
     if entry is not None:
         size = _file_size(ctx, vm.kernel.image)
         out.append(Placed("kernel", entry, size, ctx.at(i, "kernel", "entry")))
-    if vm.initrd is not None:
-        addr = vm.initrd.address
-        if addr is None and default and g is not None:
-            addr = g.initrd_addr
-        if addr is not None:
-            size = _file_size(ctx, vm.initrd.image) or vm.initrd.max_size or 0
-            if not size and vm.initrd.address is None and g is not None:
-                size = g.initrd_max_size
-            out.append(Placed("initrd", addr, size, ctx.at(i, "initrd", "address")))
-    dtb_addr = vm.dtb.address if vm.dtb else None
-    if dtb_addr is None and default and g is not None:
-        dtb_addr = g.dtb_addr
-    if dtb_addr is not None:
-        out.append(Placed("DTB", dtb_addr, DTB_MAX, ctx.at(i, "dtb", "address")))
+    initrd = vm.initrd
+    if initrd is not None and initrd.address is not None:
+        size = _file_size(ctx, initrd.image) or initrd.max_size or 0
+        out.append(Placed("initrd", initrd.address, size, ctx.at(i, "initrd", "address")))
+    dtb = vm.dtb
+    if dtb is not None and dtb.address is not None:
+        size = _file_size(ctx, dtb.file) if dtb.file and dtb.file.endswith(".dtb") else 0
+        out.append(Placed("DTB", dtb.address, size or DTB_MAX, ctx.at(i, "dtb", "address")))
     return out
 
 
@@ -95,11 +86,11 @@ def boot_images(ctx: Ctx) -> list[Diagnostic]:
         return []
     out: list[Diagnostic] = []
     for i, vm in ctx.vm_indices():
-        ram = _ram(ctx, vm)
+        ram = _ram(vm)
         if ram is None:
             continue
-        base, size, default = ram
-        placed = placements(ctx, i, vm, base, default)
+        base, size = ram
+        placed = placements(ctx, i, vm, base)
         out += _inside(vm, placed, base, size, ctx.at(i, "ram"))
         for a, b in combinations(placed, 2):
             if a.start < b.start + max(b.size, 1) and b.start < a.start + max(a.size, 1):

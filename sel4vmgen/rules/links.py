@@ -142,7 +142,8 @@ def virtio_net_unlinked(ctx: Ctx) -> list[Diagnostic]:
     return [
         warning(
             "W206",
-            f"{vm.name} enables virtio.net but no virtio_net connection names it",
+            f"{vm.name} enables virtio.net but no virtio_net connection names it; only the "
+            "VMM's own responder (VmVirtioNetArping) will answer it",
             ctx.at(i, "virtio", "net"),
         )
         for i, vm in ctx.vm_indices()
@@ -155,14 +156,14 @@ def ignored_fields(ctx: Ctx) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for i, vm in ctx.vm_indices():
         dtb = vm.dtb
-        if dtb is not None and dtb.mode == "generate" and dtb.file is not None:
+        if dtb is not None and dtb.mode == "generate" and dtb.file and not dtb.base_name:
             out.append(
                 warning(
                     "W205",
-                    f"{vm.name} dtb.file is not used: dtb.mode is generate, so the VMM builds "
-                    "the DTB",
+                    f"{vm.name} dtb.file is not used: dtb.mode is generate and no dtb.base_name "
+                    "names it as the base of the generated DTB",
                     ctx.at(i, "dtb", "file"),
-                    hint="set dtb.mode: provide to use the file",
+                    hint="set dtb.mode: provide, or dtb.base_name",
                 )
             )
         if dtb is not None and dtb.mode == "provide" and dtb.base_name is not None:

@@ -29,11 +29,12 @@ GICV_FRAME = 0x1000
 
 @dataclass(frozen=True)
 class Window:
-    """A host-physical window some VM holds, with how to name it and where it was written."""
+    """A host-physical window VM `index` holds, how to name it, and the VM field it comes from."""
 
     vm: str
     what: str
-    span: Span
+    index: int
+    field: tuple[str | int, ...]
 
     def describe(self, start: int, size: int) -> str:
         return f"{self.vm} {self.what} {hexr(start, size)}"
@@ -161,10 +162,10 @@ def alignment(ctx: Ctx) -> list[Diagnostic]:
 def _window_alignment(
     ctx: Ctx, i: int, vm: Vm, group: str, k: int, w: MemoryWindow
 ) -> list[Diagnostic]:
-    where = ctx.at(i, "passthrough", group, k)
     shown = f"{vm.name} {_LABEL[group]} {hexr(w.paddr, w.size)}"
     if group == "untyped_mmios":
         if w.size & (w.size - 1) or w.paddr % w.size or w.size < PAGE:
+            where = ctx.at(i, "passthrough", group, k)
             return [
                 error(
                     "E211",
@@ -176,6 +177,7 @@ def _window_alignment(
             ]
         return []
     if w.paddr % PAGE or w.size % PAGE:
+        where = ctx.at(i, "passthrough", group, k)
         return [error("E211", f"{shown} is not on 4 KiB page boundaries", where)]
     return []
 
@@ -197,20 +199,20 @@ def passthrough_devices(ctx: Ctx) -> list[Diagnostic]:
         return []
     devices = [(d.paddr, d.paddr + d.size) for d in p.devices]
     memory = merged(p.ram + p.guest_ram)
+    gics = _gic_parts(p)
     out: list[Diagnostic] = []
     for i, vm in ctx.vm_indices():
         for group, k, w in _windows(vm):
-            where = ctx.at(i, "passthrough", group, k)
             shown = f"{vm.name} {_LABEL[group]} {hexr(w.paddr, w.size)}"
-            gic = [
-                why for at, why in _gic_parts(p) if w.paddr < at + PAGE and at < w.paddr + w.size
-            ]
+            gic = [why for at, why in gics if w.paddr < at + PAGE and at < w.paddr + w.size]
             if gic:
+                where = ctx.at(i, "passthrough", group, k)
                 out.append(error("E234", f"{shown} maps {gic[0]}", where))
                 continue
             inside = devices + (memory if group == "untyped_mmios" else [])
             if not any(a <= w.paddr and w.paddr + w.size <= b for a, b in inside):
                 kind = "device region or memory" if group == "untyped_mmios" else "device region"
+                where = ctx.at(i, "passthrough", group, k)
                 out.append(error("E210", f"{shown} is not inside a {kind} of {p.name}", where))
     return out
 
@@ -228,20 +230,25 @@ def vm_intervals(ctx: Ctx) -> list[Interval[Window]]:
     p = ctx.platform
     by_path = _device_regions(p)
     for i, vm in ctx.vm_indices():
-        w = ram_window(ctx, i, vm)
-        if w is not None:
-            out.append(Interval(w[0], w[1], i, Window(vm.name, "RAM", w[2])))
+        ram = vm.ram
+        if ctx.system.arch == "arm" and ram is not None and (ram.paddr or ram.base) is not None:
+            which = "paddr" if ram.paddr is not None else "base"
+            start = ram.paddr if ram.paddr is not None else ram.base
+            assert start is not None
+            out.append(Interval(start, ram.size, i, Window(vm.name, "RAM", i, ("ram", which))))
         for group, k, mw in _windows(vm):
             if not _gicv(p, mw.paddr, mw.size):
-                span = ctx.at(i, "passthrough", group, k)
-                out.append(Interval(mw.paddr, mw.size, i, Window(vm.name, _LABEL[group], span)))
+                where = ("passthrough", group, k)
+                out.append(Interval(mw.paddr, mw.size, i, Window(vm.name, _LABEL[group], i, where)))
         pt = vm.passthrough
         for k, dev in enumerate(pt.devices if pt else ()):
             path = dev if isinstance(dev, str) else (dev.path if isinstance(dev, DtbNode) else None)
             for start, size in by_path.get(path or "", ()):
                 if not _gicv(p, start, size):
-                    span = ctx.at(i, "passthrough", "devices", k)
-                    out.append(Interval(start, size, i, Window(vm.name, f"device {path}", span)))
+                    where = ("passthrough", "devices", k)
+                    out.append(
+                        Interval(start, size, i, Window(vm.name, f"device {path}", i, where))
+                    )
     return out
 
 
@@ -258,13 +265,14 @@ def shared_memory(ctx: Ctx) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for later, earlier in overlaps(vm_intervals(ctx)):
         a, b = later.info, earlier.info
+        here, there = ctx.at(a.index, *a.field), ctx.at(b.index, *b.field)
         out.append(
             error(
                 "E209",
                 f"{a.describe(later.start, later.size)} overlaps "
-                f"{b.describe(earlier.start, earlier.size)} {line_of(b.span)}",
-                a.span,
-                b.span,
+                f"{b.describe(earlier.start, earlier.size)} {line_of(there)}",
+                here,
+                there,
             )
         )
     return out
