@@ -20,7 +20,7 @@ overwrites a PENDING register and loses an interrupt.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
@@ -241,6 +241,7 @@ class Vcpu:
     wfi_caller: Tcb | None = None
     aborted: bool = False
     cursor: int = 0
+    started: bool = False
 
     def pending_lr(self) -> int:
         return next((i for i, (st, _) in enumerate(self.lrs) if st == PENDING), -1)
@@ -273,8 +274,8 @@ def vcpu_body(vc: Vcpu, ep: Endpoint, monitor: Monitor) -> Body:
             vc.off += step
             if vc.off >= us:
                 vc.advance()
-        elif kind == "mmio":
-            yield Call(ep, ("mmio",), badge, fault=True)
+        elif kind in ("mmio", "psci"):  # an emulated access, or PSCI CPU_ON for VCPU `us`
+            yield Call(ep, (kind, us), badge, fault=True)
             vc.advance()
         elif vc.pending_lr() < 0:
             yield Call(ep, ("wfi",), badge, fault=True)
@@ -310,6 +311,7 @@ def vmm_body(
     lines: dict[int, tuple[IrqHandler, str]],
     check_shadow: bool,
     monitor: Monitor,
+    start_vcpu: Callable[[int], None],
 ) -> Body:
     """The VMM thread: one endpoint for every VCPU's faults, the bound notification for IRQs."""
     handler_of = {name: h for h, name in lines.values()}
@@ -343,6 +345,10 @@ def vmm_body(
                 if vc.ring:
                     set_pending(vc, vc.ring.popleft(), check_shadow, monitor)
                 reply = True
+            elif msg[0] == "psci":
+                vcpus[msg[1]].started = True
+                start_vcpu(msg[1])
+                reply = True
             elif msg[0] == "vppi":
                 set_pending(vc, "vtimer", check_shadow, monitor)
                 reply = True
@@ -359,7 +365,7 @@ def vmm_body(
 
 def vtimer_fire(k: Kernel, vc: Vcpu, tcb: Tcb, monitor: Monitor, vmm_ntfn: Notification) -> None:
     """The virtual timer expires: a VPPI event if the VCPU runs, else a wake-up through the VMM."""
-    if vc.vppi_masked:
+    if vc.vppi_masked or not vc.started:
         return
     vc.vppi_masked = True
     monitor.raised(vc.vm, "vtimer")

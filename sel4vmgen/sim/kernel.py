@@ -355,6 +355,7 @@ class Kernel:
             return
         p = core.highest()
         if p < 0:
+            self.note(core.index, "idle", "")
             return
         t = core.queues[p].popleft()
         core.current, t.ready_since = t, None

@@ -1,0 +1,184 @@
+"""Simulating a Plan: static checks, a timed run, and optionally an exploration.
+
+`simulate(plan, ...)` returns a `SimReport`; `check_plan(plan)` is the
+bounded, fast version `generate` runs before writing an application.  The
+report iterates as `Diagnostic`s (E5xx) so callers can print it with the
+other stages' problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sel4vmgen.diagnostics import Diagnostic
+from sel4vmgen.plan.model import Plan
+from sel4vmgen.sim import trace
+from sel4vmgen.sim.arm import ArmModel
+from sel4vmgen.sim.explore import Counterexample, Limits, Product, Reductions, Result, check
+from sel4vmgen.sim.guests import workload
+from sel4vmgen.sim.layout import check_layout
+from sel4vmgen.sim.monitor import Violation
+from sel4vmgen.sim.timed import Scenario, TimedResult, run
+from sel4vmgen.sim.x86 import X86Model
+from sel4vmgen.sim.x86_split import SplitModel
+
+VmmModel = Literal["x86", "x86_split", "arm"]
+MODELS: dict[str, tuple[str, ...]] = {"x86": ("x86", "x86_split"), "arm": ("arm",)}
+QUICK_MS = 20  # check_plan's timed run
+EXPLORE_INTERRUPTS = 3  # interrupts per VM (or VCPU) in an exploration
+
+HINTS = {
+    "E501": "use the single-thread x86 VMM (one thread for VMM and guest)",
+    "E502": "inject only into a list register the VMM's shadow shows free",
+    "E503": "never suspend a thread that may hold an unanswered fault",
+    "E505": "give the VMM thread a priority above its VCPU threads (camkes-vm: base_prio, VCPUs at base_prio - 1)",
+    "E507": "move the image, or give RAM room for it",
+    "E509": "rate-limit the interrupt source, or let the guest take interrupts",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to simulate: the VMM model and its variants, the scenario, the search bounds."""
+
+    explore: bool = False
+    vmm_model: VmmModel | None = None
+    check_shadow: bool = True
+    stop: Literal["none", "suspend"] = "none"
+    interrupts: int = EXPLORE_INTERRUPTS
+    limits: Limits | None = None
+    reductions: Reductions = field(default_factory=Reductions)
+    scenario: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SimReport:
+    """What a simulation found, for one plan."""
+
+    system: str
+    platform: str
+    vmm_model: str
+    violations: tuple[Violation, ...]
+    timed: TimedResult | None
+    explored: Result | None = None
+    model: Any = None
+    trace_text: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    @property
+    def counterexample(self) -> Counterexample | None:
+        return self.explored.counterexample if self.explored else None
+
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        where = f"{self.system} on {self.platform}"
+        return tuple(
+            Diagnostic(v.code, f"{where}: {v.message}", hint=HINTS.get(v.code))
+            for v in self.violations
+        )
+
+    def __iter__(self) -> Iterator[Diagnostic]:
+        return iter(self.diagnostics())
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "system": self.system,
+            "platform": self.platform,
+            "vmm_model": self.vmm_model,
+            "ok": self.ok,
+            "violations": [
+                {"code": v.code, "message": v.message, "subject": v.subject, "time_us": v.time_us}
+                for v in self.violations
+            ],
+        }
+        if self.timed is not None:
+            lat = [x for v in self.timed.latencies.values() for x in v]
+            d["timed"] = {
+                "kernel_events": self.timed.events,
+                "interrupts_taken": len(lat),
+                "max_latency_us": max(lat, default=0),
+            }
+        if self.explored is not None:
+            e = self.explored
+            d["explored"] = {
+                "models": e.models,
+                "states": e.states,
+                "max_depth": e.max_depth,
+                "complete": e.complete,
+                "skipped_symmetric": e.skipped_symmetric,
+            }
+            cex = e.counterexample
+            if cex is not None:
+                d["counterexample"] = {
+                    "model": cex.model,
+                    "code": cex.code,
+                    "property": cex.prop,
+                    "message": cex.message,
+                    "init": cex.init,
+                    "path": [list(a) if isinstance(a, tuple) else a for a in cex.path],
+                    "steps": [
+                        {"step": n, "actor": a, "what": w, "changes": c}
+                        for n, a, w, c in trace.steps(self.model, cex)
+                    ],
+                }
+        return d
+
+
+def default_model(plan: Plan) -> VmmModel:
+    return "arm" if plan.arch == "arm" else "x86"
+
+
+def plan_model(plan: Plan, opts: Options) -> Product:
+    """The explorer's model of the whole plan: one component per VM (per VCPU on ARM)."""
+    kind = opts.vmm_model or default_model(plan)
+    if kind not in MODELS[plan.arch]:
+        raise ValueError(f"VMM model {kind} does not run {plan.arch} guests")
+    parts: list[Any] = []
+    for vm in plan.vms:
+        if kind == "x86":
+            parts.append(X86Model(workload(plan, vm, opts.interrupts)))
+        elif kind == "x86_split":
+            parts.append(SplitModel(workload(plan, vm, opts.interrupts), opts.stop))
+        else:
+            lrs = plan.gic.list_registers if plan.gic else 4
+            n = sum(1 for t in plan.threads if t.vm == vm.instance and t.role == "vcpu") or 1
+            for i in range(n):
+                w = workload(plan, vm, opts.interrupts, vcpu=i)
+                parts.append(ArmModel(w, lrs, secondary=i > 0, check_shadow=opts.check_shadow))
+    return Product(plan.system, parts)
+
+
+def limits_of(plan: Plan) -> Limits:
+    s = plan.simulation
+    return Limits(s.max_depth, s.max_states) if s else Limits()
+
+
+def simulate(plan: Plan, opts: Options | None = None) -> SimReport:
+    """Static checks, the timed run, and (with `opts.explore`) the exploration of `plan`."""
+    opts = opts or Options()
+    kind = opts.vmm_model or default_model(plan)
+    violations = check_layout(plan)
+    scenario = Scenario.of(plan, check_shadow=opts.check_shadow, **opts.scenario)
+    timed = run(plan, scenario)
+    violations += timed.violations
+    text = trace.kernel_timeline(timed.log) if timed.violations else ""
+    explored, model = None, None
+    if opts.explore:
+        model = plan_model(plan, opts)
+        explored = check(model, opts.limits or limits_of(plan), opts.reductions)
+        cex = explored.counterexample
+        if cex is not None:
+            violations.append(Violation(cex.code, f"{cex.prop}: {cex.message}", cex.model))
+            text = trace.timeline(model, cex)
+    return SimReport(
+        plan.system, plan.platform, kind, tuple(violations), timed, explored, model, text
+    )
+
+
+def check_plan(plan: Plan) -> SimReport:
+    """The quick check `generate` runs: static checks and a short timed run."""
+    return simulate(plan, Options(scenario={"duration_ms": QUICK_MS}))

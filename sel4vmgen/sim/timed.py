@@ -1,0 +1,181 @@
+"""A timed run of a Plan: the kernel model, the VMM threads, guests and devices, for a while.
+
+Threads come from `Plan.threads` (priority, core): on x86 one thread per VM
+runs the VMEnter loop; on ARM a VMM thread per VM serves its VCPU threads.
+Devices fire periodically with a seeded jitter (the timer at `timer_hz`,
+each routed interrupt at `device_irq_hz`); the guest boots (one access per
+emulated device; secondary VCPUs start on PSCI CPU_ON) and then loops over
+work, a critical section with interrupts off, and an idle wait, or spins
+when the scenario says so.  The `Monitor` turns what happens into E5xx
+violations.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from sel4vmgen.plan.model import Plan, Thread, VmPlan
+from sel4vmgen.sim import arm, x86
+from sel4vmgen.sim.guests import EMULATED, sources_for
+from sel4vmgen.sim.kernel import Endpoint, IrqHandler, Kernel, KEvent, Notification, Tcb
+from sel4vmgen.sim.monitor import STARVATION_US, Monitor, Violation
+
+MAX_BOOT_TOUCHES = 8  # devices touched at boot beyond this behave alike
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The knobs of a run: `Plan.simulation`, overridden from the command line."""
+
+    seed: int = 0
+    duration_ms: int = 100
+    timer_hz: int = 250
+    device_irq_hz: int = 1000
+    critical_section_us: int = 50
+    spin: tuple[str, ...] = ()  # VMs (name or instance) whose guests busy-loop, tickless
+    check_shadow: bool = True
+    starvation_us: int = STARVATION_US
+
+    @classmethod
+    def of(cls, plan: Plan, **overrides: object) -> Scenario:
+        base = cls()
+        s = plan.simulation
+        if s is not None:
+            base = cls(s.seed, s.duration_ms, s.timer_hz, s.device_irq_hz, s.critical_section_us)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(base, **given)  # type: ignore[arg-type]
+
+
+@dataclass
+class TimedResult:
+    violations: list[Violation]
+    log: list[KEvent]
+    events: int
+    latencies: dict[str, list[int]] = field(default_factory=dict)
+    cores: int = 1
+
+
+def run(plan: Plan, scenario: Scenario) -> TimedResult:
+    """Build the system of `plan` in the kernel model and run it for the scenario's duration."""
+    k = Kernel(cores=max(1, plan.num_nodes))
+    bounds = {v.instance: v.irq_latency_us for v in plan.vms if v.irq_latency_us is not None}
+    mon = Monitor(k, scenario.starvation_us, bounds)
+    for vm in plan.vms:
+        build = _build_x86 if plan.arch == "x86" else _build_arm
+        build(k, plan, vm, scenario, mon)
+    k.run(scenario.duration_ms * 1000)
+    return TimedResult(mon.violations, k.log, k.sim.events, mon.latencies, len(k.cores))
+
+
+def _thread(plan: Plan, vm: VmPlan, role: str, vcpu: int | None = None) -> Thread:
+    for t in plan.threads:
+        if t.vm == vm.instance and t.role == role and (vcpu is None or t.vcpu == vcpu):
+            return t
+    return Thread(vm.instance, "vm", vm.priority, 0, vm.instance, vcpu)
+
+
+def _spins(vm: VmPlan, s: Scenario) -> bool:
+    return vm.name in s.spin or vm.instance in s.spin
+
+
+def _touches(vm: VmPlan) -> int:
+    n = sum(1 for d in vm.devices if d.kind in EMULATED) + int(vm.virtio_console)
+    return min(n, MAX_BOOT_TOUCHES)
+
+
+def periodic(
+    k: Kernel, hz: int, rng: random.Random, fire: Callable[[], None], start: int = 0
+) -> None:
+    """Call `fire` about `hz` times a second, each period jittered by up to a quarter."""
+    if hz <= 0:
+        return
+    period = max(1, 1_000_000 // hz)
+
+    def tick() -> None:
+        fire()
+        k.sim.after(period + rng.randint(-period // 4, period // 4), tick)
+
+    k.sim.at(start + rng.randint(0, period), tick)
+
+
+def _lines(
+    k: Kernel, plan: Plan, vm: VmPlan, ntfn: Notification, s: Scenario, mon: Monitor, first: int
+) -> dict[int, tuple[IrqHandler, str]]:
+    """An IRQ handler per routed interrupt, each driven by a device; badge bit per line."""
+    lines: dict[int, tuple[IrqHandler, str]] = {}
+    sources = sources_for(plan, vm)
+    for i, src in enumerate(sources[first:], start=first):
+        h = IrqHandler(src.irq, ntfn, 1 << i)
+        lines[1 << i] = (h, src.name)
+        rng = random.Random(f"{s.seed}:{vm.instance}:{src.name}:{i}")
+        hz = s.timer_hz if i == 0 else s.device_irq_hz
+
+        def fire(h: IrqHandler = h, name: str = src.name) -> None:
+            if k.raise_irq(h):
+                mon.raised(vm.instance, name)
+
+        periodic(k, hz, rng, fire)
+    return lines
+
+
+def _build_x86(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
+    t = _thread(plan, vm, "vm")
+    ntfn = Notification(f"{vm.instance}_ntfn")
+    crit = s.critical_section_us
+    phases, loop = x86.x86_phases(_touches(vm), crit, _spins(vm, s))
+    guest = x86.X86Guest(vm.instance, phases, loop, mon)
+    lines = _lines(k, plan, vm, ntfn, s, mon, 0)
+    tcb = k.thread(t.name, t.priority, t.core or 0, x86.vm_body(guest, ntfn, lines))
+    tcb.guest = guest
+    k.bind(tcb, ntfn)
+    k.start(tcb)
+
+
+def _arm_phases(
+    vm: VmPlan, index: int, s: Scenario, secondaries: int
+) -> tuple[list[tuple[str, int, bool]], int]:
+    boot: list[tuple[str, int, bool]] = []
+    if index == 0:
+        boot = [("mmio", 0, False)] * _touches(vm) + [
+            ("psci", i, False) for i in range(1, secondaries + 1)
+        ]
+    if _spins(vm, s):
+        return [*boot, ("work", 1000, True)], len(boot)
+    loop = [("work", 200, True)]
+    if s.critical_section_us:
+        loop.append(("work", s.critical_section_us, False))
+    loop += [("work", 100, True), ("wfi", 0, True)]
+    return boot + loop, len(boot)
+
+
+def _build_arm(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
+    lrs = plan.gic.list_registers if plan.gic else 4
+    vmm_t = _thread(plan, vm, "vmm")
+    vcpu_ts = [t for t in plan.threads if t.vm == vm.instance and t.role == "vcpu"]
+    ep, ntfn = Endpoint(f"{vm.instance}_fault_ep"), Notification(f"{vm.instance}_ntfn")
+    vcpus: list[arm.Vcpu] = []
+    tcbs: list[Tcb] = []
+    for t in vcpu_ts:
+        idx = t.vcpu or 0
+        phases, loop = _arm_phases(vm, idx, s, len(vcpu_ts) - 1)
+        vc = arm.Vcpu(
+            vm.instance, idx, phases, loop, [[arm.INVALID, None] for _ in range(lrs)], [None] * lrs
+        )
+        vcpus.append(vc)
+        tcbs.append(k.thread(t.name, t.priority, t.core or 0, arm.vcpu_body(vc, ep, mon)))
+    lines = _lines(k, plan, vm, ntfn, s, mon, 1)
+    body = arm.vmm_body(vcpus, ep, lines, s.check_shadow, mon, lambda i: k.start(tcbs[i]))
+    vmm = k.thread(vmm_t.name, vmm_t.priority, vmm_t.core or 0, body)
+    k.bind(vmm, ntfn)
+    k.start(vmm)
+    if tcbs:
+        vcpus[0].started = True
+        k.start(tcbs[0])
+    for vc, tcb in zip(vcpus, tcbs, strict=True):
+        if _spins(vm, s):
+            continue  # a spinning guest is tickless: its virtual timer is off
+        rng = random.Random(f"{s.seed}:{vm.instance}:vtimer:{vc.index}")
+        periodic(k, s.timer_hz, rng, functools.partial(arm.vtimer_fire, k, vc, tcb, mon, ntfn))

@@ -1,0 +1,161 @@
+"""Showing what happened: a human timeline, and Chrome/Perfetto trace-event JSON.
+
+A counterexample is replayed step by step; each line names the step, who
+took it and what changed in the state, and the last line says which property
+broke.  A timed run prints as kernel events per core.  `chrome_trace` writes
+the trace-event format (`{"traceEvents": [...]}`) that chrome://tracing and
+ui.perfetto.dev open: one track per core (timed runs) or per actor
+(counterexamples, one microsecond per step).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from sel4vmgen.sim.explore import Counterexample, Product, replay
+from sel4vmgen.sim.kernel import KEvent
+
+STEP_WORDS = {
+    "guest": "guest runs one step",
+    "vmm": "VMM thread runs one step",
+    "vmm_irq": "VMM takes a notified interrupt",
+    "vmm_fault": "VMM answers a VCPU fault",
+    "cpu_on": "PSCI CPU_ON starts the VCPU",
+}
+QUIET = frozenset({"raised", "delivered", "faults_open"})
+
+
+def find_part(model: Any, name: str) -> Any:
+    """The component of a product a counterexample belongs to (or the model itself)."""
+    if isinstance(model, Product):
+        for p in model.parts:
+            if p.name == name:
+                return p
+    return model
+
+
+def describe(action: Hashable, part: Any, before: Any = None, after: Any = None) -> tuple[str, str]:
+    """(actor, words) for one action."""
+    if isinstance(action, tuple) and len(action) == 2 and action[0] == "irq":
+        src = part.w.sources[action[1]]
+        return "device", f"device raises {src.name} (IRQ {src.irq})"
+    if isinstance(action, tuple) and len(action) == 2 and isinstance(action[0], int):
+        return describe(action[1], part, before, after)
+    if action == "guest" and before is not None and after is not None:
+        return "guest", _guest_words(part, before, after)
+    actor = "guest" if action == "guest" else "vmm"
+    return actor, STEP_WORDS.get(str(action), str(action))
+
+
+def _guest_words(part: Any, before: Any, after: Any) -> str:
+    if after.delivered > before.delivered:
+        return "guest takes an interrupt"
+    if after.faults_open > before.faults_open:
+        return "guest exits to the VMM (VM exit / VCPU fault)"
+    if after.faults_open < before.faults_open:
+        return "guest EOIs: maintenance fault"
+    program = part.w.program
+    op = program[before.pc] if before.pc < len(program) else "idle"
+    return f"guest executes {op}"
+
+
+def _changes(before: Any, after: Any) -> str:
+    if not hasattr(after, "_fields"):
+        return ""
+    parts = []
+    for f in after._fields:
+        a, b = getattr(before, f), getattr(after, f)
+        if a != b and f not in QUIET:
+            parts.append(f"{f} {_show(a)}->{_show(b)}")
+    return ", ".join(parts)
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, str):
+        return v or "-"
+    return str(v)
+
+
+def steps(model: Any, cex: Counterexample) -> list[tuple[int, str, str, str]]:
+    """(step, actor, what, changes) for each step of the replayed counterexample."""
+    part = find_part(model, cex.model)
+    out: list[tuple[int, str, str, str]] = []
+    replayed = replay(part, cex)
+    for n, ((_, before), (action, after)) in enumerate(itertools.pairwise(replayed), 1):
+        actor, what = describe(action, part, before, after)
+        out.append((n, actor, what, _changes(before, after)))
+    return out
+
+
+def timeline(model: Any, cex: Counterexample) -> str:
+    """The counterexample as numbered lines, ending with the broken property."""
+    lines = [f"counterexample in {cex.model} ({len(cex.path)} steps):"]
+    for n, actor, what, changes in steps(model, cex):
+        lines.append(f"  {n:>3}  {actor:<6}  {what}" + (f"  [{changes}]" if changes else ""))
+    lines.append(f"  !!!  {cex.code} broken: {cex.prop}: {cex.message}")
+    return "\n".join(lines)
+
+
+def kernel_timeline(log: Sequence[KEvent], limit: int = 60) -> str:
+    """The last `limit` kernel events of a timed run, one per line."""
+    shown = [e for e in log if e.kind != "idle"][-limit:]
+    return "\n".join(
+        f"  {e.time / 1000:>9.3f} ms  core {e.core}  {e.kind:<16} {e.thread} {e.detail}".rstrip()
+        for e in shown
+    )
+
+
+def chrome_trace_timed(log: Sequence[KEvent], cores: int, end_us: int) -> dict[str, Any]:
+    """Trace events for a timed run: who ran on which core, and instant kernel events."""
+    events: list[dict[str, Any]] = [_meta(c, f"core {c}") for c in range(cores)]
+    running: dict[int, KEvent] = {}
+    for e in log:
+        if e.kind in ("switch", "idle"):
+            prev = running.pop(e.core, None)
+            if prev is not None:
+                events.append(_span(prev.thread, prev.core, prev.time, e.time - prev.time))
+            if e.kind == "switch":
+                running[e.core] = e
+        else:
+            events.append(_instant(f"{e.kind} {e.thread}".strip(), e.core, e.time, e.detail))
+    for core, prev in sorted(running.items()):
+        events.append(_span(prev.thread, core, prev.time, end_us - prev.time))
+    return {"traceEvents": events, "displayTimeUnit": "ms"}
+
+
+def chrome_trace_cex(model: Any, cex: Counterexample) -> dict[str, Any]:
+    """Trace events for a counterexample: one track per actor, one microsecond per step."""
+    actors = ["device", "vmm", "guest"]
+    events: list[dict[str, Any]] = [_meta(i, a) for i, a in enumerate(actors)]
+    n = 0
+    for n, actor, what, changes in steps(model, cex):
+        events.append(_span(what, actors.index(actor), n, 1, changes))
+    events.append(_instant(f"{cex.code} {cex.prop}", 1, n + 1, cex.message))
+    return {"traceEvents": events, "displayTimeUnit": "ns"}
+
+
+def dumps(trace: dict[str, Any]) -> str:
+    return json.dumps(trace, indent=1, sort_keys=True) + "\n"
+
+
+def _meta(tid: int, name: str) -> dict[str, Any]:
+    return {"ph": "M", "name": "thread_name", "pid": 1, "tid": tid, "args": {"name": name}}
+
+
+def _span(name: str, tid: int, ts: int, dur: int, detail: str = "") -> dict[str, Any]:
+    ev: dict[str, Any] = {"ph": "X", "name": name, "pid": 1, "tid": tid, "ts": ts, "dur": dur}
+    if detail:
+        ev["args"] = {"detail": detail}
+    return ev
+
+
+def _instant(name: str, tid: int, ts: int, detail: str = "") -> dict[str, Any]:
+    ev: dict[str, Any] = {"ph": "i", "s": "t", "name": name, "pid": 1, "tid": tid, "ts": ts}
+    if detail:
+        ev["args"] = {"detail": detail}
+    return ev
