@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from sel4vmgen.model.system import DtbNode, System, Vm
 from sel4vmgen.plan.common import PlanError, image, pow2_chunks, settings
-from sel4vmgen.plan.links import Links
+from sel4vmgen.plan.links import Links, mac
 from sel4vmgen.plan.model import Image, IrqRoute, Region, Thread, VmPlan
 
 if TYPE_CHECKING:
@@ -109,7 +109,9 @@ def _images(
 def _dtb_image(vm: Vm, inst: str, count: int, addr: int) -> Image | None:
     d = vm.dtb
     if d is None or (d.mode == "generate" and d.file is None):
-        return None
+        # built by the VMM at boot and placed at `addr` (vm_address_config.dtb_addr);
+        # no file-server entry (empty fs_name and source)
+        return image("dtb", "", "", inst, guest=addr, fmt="dtb", base="generated")
     if d.file is None:  # provide, written by sel4vmgen from the plan
         name = "linux-dtb" if count == 1 else f"linux-dtb-{inst}"
         return image("dtb", name, f"{inst}.dts", inst, guest=addr, fmt="dts", base="generated")
@@ -268,10 +270,11 @@ def arm_vm(
         irq_latency_us=vm.requirements.irq_latency_us if vm.requirements else None,
         devices=_devices(platform, paths, mmios),
         irq_server_priority=prio + 1,
+        mac=mac(n) if virtio_net else None,
     )
     crossvm = any(e.direction == "to_vm" for e in events)
     routes = _routes(vm, inst, platform, paths, virtio_console or virtio_net, crossvm)
-    images = tuple(i for i in (kernel, initrd, dtb) if i is not None)
+    images = tuple(i for i in (kernel, initrd, dtb) if i is not None and i.fs_name)
     return ArmVm(plan, images, routes)
 
 
