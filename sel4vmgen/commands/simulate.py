@@ -1,0 +1,175 @@
+"""`sel4vmgen simulate FILE|DIR`: run a system in the reference simulator.
+
+FILE is a system YAML (validated and resolved in memory); DIR is a generated
+application, whose `plan.json` (or `<platform>/plan.json`, or
+`plan-<platform>.json`) is what gets simulated.  Exit codes: 0 clean, 1 the
+configuration has errors or the simulation found a violation, 2 usage error
+or unreadable input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from sel4vmgen.commands.output import emit
+from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
+from sel4vmgen.pipeline import check_file, exit_code
+from sel4vmgen.plan.model import Plan
+from sel4vmgen.sim import trace
+from sel4vmgen.sim.run import MODELS, Options, SimReport, limits_of, simulate
+
+
+def plan_files(folder: Path) -> list[Path]:
+    """The plan files of a generated application, in a stable order."""
+    found = [folder / "plan.json"] if (folder / "plan.json").is_file() else []
+    found += sorted(folder.glob("plan-*.json")) + sorted(folder.glob("*/plan.json"))
+    return found
+
+
+def load_plans(target: str, fmt: str) -> list[Plan]:
+    """Plans from a generated app folder, or resolved from a system file; exits on failure."""
+    path = Path(target)
+    if path.is_dir():
+        files = plan_files(path)
+        if not files:
+            _die(2, f"{target}: no plan.json in this folder (is it a generated application?)")
+        plans = []
+        for f in files:
+            try:
+                plans.append(Plan.from_json(f.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError, ValueError) as e:
+                _die(2, f"{f}: not a readable plan: {e}")
+        return plans
+    checked = check_file(target)
+    if checked.diagnostics:
+        emit(list(checked.diagnostics), fmt)
+    if not checked.ok or checked.loaded is None:
+        raise SystemExit(exit_code([checked]))
+    from sel4vmgen.plan.resolve import resolve_all
+
+    try:
+        return list(resolve_all(checked.loaded))
+    except DiagnosticError as e:
+        emit(list(e.diagnostics), fmt)
+        raise SystemExit(1) from None
+
+
+def _die(code: int, message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(code)
+
+
+@click.command()
+@click.argument("target", metavar="FILE|DIR")
+@click.option("--explore", is_flag=True, help="also explore every interleaving to the bounds")
+@click.option(
+    "--vmm-model",
+    type=click.Choice(["x86", "x86_split", "arm"]),
+    help="the VMM design to explore (default: the plan's architecture)",
+)
+@click.option("--seed", type=click.IntRange(0), help="seed of the timed run (default: the plan's)")
+@click.option("--max-states", type=click.IntRange(1), help="exploration bound on states")
+@click.option("--max-depth", type=click.IntRange(1), help="exploration bound on depth")
+@click.option("--interrupts", type=click.IntRange(1, 16), default=3, show_default=True,
+              help="interrupts per VM (per VCPU on ARM) in an exploration")  # fmt: skip
+@click.option("--duration-ms", type=click.IntRange(1, 60_000), help="length of the timed run")
+@click.option("--spin", multiple=True, metavar="VM", help="this VM's guest busy-loops, tickless")
+@click.option("--unchecked-lrs", is_flag=True,
+              help="ARM VMM variant: inject without checking the list-register shadow")  # fmt: skip
+@click.option("--suspend-to-stop", is_flag=True,
+              help="x86_split variant: suspend the VCPU thread while injecting")  # fmt: skip
+@click.option("--trace", "trace_file", type=click.Path(dir_okay=False, writable=True),
+              help="write a Chrome/Perfetto trace (JSON) of the run or counterexample")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)  # fmt: skip
+def command(
+    target: str,
+    explore: bool,
+    vmm_model: str | None,
+    seed: int | None,
+    max_states: int | None,
+    max_depth: int | None,
+    interrupts: int,
+    duration_ms: int | None,
+    spin: tuple[str, ...],
+    unchecked_lrs: bool,
+    suspend_to_stop: bool,
+    trace_file: str | None,
+    fmt: str,
+) -> None:
+    """Run system FILE (or the generated app DIR) in the simulator and report violations."""
+    plans = load_plans(target, fmt)
+    reports = []
+    for plan in plans:
+        if vmm_model and vmm_model not in MODELS[plan.arch]:
+            _die(2, f"--vmm-model {vmm_model} does not run {plan.arch} guests ({plan.platform})")
+        limits = limits_of(plan).show_progress(fmt == "text" and sys.stderr.isatty())
+        if max_states:
+            limits = limits.states(max_states)
+        if max_depth:
+            limits = limits.depth(max_depth)
+        opts = Options(
+            explore=explore,
+            vmm_model=vmm_model,  # type: ignore[arg-type]
+            check_shadow=not unchecked_lrs,
+            stop="suspend" if suspend_to_stop else "none",
+            interrupts=interrupts,
+            limits=limits,
+            scenario={"seed": seed, "duration_ms": duration_ms, "spin": spin or None},
+        )
+        reports.append(simulate(plan, opts))
+    if trace_file:
+        _write_trace(reports, trace_file)
+    _print(reports, fmt)
+    raise SystemExit(0 if all(r.ok for r in reports) else 1)
+
+
+def _write_trace(reports: list[SimReport], path: str) -> None:
+    report = next((r for r in reports if not r.ok), reports[0])
+    cex = report.counterexample
+    if cex is not None:
+        data = trace.chrome_trace_cex(report.model, cex)
+    else:
+        assert report.timed is not None
+        t = report.timed
+        end = max((e.time for e in t.log), default=0)
+        data = trace.chrome_trace_timed(t.log, t.cores, end)
+    try:
+        Path(path).write_text(trace.dumps(data), encoding="utf-8")
+    except OSError as e:
+        _die(2, f"cannot write {path}: {e.strerror}")
+
+
+def _print(rs: list[SimReport], fmt: str) -> None:
+    if fmt == "json":
+        out = {"ok": all(r.ok for r in rs), "plans": [r.to_dict() for r in rs]}
+        click.echo(json.dumps(out, indent=2, sort_keys=True))
+        return
+    for r in rs:
+        click.echo(_summary(r))
+        if not r.ok:
+            found: list[Diagnostic] = list(r.diagnostics())
+            emit(found, "text")
+            if r.trace_text:
+                click.echo(r.trace_text)
+
+
+def _summary(r: SimReport) -> str:
+    d = r.to_dict()
+    parts = [f"{r.system} on {r.platform} ({r.vmm_model} VMM):"]
+    if "timed" in d:
+        t = d["timed"]
+        parts.append(
+            f"timed run {t['kernel_events']} kernel events, {t['interrupts_taken']} interrupts "
+            f"taken, worst latency {t['max_latency_us']} us;"
+        )
+    if "explored" in d:
+        e = d["explored"]
+        bound = "exhaustive" if e["complete"] else "bounded"
+        parts.append(f"explored {e['states']} states to depth {e['max_depth']} ({bound});")
+    parts.append("ok" if r.ok else f"{len(r.violations)} violation(s)")
+    return " ".join(parts)
