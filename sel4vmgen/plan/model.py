@@ -214,6 +214,7 @@ class VmPlan:
     guest_ram_mb: int | None = None  # x86 `guest_ram_mb`
     kernel_relocs: str | None = None  # x86 `kernel_relocs`: the kernel's file-server name, or ""
     irq_server_priority: int | None = None  # ARM: base_prio + 1
+    mac: str | None = None  # vswitch MAC of a VM with virtio-net (02:00:00:00:AA:<n+1>)
 
 
 @dataclass(frozen=True)

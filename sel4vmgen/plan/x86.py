@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sel4vmgen.model.system import System, Vm
 from sel4vmgen.plan.common import CAMKES_DEFAULT_PRIORITY, MIB, PlanError, image, settings
-from sel4vmgen.plan.links import Links
+from sel4vmgen.plan.links import Links, mac
 from sel4vmgen.plan.model import (
     Image,
     IoPortRange,
@@ -133,6 +133,7 @@ def x86_vm(vm: Vm, n: int, system: System, links: Links, domain: int) -> X86Vm:
             ("vms", n, "ram", "size"),
         )
     kernel, initrd = _images(vm, inst)
+    virtio_net = bool(vm.virtio and vm.virtio.net) or inst in links.ends
     ioports = tuple(
         IoPortRange(p.name, p.start, p.end, p.pci_device)
         for p in (vm.passthrough.ioports if vm.passthrough else ())
@@ -156,7 +157,7 @@ def x86_vm(vm: Vm, n: int, system: System, links: Links, domain: int) -> X86Vm:
         pci_devices=_pci(vm),
         iospace_domain=domain,
         virtio_console=bool(vm.virtio and vm.virtio.console),
-        virtio_net=bool(vm.virtio and vm.virtio.net) or inst in links.ends,
+        virtio_net=virtio_net,
         dataports=tuple(links.dataports.get(inst, ())),
         events=tuple(links.events.get(inst, ())),
         virtqueues=tuple(links.ends.get(inst, ())),
@@ -164,6 +165,7 @@ def x86_vm(vm: Vm, n: int, system: System, links: Links, domain: int) -> X86Vm:
         irq_latency_us=vm.requirements.irq_latency_us if vm.requirements else None,
         guest_ram_mb=size // MIB,
         kernel_relocs=_relocs(vm, system, kernel.fs_name),
+        mac=mac(n) if virtio_net else None,
     )
     images = tuple(i for i in (kernel, initrd) if i is not None)
     return X86Vm(plan, images, _routes(vm, inst))
