@@ -100,7 +100,7 @@ def test_every_rule_code_is_explained() -> None:
 
 
 # Codes that need image files on disk: pinned by the tests below, which write them.
-ON_FILES = {"E222"}
+ON_FILES = {"E222", "E237"}
 
 
 def test_every_rule_code_has_a_fixture() -> None:
@@ -168,6 +168,15 @@ def test_image_file_sizes_place_the_boot_images(tmp_path: Path) -> None:
         "kernel 0x40080000-0x40980000 (line 8)",
         "E222 10:32 vm0 DTB guest.dtb is 3145728 bytes; a DTB may be at most 2 MiB "
         "(arm64 booting.rst)",
+    ]
+
+
+def test_initrd_file_larger_than_max_size(tmp_path: Path) -> None:
+    text = ARM_VM.format(sel4_arch="aarch64", platform="qemu-arm-virt", kernel="Image")
+    text = text.replace("address: 0x40800000}", "address: 0x48000000, max_size: 1MiB}")
+    path = _write(tmp_path, text, {"rootfs.cpio": bytes((1 << 20) + 1)})
+    assert [shown(d) for d in checked(path)] == [
+        "E237 9:65 vm0 initrd rootfs.cpio is 1048577 bytes, more than its max_size 0x100000",
     ]
 
 

@@ -250,6 +250,12 @@ CODES: tuple[Code, ...] = (
         "A PCI function (bus:dev.fun) can be passed through to one VM only.",
     ),
     Code(
+        "E237",
+        "initrd larger than its max_size",
+        "The initrd file is larger than `initrd.max_size`, the room the layout leaves for it.",
+        "initrd: {image: rootfs.cpio, max_size: 16MiB}   # rootfs.cpio is 20 MiB",
+    ),
+    Code(
         "W201",
         "more VCPUs than nodes",
         "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "

@@ -174,4 +174,24 @@ def dtb_file(ctx: Ctx) -> list[Diagnostic]:
     return out
 
 
-RULES = (boot_images, dtb_file)
+def initrd_max_size(ctx: Ctx) -> list[Diagnostic]:
+    """E237: an initrd file larger than the `max_size` the VMM is told to expect."""
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        initrd = vm.initrd
+        if initrd is None or initrd.max_size is None:
+            continue
+        size = _file_size(ctx, initrd.image)
+        if size > initrd.max_size:
+            out.append(
+                error(
+                    "E237",
+                    f"{vm.name} initrd {initrd.image} is {size} bytes, more than its max_size "
+                    f"0x{initrd.max_size:x}",
+                    ctx.at(i, "initrd", "max_size"),
+                )
+            )
+    return out
+
+
+RULES = (boot_images, dtb_file, initrd_max_size)

@@ -4,8 +4,9 @@ A VM holds the IRQs it names (`passthrough.irqs`; x86 `x86_irqs` sources and
 PCI device IRQs) and those of the DTB nodes it passes through (the platform's
 device list).  Two VMs holding one IRQ cannot both get its IRQ handler cap.
 The platform lists the IRQs the kernel keeps (timer, VGIC maintenance, virtual
-timer, kernel serial); naming one of those is an error, while passing through
-the device that owns it (as vm_minimal passes the console UART) is not.
+timer; on x86 the fixed components' PIT and COM1); naming one is an error.  The
+ARM kernel serial port's IRQ is not one: the kernel polls its UART, and the real
+apps give that IRQ to the guest.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from sel4vmgen.diagnostics import Diagnostic, Span
 from sel4vmgen.model.system import DtbNode, Vm
+from sel4vmgen.platforms.model import Platform
 from sel4vmgen.rules.context import Ctx, error, line_of, warning
 
 
@@ -86,7 +88,7 @@ def irq_platform(ctx: Ctx) -> list[Diagnostic]:
     p = ctx.platform
     if p is None:
         return []
-    reserved = {r.irq: r.why for r in p.reserved_irqs}
+    reserved = _reserved(p)
     top = p.gic.max_irq if p.gic else None
     out: list[Diagnostic] = []
     for i, vm in ctx.vm_indices():
@@ -113,6 +115,15 @@ def irq_platform(ctx: Ctx) -> list[Diagnostic]:
     return out
 
 
+def _reserved(p: Platform) -> dict[int, str]:
+    """IRQs no VM may name.  On ARM the kernel's serial port is the exception: the kernel
+    prints by polling and claims no IRQ for it, and camkes-vm-examples give its IRQ to the
+    guest (tk1 vm_minimal: vm0.irqs = [63, 122], 122 being UARTD, the kernel console).
+    On x86 the serial component holds COM1's IRQ."""
+    shared = set(p.serial.irqs) if p.arch == "arm" else set()
+    return {r.irq: r.why for r in p.reserved_irqs if r.irq not in shared}
+
+
 def irq_without_device(ctx: Ctx) -> list[Diagnostic]:
     """W204: an ARM passthrough IRQ that no device the VM is given raises."""
     p = ctx.platform
@@ -124,7 +135,7 @@ def irq_without_device(ctx: Ctx) -> list[Diagnostic]:
         if pt is None or not pt.irqs:
             continue
         raised = _device_irqs(ctx, vm)
-        reserved = {r.irq for r in p.reserved_irqs}
+        reserved = set(_reserved(p))
         top = p.gic.max_irq if p.gic else 1 << 16
         for k, irq in enumerate(pt.irqs):
             if irq not in raised and irq not in reserved and irq <= top:  # else an error says it
