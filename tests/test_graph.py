@@ -527,3 +527,28 @@ def test_command_refuses_a_platform_the_system_is_not_for(tmp_path: Path) -> Non
     result = CliRunner().invoke(cli, ["graph", str(system), "--platform", "tx2"])
     assert result.exit_code == 2
     assert "is not for platform 'tx2' (pc99)" in result.output
+
+
+def test_command_picks_one_plan_of_an_app_for_several_platforms(tmp_path: Path) -> None:
+    for plan in (arm_plan(), x86_plan()):
+        (tmp_path / plan.platform).mkdir()
+        (tmp_path / plan.platform / "plan.json").write_text(plan.to_json(), encoding="utf-8")
+    runner = CliRunner()
+    unsure = runner.invoke(cli, ["graph", str(tmp_path)])
+    assert unsure.exit_code == 2
+    assert "holds plans for ia32, qemu-arm-virt: choose one with --platform" in unsure.output
+    pc99 = runner.invoke(cli, ["graph", str(tmp_path), "--platform", "pc99"])
+    assert pc99.exit_code == 0 and pc99.stdout == system_dot(x86_plan())
+    arm = runner.invoke(cli, ["graph", str(tmp_path), "--platform", "qemu-arm-virt"])
+    assert arm.exit_code == 0 and arm.stdout == system_dot(arm_plan())
+    other = runner.invoke(cli, ["graph", str(tmp_path), "--platform", "tx2"])
+    assert other.exit_code == 2
+    assert "has no plan for platform 'tx2' (ia32, qemu-arm-virt)" in other.output
+
+
+def test_command_refuses_a_json_file_that_is_not_a_plan(tmp_path: Path) -> None:
+    bad = tmp_path / "plan.json"
+    bad.write_text('{"format": 99}', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["graph", str(bad)])
+    assert result.exit_code == 2
+    assert f"is not a sel4vmgen plan: plan format 99 is not {PLAN_FORMAT}" in result.output

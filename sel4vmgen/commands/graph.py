@@ -58,12 +58,36 @@ def _resolve(path: Path, platform: str | None) -> Plan:
         raise SystemExit(1) from None
 
 
+def _names(plan: Plan) -> set[str]:
+    return {plan.platform, plan.kernel_platform, plan.arm_platform or plan.kernel_platform}
+
+
+def _app_plan(app: Path, platform: str | None) -> Plan:
+    """The plan of a generated app: `plan.json`, or `<platform>/plan.json` when it has several."""
+    if (app / "plan.json").is_file():
+        return _from_json(app / "plan.json")
+    found = sorted(app.glob("*/plan.json"))
+    if not found:
+        raise _fail(f"{app} holds no plan.json: give a system file or a generated app", 2)
+    if platform is None and len(found) == 1:
+        return _from_json(found[0])
+    folders = ", ".join(f.parent.name for f in found)
+    if platform is None:
+        raise _fail(f"{app} holds plans for {folders}: choose one with --platform", 2)
+    for f in found:
+        if f.parent.name == platform:
+            return _from_json(f)
+    for f in found:
+        plan = _from_json(f)
+        if platform in _names(plan):
+            return plan
+    raise _fail(f"{app} has no plan for platform '{platform}' ({folders})", 2)
+
+
 def load_plan(source: Path, platform: str | None) -> Plan:
-    """The plan FILE stands for: resolved from YAML, or read from plan.json."""
+    """The plan FILE stands for: resolved from YAML, or read from a generated app."""
     if source.is_dir():
-        source = source / "plan.json"
-        if not source.is_file():
-            raise _fail(f"{source} not found: give a system file or a generated app", 2)
+        return _app_plan(source, platform)
     if source.suffix == ".json":
         return _from_json(source)
     return _resolve(source, platform)
