@@ -15,6 +15,7 @@ from sel4vmgen.plan.model import Image, Plan, Region, VmPlan
 from sel4vmgen.sim.monitor import Violation
 
 EMULATED = frozenset({"gic_dist", "virtio"})
+VMM_MAPPED = frozenset({"gic_cpu"})  # libsel4vm maps the GICV frame at the guest's GICC itself
 ARM64_IMAGE_ALIGN = 0x200000  # arm64 booting.rst: the Image is placed 2 MiB aligned + text_offset
 ARM64_TEXT_OFFSETS = (0x0, 0x80000)  # text_offset 0 (v5.8+) or 0x80000 (earlier kernels)
 DTB_ALIGN = 8  # arm64 booting.rst: the device tree blob must be 8-byte aligned
@@ -76,7 +77,7 @@ def _devices(vm: VmPlan) -> list[Violation]:
     maps = [*vm.mmios, *vm.untyped_mmios, *(m for d in vm.pci_devices for m in d.memory)]
     found: list[Violation] = []
     for d in vm.devices:
-        if d.kind in EMULATED or d.guest is None or (vm.map_one_to_one and d.kind == "mmio"):
+        if d.kind in EMULATED | VMM_MAPPED or d.guest is None or _in_dtb(vm, d):
             continue
         if d.kind == "crossvm" and any(p.guest == d.guest for p in vm.dataports):
             continue
@@ -90,6 +91,20 @@ def _devices(vm: VmPlan) -> list[Violation]:
                 )
             )
     return found
+
+
+def _in_dtb(vm: VmPlan, d: Region) -> bool:
+    """Passed through by a `dtb` query: the VMM maps the node's `reg` (unit address = paddr)."""
+    for path in vm.dtb_nodes:
+        node, _, unit = path.rpartition("/")[2].partition("@")
+        if d.name == node or d.name.startswith(node + "-"):  # another `reg` window of the node
+            return True
+        try:
+            if unit and int(unit.split(",")[0], 16) in (d.paddr, d.guest):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def _covers(m: Region, d: Region) -> bool:
