@@ -24,6 +24,9 @@ from sel4vmgen.render.arm_values import CamkesValue, identifier
 from sel4vmgen.render.env import RenderError
 
 Settings = tuple[tuple[str, str, CamkesValue], ...]
+# VM_INIT_DEF declares these without a default and VM_Arm's main.c and map_frame_hack.c
+# read them, so every camkes-vm-examples ARM app sets them (to 0: no extra frames).
+VM_REQUIRED_ZERO = ("num_extra_frame_caps", "extra_frame_map_address")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ def app_settings(plan: Plan) -> Settings:
     """VM, VirtQueueInit and component settings that are not tied to the platform."""
     out: list[tuple[str, str, CamkesValue]] = []
     for vm in plan.vms:
+        given = {s.name for s in vm.settings}
+        out += [(vm.instance, a, 0) for a in VM_REQUIRED_ZERO if a not in given]
         out += [(vm.instance, s.name, _setting_value(s.value)) for s in vm.settings]
         out += _links(plan, vm)
         for dp in vm.dataports:
