@@ -93,10 +93,17 @@ def test_c_string_escapes_everything_that_could_end_the_literal() -> None:
     assert "\n" not in text
 
 
-def test_camkes_string_escapes_quotes_and_refuses_control_characters() -> None:
-    assert camkes_string('say "hi" \\ */ %') == '"say \\"hi\\" \\\\ */ %"'
-    with pytest.raises(RenderError, match="control character '\\\\n'"):
-        camkes_string("a\nb")
+def test_camkes_string_is_verbatim_and_refuses_what_camkes_cannot_read() -> None:
+    # camkes-tool strings have no escapes: backslashes are kept as written
+    assert camkes_string("a \\ b */ % #x \\\\") == '"a \\ b */ % #x \\\\"'
+    for value, why in [
+        ('say "hi"', "cannot hold a double quote"),
+        ("a\nb", "cannot hold the control character '\\n'"),
+        ("ends \\", "cannot end with an odd run of backslashes"),
+    ]:
+        with pytest.raises(RenderError) as e:
+            camkes_string(value)
+        assert why in str(e.value)
 
 
 def test_cmake_quote_escapes_variables_unless_asked_to_keep_them() -> None:

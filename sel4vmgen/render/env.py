@@ -74,17 +74,24 @@ def c_string(value: str) -> str:
 def camkes_string(value: str) -> str:
     """A double-quoted CAmkES string literal holding exactly `value`.
 
-    CAmkES files go through the C preprocessor before camkes-tool parses
-    them, so the literal must be one preprocessor string token: `\\` and `"`
-    are escaped and control characters (which would end or split the token)
-    are refused, as camkes-tool has no escape that reads back as them.
+    camkes-tool's grammar reads a string as `"[^"]*"` with no escapes
+    (camkes/parser/camkes.g `quoted_string`), and the C preprocessor runs
+    first and must see one string token.  So the text goes in as it is, and
+    what cannot be written is refused: a double quote, a control character
+    (it would end or split the token), or an odd run of backslashes at the
+    end (the preprocessor would read `\\"` as an escaped quote).
     """
     if not isinstance(value, str):
         raise RenderError(f"camkes_string expects text, not {value!r}")
     bad = [c for c in value if ord(c) < 0x20 or ord(c) == 0x7F]
     if bad:
         raise RenderError(f"a CAmkES string cannot hold the control character {bad[0]!r}")
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if '"' in value:
+        raise RenderError(f"a CAmkES string cannot hold a double quote: {value!r}")
+    trailing = len(value) - len(value.rstrip("\\"))
+    if trailing % 2:
+        raise RenderError(f"a CAmkES string cannot end with an odd run of backslashes: {value!r}")
+    return '"' + value + '"'
 
 
 _CMAKE_VAR = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")

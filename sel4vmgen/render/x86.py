@@ -16,7 +16,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sel4vmgen.plan.model import Image, IrqRoute, Plan, Setting, VmPlan
+from sel4vmgen.plan.common import CAMKES_DEFAULT_PRIORITY
+from sel4vmgen.plan.model import Image, IrqRoute, Plan, Setting, VirtqueueEnd, VmPlan
 from sel4vmgen.render import RenderContext
 from sel4vmgen.render.env import (
     RenderError,
@@ -42,14 +43,15 @@ _FIELD_ATTRIBUTES = frozenset(
         "vm_ioports",
         "pci_devices",
         "vm_irqs",
+        "priority",
     }
 )
 # Settings camkes-vm's own apps write in hex (the rest are written in decimal).
 _HEX_SETTINGS = frozenset({"heap_size", "iospace_domain"})
-# camkes-vm components/VM/configurations/connections.h: ids idx*2 / idx*2+1, 32 KiB queues,
-# at most four peers per VM (__CALL_SINGLE4).
-VIRTQUEUE_SHMEM = 32768
+# camkes-vm components/VM/configurations/connections.h joins at most four peers per VM
+# (__CALL_SINGLE4).
 MAX_VIRTQUEUE_PEERS = 4
+_MAC = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,6 @@ class VmView:
     cross_vm: tuple[CrossVmEntry, ...]
     cross_vm_source: str | None  # relative path of its cross_vm_connections.c
     topology: tuple[int, ...]  # virtqueue peers (VM indices), in connections.h order
-    mac: str | None
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class X86App:
     file_server: tuple[FileServerEntry, ...]
     components: tuple[ComponentView, ...]
     images_package: bool  # whether an image path needs find_package(camkes-vm-images)
-    virtqueues: bool
+    virtqueues: str | None  # the `init.init_topology` value when VMs are linked
     tool_version: str
 
 
@@ -180,7 +181,7 @@ def view(plan: Plan, ctx: RenderContext) -> X86App:
         file_server=file_server(plan.file_server, ctx),
         components=tuple(component_view(plan, c.name, ctx) for c in plan.components),
         images_package=any(s.startswith("${CAMKES_VM_IMAGES_DIR}") for s in sources),
-        virtqueues=any(v.topology for v in vms),
+        virtqueues=virtqueue_topology(vms),
         tool_version=ctx.tool_version,
     )
 
@@ -373,7 +374,7 @@ def setting_attrs(vm: VmPlan, settings: Sequence[Setting]) -> list[Attr]:
     return out
 
 
-def vm_attrs(plan: Plan, vm: VmPlan) -> tuple[Attr, ...]:
+def vm_attrs(plan: Plan, vm: VmPlan, links: Sequence[VirtqueueLink]) -> tuple[Attr, ...]:
     """Every `vmN.<attribute>` line of one VM, in a fixed order."""
     attrs = [
         Attr("guest_ram_mb", str(guest_ram_mb(vm))),
@@ -386,10 +387,15 @@ def vm_attrs(plan: Plan, vm: VmPlan) -> tuple[Attr, ...]:
         attrs.append(Attr("initrd_image", camkes_string(vm.initrd.fs_name)))
     if vm.iospace_domain is not None:
         attrs.append(Attr("iospace_domain", hex_filter(vm.iospace_domain, 2)))
+    if vm.priority != CAMKES_DEFAULT_PRIORITY:
+        # The VM's one thread (x86 runs the guest on the VMM's TCB); CAmkES gives every
+        # thread of an instance without `priority` its default, which the plan records as is.
+        attrs.append(Attr("priority", str(vm.priority)))
     attrs += setting_attrs(vm, vm.settings)
     attrs += device_attrs(plan, vm)
     for dp in vm.dataports:
         attrs += [Attr(f"{dp.name}_id", str(dp.id)), Attr(f"{dp.name}_size", str(dp.size))]
+    attrs += virtqueue_attrs(vm, links)
     names = [a.name for a in attrs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -448,13 +454,24 @@ def cross_vm_parts(vm: VmPlan) -> tuple[list[str], list[str], list[CrossVmEntry]
     return interfaces, connections, entries
 
 
-def topology(plan: Plan, vm: VmPlan) -> tuple[tuple[int, ...], str | None]:
-    """The VM's virtqueue peers in connections.h order, and its MAC; checks the plan's ids."""
-    peers: list[int] = []
-    macs = {end.mac for end in vm.virtqueues}
-    if len(macs) > 1:
-        raise RenderError(f"{vm.instance}: one vswitch MAC per VM, the plan gives {sorted(macs)}")
-    for idx, end in enumerate(vm.virtqueues):
+@dataclass(frozen=True)
+class VirtqueueLink:
+    """One end of a VM's virtio-net link, with its peer, as the templates need it."""
+
+    peer: int  # the peer VM's index
+    end: VirtqueueEnd
+    peer_mac: str
+    shmem_size: int
+
+
+def virtqueue_links(plan: Plan, vm: VmPlan) -> tuple[VirtqueueLink, ...]:
+    """The VM's virtqueue ends in plan order (which is its connections.h topology order).
+
+    camkes-vm's `VM_CONNECTION_COMPONENT_DEF` names a VM's interfaces to VM `p`
+    `ether_<p>_send` / `ether_<p>_recv`, so the plan's names must be those.
+    """
+    out: list[VirtqueueLink] = []
+    for end in vm.virtqueues:
         link = next((q for q in plan.virtqueues if end in q.ends), None)
         if link is None:
             raise RenderError(f"{vm.instance}: virtqueue end {end.send} belongs to no link")
@@ -465,24 +482,66 @@ def topology(plan: Plan, vm: VmPlan) -> tuple[tuple[int, ...], str | None]:
             raise RenderError(
                 f"{vm.instance}: on x86, virtio-net links join two VMs; {other.vm} is not a VM"
             ) from None
-        want = (f"ether_{peer}_send", f"ether_{peer}_recv", idx * 2, idx * 2 + 1)
-        if (end.send, end.recv, end.send_id, end.recv_id) != want:
+        if (end.send, end.recv) != (f"ether_{peer}_send", f"ether_{peer}_recv"):
             raise RenderError(
-                f"{vm.instance}: virtqueue to {other.vm} must be {want} "
-                "to match camkes-vm's connections.h"
+                f"{vm.instance}: camkes-vm's connections.h names the link to {other.vm} "
+                f"ether_{peer}_send/ether_{peer}_recv, the plan says {end.send}/{end.recv}"
             )
-        if link.shmem_size != VIRTQUEUE_SHMEM:
-            raise RenderError(
-                f"virtqueue {link.instance}: camkes-vm's connections.h gives x86 virtqueues "
-                f"{VIRTQUEUE_SHMEM} bytes, the plan gives {link.shmem_size}"
-            )
-        peers.append(peer)
-    if len(peers) > MAX_VIRTQUEUE_PEERS:
+        for mac in (end.mac, other.mac):
+            if not _MAC.fullmatch(mac):
+                raise RenderError(f"{vm.instance}: {mac!r} is not a MAC address")
+        out.append(VirtqueueLink(peer, end, other.mac, link.shmem_size))
+    if len(out) > MAX_VIRTQUEUE_PEERS:
         raise RenderError(f"{vm.instance}: connections.h joins at most {MAX_VIRTQUEUE_PEERS} peers")
-    mac = next(iter(macs)) if macs else None
-    if mac is not None and not re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}", mac):
-        raise RenderError(f"{vm.instance}: {mac!r} is not a MAC address")
-    return tuple(peers), mac
+    if len({x.end.mac for x in out}) > 1:
+        raise RenderError(f"{vm.instance}: the plan gives its virtqueue ends different MACs")
+    return tuple(out)
+
+
+def virtqueue_attrs(vm: VmPlan, links: Sequence[VirtqueueLink]) -> list[Attr]:
+    """What camkes-vm's `VM_CONNECTION_CONFIG` would set for this VM, with the plan's numbers:
+    ids, connector attributes (`"<vm><peer>"` on send, `"<peer><vm>"` on receive), queue
+    sizes, the vswitch MAC and the vswitch layout."""
+    attrs: list[Attr] = []
+    for x in links:
+        stem, me = f"ether_{x.peer}", vm.index
+        attrs += [
+            Attr(f"{stem}_send_id", str(x.end.send_id)),
+            Attr(f"{stem}_send_attributes", camkes_string(f"{me}{x.peer}")),
+            Attr(f"{stem}_recv_id", str(x.end.recv_id)),
+            Attr(f"{stem}_recv_attributes", camkes_string(f"{x.peer}{me}")),
+            Attr(f"{stem}_send_shmem_size", str(x.shmem_size)),
+            Attr(f"{stem}_recv_shmem_size", str(x.shmem_size)),
+        ]
+    if links:
+        attrs.append(Attr("vswitch_mac_address", camkes_string(links[0].end.mac)))
+        rows = [
+            camkes_dict(
+                [
+                    ("mac_addr", camkes_string(x.peer_mac)),
+                    ("send_id", str(x.end.send_id)),
+                    ("recv_id", str(x.end.recv_id)),
+                ]
+            )
+            for x in links
+        ]
+        attrs.append(Attr("vswitch_layout", "[" + ", ".join(rows) + "]"))
+    return attrs
+
+
+def virtqueue_topology(vms: Sequence[VmView]) -> str | None:
+    """`init.init_topology`: each send end joined to the peer's receive end, VM by VM."""
+    rows = [
+        camkes_dict(
+            [
+                ("drv", camkes_string(f"{vm.instance}.ether_{peer}_send")),
+                ("dev", camkes_string(f"vm{peer}.ether_{vm.index}_recv")),
+            ]
+        )
+        for vm in vms
+        for peer in vm.topology
+    ]
+    return "[" + ", ".join(rows) + "]" if rows else None
 
 
 def vm_view(plan: Plan, vm: VmPlan, cross_vm_count: int) -> VmView:
@@ -498,16 +557,15 @@ def vm_view(plan: Plan, vm: VmPlan, cross_vm_count: int) -> VmView:
         source = (
             "src/cross_vm_connections.c" if single else f"src/cross_vm_connections_{vm.instance}.c"
         )
-    peers, mac = topology(plan, vm)
+    links = virtqueue_links(plan, vm)
     return VmView(
         index=vm.index,
         instance=vm.instance,
         component=vm.component,
-        attrs=vm_attrs(plan, vm),
+        attrs=vm_attrs(plan, vm, links),
         interfaces=tuple(interfaces),
         connections=tuple(connections),
         cross_vm=tuple(entries),
         cross_vm_source=source,
-        topology=peers,
-        mac=mac,
+        topology=tuple(x.peer for x in links),
     )
