@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sel4vmgen.codes import all_codes
@@ -255,3 +255,120 @@ def test_sweep_finds_overlap_hidden_behind_a_same_owner_interval() -> None:
     b = Interval(10, 190, "vm1", "b")
     c = Interval(150, 10, "vm0", "c")
     assert [(x.info, y.info) for x, y in overlaps([c, b, a])] == [("b", "a"), ("c", "b")]
+
+
+# ---------------------------------------------------------------- any valid system checks
+
+
+_ADDR = st.sampled_from(
+    [
+        *(0, 0x1000, 0x8000000, 0x8040000, 0x9010000, 0x40000000, 0x40000004, 0x48000000),
+        *(0x4F000000, 0xF1000000, 0x80_0000_0000, (1 << 64) - 0x1000),
+    ]
+)
+_SIZE = st.sampled_from([1, 0x800, 0x1000, 0x200000, 0x8000000, 0x18000000, 1 << 40])
+_NAME = st.sampled_from(["vm0", "vm1", "vm2", "guest", "fserv", "hello", "vm0_vm1"])
+_WINDOW = st.fixed_dictionaries({"paddr": _ADDR, "size": _SIZE})
+_PASSTHROUGH = st.fixed_dictionaries(
+    {},
+    optional={
+        "devices": st.lists(st.sampled_from(["/pl031@9010000", "/pcie@10000000", "/nope"])),
+        "mmios": st.lists(_WINDOW, max_size=3),
+        "untyped_mmios": st.lists(_WINDOW, max_size=3),
+        "irqs": st.lists(st.sampled_from([25, 26, 33, 34, 40, 122, 500]), max_size=3),
+        "ioports": st.lists(
+            st.fixed_dictionaries(
+                {"name": _NAME, "start": st.sampled_from([0x2F8, 0x3F8]), "end": st.just(0x3FF)}
+            ),
+            max_size=2,
+        ),
+        "pci": st.lists(
+            st.fixed_dictionaries(
+                {"name": _NAME, "bus": st.just(0), "dev": st.just(3), "fun": st.just(0)},
+                optional={"irq": st.sampled_from([4, 11])},
+            ),
+            max_size=2,
+        ),
+    },
+)
+_VM = st.fixed_dictionaries(
+    {
+        "name": _NAME,
+        "kernel": st.fixed_dictionaries(
+            {"image": st.sampled_from(["linux", "Image", "${CAMKES_VM_IMAGES_DIR}/bzimage"])},
+            optional={"entry": _ADDR, "format": st.sampled_from(["Image", "zImage", "bzImage"])},
+        ),
+    },
+    optional={
+        "vcpus": st.integers(1, 16),
+        "priority": st.integers(0, 255),
+        "ram": st.fixed_dictionaries({"size": _SIZE}, optional={"base": _ADDR, "paddr": _ADDR}),
+        "initrd": st.fixed_dictionaries(
+            {"image": st.just("rootfs.cpio")}, optional={"address": _ADDR, "max_size": _SIZE}
+        ),
+        "dtb": st.fixed_dictionaries({}, optional={"address": _ADDR, "file": st.just("g.dtb")}),
+        "passthrough": _PASSTHROUGH,
+        "iospace_domain": st.integers(0, 3),
+        "virtio": st.fixed_dictionaries({"net": st.booleans()}),
+        "per_platform": st.dictionaries(
+            st.sampled_from(["tx2", "qemu-arm-virt", "pc99"]),
+            st.fixed_dictionaries(
+                {}, optional={"vcpus": st.integers(1, 8), "passthrough": _PASSTHROUGH}
+            ),
+            max_size=2,
+        ),
+    },
+)
+_CONNECTION = st.one_of(
+    st.fixed_dictionaries({"type": st.just("virtio_net"), "between": st.tuples(_NAME, _NAME)}),
+    st.fixed_dictionaries(
+        {"type": st.just("cross_vm"), "vm": _NAME, "component": _NAME},
+        optional={
+            "dataports": st.lists(st.fixed_dictionaries({"name": _NAME, "peer": _NAME}), max_size=2)
+        },
+    ),
+)
+_SYSTEM = st.fixed_dictionaries(
+    {
+        "name": st.just("fuzz"),
+        "arch": st.sampled_from(["arm", "x86"]),
+        "sel4_arch": st.sampled_from(["aarch64", "aarch32", "ia32", "x86_64"]),
+        "platform": st.one_of(
+            st.sampled_from(["qemu-arm-virt", "tx2", "tk1", "pc99", "nowhere"]),
+            st.lists(
+                st.sampled_from(["qemu-arm-virt", "tx2", "zcu102", "pc99"]), min_size=1, max_size=3
+            ),
+        ),
+        "vms": st.lists(_VM, min_size=1, max_size=4),
+    },
+    optional={
+        "num_nodes": st.integers(1, 16),
+        "components": st.lists(
+            st.fixed_dictionaries({"name": _NAME, "type": st.just("Hello")}), max_size=2
+        ),
+        "connections": st.lists(_CONNECTION, max_size=3),
+        "kernel_options": st.dictionaries(
+            st.sampled_from(["KernelPrinting", "KernelVTX", "KernelMaxNumNodes", "Bogus"]),
+            st.booleans(),
+            max_size=2,
+        ),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SYSTEM)
+def test_any_valid_system_checks_without_a_traceback(data: dict[str, object]) -> None:
+    from sel4vmgen.diagnostics import DiagnosticError
+    from sel4vmgen.model import Loaded, validate
+    from sel4vmgen.source import Document
+
+    doc = Document(data=data, file="fuzz.yaml")
+    try:
+        system = validate(doc)
+    except DiagnosticError:
+        return
+    codes = {c.code for c in CODES}
+    for d in check(Loaded(system, doc)):
+        assert d.code in codes
+        assert d.span is not None and d.message
