@@ -54,24 +54,27 @@ def _vm_label(vm: VmPlan) -> str:
     return f"{vm.name} ({vm.instance}: {vm.component})\n{vcpus}, RAM {ram}{where}"
 
 
-def _peer_id(plan: Plan, name: str) -> str:
+def _peer_id(instances: frozenset[str], name: str) -> str:
     """A connection's other end: a VM instance or a native component."""
-    return vm_id(name) if any(v.instance == name for v in plan.vms) else component_id(name)
+    return vm_id(name) if name in instances else component_id(name)
 
 
 def _add_vms(g: Graph, plan: Plan) -> None:
+    vm2threads: dict[str, list[Thread]] = {}
+    for t in plan.threads:
+        if t.vm is not None:
+            vm2threads.setdefault(t.vm, []).append(t)
     for vm in plan.vms:
         c = g.cluster(vm.instance, label=f"{vm.instance}", style="rounded", color="grey40")
         c.node(vm_id(vm.instance), label=_vm_label(vm), shape="box3d", fillcolor=COLOURS["vm"])
-        for t in plan.threads:
-            if t.vm == vm.instance:
-                c.node(
-                    thread_id(t),
-                    label=_thread_label(t),
-                    shape="box",
-                    style="rounded,filled",
-                    fillcolor=COLOURS["thread"],
-                )
+        for t in vm2threads.get(vm.instance, ()):
+            c.node(
+                thread_id(t),
+                label=_thread_label(t),
+                shape="box",
+                style="rounded,filled",
+                fillcolor=COLOURS["thread"],
+            )
 
 
 def _add_native(g: Graph, plan: Plan) -> None:
@@ -96,8 +99,9 @@ def _add_native(g: Graph, plan: Plan) -> None:
             shape="component",
             fillcolor=COLOURS["component"],
         )
+    instances = frozenset(v.instance for v in plan.vms)
     for peer in _connection_peers(plan):
-        if peer not in names and not any(v.instance == peer for v in plan.vms):
+        if peer not in names and peer not in instances:
             names.add(peer)
             g.node(component_id(peer), label=peer, shape="component", fillcolor="white")
 
@@ -112,21 +116,28 @@ def _connection_peers(plan: Plan) -> list[str]:
 
 
 def _add_connections(g: Graph, plan: Plan) -> None:
+    instances = frozenset(v.instance for v in plan.vms)
     for vm in plan.vms:
         me = vm_id(vm.instance)
         for d in vm.dataports:
             label = f"dataport {d.name} / {d.peer_name}\n{size_text(d.size)}"
-            g.edge(me, _peer_id(plan, d.peer), label=label, dir="both", style="bold")
+            g.edge(me, _peer_id(instances, d.peer), label=label, dir="both", style="bold")
         for e in vm.events:
             label = f"event {e.name} / {e.peer_name}"
             if e.direction == "to_vm":
-                g.edge(_peer_id(plan, e.peer), me, label=label, style="dashed")
+                g.edge(_peer_id(instances, e.peer), me, label=label, style="dashed")
             else:
-                g.edge(me, _peer_id(plan, e.peer), label=label, style="dashed")
+                g.edge(me, _peer_id(instances, e.peer), label=label, style="dashed")
     for q in plan.virtqueues:
         a, b = q.ends
         label = f"virtio-net {q.instance}\n{a.send}/{a.recv} - {b.send}/{b.recv}"
-        g.edge(_peer_id(plan, a.vm), _peer_id(plan, b.vm), label=label, dir="both", color="blue")
+        g.edge(
+            _peer_id(instances, a.vm),
+            _peer_id(instances, b.vm),
+            label=label,
+            dir="both",
+            color="blue",
+        )
 
 
 def _add_file_server(g: Graph, plan: Plan) -> None:
