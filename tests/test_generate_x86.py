@@ -799,3 +799,20 @@ def test_example_settings_read_back_equal_its_plan_json(stem: str, tmp_path: Pat
         mine.pop(f"{vm.instance}.pci_devices", None)
         want.pop(f"{vm.instance}.pci_devices", None)
         assert mine == want, vm.instance
+
+
+def test_json_format_reports_edited_files_for_machines(system: Path, tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    run(str(system), "-o", str(out))
+    (out / "README.md").write_text("mine\n")
+    code, output = run(str(system), "-o", str(out), "--format", "json")
+    assert code == 1
+    assert json.loads(output) == [
+        {
+            "code": "E401",
+            "hint": "pass --force to overwrite them",
+            "message": "files in the output folder were edited or not written by sel4vmgen; "
+            "use --force to overwrite them: README.md",
+            "severity": "error",
+        }
+    ]

@@ -242,3 +242,15 @@ def test_output_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(WriteError, match="is not a folder") as e:
         write(f, {"a.txt": "a\n"})
     assert e.value.kind == "folder"
+
+
+def test_the_current_folder_is_not_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "app"
+    write(out, {"a.txt": "a\n"})
+    monkeypatch.chdir(out)
+    with pytest.raises(WriteError, match="is the current folder or holds it") as e:
+        write(out, {"a.txt": "b\n"})
+    assert e.value.kind == "folder"
+    assert (out / "a.txt").read_text() == "a\n"

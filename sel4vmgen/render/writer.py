@@ -184,6 +184,7 @@ def write_tree(
     out_dir = Path(os.path.abspath(out_dir))
     if out_dir.exists() and not out_dir.is_dir():
         raise WriteError(f"{out_dir} exists and is not a folder", kind="folder")
+    _not_the_working_folder(out_dir)
     new = encoded(files, version, input_sha256)
     check_paths(out_dir, new)
     old = previous_manifest(out_dir) or {}
@@ -203,6 +204,18 @@ def write_tree(
             )
     _replace(out_dir, new, keep=_user_files(out_dir, set(old) | set(new)))
     return result
+
+
+def _not_the_working_folder(out_dir: Path) -> None:
+    """Replacing the folder a shell stands in would leave that shell in a deleted folder."""
+    here = os.path.realpath(os.getcwd())
+    target = os.path.realpath(out_dir)
+    if here == target or here.startswith(target + os.sep):
+        raise WriteError(
+            f"the output folder {out_dir} is the current folder or holds it; "
+            "sel4vmgen replaces the whole folder, so write to a folder below it",
+            kind="folder",
+        )
 
 
 def _user_files(out_dir: Path, owned: set[str]) -> list[str]:
