@@ -26,8 +26,9 @@ import pytest
 from arm_plans import arm_plan, crossvm_vm, linked_vms, vm_plan
 
 from sel4vmgen.diagnostics import DiagnosticError
+from sel4vmgen.model import load
 from sel4vmgen.plan.model import ComponentPlan, Plan, Setting
-from sel4vmgen.render import RenderContext, render_plans
+from sel4vmgen.render import RenderContext, render_plans, resolve_plans
 from sel4vmgen.render.arm import render
 from sel4vmgen.render.env import RenderError
 from sel4vmgen.render.writer import WriteError, check_tree, safe_relpath, write_tree
@@ -210,7 +211,9 @@ def expected_from_plan(plan: Plan) -> dict[str, Any]:
         out[f"{i}.untyped_mmios"] = [
             (r.paddr if r.paddr is not None else r.guest, r.size) for r in vm.untyped_mmios
         ]
-        out[f"{i}.dtb"] = [{"path": p} for p in vm.dtb_nodes] or [{}]
+        query: list[dict[str, Any]] = [{"path": p} for p in vm.dtb_nodes]
+        query += [{"properties": {"compatible[0]": c}} for c in vm.dtb_compatibles]
+        out[f"{i}.dtb"] = query or [{}]
         for s in vm.settings:
             out[f"{i}.{s.name}"] = list(s.value) if isinstance(s.value, tuple) else s.value
     return out
@@ -472,3 +475,279 @@ def test_written_app_checks_clean_and_edits_need_force(tmp_path: Path) -> None:
     write_tree(out, files, version="t", input_sha256="0", force=True)
     assert (out / "arm_test.camkes").read_text() == files["arm_test.camkes"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app"]
+
+
+# ---------------------------------------------------------------- systems through the whole pipeline
+
+SYSTEMS = ROOT / "tests" / "data" / "arm_systems"
+EXAMPLES = ROOT / "examples"
+# Relative paths in a system are made absolute against its folder; a fixed folder keeps
+# the golden files free of this checkout's location.
+FIXED_BASE = Path("/sel4vmgen")
+
+
+def arm_examples() -> list[Path]:
+    found = []
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        try:
+            if load(path).system.arch == "arm":
+                found.append(path)
+        except DiagnosticError:
+            continue
+    return found
+
+
+SYSTEM_FILES = sorted(SYSTEMS.glob("*.yaml"))
+EXAMPLE_FILES = arm_examples()
+
+
+def generated(path: Path) -> tuple[tuple[Plan, ...], dict[str, str]]:
+    """The plans and every file `generate` writes for a system file (plan.json included)."""
+    loaded = load(path)
+    plans = resolve_plans(loaded)
+    base = FIXED_BASE / path.parent.relative_to(ROOT)
+    return plans, render_plans(plans, RenderContext(base, loaded.system.name))
+
+
+@pytest.mark.parametrize(
+    "path", SYSTEM_FILES + EXAMPLE_FILES, ids=lambda p: p.parent.name + "/" + p.stem
+)
+def test_system_generates_the_golden_app(path: Path) -> None:
+    _, files = generated(path)
+    compare_with_golden(GOLDEN / path.parent.name / path.stem, files)
+
+
+@pytest.mark.parametrize(
+    "path", SYSTEM_FILES + EXAMPLE_FILES, ids=lambda p: p.parent.name + "/" + p.stem
+)
+def test_system_settings_read_back_equal_its_plan_json(path: Path) -> None:
+    plans, files = generated(path)
+    for plan in plans:
+        rel = "plan.json" if len(plans) == 1 else f"{plan.platform}/plan.json"
+        plan = Plan.from_json(files[rel])
+        written = app_settings(files, plan.system, plan.arm_platform or plan.platform)
+        for key, want in expected_from_plan(plan).items():
+            got = as_written(written, key)
+            if isinstance(want, dict):
+                got = {k: got.get(k) for k in want}
+            assert got == want, f"{plan.platform} {key}"
+
+
+@pytest.mark.skipif(DTC is None, reason="dtc is not installed")
+@pytest.mark.parametrize(
+    "path", SYSTEM_FILES + EXAMPLE_FILES, ids=lambda p: p.parent.name + "/" + p.stem
+)
+def test_system_device_trees_compile_cleanly(path: Path, tmp_path: Path) -> None:
+    assert DTC is not None
+    for rel, text in generated(path)[1].items():
+        if rel.endswith(".dts"):
+            src = tmp_path / "x.dts"
+            src.write_text(text)
+            done = subprocess.run(
+                [DTC, "-I", "dts", "-O", "dtb", "-o", os.devnull, str(src)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert (done.returncode, done.stderr) == (0, ""), rel
+
+
+# ---------------------------------------------------------------- against the real apps
+
+_END = re.compile(r"\('([^']+)', '([^']+)'\)")
+
+
+def composition(text: str) -> tuple[dict[str, str], list[str], list[tuple[str, str, str]]]:
+    """Instances, macro calls and (connector, from, to) ends of a .camkes composition."""
+    found = re.search(r"\bcomposition\s*\{", text)
+    toks = tokens(text[found.start() :]) if found else []
+    instances: dict[str, str] = {}
+    macros: list[str] = []
+    ends: list[tuple[str, str, str]] = []
+    i = 2
+    while i < len(toks) and toks[i][1] != "}":
+        word = toks[i][1]
+        j = i
+        while toks[j][1] not in (";", ")"):
+            j += 1
+        part = [t for _, t in toks[i:j] if t not in ",()"]
+        if word == "component":
+            instances[part[2]] = part[1]
+        elif word == "connection":
+            froms = [part[k + 1] for k in range(len(part)) if part[k] == "from"]
+            tos = [part[k + 1] for k in range(len(part)) if part[k] == "to"]
+            ends += [(part[1], f, t) for f in froms for t in tos]
+        else:
+            macros.append(word + "(" + ",".join(part[1:]) + ")")
+        i = j + 1
+    return instances, macros, ends
+
+
+def real_ends(connection: str) -> list[tuple[str, str, str]]:
+    connector, _, rest = connection.partition(": ")
+    froms, _, tos = rest.partition(" -> ")
+    f_ends = [f"{a}.{b}" for a, b in _END.findall(froms)]
+    t_ends = [f"{a}.{b}" for a, b in _END.findall(tos)]
+    return [(connector, f, t) for f in f_ends for t in t_ends]
+
+
+def _macro_ids(call: str) -> list[str]:
+    return [a for a in call[call.index("(") + 1 : -1].split(",") if a]
+
+
+def expanded(files: dict[str, str], name: str, folder: str) -> dict[str, Any]:
+    """What camkes-tool would resolve: the app's instances, connection ends and settings,
+    with the camkes-vm macros expanded from their definitions (real_arm_subset.json)."""
+    macros = REAL["macros"]
+    text = files[f"{name}.camkes"]
+    instances, comp_macros, ends = composition(text)
+    for call in comp_macros:
+        if call.startswith("VM_GENERAL_COMPOSITION_DEF"):
+            instances.update(macros["VM_GENERAL_COMPOSITION_DEF"]["instances"])
+        elif call.startswith("VM_COMPOSITION_DEF"):
+            [n] = _macro_ids(call)
+            instances[f"vm{n}"] = "VM"
+            for c in macros["VM_COMPOSITION_DEF"]["connections"]:
+                ends += real_ends(c.replace("{n}", n))
+        elif call.startswith("VM_VIRTUAL_SERIAL_COMPOSITION_DEF"):
+            serial = macros["VM_VIRTUAL_SERIAL_COMPOSITION_DEF"]
+            instances.update(serial["instances"])
+            for c in serial["connections"]:
+                ends += real_ends(c)
+            for n in _macro_ids(call):
+                for c in serial["per_vm_connections"]:
+                    ends += real_ends(c.replace("{n}", n))
+    settings: dict[str, Any] = {}
+    _, conf_macros = configuration(text)
+    for call in conf_macros:
+        if call.startswith("VM_CONFIGURATION_DEF"):
+            [n] = _macro_ids(call)
+            settings.update({f"vm{n}.{k}": v for k, v in macros["VM_CONFIGURATION_DEF"].items()})
+        elif call.startswith("VM_VIRTUAL_SERIAL_CONFIGURATION_DEF"):
+            settings.update(macros["VM_VIRTUAL_SERIAL_GENERAL_CONFIGURATION_DEF"])
+            per_vm = macros["PER_VM_VIRTUAL_SERIAL_CONFIGURATION_DEF"]
+            for n in _macro_ids(call):
+                settings.update({f"vm{n}.{k}": v for k, v in per_vm.items()})
+    settings.update(app_settings(files, name, folder))
+    return {"instances": instances, "ends": sorted(set(ends)), "settings": settings}
+
+
+def _ints(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _ints(v) for k, v in value.items()}
+    return value
+
+
+LEGACY_ADDRESS = {
+    "linux_ram_base": "ram_base",
+    "linux_ram_paddr_base": "ram_paddr_base",
+    "linux_ram_size": "ram_size",
+    "dtb_addr": "dtb_addr",
+    "initrd_addr": "initrd_addr",
+}
+LEGACY_IMAGE = {
+    "linux_name": "kernel_name",
+    "linux_bootcmdline": "kernel_bootcmdline",
+    "linux_stdout": "kernel_stdout",
+    "initrd_name": "initrd_name",
+    "dtb_base_name": "dtb_base_name",
+    "dtb_name": "dtb_name",
+}
+
+
+def _dtb_query(value: Any) -> list[str]:
+    if "dtb_query_nodes" in value:  # camkes-tool's resolved form
+        names = REAL["compatible_nodes"]
+        return [
+            f"compatible:{names[p]}" if p in names else p for p in value["dtb_query_nodes"] if p
+        ]
+    out = []
+    for q in value["dtb"]:
+        if "path" in q:
+            out.append(q["path"])
+        elif "properties" in q:
+            out.append("compatible:" + q["properties"]["compatible[0]"])
+    return out
+
+
+def differences(real: dict[str, Any], ours: dict[str, Any]) -> list[str]:
+    """The settings that differ, apart from the documented differences (docs/arm.md)."""
+    out = []
+    defaults = REAL["vm_init_defaults"]
+    ours = dict(ours)
+    for key, want in real.items():
+        inst, _, attr = key.partition(".")
+        if attr in ("linux_address_config", "linux_image_config"):
+            new = "vm_address_config" if attr == "linux_address_config" else "vm_image_config"
+            names = LEGACY_ADDRESS if attr == "linux_address_config" else LEGACY_IMAGE
+            got = ours.pop(f"{inst}.{new}", {})
+            _compare_config(key, want, got, names, out)
+            continue
+        if attr == "vm_image_config":
+            got = ours.pop(key, {})
+            _compare_config(key, want, got, {k: k for k in want}, out)
+            continue
+        if key not in ours:
+            out.append(f"{key}: missing (real {want!r})")
+            continue
+        got = ours.pop(key)
+        if attr == "dtb":
+            want, got = _dtb_query(want), _dtb_query(got)
+        elif attr == "vm_address_config":
+            want = {k: int(v, 16) for k, v in want.items()}
+            got = {k: int(v, 16) for k, v in got.items()}
+        elif attr in ("untyped_mmios", "mmios"):
+            want = [[int(x, 0) for x in e.split(":")] for e in want]
+            got = [[int(x, 0) for x in e.split(":")] for e in got]
+        if _ints(want) != _ints(got):
+            out.append(f"{key}: {got!r}, real {want!r}")
+    for key, got in ours.items():
+        attr = key.partition(".")[2]
+        if attr in defaults and got == defaults[attr]:
+            continue  # the attribute's default, which camkes-tool does not list
+        out.append(f"{key}: {got!r} is not in the real app")
+    return out
+
+
+def _compare_config(
+    key: str, want: dict[str, Any], got: dict[str, Any], names: dict[str, str], out: list[str]
+) -> None:
+    for old, new in names.items():
+        if old not in want:
+            continue
+        if new == "dtb_name" and not got.get("provide_dtb"):
+            continue  # unused when the VMM generates the DTB; written "" (docs/arm.md)
+        mine, real = got.get(new), want[old]
+        if new in ("ram_base", "ram_paddr_base", "ram_size", "dtb_addr", "initrd_addr"):
+            mine, real = (int(mine, 16) if mine else None), int(real, 16)
+        if _ints(mine) != _ints(real):
+            out.append(f"{key}.{old} -> {new}: {mine!r}, real {real!r}")
+
+
+REAL_CASES = [(app, plat) for app, plats in REAL["apps"].items() for plat in plats]
+
+
+def system_for(app: str) -> Path:
+    """The example mirroring a real app, else the test system of the same name."""
+    example = EXAMPLES / f"{app}.yaml"
+    return example if example in EXAMPLE_FILES else SYSTEMS / f"{app}.yaml"
+
+
+@pytest.mark.parametrize(("app", "platform"), REAL_CASES)
+def test_generated_app_resolves_like_the_real_one(app: str, platform: str) -> None:
+    plans, files = generated(system_for(app))
+    plan = next(p for p in plans if p.platform == platform)
+    ours = expanded(files, plan.system, plan.arm_platform or platform)
+    real = REAL["apps"][app][platform]
+    inside = REAL["inside_fixed_components"]
+    real_instances = {k: v for k, v in real["instances"].items() if k not in inside["instances"]}
+    assert ours["instances"] == real_instances
+    want_ends = sorted(
+        {e for c in real["connections"] if c not in inside["connections"] for e in real_ends(c)}
+    )
+    assert ours["ends"] == want_ends
+    assert differences(real["settings"], ours["settings"]) == []
