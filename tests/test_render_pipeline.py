@@ -254,3 +254,13 @@ def test_the_current_folder_is_not_replaced(
         write(out, {"a.txt": "b\n"})
     assert e.value.kind == "folder"
     assert (out / "a.txt").read_text() == "a\n"
+
+
+def test_an_output_path_that_is_a_symlink_replaces_the_folder_it_names(tmp_path: Path) -> None:
+    real, link = tmp_path / "real", tmp_path / "link"
+    write(real, {"a.txt": "a\n"})
+    link.symlink_to(real)
+    write(link, {"a.txt": "b\n"})
+    assert link.is_symlink()
+    assert (real / "a.txt").read_text() == "b\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]

@@ -180,8 +180,10 @@ def write_tree(
     input_sha256: str,
     force: bool = False,
 ) -> WriteResult:
-    """Replace `out_dir` with `files` (plus the manifest) atomically; see the module docstring."""
-    out_dir = Path(os.path.abspath(out_dir))
+    """Replace `out_dir` with `files` (plus the manifest) atomically; see the module docstring.
+
+    When `out_dir` itself is a symlink, the folder it names is the one replaced."""
+    out_dir = Path(os.path.realpath(out_dir))
     if out_dir.exists() and not out_dir.is_dir():
         raise WriteError(f"{out_dir} exists and is not a folder", kind="folder")
     _not_the_working_folder(out_dir)
