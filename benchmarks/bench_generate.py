@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_generate_arm  # benchmarks/bench_generate_arm.py, beside this file
+
 from sel4vmgen.pipeline import check_file
 from sel4vmgen.render import generate
 
@@ -78,6 +80,8 @@ def main() -> None:
         print(f"{name:<22} {first:>10.3f} {median:>11.3f} {back:>13.3f} {files:>6}")
     print("first: a fresh process's first run (imports, template compilation) end to end;")
     print("median: end to end; generate: resolve + simulate + render + write only.")
+    print()
+    bench_generate_arm.main()  # the ARM examples' figures
 
 
 if __name__ == "__main__":
