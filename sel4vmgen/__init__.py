@@ -27,4 +27,8 @@ def __getattr__(name: str) -> Any:
         from sel4vmgen.rules import check
 
         return check
+    if name == "generate":
+        from sel4vmgen.render import generate
+
+        return generate
     raise AttributeError(name)
