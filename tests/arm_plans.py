@@ -95,13 +95,14 @@ def vm_plan(
     )
 
 
-def threads(vms: tuple[VmPlan, ...]) -> tuple[Thread, ...]:
+def threads(vms: tuple[VmPlan, ...], num_nodes: int) -> tuple[Thread, ...]:
+    """camkes-vm's layout: VMM at base_prio, VCPUs (at most num_nodes) at base_prio - 1."""
     out: list[Thread] = []
     for vm in vms:
         out.append(Thread(f"{vm.instance}.vmm", "vmm", vm.priority, vm=vm.instance))
         out += [
             Thread(f"{vm.instance}.vcpu{n}", "vcpu", vm.priority - 1, n, vm.instance, n)
-            for n in range(vm.vcpus)
+            for n in range(min(vm.vcpus, num_nodes))
         ]
     return tuple(out)
 
@@ -130,7 +131,7 @@ def arm_plan(*vms: VmPlan, platform: str = "qemu-arm-virt", num_nodes: int = 2) 
         arm_platform=platform,
         num_nodes=num_nodes,
         vms=vms,
-        threads=threads(vms),
+        threads=threads(vms, num_nodes),
         irq_routes=routes,
         file_server=tuple(images),
         cmake_options=(

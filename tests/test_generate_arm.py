@@ -248,12 +248,10 @@ def test_camkes_settings_parse_back_to_the_plan(case: str) -> None:
 # ---------------------------------------------------------------- VCPU threads
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_vcpu_threads_follow_camkes_vm(case: str) -> None:
-    """camkes-vm: the VMM at base_prio, one VCPU thread per VCPU at base_prio - 1,
-    affinity = VCPU id on SMP; the app says the same with num_vcpus and base_prio."""
-    plans = CASES[case]()
-    files = render(plans, CTX)
+def check_vcpu_threads(plans: tuple[Plan, ...], files: dict[str, str]) -> None:
+    """camkes-vm: the VMM at base_prio, one VCPU thread per VCPU it creates (num_vcpus,
+    capped at KernelMaxNumNodes) at base_prio - 1 with affinity = VCPU id on SMP, the IRQ
+    server at base_prio + 1; the app says the same with num_vcpus and base_prio."""
     for plan in plans:
         written = app_settings(files, plan.system, plan.arm_platform or plan.platform)
         for vm in plan.vms:
@@ -261,13 +259,21 @@ def test_vcpu_threads_follow_camkes_vm(case: str) -> None:
             vmm = [t for t in mine if t.role == "vmm"]
             vcpus = sorted((t for t in mine if t.role == "vcpu"), key=lambda t: t.vcpu or 0)
             assert [t.priority for t in vmm] == [vm.priority]
-            assert [t.vcpu for t in vcpus] == list(range(vm.vcpus))
+            assert [t.vcpu for t in vcpus] == list(range(min(vm.vcpus, plan.num_nodes)))
             assert {t.priority for t in vcpus} == {vm.priority - 1}
             if plan.num_nodes > 1:
-                assert [t.core for t in vcpus] == list(range(vm.vcpus))
+                assert [t.core for t in vcpus] == [t.vcpu for t in vcpus]
+            servers = [t.priority for t in mine if t.role == "irq_server"]
+            assert servers in ([], [vm.priority + 1])
             assert written[f"{vm.instance}.num_vcpus"] == vm.vcpus
             base_prio = written.get(f"{vm.instance}.base_prio", 100)  # VM_CONFIGURATION_DEF
             assert base_prio == vm.priority
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_vcpu_threads_follow_camkes_vm(case: str) -> None:
+    plans = CASES[case]()
+    check_vcpu_threads(plans, render(plans, CTX))
 
 
 def test_a_vmm_priority_other_than_the_default_is_written() -> None:
@@ -477,9 +483,8 @@ def test_written_app_checks_clean_and_edits_need_force(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app"]
 
 
-# ---------------------------------------------------------------- systems through the whole pipeline
+# ---------------------------------------------------------------- examples through the whole pipeline
 
-SYSTEMS = ROOT / "tests" / "data" / "arm_systems"
 EXAMPLES = ROOT / "examples"
 # Relative paths in a system are made absolute against its folder; a fixed folder keeps
 # the golden files free of this checkout's location.
@@ -497,7 +502,6 @@ def arm_examples() -> list[Path]:
     return found
 
 
-SYSTEM_FILES = sorted(SYSTEMS.glob("*.yaml"))
 EXAMPLE_FILES = arm_examples()
 
 
@@ -509,18 +513,14 @@ def generated(path: Path) -> tuple[tuple[Plan, ...], dict[str, str]]:
     return plans, render_plans(plans, RenderContext(base, loaded.system.name))
 
 
-@pytest.mark.parametrize(
-    "path", SYSTEM_FILES + EXAMPLE_FILES, ids=lambda p: p.parent.name + "/" + p.stem
-)
-def test_system_generates_the_golden_app(path: Path) -> None:
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_example_generates_the_golden_app(path: Path) -> None:
     _, files = generated(path)
-    compare_with_golden(GOLDEN / path.parent.name / path.stem, files)
+    compare_with_golden(GOLDEN / "examples" / path.stem, files)
 
 
-@pytest.mark.parametrize(
-    "path", SYSTEM_FILES + EXAMPLE_FILES, ids=lambda p: p.parent.name + "/" + p.stem
-)
-def test_system_settings_read_back_equal_its_plan_json(path: Path) -> None:
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_example_settings_read_back_equal_its_plan_json(path: Path) -> None:
     plans, files = generated(path)
     for plan in plans:
         rel = "plan.json" if len(plans) == 1 else f"{plan.platform}/plan.json"
@@ -533,11 +533,14 @@ def test_system_settings_read_back_equal_its_plan_json(path: Path) -> None:
             assert got == want, f"{plan.platform} {key}"
 
 
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_example_vcpu_threads_follow_camkes_vm(path: Path) -> None:
+    check_vcpu_threads(*generated(path))
+
+
 @pytest.mark.skipif(DTC is None, reason="dtc is not installed")
-@pytest.mark.parametrize(
-    "path", SYSTEM_FILES + EXAMPLE_FILES, ids=lambda p: p.parent.name + "/" + p.stem
-)
-def test_system_device_trees_compile_cleanly(path: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_example_device_trees_compile_cleanly(path: Path, tmp_path: Path) -> None:
     assert DTC is not None
     for rel, text in generated(path)[1].items():
         if rel.endswith(".dts"):
@@ -676,7 +679,7 @@ def _dtb_query(value: Any) -> list[str]:
 
 def differences(real: dict[str, Any], ours: dict[str, Any]) -> list[str]:
     """The settings that differ, apart from the documented differences (docs/arm.md)."""
-    out = []
+    out: list[str] = []
     defaults = REAL["vm_init_defaults"]
     ours = dict(ours)
     for key, want in real.items():
@@ -731,15 +734,9 @@ def _compare_config(
 REAL_CASES = [(app, plat) for app, plats in REAL["apps"].items() for plat in plats]
 
 
-def system_for(app: str) -> Path:
-    """The example mirroring a real app, else the test system of the same name."""
-    example = EXAMPLES / f"{app}.yaml"
-    return example if example in EXAMPLE_FILES else SYSTEMS / f"{app}.yaml"
-
-
 @pytest.mark.parametrize(("app", "platform"), REAL_CASES)
 def test_generated_app_resolves_like_the_real_one(app: str, platform: str) -> None:
-    plans, files = generated(system_for(app))
+    plans, files = generated(EXAMPLES / f"{app}.yaml")
     plan = next(p for p in plans if p.platform == platform)
     ours = expanded(files, plan.system, plan.arm_platform or platform)
     real = REAL["apps"][app][platform]
@@ -751,3 +748,59 @@ def test_generated_app_resolves_like_the_real_one(app: str, platform: str) -> No
     )
     assert ours["ends"] == want_ends
     assert differences(real["settings"], ours["settings"]) == []
+
+
+PROVIDED = """\
+name: provided
+arch: arm
+sel4_arch: aarch64
+platform: [qemu-arm-virt, zcu102]
+num_nodes: 2
+vms:
+  - name: guest
+    vcpus: 2
+    kernel: {image: "${CAMKES_VM_IMAGES_DIR}/linux"}
+    initrd: {image: "${CAMKES_VM_IMAGES_DIR}/rootfs.cpio.gz"}
+    dtb: {mode: provide}
+    cmdline: console=ttyAMA0 root=/dev/ram0
+    per_platform:
+      zcu102:
+        passthrough: {devices: [/amba/serial@ff000000]}
+"""
+
+
+@pytest.mark.skipif(DTC is None, reason="dtc is not installed")
+def test_a_provided_device_tree_reads_back_as_the_resolved_plan(tmp_path: Path) -> None:
+    import fdt
+
+    system = tmp_path / "provided.yaml"
+    system.write_text(PROVIDED)
+    loaded = load(system)
+    plans = resolve_plans(loaded)
+    files = render_plans(plans, RenderContext(FIXED_BASE, "provided"))
+    assert DTC is not None
+    for plan in plans:
+        [vm] = plan.vms
+        rel = f"{plan.arm_platform}/vm0.dts"
+        assert f'"${{CMAKE_CURRENT_SOURCE_DIR}}/{rel}"' in files["CMakeLists.txt"]
+        (tmp_path / "x.dts").write_text(files[rel])
+        done = subprocess.run(
+            [DTC, "-I", "dts", "-O", "dtb", "-o", str(tmp_path / "x.dtb"), str(tmp_path / "x.dts")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (done.returncode, done.stderr) == (0, "")
+        tree = fdt.parse_dtb((tmp_path / "x.dtb").read_bytes())
+        assert vm.ram.guest is not None and plan.gic is not None
+        reg = tree.get_property("reg", f"/memory@{vm.ram.guest:x}").data
+        assert (reg[0] << 32 | reg[1], reg[2] << 32 | reg[3]) == (vm.ram.guest, vm.ram.size)
+        assert len(tree.get_node("/cpus").nodes) == vm.vcpus
+        assert tree.get_property("bootargs", "/chosen").value == vm.cmdline
+        assert tree.exist_node(f"/intc@{plan.gic.dist:x}")
+        routes = [r for r in plan.irq_routes if r.kind == "passthrough"]
+        assert routes  # each platform's UART (pl011 on qemu-arm-virt, serial0 on zcu102)
+        for route in routes:
+            unit = route.name.rsplit("@", 1)[1]
+            [node] = [n for n in tree.root.nodes if n.name.endswith("@" + unit)]
+            assert node.get_property("interrupts").data == [0, route.virq - 32, 4]
