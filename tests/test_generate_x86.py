@@ -669,3 +669,31 @@ def test_json_format_reports_edited_files_for_machines(system: Path, tmp_path: P
             "severity": "error",
         }
     ]
+
+
+def test_two_kernels_with_one_file_name_are_refused() -> None:
+    other = Image("kernel", "bzimage2", "/elsewhere/default_bzimage_4.8.16", format="bzImage")
+    p = plan("two", "x86_64", (vm_plan(0), vm_plan(1, kernel=other)), file_server=(KERNEL, other))
+    with pytest.raises(DiagnosticError) as e:
+        rendered(p)
+    assert [d.message for d in e.value.diagnostics] == [
+        "two bzImage kernels are named 'default_bzimage_4.8.16'; rename one"
+    ]
+
+
+def test_each_distinct_kernel_is_decompressed_once() -> None:
+    other = Image("kernel", "bzimage2", "/elsewhere/bzimage_other", format="bzImage")
+    p = plan(
+        "two",
+        "x86_64",
+        (vm_plan(0), vm_plan(1), vm_plan(2, kernel=other)),
+        file_server=(KERNEL, KERNEL, other),
+    )
+    cmake = rendered(p)["CMakeLists.txt"]
+    assert [ln for ln in cmake.splitlines() if ln.startswith(("Decompress", "AddTo"))] == [
+        "DecompressLinuxKernel(extract_linux_kernel decompressed_kernel "
+        '"${CAMKES_VM_LINUX_DIR}/images/kernel/default_bzimage_4.8.16")',
+        'AddToFileServer("bzimage" ${decompressed_kernel} DEPENDS extract_linux_kernel)',
+        'DecompressLinuxKernel(extract_linux_kernel_1 decompressed_kernel_1 "/elsewhere/bzimage_other")',
+        'AddToFileServer("bzimage2" ${decompressed_kernel_1} DEPENDS extract_linux_kernel_1)',
+    ]

@@ -17,7 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sel4vmgen.plan.common import CAMKES_DEFAULT_PRIORITY
-from sel4vmgen.plan.model import Image, IrqRoute, Plan, Setting, VirtqueueEnd, VmPlan
+from sel4vmgen.plan.model import (
+    ComponentPlan,
+    Image,
+    IrqRoute,
+    Plan,
+    Setting,
+    VirtqueueEnd,
+    VmPlan,
+)
 from sel4vmgen.render import RenderContext
 from sel4vmgen.render.env import (
     RenderError,
@@ -179,7 +187,7 @@ def view(plan: Plan, ctx: RenderContext) -> X86App:
         options=cmake_options(plan),
         vms=vms,
         file_server=file_server(plan.file_server, ctx),
-        components=tuple(component_view(plan, c.name, ctx) for c in plan.components),
+        components=tuple(component_view(plan, c, ctx) for c in plan.components),
         images_package=any(s.startswith("${CAMKES_VM_IMAGES_DIR}") for s in sources),
         virtqueues=virtqueue_topology(vms),
         tool_version=ctx.tool_version,
@@ -221,6 +229,7 @@ def file_server(images: Sequence[Image], ctx: RenderContext) -> tuple[FileServer
     """One AddToFileServer per file-server name; a bzImage kernel is decompressed first."""
     out: list[FileServerEntry] = []
     seen: dict[str, str] = {}
+    kernels: set[str] = set()  # file names of the bzImages decompressed so far
     for image in images:
         path = ctx.image_location(image)
         if image.fs_name in seen:
@@ -228,9 +237,17 @@ def file_server(images: Sequence[Image], ctx: RenderContext) -> tuple[FileServer
                 raise RenderError(f"file-server name {image.fs_name!r} names two different files")
             continue
         seen[image.fs_name] = path
+        if ":" in image.fs_name or ":" in path:
+            # DefineCAmkESVMFileServer splits its `<name>:<file>` entries at ':'
+            raise RenderError(f"the file server cannot take {image.fs_name!r} from {path!r}: ':'")
         quoted = cmake_quote(path, variables=True)
         if image.role == "kernel" and image.format == "bzImage":
-            n = sum(1 for e in out if e.decompress)
+            base = path.rsplit("/", 1)[-1]
+            if base in kernels:
+                # DecompressLinuxKernel writes decomp/<file name>: two kernels would collide
+                raise RenderError(f"two bzImage kernels are named {base!r}; rename one")
+            n = len(kernels)
+            kernels.add(base)
             suffix = f"_{n}" if n else ""
             target, var = f"extract_linux_kernel{suffix}", f"decompressed_kernel{suffix}"
             out.append(
@@ -241,9 +258,9 @@ def file_server(images: Sequence[Image], ctx: RenderContext) -> tuple[FileServer
     return tuple(out)
 
 
-def component_view(plan: Plan, name: str, ctx: RenderContext) -> ComponentView:
+def component_view(plan: Plan, comp: ComponentPlan, ctx: RenderContext) -> ComponentView:
     """A native component: imported from camkes-vm, or declared from its sources."""
-    comp = next(c for c in plan.components if c.name == name)
+    name = comp.name
     identifier(comp.name, "component name")
     identifier(comp.type, "component type")
     if not comp.sources:
