@@ -107,7 +107,8 @@ class AppView:
     settings: tuple[SettingLine, ...]
     vmm_sources: tuple[str, ...]
     component_sources: tuple[tuple[str, tuple[str, ...]], ...]  # (type, CMake-quoted sources)
-    uses_vswitch: bool
+    uses_vswitch: bool  # virtqueue links: the vswitch_mapping struct and vswitch_layout
+    uses_mac: bool  # a VM with virtio-net: vswitch_mac_address
 
 
 def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
@@ -166,6 +167,7 @@ def app_view(plans: Sequence[Plan], ctx: RenderContext) -> AppView:
             if t.sources
         ),
         uses_vswitch=any(vm.virtqueues for vm in first.vms),
+        uses_mac=any(vm.mac or vm.virtqueues for vm in first.vms),
     )
 
 

@@ -85,8 +85,11 @@ def _links(plan: Plan, vm: VmPlan) -> list[tuple[str, str, CamkesValue]]:
             (vm.instance, f"{end.send}_shmem_size", link.shmem_size),
         ]
         layout.append({"mac_addr": peer.mac, "recv_id": end.recv_id, "send_id": end.send_id})
+    mac = vm.mac or (vm.virtqueues[0].mac if vm.virtqueues else None)
+    if mac is not None:
+        # read by VM_Arm's virtio_net_arping.c and virtio_net_virtqueue.c
+        out.append((vm.instance, "vswitch_mac_address", mac))
     if vm.virtqueues:
-        out.append((vm.instance, "vswitch_mac_address", vm.virtqueues[0].mac))
         out.append((vm.instance, "vswitch_layout", layout))
     return out
 
