@@ -1,0 +1,126 @@
+"""The explorer: properties, bounds, replayable counterexamples, sound reductions."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sel4vmgen.sim.explore import (
+    Limits,
+    Product,
+    Property,
+    Reductions,
+    check,
+    replay,
+)
+from sel4vmgen.sim.guests import CLI, HALT, MMIO, STI, WORK, Source, Workload
+from sel4vmgen.sim.x86 import X86Model
+from sel4vmgen.sim.x86_split import SplitModel
+
+
+class Counter:
+    """Two counters that each step up to `top`; `bad` is a value both may never reach."""
+
+    def __init__(self, name: str, top: int, bad: tuple[int, int] | None = None) -> None:
+        self.name, self.top, self.bad = name, top, bad
+
+    def symmetry_key(self) -> Hashable:
+        return (self.top, self.bad)
+
+    def init_states(self) -> Sequence[tuple[int, int]]:
+        return [(0, 0)]
+
+    def actions(self, s: tuple[int, int]) -> Sequence[Hashable]:
+        return [i for i in (0, 1) if s[i] < self.top]
+
+    def next_state(self, s: tuple[int, int], a: Hashable) -> tuple[int, int]:
+        return (s[0] + 1, s[1]) if a == 0 else (s[0], s[1] + 1)
+
+    def properties(self) -> Sequence[Property[tuple[int, int]]]:
+        return [
+            Property("never bad", "E999", "always", lambda s: s != self.bad, lambda s: f"at {s}")
+        ]
+
+
+def test_explores_every_state_once() -> None:
+    r = check(Counter("c", 3), Limits())
+    assert r.ok and r.complete
+    assert r.states == 16  # (0..3) x (0..3)
+
+
+def test_counterexample_is_a_replayable_path_to_the_bad_state() -> None:
+    m = Counter("c", 3, bad=(2, 1))
+    r = check(m, Limits())
+    cex = r.counterexample
+    assert cex is not None and cex.code == "E999" and cex.message == "at (2, 1)"
+    assert replay(m, cex)[-1][1] == (2, 1)
+    assert sorted(cex.path, key=str) == [0, 0, 1]
+
+
+def test_bounds_make_a_search_incomplete() -> None:
+    assert not check(Counter("c", 50), Limits().states(100)).complete
+    shallow = check(Counter("c", 3), Limits().depth(2))
+    assert not shallow.complete and shallow.max_depth == 2
+
+
+def test_eventually_is_checked_in_terminal_states() -> None:
+    class Stuck(Counter):
+        def properties(self) -> Sequence[Property[tuple[int, int]]]:
+            return [Property("ends at top", "E998", "eventually", lambda s: s == (3, 3))]
+
+        def actions(self, s: tuple[int, int]) -> Sequence[Hashable]:
+            return [] if s == (1, 0) else super().actions(s)
+
+    cex = check(Stuck("s", 3), Limits()).counterexample
+    assert cex is not None and cex.code == "E998"
+    assert cex.path == (0,)
+
+
+def test_symmetric_components_are_checked_once() -> None:
+    p = Product("p", [Counter(f"c{i}", 3) for i in range(3)])
+    r = check(p, Limits())
+    assert r.ok and r.skipped_symmetric == 2 and r.states == 16
+
+
+def test_partial_order_reduction_keeps_the_verdict_with_fewer_states() -> None:
+    parts = [Counter("a", 3), Counter("b", 3, bad=(3, 2))]
+    full = check(Product("p", parts), Limits().states(10**6), Reductions(False, False, False))
+    por = check(Product("p", parts), Limits().states(10**6), Reductions(False, False, True))
+    assert full.counterexample is not None and por.counterexample is not None
+    assert full.counterexample.code == por.counterexample.code == "E999"
+    ok = [Counter("a", 3), Counter("b", 3)]
+    assert (
+        check(Product("p", ok), Limits(), Reductions(False, False, True)).states
+        < check(Product("p", ok), Limits(), Reductions(False, False, False)).states
+    )
+
+
+ops = st.sampled_from([CLI, STI, WORK, MMIO, HALT])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    programs=st.lists(st.lists(ops, min_size=1, max_size=3), min_size=2, max_size=2),
+    fires=st.lists(st.integers(0, 1), min_size=2, max_size=2),
+    split=st.booleans(),
+)
+def test_reductions_never_change_the_verdict(
+    programs: list[list[str]], fires: list[int], split: bool
+) -> None:
+    srcs = (Source("timer", 0), Source("eth", 11))
+
+    def parts() -> list[X86Model | SplitModel]:
+        out: list[X86Model | SplitModel] = []
+        for i, prog in enumerate(programs):
+            w = Workload(f"vm{i}", (*prog, STI, HALT), srcs, (fires[i], 1))
+            out.append(SplitModel(w) if split else X86Model(w))
+        return out
+
+    limits = Limits().states(30_000).depth(400)
+    plain = check(Product("p", parts()), limits, Reductions(False, False, False))
+    reduced = check(Product("p", parts()), limits, Reductions())
+    if not plain.complete:
+        return
+    assert plain.ok == reduced.ok
