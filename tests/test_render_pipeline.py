@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import jinja2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jinja2.exceptions import SecurityError
 
 from sel4vmgen.render.env import (
@@ -264,3 +267,72 @@ def test_an_output_path_that_is_a_symlink_replaces_the_folder_it_names(tmp_path:
     assert link.is_symlink()
     assert (real / "a.txt").read_text() == "b\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
+# ---------------------------------------------------------------- escaping, for any text
+
+
+def c_unquote(literal: str) -> str:
+    """What a C compiler reads from the literals `c_string` writes (simple and octal escapes)."""
+    assert literal.startswith('"') and literal.endswith('"') and "\n" not in literal
+    body, out, i = literal[1:-1], bytearray(), 0
+    simple = {"\\": 0x5C, '"': 0x22, "n": 0x0A, "r": 0x0D, "t": 0x09, "?": 0x3F}
+    while i < len(body):
+        ch = body[i]
+        assert ch != '"', literal  # an unescaped quote would end the literal
+        if ch != "\\":
+            out.append(ord(ch))
+            i += 1
+        elif body[i + 1] in simple:
+            out.append(simple[body[i + 1]])
+            i += 2
+        else:
+            out.append(int(body[i + 1 : i + 4], 8))
+            i += 4
+    return out.decode("utf-8")
+
+
+def cmake_read(arg: str) -> str:
+    """What CMake reads from a quoted argument `cmake_quote` writes (no variables kept); `\\;`
+    stays `\\;` in the value, which every list operation reads as one `;` (not a separator)."""
+    assert arg.startswith('"') and arg.endswith('"')
+    body, out, i = arg[1:-1], [], 0
+    while i < len(body):
+        if body[i] == "\\":
+            out.append({"n": "\n", "t": "\t", "r": "\r"}.get(body[i + 1], body[i + 1]))
+            i += 2
+        else:
+            assert body[i] != '"' and body[i] != "$", arg
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_c_string_reads_back_as_the_text(text: str) -> None:
+    literal = c_string(text)
+    assert c_unquote(literal) == text
+    assert "??" not in literal  # no trigraph can form
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs"))))
+def test_cmake_quote_reads_back_as_the_text(text: str) -> None:
+    assert cmake_read(cmake_quote(text)) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_camkes_string_is_one_token_or_refused(text: str) -> None:
+    try:
+        literal = camkes_string(text)
+    except RenderError:
+        assert (
+            '"' in text
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+            or ((len(text) - len(text.rstrip("\\"))) % 2)
+        )
+        return
+    assert literal == f'"{text}"'
+    assert re.fullmatch(r'"[^"\n]*"', literal)  # camkes-tool's quoted_string, one line
