@@ -256,6 +256,15 @@ CODES: tuple[Code, ...] = (
         "initrd: {image: rootfs.cpio, max_size: 16MiB}   # rootfs.cpio is 20 MiB",
     ),
     Code(
+        "E238",
+        "IRQ of a virtual device",
+        "camkes-vm injects its virtio devices' interrupt (libvirtio's per-platform IRQ) and "
+        "the cross-VM notification (free_plat_interrupts[0]) into the guest; a passthrough "
+        "IRQ with the same number would collide with them in the guest's GIC.",
+        "platform: qemu-arm-virt\nvms:\n  - name: vm0\n    virtio: {net: true}\n"
+        "    passthrough: {irqs: [82]}",
+    ),
+    Code(
         "W201",
         "more VCPUs than nodes",
         "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "
@@ -296,5 +305,13 @@ CODES: tuple[Code, ...] = (
         "W207",
         "empty cross-VM connection",
         "A cross_vm connection with no dataports and no events shares nothing.",
+    ),
+    Code(
+        "W208",
+        "kernel console IRQ given to a guest",
+        "The IRQ belongs to the UART the kernel prints to.  The kernel polls that UART and "
+        "does not claim its IRQ, so a guest may have it (tk1 vm_minimal does), but kernel and "
+        "guest output will interleave on the same port.",
+        "platform: tk1\nvms:\n  - name: vm0\n    passthrough: {irqs: [122]}",
     ),
 )

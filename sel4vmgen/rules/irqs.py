@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sel4vmgen.diagnostics import Diagnostic, Span
-from sel4vmgen.model.system import DtbNode, Vm
+from sel4vmgen.model.system import CrossVm, DtbNode, VirtioNet, Vm
 from sel4vmgen.platforms.model import Platform
 from sel4vmgen.rules.context import Ctx, error, line_of, warning
 
@@ -124,6 +124,51 @@ def _reserved(p: Platform) -> dict[int, str]:
     return {r.irq: r.why for r in p.reserved_irqs if r.irq not in shared}
 
 
+def irq_virtual_devices(ctx: Ctx) -> list[Diagnostic]:
+    """E238 a named IRQ the VMM's virtio devices or cross-VM events already use in this guest;
+    W208 the kernel serial port's IRQ (shared with the kernel's console)."""
+    p = ctx.platform
+    if p is None or p.arch != "arm":
+        return []
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        uses = _virtual_irqs(ctx, p, vm)
+        for k, irq in enumerate(vm.passthrough.irqs if vm.passthrough else ()):
+            where = ctx.at(i, "passthrough", "irqs", k)
+            if irq in uses:
+                out.append(
+                    error(
+                        "E238",
+                        f"{vm.name} IRQ {irq} is the virtual IRQ of its {uses[irq]} on {p.name}",
+                        where,
+                    )
+                )
+            elif irq in p.serial.irqs:
+                out.append(
+                    warning(
+                        "W208",
+                        f"{vm.name} IRQ {irq} is the IRQ of {p.serial.path or p.serial.name}, "
+                        "the kernel's console: the guest shares that UART with the kernel",
+                        where,
+                    )
+                )
+    return out
+
+
+def _virtual_irqs(ctx: Ctx, p: Platform, vm: Vm) -> dict[int, str]:
+    """IRQs camkes-vm injects into this guest: libvirtio's (virtio-net and virtio-console,
+    libs/libvirtio plat_include) and the cross-VM one (free_plat_interrupts[0], vmlinux.h)."""
+    out: dict[int, str] = {}
+    linked = any(isinstance(c, VirtioNet) and vm.name in c.between for c in ctx.system.connections)
+    virtio = vm.virtio is not None and (vm.virtio.net or vm.virtio.console)
+    if p.virtio_irq is not None and (virtio or linked):
+        out[p.virtio_irq] = "virtio devices"
+    crossed = any(isinstance(c, CrossVm) and c.vm == vm.name for c in ctx.system.connections)
+    if p.free_irqs and crossed:
+        out.setdefault(p.free_irqs[0], "cross-VM connection")
+    return out
+
+
 def irq_without_device(ctx: Ctx) -> list[Diagnostic]:
     """W204: an ARM passthrough IRQ that no device the VM is given raises."""
     p = ctx.platform
@@ -138,7 +183,8 @@ def irq_without_device(ctx: Ctx) -> list[Diagnostic]:
         reserved = set(_reserved(p))
         top = p.gic.max_irq if p.gic else 1 << 16
         for k, irq in enumerate(pt.irqs):
-            if irq not in raised and irq not in reserved and irq <= top:  # else an error says it
+            said = irq in reserved or irq > top or irq in _virtual_irqs(ctx, p, vm)
+            if irq not in raised and not said:  # else another diagnostic says it
                 out.append(
                     warning(
                         "W204",
@@ -166,4 +212,4 @@ def _device_irqs(ctx: Ctx, vm: Vm) -> set[int]:
     return out
 
 
-RULES = (irq_owners, irq_platform, irq_without_device)
+RULES = (irq_owners, irq_platform, irq_virtual_devices, irq_without_device)
