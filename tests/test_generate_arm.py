@@ -804,3 +804,51 @@ def test_a_provided_device_tree_reads_back_as_the_resolved_plan(tmp_path: Path) 
             unit = route.name.rsplit("@", 1)[1]
             [node] = [n for n in tree.root.nodes if n.name.endswith("@" + unit)]
             assert node.get_property("interrupts").data == [0, route.virq - 32, 4]
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from sel4vmgen.cli import cli
+
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+def test_generate_check_and_force_on_an_arm_example(tmp_path: Path) -> None:
+    out = tmp_path / "vm_minimal"
+    example = str(EXAMPLES / "vm_minimal.yaml")
+    assert run_cli("generate", example, "-o", str(out))[0] == 0
+    assert (out / "zcu102" / "devices.camkes").is_file()
+    assert run_cli("generate", example, "-o", str(out), "--check")[0] == 0
+    devices = out / "tx2" / "devices.camkes"
+    devices.write_text(devices.read_text() + "// edited\n")
+    code, output = run_cli("generate", example, "-o", str(out), "--check")
+    assert code == 1 and "E402" in output and "tx2/devices.camkes differs" in output
+    code, output = run_cli("generate", example, "-o", str(out))
+    assert code == 1 and "E401" in output
+    assert devices.read_text().endswith("// edited\n")  # refused: nothing overwritten
+    assert run_cli("generate", example, "-o", str(out), "--force")[0] == 0
+    assert not devices.read_text().endswith("// edited\n")
+    assert run_cli("generate", example, "-o", str(out), "--check")[0] == 0
+
+
+def test_a_command_line_camkes_cannot_carry_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    system = tmp_path / "quoted.yaml"
+    system.write_text(
+        "name: quoted\narch: arm\nsel4_arch: aarch64\nplatform: qemu-arm-virt\n"
+        "vms:\n  - name: guest\n    vcpus: 1\n"
+        '    kernel: {image: "${CAMKES_VM_IMAGES_DIR}/linux"}\n'
+        "    cmdline: 'console=\"ttyAMA0\"'\n"
+    )
+    out = tmp_path / "app"
+    code, output = run_cli("generate", str(system), "-o", str(out))
+    assert code == 1
+    assert output == (
+        "error[E405]: a CAmkES string cannot hold a double quote: 'console=\"ttyAMA0\"'\n"
+    )
+    assert not out.exists()
