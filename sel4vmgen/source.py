@@ -154,8 +154,8 @@ _CORE_TAGS = frozenset(
 
 
 def _scan_events(yaml: Any, text: str, shown: str) -> None:
-    """Refuse what the loader would silently get wrong: several documents,
-    aliases to a node that contains them (which load as null), and tags."""
+    """Refuse what the loader would get wrong or take long over: several documents,
+    aliases to a node that contains them (which load as null), tags, deep nesting."""
     open_anchors: list[str | None] = []
     documents = 0
     for event in yaml.parse(text):
@@ -173,6 +173,8 @@ def _scan_events(yaml: Any, text: str, shown: str) -> None:
                 )
         elif kind in ("MappingStartEvent", "SequenceStartEvent"):
             open_anchors.append(event.anchor)
+            if len(open_anchors) > MAX_DEPTH:  # stop early: deep nesting is slow to scan
+                raise _fail("E008", f"nesting deeper than {MAX_DEPTH} levels", here)
         elif kind in ("MappingEndEvent", "SequenceEndEvent"):
             open_anchors.pop()
         elif kind == "AliasEvent" and event.anchor in open_anchors:
