@@ -337,3 +337,25 @@ def test_plan_command_reports_an_invalid_system_and_exits_1(
 def test_plan_command_unreadable_file_exits_2(tmp_path: Path, cli: Callable[..., Run]) -> None:
     r = cli("plan", str(tmp_path / "missing.yaml"))
     assert r.exit_code == 2 and "E001" in r.stderr
+
+
+def test_connection_to_an_unknown_vm_reaching_resolve_is_e304(tmp_path: Path) -> None:
+    extra = "connections:\n  - {type: virtio_net, between: [a, ghost]}\n"
+    with pytest.raises(DiagnosticError) as info:
+        arm(tmp_path, ARM_VM.format(name="a"), extra)
+    (d,) = info.value.diagnostics
+    assert d.message == "on qemu-arm-virt: connection names 'ghost', which is not a VM or component"
+    assert d.code == "E304" and d.span is not None and (d.span.line, d.span.col) == (9, 37)
+
+
+def test_platform_without_guest_layout_is_e302(tmp_path: Path) -> None:
+    import dataclasses
+
+    from sel4vmgen.plan import PlanError
+
+    loaded = load(EXAMPLES / "vm_cross_connector.yaml")
+    bare = dataclasses.replace(platform("qemu-arm-virt"), guest=None)
+    with pytest.raises(PlanError) as info:
+        resolve(loaded.system, bare)
+    assert (info.value.code, info.value.path) == ("E302", ("vms", 0))
+    assert info.value.message == "platform qemu-arm-virt has no default guest layout"

@@ -83,7 +83,9 @@ def _virtqueue(
     links: Links,
     where: tuple[str | int, ...],
 ) -> None:
-    (ia, a), (ib, b) = (_lookup(n, names, (*where, "between")) for n in conn.between)
+    (ia, a), (ib, b) = (
+        _lookup(n, names, (*where, "between", j)) for j, n in enumerate(conn.between)
+    )
     arm = platform.arch == "arm"
     instance = f"{b}_{a}" if arm else f"init{k}"
     ends = (_end(a, ia, ib, arm, links), _end(b, ib, ia, arm, links))
