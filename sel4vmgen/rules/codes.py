@@ -18,7 +18,9 @@ CODES: tuple[Code, ...] = (
         "The generated assembly declares `vm<n>` for the n-th VM, the fixed camkes-vm "
         "instances (x86: fserv, serial, time_server, pci_config, rtc; ARM: fserv) and one "
         "`<a>_<b>` instance per virtio_net link.  A component may not take one of these "
-        "names, and a VM named `vm<k>` must be the k-th VM.",
+        "names, and a VM named `vm<k>` must be the k-th VM.  Component types may not be "
+        "camkes-vm's own (FileServer, VM, SerialServer, TimeServer, PCIConfigIO, RTC, and "
+        "on x86 `Init<n>`).",
         "components:\n  - name: fserv\n    type: Hello",
     ),
     Code(

@@ -22,7 +22,13 @@ FIXED_INSTANCES = {
     "x86": ("fserv", "serial", "time_server", "pci_config", "rtc"),
     "arm": ("fserv",),
 }
+# The component types those macros instantiate (x86 also `Init<n>`, one per VM, VM_INIT_DEF).
+FIXED_TYPES = {
+    "x86": ("FileServer", "SerialServer", "PCIConfigIO", "TimeServer", "RTC"),
+    "arm": ("FileServer", "VM"),
+}
 _VM_INSTANCE = re.compile(r"^vm(0|[1-9][0-9]*)$")
+_INIT_TYPE = re.compile(r"^Init(0|[1-9][0-9]*)$")
 
 
 def unique_names(ctx: Ctx) -> list[Diagnostic]:
@@ -79,6 +85,26 @@ def generated_names(ctx: Ctx) -> list[Diagnostic]:
                     why[1],
                 )
             )
+    return out + _generated_types(ctx)
+
+
+def _generated_types(ctx: Ctx) -> list[Diagnostic]:
+    """E202: a component type that is a camkes-vm component type of the generated app."""
+    out: list[Diagnostic] = []
+    arch = ctx.system.arch
+    for i, comp in enumerate(ctx.system.components):
+        m = _INIT_TYPE.match(comp.type)
+        if comp.type in FIXED_TYPES[arch]:
+            why = "a camkes-vm component type"
+        elif arch == "x86" and m and int(m.group(1)) < len(ctx.system.vms):
+            why = f"the VMM component type of VM {m.group(1)}"
+        else:
+            continue
+        out.append(
+            error(
+                "E202", f"component type '{comp.type}' is {why}", ctx.span("components", i, "type")
+            )
+        )
     return out
 
 
