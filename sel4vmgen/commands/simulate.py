@@ -30,8 +30,9 @@ def plan_files(folder: Path) -> list[Path]:
     return found
 
 
-def load_plans(target: str, fmt: str) -> list[Plan]:
-    """Plans from a generated app folder, or resolved from a system file; exits on failure."""
+def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic]]:
+    """Plans from a generated app folder, or resolved from a system file, and the warnings
+    found on the way; exits on failure."""
     path = Path(target)
     if path.is_dir():
         files = plan_files(path)
@@ -43,16 +44,15 @@ def load_plans(target: str, fmt: str) -> list[Plan]:
                 plans.append(Plan.from_json(f.read_text(encoding="utf-8")))
             except (OSError, UnicodeDecodeError, ValueError) as e:
                 _die(2, f"{f}: not a readable plan: {e}")
-        return plans
+        return plans, []
     checked = check_file(target)
-    if checked.diagnostics:
-        emit(list(checked.diagnostics), fmt)
     if not checked.ok or checked.loaded is None:
+        emit(list(checked.diagnostics), fmt)
         raise SystemExit(exit_code([checked]))
     from sel4vmgen.plan.resolve import resolve_all
 
     try:
-        return list(resolve_all(checked.loaded))
+        return list(resolve_all(checked.loaded)), list(checked.diagnostics)
     except DiagnosticError as e:
         emit(list(e.diagnostics), fmt)
         raise SystemExit(1) from None
@@ -102,7 +102,9 @@ def command(
     fmt: str,
 ) -> None:
     """Run system FILE (or the generated app DIR) in the simulator and report violations."""
-    plans = load_plans(target, fmt)
+    plans, warnings = load_plans(target, fmt)
+    if warnings and fmt == "text":
+        emit(warnings, fmt)
     reports = []
     for plan in plans:
         if vmm_model and vmm_model not in MODELS[plan.arch]:
@@ -124,7 +126,7 @@ def command(
         reports.append(simulate(plan, opts))
     if trace_file:
         _write_trace(reports, trace_file)
-    _print(reports, fmt)
+    _print(reports, fmt, warnings)
     raise SystemExit(0 if all(r.ok for r in reports) else 1)
 
 
@@ -144,9 +146,13 @@ def _write_trace(reports: list[SimReport], path: str) -> None:
         _die(2, f"cannot write {path}: {e.strerror}")
 
 
-def _print(rs: list[SimReport], fmt: str) -> None:
+def _print(rs: list[SimReport], fmt: str, warnings: list[Diagnostic]) -> None:
     if fmt == "json":
-        out = {"ok": all(r.ok for r in rs), "plans": [r.to_dict() for r in rs]}
+        out = {
+            "ok": all(r.ok for r in rs),
+            "plans": [r.to_dict() for r in rs],
+            "warnings": [w.to_dict() for w in warnings],
+        }
         click.echo(json.dumps(out, indent=2, sort_keys=True))
         return
     for r in rs:

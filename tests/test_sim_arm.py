@@ -1,0 +1,113 @@
+"""The ARM VMM and vGIC: list registers, the shadow, the overflow ring, priorities."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sim_plans import arm_plan, arm_vm
+
+from sel4vmgen.sim import Options, simulate
+from sel4vmgen.sim.arm import ACTIVE, INVALID, PENDING, ArmModel, ArmState
+from sel4vmgen.sim.explore import Limits, check, replay
+from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Source, Workload, run_program
+
+SOURCES = tuple(Source(f"dev{i}", 33 + i) for i in range(5))
+
+
+def started(m: ArmModel) -> ArmState:
+    return m.init_states()[0]
+
+
+def test_inject_into_an_active_list_register_is_refused_and_queued() -> None:
+    m = ArmModel(Workload("v", (STI, WORK, WORK), SOURCES[:2], (1, 1)), lrs=1)
+    s = m.next_state(started(m), "guest")  # sti
+    s = m.next_state(s, ("irq", 0))
+    s = m.next_state(s, "vmm_irq")
+    assert s.lrs == ((PENDING, 0),)
+    s = m.next_state(s, "guest")  # the guest acknowledges: active
+    assert s.lrs == ((ACTIVE, 0),) and s.delivered == 1
+    s = m.next_state(m.next_state(s, ("irq", 1)), "vmm_irq")
+    assert s.lrs == ((ACTIVE, 0),) and s.ring == (1,)  # no free slot in the shadow: queued
+    s = m.next_state(s, "guest")  # EOI: invalid, maintenance fault
+    assert s.lrs == ((INVALID, -1),) and s.vcpu == "maint"
+    s = m.next_state(s, "vmm_fault")  # frees the slot, acks dev0, refills from the ring
+    assert s.lrs == ((PENDING, 1),) and s.ring == () and s.masked == 0b10
+
+
+def test_wfi_blocks_until_the_next_injection() -> None:
+    m = ArmModel(Workload("v", (STI, "halt", WORK), SOURCES[:1], (1,)))
+    s = m.next_state(m.next_state(started(m), "guest"), "guest")
+    assert s.vcpu == "wfi" and "guest" not in m.actions(s)
+    s = m.next_state(m.next_state(s, ("irq", 0)), "vmm_irq")
+    assert s.vcpu == "guest" and s.pc == 2 and s.lrs[0] == (PENDING, 0)
+
+
+def test_shadow_checked_injection_is_clean_exhaustively() -> None:
+    w = Workload("v", (MMIO, *run_program()), SOURCES, (1,) * 5)
+    r = check(ArmModel(w, lrs=4), Limits().depth(500).states(10**6))
+    assert r.ok and r.complete
+
+
+def test_injecting_without_the_shadow_overwrites_a_pending_list_register() -> None:
+    w = Workload("v", (MMIO, *run_program()), SOURCES, (1,) * 5)
+    m = ArmModel(w, lrs=4, check_shadow=False)
+    cex = check(m, Limits().depth(500)).counterexample
+    assert cex is not None and cex.code == "E502"
+    before, after = replay(m, cex)[-2][1], replay(m, cex)[-1][1]
+    lost = [i for i, (b, a) in enumerate(zip(before.lrs, after.lrs, strict=True)) if b != a]
+    assert before.lrs[lost[0]][0] == PENDING and after.lrs[lost[0]][0] == PENDING
+    assert cex.message == "1 interrupt(s) lost: raised 5, delivered 0, pending 4"
+
+
+def test_interrupt_storm_exhausts_the_overflow_ring_with_4_list_registers() -> None:
+    storm = tuple(Source(f"virq{i}", 100 + i, masked_until_ack=False) for i in range(70))
+    m = ArmModel(Workload("v", (CLI, WORK, WORK), storm, (1,) * 70), lrs=4)
+    cex = check(m, Limits().depth(400)).counterexample
+    assert cex is not None and cex.code == "E509"
+    assert cex.message == "64 interrupts waiting for 4 list registers: the VMM aborts"
+    final = replay(m, cex)[-1][1]
+    assert final.aborted and len(final.ring) == 63
+
+
+def test_secondary_vcpu_starts_on_psci_cpu_on() -> None:
+    m = ArmModel(Workload("v.vcpu1", run_program(), SOURCES[:1], (1,)), secondary=True)
+    assert m.actions(started(m)) == ["cpu_on"]
+    assert m.next_state(started(m), "cpu_on").vcpu == "guest"
+
+
+def test_smp_plan_explores_symmetric_secondaries_once() -> None:
+    plan = arm_plan(arm_vm(vcpus=3), num_nodes=3)
+    r = simulate(plan, Options(explore=True))
+    assert r.ok and r.explored is not None
+    assert r.explored.models == ["vm0.vcpu0", "vm0.vcpu1", "vm0.vcpu2"]
+    assert r.explored.skipped_symmetric == 1
+
+
+def test_camkes_vm_priorities_serve_a_spinning_vcpu_promptly() -> None:
+    plan = arm_plan(arm_vm(latency_us=1000))
+    r = simulate(plan, Options(scenario={"spin": ("linux",)}))
+    assert r.ok
+
+
+def test_vmm_at_the_vcpu_priority_waits_a_timeslice_over_the_latency_bound() -> None:
+    plan = arm_plan(arm_vm(latency_us=1000), vmm_priority=99)
+    r = simulate(plan, Options(scenario={"spin": ("linux",)}))
+    assert [v.code for v in r.violations] == ["E506"]
+    assert "over the 1000 us bound" in r.violations[0].message
+
+
+def test_vmm_below_a_spinning_vcpu_on_its_core_is_starved() -> None:
+    plan = arm_plan(vmm_priority=98)
+    r = simulate(plan, Options(scenario={"spin": ("linux",)}))
+    assert [v.code for v in r.violations] == ["E505"]
+    assert r.violations[0].message.startswith("vm0 (priority 98) runnable on core 0 since")
+    assert r.violations[0].message.endswith("vm0_vcpu0 (priority 99) holds the core")
+
+
+def test_vmm_below_the_vcpus_is_fine_when_they_run_on_other_cores() -> None:
+    plan = arm_plan(arm_vm(vcpus=1), vmm_priority=98, num_nodes=2)
+    moved = replace(
+        plan,
+        threads=tuple(replace(t, core=1) if t.role == "vcpu" else t for t in plan.threads),
+    )
+    assert simulate(moved, Options(scenario={"spin": ("linux",)})).ok

@@ -1,0 +1,124 @@
+"""`sel4vmgen simulate`: files and generated apps, explore, variants, traces, exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, Run
+from sim_plans import arm_plan, arm_vm, x86_plan
+
+Cli = Callable[..., Run]
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_example_simulates_clean_under_explore(cli: Cli, example: Path) -> None:
+    r = cli("simulate", str(example), "--explore", "--format", "json")
+    out = json.loads(r.stdout)
+    assert r.exit_code == 0, out
+    assert out["ok"] and out["plans"]
+    assert all(p["explored"]["complete"] for p in out["plans"])
+
+
+def test_generated_app_folder_is_simulated_from_its_plan_files(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan().to_json())
+    r = cli("simulate", str(tmp_path))
+    assert r.exit_code == 0
+    assert r.stdout.startswith("x86_test on ia32 (x86 VMM): timed run ")
+    assert r.stdout.rstrip().endswith("; ok")
+    multi = tmp_path / "multi"
+    (multi / "qemu-arm-virt").mkdir(parents=True)
+    (multi / "qemu-arm-virt" / "plan.json").write_text(arm_plan().to_json())
+    (multi / "plan-ia32.json").write_text(x86_plan().to_json())
+    out = json.loads(cli("simulate", str(multi), "--format", "json").stdout)
+    assert [p["platform"] for p in out["plans"]] == ["ia32", "qemu-arm-virt"]
+
+
+def test_violation_exits_1_with_the_code_and_a_timeline(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan().to_json())
+    r = cli("simulate", str(tmp_path), "--explore", "--vmm-model", "x86_split")
+    assert r.exit_code == 1
+    assert (
+        "error[E501]: x86_test on ia32: no interrupt injected when the guest cannot take it"
+        in r.stderr
+    )
+    assert "counterexample in vm0 (" in r.stdout
+    assert "  !!!  E501 broken:" in r.stdout
+
+
+def test_trace_file_is_chrome_trace_events(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(arm_plan().to_json())
+    trace = tmp_path / "out.json"
+    assert cli("simulate", str(tmp_path), "--trace", str(trace), "--seed", "3").exit_code == 0
+    events = json.loads(trace.read_text())["traceEvents"]
+    names = {e["name"] for e in events if e["ph"] == "X"}
+    assert {"vm0", "vm0_vcpu0"} <= names
+    assert {e["args"]["name"] for e in events if e["ph"] == "M"} == {"core 0"}
+    again = tmp_path / "again.json"
+    cli("simulate", str(tmp_path), "--trace", str(again), "--seed", "3")
+    assert again.read_bytes() == trace.read_bytes()
+
+
+def test_counterexample_trace_has_a_track_per_actor(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(arm_plan(irqs=5).to_json())
+    trace = tmp_path / "cex.json"
+    r = cli("simulate", str(tmp_path), "--explore", "--unchecked-lrs", "--interrupts", "5",
+            "--trace", str(trace))  # fmt: skip
+    assert r.exit_code == 1 and "error[E502]" in r.stderr
+    events = json.loads(trace.read_text())["traceEvents"]
+    assert [e["args"]["name"] for e in events if e["ph"] == "M"] == ["device", "vmm", "guest"]
+    assert events[-1]["name"] == "E502 no interrupt lost"
+
+
+def test_spin_knob_and_priority_from_the_plan(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(arm_plan(vmm_priority=98).to_json())
+    assert cli("simulate", str(tmp_path)).exit_code == 0
+    r = cli("simulate", str(tmp_path), "--spin", "linux")
+    assert r.exit_code == 1 and "error[E505]" in r.stderr
+
+
+def test_explain_names_a_property_code(cli: Cli) -> None:
+    r = cli("explain", "E509")
+    assert r.exit_code == 0 and r.stdout.startswith("E509: vGIC overflow ring full")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope.yaml"], ""),
+        (["--vmm-model", "arm"], "--vmm-model arm does not run x86 guests (ia32)"),
+        (["--max-states", "0"], ""),
+    ],
+)
+def test_usage_errors_exit_2(cli: Cli, tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan().to_json())
+    target = [] if args[0] == "nope.yaml" else [str(tmp_path)]
+    r = cli("simulate", *target, *args)
+    assert r.exit_code == 2
+    assert message in r.stderr
+
+
+def test_unreadable_plan_and_empty_folder_exit_2(cli: Cli, tmp_path: Path) -> None:
+    r = cli("simulate", str(tmp_path))
+    assert r.exit_code == 2 and "no plan.json in this folder" in r.stderr
+    (tmp_path / "plan.json").write_text('{"format": 99}')
+    r = cli("simulate", str(tmp_path))
+    assert r.exit_code == 2 and "not a readable plan: plan format 99 is not 1" in r.stderr
+
+
+def test_config_errors_exit_1_before_simulating(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\narch: x86\nplatform: pc99\nvms: []\n")
+    r = cli("simulate", str(bad))
+    assert r.exit_code == 1 and "error[" in r.stderr
+
+
+def test_plan_with_stated_latency_reports_e506_in_json(cli: Cli, tmp_path: Path) -> None:
+    plan = arm_plan(arm_vm(latency_us=1000), vmm_priority=99)
+    (tmp_path / "plan.json").write_text(replace(plan).to_json())
+    out = json.loads(cli("simulate", str(tmp_path), "--spin", "vm0", "--format", "json").stdout)
+    assert [v["code"] for v in out["plans"][0]["violations"]] == ["E506"]
+    assert out["ok"] is False
