@@ -36,17 +36,17 @@ MiB = 1 << 20
 
 # Guest images camkes-vm-examples' apps/Arm/vm_minimal/CMakeLists.txt adds to the file
 # server, per KernelARMPlatform, from the camkes-vm-images checkout: (folder, initrd file).
-# tk1 builds its kernel from camkes-vm-examples linux/ (CAMKES_ARM_LINUX_DIR); we point at
-# the same layout as the others and the README says where to put it.
 _BUILDROOT_IMAGES = {
     "qemu-arm-virt": ("qemu-arm-virt", "rootfs.cpio.gz"),
     "tx2": ("tx2", "rootfs.cpio.gz"),
     "tx1": ("tx1", "rootfs.cpio.gz"),
-    "tk1": ("tk1", "rootfs.cpio.gz"),
     "exynos5422": ("exynos5422", "rootfs.cpio.gz"),
     "odroidc2": ("odroidc2", "rootfs.cpio.gz"),
-    "zcu102": ("zynqmp/2022_1", "rootfs-minimal.cpio.gz"),
+    "zcu102": ("zynqmp/2022_1", "rootfs-minimal.cpio.gz"),  # VmZynqmpPetalinuxVersion 2022_1
 }
+# tk1 has no camkes-vm-images folder: vm_minimal loads linux/linux-tk1-initrd of
+# camkes-vm-examples (CAMKES_ARM_LINUX_DIR), a kernel with its root file system built in.
+_TK1_KERNEL = "linux-tk1-initrd"
 # The x86 apps (camkes-vm-examples apps/x86/minimal/CMakeLists.txt) add
 # ${CAMKES_VM_IMAGES_DIR}/bzimage as "bzimage" and rootfs.cpio as "rootfs.cpio".
 _X86_IMAGES = ("bzimage", "rootfs.cpio")
@@ -315,13 +315,24 @@ def _images(arch: str, platform: str, os_kind: str) -> dict[str, str]:
         return {
             "kernel_image": f"images/{kernel}",
             "initrd_image": f"images/{initrd}",
-            "images_dir": "images/ (next to the system file)",
+            "images_dir": "images/",
+            "images_note": "",
         }
     if arch == "x86":
         return {
             "kernel_image": "${CAMKES_VM_IMAGES_DIR}/" + _X86_IMAGES[0],
             "initrd_image": "${CAMKES_VM_IMAGES_DIR}/" + _X86_IMAGES[1],
             "images_dir": "${CAMKES_VM_IMAGES_DIR}/",
+            "images_note": "A camkes-vm-images checkout already holds prebuilt buildroot "
+            "images there.",
+        }
+    if platform == "tk1":
+        return {
+            "kernel_image": f"images/{_TK1_KERNEL}",
+            "initrd_image": "",
+            "images_dir": "images/",
+            "images_note": f"Copy `linux/{_TK1_KERNEL}` of camkes-vm-examples there: "
+            "the kernel carries its root file system, so there is no separate initrd.",
         }
     folder, rootfs = _BUILDROOT_IMAGES.get(platform, (platform, "rootfs.cpio.gz"))
     base = "${CAMKES_VM_IMAGES_DIR}/" + folder
@@ -329,6 +340,7 @@ def _images(arch: str, platform: str, os_kind: str) -> dict[str, str]:
         "kernel_image": f"{base}/linux",
         "initrd_image": f"{base}/{rootfs}",
         "images_dir": base + "/",
+        "images_note": "A camkes-vm-images checkout already holds prebuilt buildroot images there.",
     }
 
 
@@ -425,9 +437,10 @@ def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
         "initrd_address": _hex(lay.initrd),
         "kernel_image": yaml_scalar(images["kernel_image"]),
         "kernel_image_text": images["kernel_image"],
-        "initrd_image": yaml_scalar(images["initrd_image"]),
+        "initrd_image": yaml_scalar(images["initrd_image"]) if images["initrd_image"] else "",
         "initrd_image_text": images["initrd_image"],
         "images_dir": images["images_dir"],
+        "images_note": images["images_note"],
         "cmdline": yaml_scalar(cmdline),
         "cmdline_text": cmdline,
         "bootargs": dts_string(cmdline),

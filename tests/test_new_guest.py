@@ -84,7 +84,12 @@ def test_arm_defaults_come_from_the_platform_database(platform: str, tmp_path: P
     assert guest["ram"]["base"] == plat.guest.ram_base
     assert guest["ram"].get("paddr", plat.guest.ram_base) == plat.guest.ram_paddr
     assert guest["dtb"]["address"] == plat.guest.dtb_addr
-    assert guest["initrd"]["address"] == plat.guest.initrd_addr
+    if platform == "tk1":  # its kernel carries the root file system (vm_minimal)
+        assert "initrd" not in guest
+        assert guest["kernel"]["image"] == "images/linux-tk1-initrd"
+    else:
+        assert guest["initrd"]["address"] == plat.guest.initrd_addr
+        assert guest["kernel"]["image"].startswith("${CAMKES_VM_IMAGES_DIR}/")
     assert guest.get("stdout", "") == plat.guest.stdout
     assert guest["cmdline"] == plat.guest.cmdline
     assert tuple(guest["passthrough"]["devices"]) == plat.guest.dtb_nodes
@@ -284,7 +289,7 @@ def test_x86_pci_passthrough_and_custom_images(tmp_path: Path) -> None:
     assert guest["passthrough"] == {"pci": [{"name": "pci0", "bus": 0, "dev": 25, "fun": 0}]}
     assert guest["kernel"]["image"] == "images/bzimage"
     readme = (tmp_path / "vm1" / "README.md").read_text(encoding="utf-8")
-    assert "Put your images in `images/ (next to the system file)`" in readme
+    assert "Put your images in `images/`, or change" in readme
     assert "- include: vm1/guest.yaml" in readme
 
 
