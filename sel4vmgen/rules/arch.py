@@ -1,4 +1,4 @@
-"""Architecture and platform rules: the platform fits the system, CPUs, priorities, formats.
+"""Architecture and platform rules: the platform fits the system, CPUs, priorities, IOMMU.
 
 * the platform's architecture is the system's, and it builds the `sel4_arch`;
 * VCPUs and cores: ARM VCPUs <= cores (and a warning above `num_nodes`, since
@@ -8,9 +8,7 @@
   (camkes-vm-examples settings.cmake: "<plat> does not support SMP VMs");
 * ARM priorities: the VCPU threads run at `base_prio - 1` and the IRQ server at
   `base_prio + 1` (components/VM_Arm), so the VMM priority must leave room both ways;
-* fields of the other architecture, and kernel formats that the chosen
-  `sel4_arch` cannot boot (a 64-bit x86 guest needs x86_64 and
-  KernelX86_64VTX64BitGuests, seL4 src/arch/x86/config.cmake).
+* x86 IOMMU domains (`iospace_domain`) are one per VM.
 """
 
 from __future__ import annotations

@@ -66,9 +66,10 @@ CODES: tuple[Code, ...] = (
     Code(
         "E209",
         "two VMs share host-physical memory",
-        "The RAM, MMIO windows or passed-through devices of two VMs overlap; each physical "
-        "page can be given to one VM only.  The GIC virtual CPU interface frame, which every "
-        "VM gets, is the exception.",
+        "The RAM, untyped windows or passed-through DTB nodes of two VMs overlap (or one VM's "
+        "MMIO window lies on another's RAM or untyped window); each such page can be given "
+        "to one VM only.  The GIC virtual CPU interface frame, which every VM gets, is the "
+        "exception; two VMs mapping one device frame (`mmios`) is warning W209.",
         "vms:\n  - name: vm0\n    ram: {base: 0x40000000, size: 192MiB}\n"
         "  - name: vm1\n    ram: {base: 0x48000000, size: 128MiB}",
     ),
@@ -315,5 +316,14 @@ CODES: tuple[Code, ...] = (
         "does not claim its IRQ, so a guest may have it (tk1 vm_minimal does), but kernel and "
         "guest output will interleave on the same port.",
         "platform: tk1\nvms:\n  - name: vm0\n    passthrough: {irqs: [122]}",
+    ),
+    Code(
+        "W209",
+        "device frame mapped by two VMs",
+        "Two VMs' `mmios` windows cover the same device page.  CAmkES can map one device "
+        "frame into both (camkes-vm-examples vm_multi shares the read-only exynos chip-id "
+        "page), but two guests driving one device is usually a mistake.",
+        "vms:\n  - name: vm0\n    passthrough: {mmios: [{paddr: 0x10000000, size: 4KiB}]}\n"
+        "  - name: vm1\n    passthrough: {mmios: [{paddr: 0x10000000, size: 4KiB}]}",
     ),
 )

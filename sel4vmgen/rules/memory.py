@@ -10,7 +10,8 @@
 * alignment: 4 KiB pages; an `untyped_mmios` window is one untyped object,
   `"paddr:size_bits"`, so a power-of-two size aligned to itself;
 * no two VMs' RAM, MMIO windows or passed-through devices overlap: one sort and
-  one sweep (`intervals.overlaps`).  The GICV frame is shared by design.
+  one sweep (`intervals.overlaps`).  The GICV frame is shared by design, and a
+  device frame two VMs both map (`mmios`) is only a warning.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from sel4vmgen.diagnostics import Diagnostic, Span
 from sel4vmgen.model.system import DtbNode, MemoryWindow, Vm
 from sel4vmgen.platforms.model import MemRange, Platform
-from sel4vmgen.rules.context import Ctx, error, hexr, line_of
+from sel4vmgen.rules.context import Ctx, error, hexr, line_of, warning
 from sel4vmgen.rules.intervals import Interval, overlaps
 
 PAGE = 0x1000
@@ -261,20 +262,26 @@ def _device_regions(p: Platform | None) -> dict[str, list[tuple[int, int]]]:
 
 
 def shared_memory(ctx: Ctx) -> list[Diagnostic]:
-    """E209: host-physical windows of two VMs that overlap (one sort, one sweep)."""
+    """E209: host-physical windows of two VMs that overlap (one sort, one sweep).
+
+    RAM, untyped windows and DTB nodes (whose registers go as untypeds) are given to one
+    VM only.  Two `mmios` windows on one device are device frames mapped into both guests:
+    possible, and what camkes-vm-examples vm_multi does with the read-only exynos chip-id
+    page, so that is a warning (W209)."""
     out: list[Diagnostic] = []
     for later, earlier in overlaps(vm_intervals(ctx)):
         a, b = later.info, earlier.info
         here, there = ctx.at(a.index, *a.field), ctx.at(b.index, *b.field)
-        out.append(
-            error(
-                "E209",
-                f"{a.describe(later.start, later.size)} overlaps "
-                f"{b.describe(earlier.start, earlier.size)} {line_of(there)}",
-                here,
-                there,
+        this = a.describe(later.start, later.size)
+        that = f"{b.describe(earlier.start, earlier.size)} {line_of(there)}"
+        if a.what == b.what == _LABEL["mmios"]:
+            out.append(
+                warning(
+                    "W209", f"{this} is also mapped by {that}: both guests drive it", here, there
+                )
             )
-        )
+        else:
+            out.append(error("E209", f"{this} overlaps {that}", here, there))
     return out
 
 
