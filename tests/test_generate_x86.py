@@ -697,3 +697,16 @@ def test_each_distinct_kernel_is_decompressed_once() -> None:
         'DecompressLinuxKernel(extract_linux_kernel_1 decompressed_kernel_1 "/elsewhere/bzimage_other")',
         'AddToFileServer("bzimage2" ${decompressed_kernel_1} DEPENDS extract_linux_kernel_1)',
     ]
+
+
+def test_json_format_prints_one_document(system: Path, tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    assert run(str(system), "-o", str(out), "--format", "json") == (0, "[]\n")
+    (out / "README.md").unlink()
+    (out / "minimal.camkes").write_text("changed\n")
+    code, output = run(str(system), "-o", str(out), "--check", "--format", "json")
+    assert code == 1
+    assert [(d["code"], d["message"]) for d in json.loads(output)] == [
+        ("E402", f"{out / name} differs from what would be generated")
+        for name in ("README.md", "minimal.camkes")
+    ]

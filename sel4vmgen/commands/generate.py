@@ -2,11 +2,13 @@
 
 Exit codes: 0 written (or, with --check, up to date); 1 configuration errors,
 a simulation violation, edited files in the way, or --check differences;
-2 unreadable input or an output folder that cannot be used.
+2 unreadable input or an output folder that cannot be used.  Diagnostics
+(warnings included) are printed once, at the end, in the chosen format.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -19,9 +21,14 @@ from sel4vmgen.pipeline import check_file, exit_code
 _UNUSABLE = frozenset({"E001", "E002", "E003", "E404"})
 
 
-def _fail(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], fmt: str) -> None:
-    emit(list(diagnostics), fmt)
-    raise SystemExit(2 if any(d.code in _UNUSABLE for d in diagnostics) else 1)
+def _finish(diagnostics: Sequence[Diagnostic], fmt: str, note: str | None = None) -> None:
+    """Print everything found; exit 1 or 2 on errors, else print `note` and return."""
+    if diagnostics or fmt != "text":
+        emit(list(diagnostics), fmt)
+    if has_errors(diagnostics):
+        raise SystemExit(2 if any(d.code in _UNUSABLE for d in diagnostics) else 1)
+    if note and fmt == "text":
+        click.echo(note, err=True)
 
 
 @click.command()
@@ -40,36 +47,28 @@ def command(file: str, out: str, check: bool, force: bool, no_simulate: bool, fm
     from sel4vmgen.render import generate
 
     checked = check_file(file)
+    found = list(checked.diagnostics)
     if not checked.ok or checked.loaded is None:
-        emit(list(checked.diagnostics), fmt)
+        emit(found, fmt)
         raise SystemExit(exit_code([checked]))
-    if checked.diagnostics:
-        emit(list(checked.diagnostics), fmt)  # warnings only
     try:
         result = generate(checked.loaded, out, check=check, force=force, simulate=not no_simulate)
     except DiagnosticError as e:
-        _fail(e.diagnostics, fmt)
+        _finish([*found, *e.diagnostics], fmt)
         return
     if has_errors(result.violations):
         hint = "fix the system, or pass --no-simulate to write it anyway"
         note = Diagnostic(
             "E407", f"nothing written to {out}: the simulation found violations", hint=hint
         )
-        _fail([*result.violations, note], fmt)
+        _finish([*found, *result.violations, note], fmt)
+    found += result.violations  # warnings of the quick simulation
     if check:
-        _report_check(Path(out), result.changed, fmt)
+        differ = [
+            Diagnostic("E402", f"{Path(out) / rel} differs from what would be generated")
+            for rel in result.changed
+        ]
+        _finish([*found, *differ], fmt, f"up to date: {out}")
         return
-    if fmt == "text":
-        n = len(result.changed)
-        click.echo(f"wrote {n} changed file(s) in {out}" if n else f"up to date: {out}", err=True)
-
-
-def _report_check(out: Path, differ: tuple[str, ...], fmt: str) -> None:
-    if not differ:
-        if fmt == "text":
-            click.echo(f"up to date: {out}", err=True)
-        return
-    found = [
-        Diagnostic("E402", f"{out / rel} differs from what would be generated") for rel in differ
-    ]
-    _fail(found, fmt)
+    n = len(result.changed)
+    _finish(found, fmt, f"wrote {n} changed file(s) in {out}" if n else f"up to date: {out}")
