@@ -350,13 +350,11 @@ ALLOWED_MACROS = {
 _CALL = re.compile(r"\b([A-Z][A-Z0-9_]{3,})\(")
 
 
-@pytest.mark.parametrize("make", [*PLANS.values(), passthrough], ids=[*PLANS, "passthrough"])
-def test_only_names_camkes_vm_defines_are_emitted(make: Callable[[], Plan]) -> None:
-    p = make()
-    text = rendered(p)[f"{p.system}.camkes"]
-    dataport_attrs = {f"{d.name}_{s}" for v in p.vms for d in v.dataports for s in ("id", "size")}
+def assert_only_camkes_vm_names(p: Plan, text: str) -> None:
+    """Every attribute and macro in `text` is one camkes-vm or camkes-tool defines."""
+    per_app = {f"{d.name}_{s}" for v in p.vms for d in v.dataports for s in ("id", "size")}
     # connections.h __CONFIG_PER_CONNECTION: per virtqueue interface id, attributes, shmem size
-    dataport_attrs |= {
+    per_app |= {
         f"{iface}_{s}"
         for v in p.vms
         for e in v.virtqueues
@@ -364,12 +362,18 @@ def test_only_names_camkes_vm_defines_are_emitted(make: Callable[[], Plan]) -> N
         for s in ("id", "attributes", "shmem_size")
     }
     # connections.h VM_CONNECTION_CONFIG: the VirtQueueInit instance's topology
-    dataport_attrs.add("init_topology")
+    per_app.add("init_topology")
     for key in camkes_settings(text):
         attr = key.split(".", 1)[1]
-        assert attr in ALLOWED_ATTRIBUTES | dataport_attrs, key
+        assert attr in ALLOWED_ATTRIBUTES | per_app, key
     local = set(re.findall(r"#define (\w+)\(", text))
     assert {c for c in _CALL.findall(text) if c not in local} <= ALLOWED_MACROS
+
+
+@pytest.mark.parametrize("make", [*PLANS.values(), passthrough], ids=[*PLANS, "passthrough"])
+def test_only_names_camkes_vm_defines_are_emitted(make: Callable[[], Plan]) -> None:
+    p = make()
+    assert_only_camkes_vm_names(p, rendered(p)[f"{p.system}.camkes"])
 
 
 # ---------------------------------------------------------------- hostile strings
@@ -710,3 +714,10 @@ def test_json_format_prints_one_document(system: Path, tmp_path: Path) -> None:
         ("E402", f"{out / name} differs from what would be generated")
         for name in ("README.md", "minimal.camkes")
     ]
+
+
+@pytest.mark.parametrize("stem", x86_examples())
+def test_example_emits_only_names_camkes_vm_defines(stem: str, tmp_path: Path) -> None:
+    files = generate_example(stem, tmp_path / stem)
+    p = Plan.from_json(files["plan.json"])
+    assert_only_camkes_vm_names(p, files[f"{p.system}.camkes"])
