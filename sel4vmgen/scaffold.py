@@ -226,18 +226,54 @@ def complete(given: Mapping[str, str]) -> dict[str, str]:
 # ---------------------------------------------------------------- formatting answers
 
 
-_PLAIN_RE = re.compile(r"^[A-Za-z0-9_./@$][A-Za-z0-9_./@+,:=${}-]*$")
-_YAML_WORDS = frozenset(["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"])
+_PLAIN_RE = re.compile(r"^[A-Za-z0-9_./$][A-Za-z0-9_./@+,:=${}-]*$")
+_NUMBER_RE = re.compile(r"^(0[xX][0-9a-fA-F]+|[0-9]+)$")
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FOLDER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _BDF_RE = re.compile(r"^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.([0-7])$")
 
 
-def yaml_scalar(value: str) -> str:
-    """`value` as a YAML scalar that reads back as the same text (numbers stay numbers)."""
-    if _PLAIN_RE.match(value) and value.lower() not in _YAML_WORDS and not value.endswith(":"):
+def _reads_back(plain: str) -> bool:
+    """Whether `plain`, written unquoted as a mapping value, is read as that same text."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe", pure=True).load(f"k: {plain}\n")
+    except (YAMLError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("k") == plain
+
+
+def yaml_text(value: str) -> str:
+    """`value` as a YAML scalar that reads back as the same text: plain when that is
+    unambiguous (no number, boolean or null look-alike), else double-quoted."""
+    if _PLAIN_RE.match(value) and _reads_back(value):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return yaml_quote(value)
+
+
+_BREAKS = frozenset([0x85, 0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF])
+
+
+def yaml_quote(value: str) -> str:
+    """A YAML double-quoted scalar: backslash and quote escaped, and every control, line
+    or paragraph separator written as an escape so that no folding can change it."""
+    out = []
+    for ch in value:
+        o = ord(ch)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif o < 0x20 or 0x7F <= o <= 0x9F or o in _BREAKS:
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def yaml_scalar(value: str) -> str:
+    """A number as written (2, 0x1000); anything else as text."""
+    return value if _NUMBER_RE.match(value) else yaml_text(value)
 
 
 def dts_string(value: str) -> str:
@@ -366,7 +402,7 @@ def _passthrough(arch: str, text: str) -> tuple[list[str], list[dict[str, str]]]
     for item in split_list(text):
         m = _BDF_RE.match(item) if arch == "x86" else None
         if m is None:
-            devices.append(yaml_scalar(item))
+            devices.append(yaml_text(item))
             continue
         pci.append(
             {
@@ -419,13 +455,13 @@ def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
     images = _images(arch, answers["platform"], answers["os"])
     system = answers.get("system") or (f"{name}_system" if _IDENT_RE.match(name) else "system")
     return {
-        "name": yaml_scalar(name),
+        "name": yaml_text(name),
         "title": name,
-        "system": yaml_scalar(system),
+        "system": yaml_text(system),
         "schema": answers.get("schema") or schema_ref(folder),
         "arch": arch,
-        "sel4_arch": yaml_scalar(answers["arch"]),
-        "platform": yaml_scalar(answers["platform"]),
+        "sel4_arch": yaml_text(answers["arch"]),
+        "platform": yaml_text(answers["platform"]),
         "platform_text": answers["platform"],
         "os": answers["os"],
         "num_nodes": _num_nodes(plat, answers["vcpus"].strip()),
@@ -435,16 +471,16 @@ def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
         "ram_paddr": _hex(lay.ram_paddr if lay.ram_paddr != lay.ram_base else None),
         "dtb_address": _hex(lay.dtb),
         "initrd_address": _hex(lay.initrd),
-        "kernel_image": yaml_scalar(images["kernel_image"]),
+        "kernel_image": yaml_text(images["kernel_image"]),
         "kernel_image_text": images["kernel_image"],
-        "initrd_image": yaml_scalar(images["initrd_image"]) if images["initrd_image"] else "",
+        "initrd_image": yaml_text(images["initrd_image"]) if images["initrd_image"] else "",
         "initrd_image_text": images["initrd_image"],
         "images_dir": images["images_dir"],
         "images_note": images["images_note"],
-        "cmdline": yaml_scalar(cmdline),
+        "cmdline": yaml_text(cmdline),
         "cmdline_text": cmdline,
         "bootargs": dts_string(cmdline),
-        "stdout": yaml_scalar(stdout) if stdout else "",
+        "stdout": yaml_text(stdout) if stdout else "",
         "stdout_path": dts_string(stdout),
         "virtio_console": "true" if virtio else "",
         "devices": devices,
@@ -527,6 +563,11 @@ def scaffold(given: Mapping[str, str], output_dir: Path) -> Result:
     unknown = sorted(set(given) - set(known_keys()))
     if unknown:
         raise ScaffoldError(f"unknown key '{unknown[0]}' (known: {', '.join(known_keys())})")
+    for key, value in given.items():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ScaffoldError(f"the answer to '{key}' is not valid UTF-8 text") from None
     answers = complete(given)
     if answers["os"] not in OS_KINDS:
         raise ScaffoldError(f"os must be one of {', '.join(OS_KINDS)}, not '{answers['os']}'")

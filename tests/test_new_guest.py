@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from sel4vmgen import scaffold
@@ -327,3 +329,27 @@ def test_an_output_folder_that_cannot_be_made_is_a_usage_error(tmp_path: Path) -
     result = new_guest(tmp_path / "afile" / "sub", "vm1", "--no-input")
     assert result.exit_code == 2
     assert "cannot write" in result.output and "Not a directory" in result.output
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40))
+def test_any_answer_text_reads_back_from_the_yaml_written(text: str) -> None:
+    from sel4vmgen.source import parse_yaml
+
+    assert parse_yaml(f"k: {scaffold.yaml_text(text)}\n", "t.yaml")["k"] == text
+
+
+def test_numbers_stay_numbers_and_look_alikes_stay_text() -> None:
+    assert [scaffold.yaml_scalar(v) for v in ("2", "0x1000", "512MiB")] == ["2", "0x1000", "512MiB"]
+    assert [scaffold.yaml_text(v) for v in ("2", "1.5", "true", "null", "@x", "a: b")] == [
+        '"2"', '"1.5"', '"true"', '"null"', '"@x"', '"a: b"'
+    ]  # fmt: skip
+    assert scaffold.yaml_text("${CAMKES_VM_IMAGES_DIR}/tx2/linux") == (
+        "${CAMKES_VM_IMAGES_DIR}/tx2/linux"
+    )
+
+
+def test_an_answer_that_is_not_text_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(scaffold.ScaffoldError, match="the answer to 'cmdline' is not valid UTF-8"):
+        scaffold.scaffold({"name": "vm1", "cmdline": "bad \udcff byte"}, tmp_path)
+    assert list(tmp_path.iterdir()) == []
