@@ -279,6 +279,8 @@ def _write_file(root: Path, rel: str, data: bytes) -> None:
     fd = os.open(target, flags, 0o666)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+        f.flush()
+        os.fsync(f.fileno())  # on disk before the rename makes it visible
 
 
 def _copy_entry(src: Path, dst: Path) -> None:
