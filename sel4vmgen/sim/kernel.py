@@ -263,9 +263,16 @@ class Core:
     queues: dict[int, deque[Tcb]] = field(default_factory=dict)
     current: Tcb | None = None
     dispatch_pending: bool = False
+    bitmap: int = 0  # bit p set when priority p's queue is non-empty (seL4's ready bitmap)
 
     def highest(self) -> int:
-        return max((p for p, q in self.queues.items() if q), default=-1)
+        return self.bitmap.bit_length() - 1
+
+    def take(self, t: Tcb) -> None:
+        q = self.queues[t.priority]
+        q.remove(t)
+        if not q:
+            self.bitmap &= ~(1 << t.priority)
 
 
 class Kernel:
@@ -278,6 +285,7 @@ class Kernel:
         self.log: list[KEvent] = []
         self.observers: list[Callable[[KEvent], None]] = []
         self.tick_hooks: list[Callable[[int], None]] = []
+        self.syscalls = 0
         for c in self.cores:
             self.sim.at(TICK_US, functools.partial(self._tick, c), priority=1)
 
@@ -310,7 +318,11 @@ class Kernel:
     # ----------------------------------------------------------- scheduling
 
     def _enqueue(self, t: Tcb, head: bool = False) -> None:
-        q = self.cores[t.core].queues.setdefault(t.priority, deque())
+        core = self.cores[t.core]
+        q = core.queues.get(t.priority)
+        if q is None:
+            q = core.queues[t.priority] = deque()
+        core.bitmap |= 1 << t.priority
         if head:
             q.appendleft(t)
         else:
@@ -357,7 +369,10 @@ class Kernel:
         if p < 0:
             self.note(core.index, "idle", "")
             return
-        t = core.queues[p].popleft()
+        q = core.queues[p]
+        t = q.popleft()
+        if not q:
+            core.bitmap &= ~(1 << p)
         core.current, t.ready_since = t, None
         self.note(core.index, "switch", t.name, f"prio {t.priority}")
         self._continue(core, t)
@@ -369,7 +384,7 @@ class Kernel:
             core.current = None
             self._request_dispatch(core)
         elif t.ready_since is not None:
-            core.queues[t.priority].remove(t)
+            core.take(t)
         t.ready_since = None
 
     def _tick(self, core: Core) -> None:
@@ -441,8 +456,8 @@ class Kernel:
     # ----------------------------------------------------------- system calls
 
     def _syscall(self, t: Tcb, op: Syscall) -> None:
-        handler = _HANDLERS[type(op)]
-        handler(self, t, op)
+        self.syscalls += 1
+        _HANDLERS[type(op)](self, t, op)
 
     def _compute(self, t: Tcb, op: Compute) -> None:
         t.compute_left = op.us
