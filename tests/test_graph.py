@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sel4vmgen.cli import cli
 from sel4vmgen.graph import memory_dot, render, system_dot
@@ -552,3 +554,11 @@ def test_command_refuses_a_json_file_that_is_not_a_plan(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["graph", str(bad)])
     assert result.exit_code == 2
     assert f"is not a sel4vmgen plan: plan format 99 is not {PLAN_FORMAT}" in result.output
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\r")))
+def test_any_name_survives_quoting(text: str) -> None:
+    g = Graph("g")
+    g.node(text, label=text)
+    assert parse_dot(g.text()).nodes[text]["label"] == text
