@@ -203,7 +203,8 @@ CODES: tuple[Code, ...] = (
     Code(
         "E229",
         "virtio-net link to itself",
-        "A virtio_net link joins two different VMs (or a VM and a component).",
+        "A virtio_net link joins two different VMs, or a VM and a component: not a VM to "
+        "itself, nor two components.",
         "connections:\n  - {type: virtio_net, between: [vm0, vm0]}",
     ),
     Code(

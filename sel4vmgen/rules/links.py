@@ -53,20 +53,20 @@ def peers_exist(ctx: Ctx) -> list[Diagnostic]:
 
 
 def links(ctx: Ctx) -> list[Diagnostic]:
-    """E229 a virtio-net link to itself; E230 the same link twice."""
+    """E229 a virtio-net link to itself or between two components; E230 the same link twice."""
     out: list[Diagnostic] = []
     seen: dict[tuple[str, ...], Span] = {}
+    comps = {c.name for c in ctx.system.components}
     for j, conn in enumerate(ctx.system.connections):
         where = ctx.span("connections", j, "type")
         if isinstance(conn, VirtioNet):
             a, b = conn.between
-            if a == b:
+            wrong = f"from {a} to itself" if a == b else ""
+            if a in comps and b in comps and not wrong:
+                wrong = f"between components {a} and {b}: one end must be a VM"
+            if wrong:
                 out.append(
-                    error(
-                        "E229",
-                        f"virtio_net link from {a} to itself",
-                        ctx.span("connections", j, "between"),
-                    )
+                    error("E229", f"virtio_net link {wrong}", ctx.span("connections", j, "between"))
                 )
                 continue
             key: tuple[str, ...] = ("virtio_net", *sorted((a, b)))
