@@ -25,7 +25,7 @@ import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sel4vmgen import __version__
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, has_errors
@@ -101,7 +101,9 @@ def backend(arch: str) -> Backend:
         raise DiagnosticError([Diagnostic("E406", f"no backend for architecture {arch!r}")])
     try:
         fn: Backend = importlib.import_module(module).render
-    except (ModuleNotFoundError, AttributeError):
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise  # the backend exists but is broken: a bug, not a missing backend
         raise DiagnosticError(
             [Diagnostic("E406", f"the {arch} backend ({module}) is not available")]
         ) from None
@@ -140,25 +142,18 @@ def input_hash(loaded: Loaded) -> str:
 
 def resolve_plans(loaded: Loaded) -> tuple[Plan, ...]:
     """One plan per platform of the system (raises `DiagnosticError`)."""
-    try:
-        resolve_all = importlib.import_module("sel4vmgen.plan.resolve").resolve_all
-    except (ModuleNotFoundError, AttributeError):
-        raise DiagnosticError(
-            [Diagnostic("E406", "plan resolution (sel4vmgen.plan.resolve) is not available")]
-        ) from None
-    result: Any = resolve_all(loaded)
-    return tuple(result) if isinstance(result, (list, tuple)) else (result,)
+    from sel4vmgen.plan.resolve import resolve_all
+
+    return tuple(resolve_all(loaded))
 
 
 def simulate_plans(plans: Sequence[Plan]) -> tuple[Diagnostic, ...]:
-    """The simulator's quick check of each plan, when the simulator provides one."""
-    try:
-        check_plan = importlib.import_module("sel4vmgen.sim").check_plan
-    except (ImportError, AttributeError):
-        return ()
+    """The simulator's quick check of each plan (static checks and a short timed run)."""
+    from sel4vmgen.sim import check_plan
+
     found: list[Diagnostic] = []
     for plan in plans:
-        found.extend(check_plan(plan) or ())
+        found.extend(check_plan(plan).diagnostics())
     return tuple(found)
 
 
