@@ -130,10 +130,8 @@ def test_aarch32_entry_offset_and_cmake_options(tmp_path: Path) -> None:
     ]
     virtio = [r for r in plan.irq_routes if r.kind == "virtio"]
     assert [(r.source, r.virq) for r in virtio] == [(-1, 124)]
-    assert [t.name for t in plan.threads if t.role in ("serial", "time_server")] == [
-        "time_server",
-        "serial",
-    ]
+    fixed = [(t.name, t.priority) for t in plan.threads if t.role in ("serial", "time_server")]
+    assert fixed == [("time_server", 255), ("serial", 254)]
 
 
 def test_irq_routes_of_an_arm_vm(tmp_path: Path) -> None:

@@ -108,13 +108,15 @@ def pow2_chunks(start: int, size: int) -> Iterator[tuple[int, int]]:
         addr += 1 << bits
 
 
-def fixed_threads(*, serial: bool, time_server: bool) -> tuple[Thread, ...]:
-    """The fixed CAmkES components' threads: file server, and serial/time server when present."""
+def fixed_threads(*, serial: int | None, time_server: bool) -> tuple[Thread, ...]:
+    """The fixed CAmkES components' threads: file server, time server when present, and the
+    serial server at priority `serial` when present (x86 sets its IRQ thread to 200; ARM
+    apps leave the SerialServer at CAmkES's default)."""
     out = [Thread("fserv", "fserv", CAMKES_DEFAULT_PRIORITY)]
     if time_server:
         out.append(Thread("time_server", "time_server", TIME_SERVER_PRIORITY))
-    if serial:
-        out.append(Thread("serial", "serial", SERIAL_IRQ_PRIORITY))
+    if serial is not None:
+        out.append(Thread("serial", "serial", serial))
     return tuple(out)
 
 

@@ -35,7 +35,13 @@ from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.model import Loaded
 from sel4vmgen.model.system import System
 from sel4vmgen.plan.arm import ArmVm, arm_vm, first_ram_base, next_ram_base, vm_threads
-from sel4vmgen.plan.common import CAMKES_DEFAULT_PRIORITY, PlanError, fixed_threads, share_images
+from sel4vmgen.plan.common import (
+    CAMKES_DEFAULT_PRIORITY,
+    SERIAL_IRQ_PRIORITY,
+    PlanError,
+    fixed_threads,
+    share_images,
+)
 from sel4vmgen.plan.links import Links, resolve_links
 from sel4vmgen.plan.model import (
     PLAN_FORMAT,
@@ -139,10 +145,10 @@ def _arm_vms(system: System, platform: Platform, links: Links) -> list[ArmVm]:
 
 def _threads(system: System, platform: Platform, plans: tuple[VmPlan, ...]) -> tuple[Thread, ...]:
     if platform.arch == "x86":
-        fixed = fixed_threads(serial=True, time_server=True)
+        fixed = fixed_threads(serial=SERIAL_IRQ_PRIORITY, time_server=True)
         return (*fixed, *(vm_thread(p) for p in plans), *_component_threads(system))
     console = any(p.virtio_console for p in plans)
-    fixed = fixed_threads(serial=console, time_server=console)
+    fixed = fixed_threads(serial=CAMKES_DEFAULT_PRIORITY if console else None, time_server=console)
     per_vm = (t for p in plans for t in vm_threads(p, system.num_nodes))
     return (*fixed, *per_vm, *_component_threads(system))
 
