@@ -357,3 +357,13 @@ def test_platform_without_guest_layout_is_e302(tmp_path: Path) -> None:
         resolve(loaded.system, bare)
     assert (info.value.code, info.value.path) == ("E302", ("vms", 0))
     assert info.value.message == "platform qemu-arm-virt has no default guest layout"
+
+
+def test_a_plan_error_in_a_per_platform_patch_points_at_the_patch(tmp_path: Path) -> None:
+    text = "name: t\narch: x86\nsel4_arch: ia32\nplatform: pc99\nvms:\n" + x86_vm(
+        "a", "    per_platform:\n      pc99:\n        ram: {size: 0x180000}\n"
+    )
+    with pytest.raises(DiagnosticError) as info:
+        resolve_all(system(tmp_path, text))
+    (d,) = info.value.diagnostics
+    assert d.code == "E303" and d.span is not None and (d.span.line, d.span.col) == (10, 21)

@@ -118,10 +118,22 @@ def resolve_all(loaded: Loaded) -> tuple[Plan, ...]:
                 [Diagnostic("E305", str(e), loaded.document.span(where))]
             ) from None
         except PlanError as e:
-            raise DiagnosticError(
-                [Diagnostic(e.code, f"on {name}: {e.message}", loaded.document.span(e.path))]
-            ) from None
+            span = loaded.document.span(_patched_path(system, name, e.path))
+            raise DiagnosticError([Diagnostic(e.code, f"on {name}: {e.message}", span)]) from None
     return tuple(plans)
+
+
+def _patched_path(
+    system: System, platform: str, path: tuple[str | int, ...]
+) -> tuple[str | int, ...]:
+    """`path` inside the VM's `per_platform` patch for `platform` when the patch sets that field."""
+    if len(path) < 3 or path[0] != "vms" or not isinstance(path[1], int):
+        return path
+    field = path[2]
+    patch = system.vms[path[1]].per_platform.get(platform)
+    if patch is None or not isinstance(field, str) or field not in patch.model_fields_set:
+        return path
+    return ("vms", path[1], "per_platform", platform, *path[2:])
 
 
 def _index(plans: tuple[VmPlan, ...], instance: str | None) -> int:
