@@ -16,7 +16,9 @@ user wrote them; `base` says how to read them:
   it absolute at render time (it knows where the file is; the Plan does not,
   so plan.json stays the same on every machine);
 - "generated": a file the renderer writes into the app itself (the `.dts`
-  of a VM with `dtb: {mode: provide}` and no file), relative to the app.
+  of a VM with `dtb: {mode: provide}` and no file), relative to the app; or,
+  with an empty `fs_name` and `source`, the DTB the VMM builds at boot (only
+  its guest address matters; it has no file-server entry).
 Image sizes are not read here (`Image.size` stays None): the files often
 live in a checkout only the build can see.
 
