@@ -269,6 +269,16 @@ CODES: tuple[Code, ...] = (
         "    passthrough: {irqs: [82]}",
     ),
     Code(
+        "E239",
+        "RAM not one-to-one where the VMM maps it so",
+        "On platforms where camkes-vm maps guest RAM one-to-one (map_one_to_one: qemu-arm-virt, "
+        "tx2, exynos5422...), guest-physical addresses are host-physical ones, so `ram.paddr` "
+        "must equal `ram.base`.  Only a platform whose SMMU translates guest DMA (tk1) may "
+        "place guest RAM elsewhere (camkes-vm components/VM_Arm/src/main.c).",
+        "platform: qemu-arm-virt\nvms:\n  - name: vm0\n    ram: {base: 0x40000000, "
+        "paddr: 0x50000000, size: 128MiB}",
+    ),
+    Code(
         "W201",
         "more VCPUs than nodes",
         "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "

@@ -1,7 +1,7 @@
 """Host-physical memory rules: guest RAM and passthrough windows against the platform and each other.
 
-* guest RAM (ARM: `ram.paddr`, else `ram.base` for camkes-vm's one-to-one
-  layouts) lies inside the platform's RAM or its guest-RAM (device untyped)
+* guest RAM (ARM: `ram.paddr`, else `ram.base` with the platform's default
+  offset) lies inside the platform's RAM or its guest-RAM (device untyped)
   ranges and clear of kernel-reserved memory; the RAM of all VMs fits;
 * passthrough windows lie inside a device region of the platform (an
   `untyped_mmios` window may also be RAM), never on the GIC distributor, CPU
@@ -11,7 +11,8 @@
   `"paddr:size_bits"`, so a power-of-two size aligned to itself;
 * no two VMs' RAM, MMIO windows or passed-through devices overlap: one sort and
   one sweep (`intervals.overlaps`).  The GICV frame is shared by design, and a
-  device frame two VMs both map (`mmios`) is only a warning.
+  device frame two VMs both map (`mmios`) is only a warning;
+* where the VMM maps guest RAM one-to-one, `ram.paddr` equals `ram.base`.
 """
 
 from __future__ import annotations
@@ -52,16 +53,54 @@ def merged(ranges: tuple[MemRange, ...]) -> list[tuple[int, int]]:
     return out
 
 
-def ram_window(ctx: Ctx, i: int, vm: Vm) -> tuple[int, int, Span] | None:
-    """(host-physical start, size, span) of VM RAM whose address the user wrote (ARM)."""
+def ram_paddr(ctx: Ctx, vm: Vm) -> tuple[int, str] | None:
+    """Host-physical base of VM RAM whose address the user wrote (ARM), and the field it
+    comes from: `ram.paddr`, else `ram.base` moved by the platform's default IPA-to-PA
+    offset (zero except on tk1), as `resolve` places it."""
     ram = vm.ram
     if ctx.system.arch != "arm" or ram is None:
         return None
     if ram.paddr is not None:
-        return ram.paddr, ram.size, ctx.at(i, "ram", "paddr")
-    if ram.base is not None:
-        return ram.base, ram.size, ctx.at(i, "ram", "base")
-    return None
+        return ram.paddr, "paddr"
+    if ram.base is None:
+        return None
+    g = ctx.platform.guest if ctx.platform else None
+    return ram.base + (g.ram_paddr - g.ram_base if g else 0), "base"
+
+
+def ram_window(ctx: Ctx, i: int, vm: Vm) -> tuple[int, int, Span] | None:
+    """(host-physical start, size, span) of VM RAM whose address the user wrote (ARM)."""
+    found = ram_paddr(ctx, vm)
+    if found is None or vm.ram is None:
+        return None
+    return found[0], vm.ram.size, ctx.at(i, "ram", found[1])
+
+
+def one_to_one(ctx: Ctx) -> list[Diagnostic]:
+    """E239: `ram.paddr` other than `ram.base` where the VMM maps guest RAM one-to-one.
+
+    camkes-vm components/VM_Arm/src/main.c: only without map_one_to_one (tk1, behind its
+    SMMU) may guest RAM addresses differ from the physical ones."""
+    g = ctx.platform.guest if ctx.platform else None
+    if g is None or not g.map_one_to_one:
+        return []
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        ram = vm.ram
+        if ram is None or ram.paddr is None or ram.base is None or ram.paddr == ram.base:
+            continue
+        there = ctx.at(i, "ram", "base")
+        out.append(
+            error(
+                "E239",
+                f"{vm.name} ram.paddr 0x{ram.paddr:x} differs from ram.base 0x{ram.base:x} "
+                f"{line_of(there)}, but {ctx.plat_name} maps guest RAM one-to-one",
+                ctx.at(i, "ram", "paddr"),
+                there,
+                hint="drop ram.paddr, or make it equal to ram.base",
+            )
+        )
+    return out
 
 
 def ram_inside(ctx: Ctx) -> list[Diagnostic]:
@@ -231,12 +270,10 @@ def vm_intervals(ctx: Ctx) -> list[Interval[Window]]:
     p = ctx.platform
     by_path = _device_regions(p)
     for i, vm in ctx.vm_indices():
-        ram = vm.ram
-        if ctx.system.arch == "arm" and ram is not None and (ram.paddr or ram.base) is not None:
-            which = "paddr" if ram.paddr is not None else "base"
-            start = ram.paddr if ram.paddr is not None else ram.base
-            assert start is not None
-            out.append(Interval(start, ram.size, i, Window(vm.name, "RAM", i, ("ram", which))))
+        found = ram_paddr(ctx, vm)
+        if found is not None and vm.ram is not None:
+            where: tuple[str | int, ...] = ("ram", found[1])
+            out.append(Interval(found[0], vm.ram.size, i, Window(vm.name, "RAM", i, where)))
         for group, k, mw in _windows(vm):
             if not _gicv(p, mw.paddr, mw.size):
                 where = ("passthrough", group, k)
@@ -285,4 +322,4 @@ def shared_memory(ctx: Ctx) -> list[Diagnostic]:
     return out
 
 
-RULES = (ram_inside, ram_total, alignment, passthrough_devices, shared_memory)
+RULES = (ram_inside, ram_total, alignment, one_to_one, passthrough_devices, shared_memory)
