@@ -350,11 +350,38 @@ def test_memory_map_lists_each_window_and_marks_only_real_overlaps_red() -> None
         ("dtb", "linux-dtb"),
         ("crossvm", "crossvm_dp_0"),
     ]
-    bad = conflicts(windows)
-    assert [(a.name, b.name) for a, b in bad] == [("crossvm_dp_0", "crossvm_dp_0")]
+    assert conflicts(windows) == []  # images inside RAM, dataport in its own window
     text = memory_dot(plan)
-    assert text.count("#ff6b6b") == 1  # only the dataport, which lies outside RAM
-    assert '"conflict:vm0:0" [label="vm0: crossvm_dp_0 is outside RAM"' in text
+    assert "#ff6b6b" not in text and "conflict:" not in text
+
+
+def _with_windows(*extra: Region, kernel_at: int | None = None) -> tuple[Plan, VmPlan]:
+    plan = arm_plan()
+    vm = replace(plan.vms[0], mmios=plan.vms[0].mmios + extra)
+    if kernel_at is not None:
+        vm = replace(vm, kernel=replace(vm.kernel, guest=kernel_at, size=None))
+    return replace(plan, vms=(vm, plan.vms[1])), vm
+
+
+def test_device_windows_that_clash_are_red_and_nested_ones_are_not() -> None:
+    plan, vm = _with_windows(
+        Region("mmio", "bridge", 0x100000, guest=0x10000000, paddr=0x10000000),
+        Region("mmio", "bar", 0x1000, guest=0x10040000, paddr=0x10040000),
+        Region("mmio", "half", 0x2000, guest=0x100FF000, paddr=0x100FF000),
+        Region("mmio", "in_ram", 0x1000, guest=0x47FFF800, paddr=0x1000),
+    )
+    pairs = [(a.name, b.name) for a, b in conflicts(regions(vm, plan))]
+    assert pairs == [("bridge", "half"), ("ram", "in_ram")]
+    label = parse_dot(memory_dot(plan)).nodes["memory:vm0"]["label"]
+    red = re.findall(r'BGCOLOR="#ff6b6b"[^>]*>([^<]*)<', label)
+    assert red == ["mmio: in_ram", "ram: ram", "mmio: half", "mmio: bridge"]
+
+
+def test_an_image_of_unknown_size_outside_ram_is_red() -> None:
+    plan, vm = _with_windows(kernel_at=0x60000000)
+    assert [(a.name, b.name) for a, b in conflicts(regions(vm, plan))] == [("linux", "linux")]
+    dot = parse_dot(memory_dot(plan))
+    assert dot.nodes["conflict:vm0:0"]["label"] == "vm0: linux is outside RAM"
 
 
 def test_overlapping_initrd_and_dtb_are_both_red() -> None:
@@ -385,8 +412,9 @@ def test_svg_is_rendered_by_graphviz() -> None:
     svg = render(system_dot(arm_plan()), "svg").decode("utf-8")
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     assert "two_guests: qemu&#45;arm&#45;virt (aarch64), 2 cores</text>" in svg
-    mem = render(memory_dot(arm_plan()), "svg").decode("utf-8")
-    assert "<svg" in mem and "#ff6b6b" in mem
+    clash, _ = _with_windows(Region("mmio", "in_ram", 0x1000, guest=0x40000000, paddr=0x1000))
+    mem = render(memory_dot(clash), "svg").decode("utf-8")
+    assert "<svg" in mem and 'fill="#ff6b6b"' in mem and "vm0: in_ram overlaps ram" in mem
 
 
 def _plan_file(tmp_path: Path) -> Path:
@@ -562,3 +590,20 @@ def test_any_name_survives_quoting(text: str) -> None:
     g = Graph("g")
     g.node(text, label=text)
     assert parse_dot(g.text()).nodes[text]["label"] == text
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_examples_draw_with_no_false_overlap(example: Path) -> None:
+    from sel4vmgen.pipeline import check_file
+    from sel4vmgen.plan import resolve_all
+
+    checked = check_file(example)
+    assert checked.loaded is not None
+    for plan in resolve_all(checked.loaded):
+        for vm in plan.vms:
+            assert conflicts(regions(vm, plan)) == [], (plan.platform, vm.instance)
+        parse_dot(system_dot(plan))
+        parse_dot(memory_dot(plan))

@@ -2,9 +2,11 @@
 
 `regions(vm, plan)` lists what occupies the guest's address space: RAM, the
 kernel, DTB and initrd load windows, device windows and cross-VM dataports.
-`conflicts(regions)` finds the pairs that must not share addresses: any two
-windows that overlap, except an image or dataport lying wholly inside RAM.
-An image that does not lie inside RAM is a conflict with the RAM it leaves.
+`conflicts(regions)` finds the pairs that must not share addresses: the boot
+images (kernel, DTB, initrd) must lie inside RAM and apart from each other and
+from every device window; a device window must not touch RAM; two device
+windows may share addresses only when one holds the other (a BAR inside its
+bridge's window, the GICV frame the guest sees as its GICC).
 The picture is one HTML-like table per VM, highest address at the top; each
 row's height grows with log2 of its size, so 4 KiB and 1 GiB both show.
 """
@@ -18,7 +20,7 @@ from sel4vmgen.graph.dot import Graph, Html, esc
 from sel4vmgen.graph.system import ram_backing, size_text
 from sel4vmgen.plan.model import Image, Plan, VmPlan
 
-INSIDE_RAM = frozenset({"kernel", "dtb", "initrd", "crossvm"})
+IMAGES = frozenset({"kernel", "dtb", "initrd"})
 KIND_COLOURS = {
     "ram": "#cfe8cf",
     "kernel": "#c6dbef",
@@ -89,23 +91,33 @@ def _merge_twins(found: list[Window]) -> list[Window]:
     return sorted(merged.values())
 
 
+def _clash(a: Window, b: Window) -> bool:
+    """Whether two overlapping windows are a mistake."""
+    ram, other = (a, b) if a.kind == "ram" else (b, a)
+    if ram.kind == "ram":
+        return not (other.kind in IMAGES and other.within(ram))
+    if a.kind in IMAGES or b.kind in IMAGES:
+        return True
+    return not (a.within(b) or b.within(a))
+
+
+def _touches(ram: Window, w: Window) -> bool:
+    """Overlap, or for a window of unknown size, its start inside."""
+    return ram.overlaps(w) if w.size else ram.start <= w.start < ram.end
+
+
 def conflicts(windows: list[Window]) -> list[tuple[Window, Window]]:
-    """Pairs of windows that wrongly share addresses (each pair once, in address order)."""
+    """Pairs of windows that wrongly share addresses, in address order; an image outside
+    all RAM is paired with itself."""
     rams = [w for w in windows if w.kind == "ram"]
     out: list[tuple[Window, Window]] = []
     for i, a in enumerate(windows):
         for b in windows[i + 1 :]:
-            if a.size == 0 or b.size == 0 or not a.overlaps(b):
-                continue
-            ram, other = (a, b) if a.kind == "ram" else (b, a)
-            if ram.kind == "ram" and other.kind in INSIDE_RAM and other.within(ram):
-                continue
-            out.append((a, b))
+            if a.size and b.size and a.overlaps(b) and _clash(a, b):
+                out.append((a, b))
     for w in windows:
-        if w.kind in INSIDE_RAM and w.size and rams and not any(w.within(r) for r in rams):
-            partly = [r for r in rams if r.overlaps(w)]
-            if not partly:
-                out.append((w, w))
+        if w.kind in IMAGES and rams and not any(_touches(r, w) for r in rams):
+            out.append((w, w))
     return out
 
 
