@@ -204,7 +204,7 @@ def _add_irqs(g: Graph, plan: Plan) -> None:
                 g.node(node, label=f"IRQ {r.source}", shape="circle", fillcolor="mistyrose")
             else:
                 g.node(node, label=f"{r.kind}\n(virtual)", shape="circle", style="dashed")
-        name = f" {r.name}" if r.name else ""
+        name = f" {r.name}" if r.name and r.name != r.kind else ""
         label = f"{r.kind}{name}: vIRQ {r.virq}, {r.trigger}"
         g.edge(node, vm_id(r.vm), label=label, color="red3")
 
