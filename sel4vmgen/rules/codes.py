@@ -229,7 +229,8 @@ CODES: tuple[Code, ...] = (
     Code(
         "E233",
         "IRQ the platform does not have",
-        "The IRQ number is above the highest interrupt of the platform's GIC.",
+        "The IRQ number is above the highest interrupt of the platform's GIC, or an x86 IOAPIC "
+        "pin beyond the IOAPIC's pins.",
         "passthrough: {irqs: [1000]}",
     ),
     Code(

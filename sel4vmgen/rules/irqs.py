@@ -112,6 +112,15 @@ def irq_platform(ctx: Ctx) -> list[Diagnostic]:
                         h.span,
                     )
                 )
+            elif p.x86 is not None and h.how == "IOAPIC pin" and h.irq >= p.x86.ioapic_pins:
+                out.append(
+                    error(
+                        "E233",
+                        f"{vm.name} IOAPIC pin {h.irq} does not exist on {p.name} (its IOAPIC "
+                        f"has {p.x86.ioapic_pins} pins)",
+                        h.span,
+                    )
+                )
     return out
 
 
