@@ -852,3 +852,75 @@ def test_a_command_line_camkes_cannot_carry_is_an_error_not_a_traceback(tmp_path
         "error[E405]: a CAmkES string cannot hold a double quote: 'console=\"ttyAMA0\"'\n"
     )
     assert not out.exists()
+
+
+# Just enough of the camkes, libsel4vm and sel4vmmplatsupport declarations the glue uses
+# (shapes from camkes-vm components/VM_Arm/include/vmlinux.h and sel4vmmplatsupport's
+# drivers/cross_vm_connection.h), to check that the generated C compiles.
+GLUE_STUBS = {
+    "camkes.h": """#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+typedef uintptr_t seL4_Word;
+typedef struct dataport_caps_handle dataport_caps_handle_t;
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ZF_LOGF_IF(cond, ...) do { if (cond) { for (;;) {} } } while (0)
+""",
+    "vmlinux.h": """typedef struct vm vm_t;
+typedef int (*async_event_handler_fn_t)(vm_t *vm, void *cookie);
+int register_async_event_handler(seL4_Word badge, async_event_handler_fn_t callback, void *cookie);
+#define DEFINE_MODULE(name, cookie, init) \\
+    void (*const name##_module_init)(vm_t *, void *) = init;
+""",
+    "sel4vm/guest_vm.h": "",
+    "sel4vmmplatsupport/drivers/cross_vm_connection.h": """struct camkes_crossvm_connection {
+    dataport_caps_handle_t *handle;
+    void (*emit_fn)(void);
+    seL4_Word consume_badge;
+    const char *connection_name;
+};
+int cross_vm_connections_init(vm_t *vm, uintptr_t connection_base_addr,
+                              struct camkes_crossvm_connection *connections, int num_connections);
+void consume_connection_event(vm_t *vm, seL4_Word event_id, bool inject_irq);
+""",
+    "sel4vmmplatsupport/drivers/pci_helper.h": "",
+    "pci/helper.h": "",
+}
+CC = shutil.which("cc")
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler")
+@pytest.mark.parametrize("events", ["both", "emit-only"])
+def test_cross_vm_glue_compiles(events: str, tmp_path: Path) -> None:
+    assert CC is not None
+    vm = crossvm_vm()
+    if events == "emit-only":
+        vm = replace(vm, events=vm.events[:1])
+    plan = replace(arm_plan(vm), components=(ComponentPlan("crossvm_init", "CrossvmInit"),))
+    glue = render((plan,), CTX)["src/cross_vm_connections.c"]
+    assert ("consume_callback" in glue) == (events == "both")
+    for rel, text in GLUE_STUBS.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    (tmp_path / "glue.c").write_text("void ready_emit(void);\n" + glue)
+    done = subprocess.run(
+        [
+            CC,
+            "-std=gnu11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-Wno-unused-parameter",
+            "-DCONFIG_PLAT_QEMU_ARM_VIRT",
+            "-I",
+            str(tmp_path),
+            "-c",
+            "-o",
+            os.devnull,
+            str(tmp_path / "glue.c"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")

@@ -64,6 +64,11 @@ class Glue:
     entries: tuple[GlueEntry, ...]
     bases: tuple[tuple[str, str], ...]  # (CONFIG_PLAT_* macro, guest base address) per platform
 
+    @property
+    def consumers(self) -> bool:
+        """Whether any entry has a consume badge (and so an event handler to register)."""
+        return any(e.consume for e in self.entries)
+
 
 def event_type(name: str) -> str:
     """The CAmkES event type of an event interface: its name in CamelCase (ready -> Ready)."""

@@ -41,7 +41,6 @@ static void init_cross_vm_connections(vm_t *vm, void *cookie)
     err = register_async_event_handler(connections[0].consume_badge, consume_callback,
                                        &connections[0]);
     ZF_LOGF_IF(err, "Failed to register the event handler of crossvm_dp_0");
-    (void) err;
     cross_vm_connections_init(vm, CONNECTION_BASE_ADDRESS, connections, ARRAY_SIZE(connections));
 }
 
