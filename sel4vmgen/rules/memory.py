@@ -196,6 +196,39 @@ def alignment(ctx: Ctx) -> list[Diagnostic]:
                     )
         for group, k, w in _windows(vm):
             out += _window_alignment(ctx, i, vm, group, k, w)
+        out += _x86_alignment(ctx, i, vm)
+    return out
+
+
+MiB = 1 << 20
+
+
+def _x86_alignment(ctx: Ctx, i: int, vm: Vm) -> list[Diagnostic]:
+    """x86: RAM in whole MiB (camkes-vm's `guest_ram_mb`); PCI BARs on their page size."""
+    if ctx.system.arch != "x86":
+        return []
+    out: list[Diagnostic] = []
+    if vm.ram is not None and vm.ram.size % MiB:
+        out.append(
+            error(
+                "E211",
+                f"{vm.name} RAM size 0x{vm.ram.size:x} is not a whole number of MiB "
+                "(x86 guest RAM is set as guest_ram_mb)",
+                ctx.at(i, "ram", "size"),
+            )
+        )
+    for k, dev in enumerate(vm.passthrough.pci if vm.passthrough else ()):
+        for m, mem in enumerate(dev.memory):
+            page = 1 << mem.page_bits
+            if mem.paddr % page or mem.size % page:
+                out.append(
+                    error(
+                        "E211",
+                        f"{vm.name} PCI device {dev.name} memory {hexr(mem.paddr, mem.size)} is "
+                        f"not on {page:#x}-byte pages (page_bits {mem.page_bits})",
+                        ctx.at(i, "passthrough", "pci", k, "memory", m),
+                    )
+                )
     return out
 
 
