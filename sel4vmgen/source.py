@@ -83,7 +83,10 @@ def read_text(path: Path, shown: str, at: Span | None = None) -> str:
                 f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes",
                 where,
             )
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)  # st_size can understate (/proc files, growth)
+        if len(raw) > MAX_FILE_BYTES:
+            raise _fail("E005", f"file is over the limit of {MAX_FILE_BYTES} bytes", where)
     except OSError as e:
         raise _fail("E003", f"cannot read {shown}: {e.strerror or e}", at) from None
     if raw.startswith(b"\xef\xbb\xbf"):

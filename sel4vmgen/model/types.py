@@ -24,6 +24,12 @@ _UNITS = {
     "GiB": 1 << 30,
     "TiB": 1 << 40,
 }
+# what people write for binary units, lower-cased -> the unit sel4vmgen takes
+_UNIT_HINTS = {
+    f"{p}{suffix}": f"{p.upper()}iB"
+    for p in "kmgt"
+    for suffix in ("", "b", "i", "ib", "ibyte", "byte", "bytes")
+}
 _SIZE_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)(\s*)([A-Za-z]*)\s*$")
 
 C_KEYWORDS = frozenset(
@@ -148,7 +154,8 @@ def _number(value: Any, kind: str) -> tuple[int, str]:
         )
     m = _SIZE_RE.match(value)
     hex_run_on = m is not None and m.group(1)[:2].lower() == "0x" and not m.group(2) and m.group(3)
-    if not m or (hex_run_on and m.group(3) not in _UNITS):
+    bare_prefix = m is not None and m.group(1) == "0" and m.group(3)[:1] in ("x", "X")
+    if not m or bare_prefix or (hex_run_on and m.group(3) not in _UNITS):
         raise PydanticCustomError(
             f"{kind}_format",
             "'{text}' is not {kind}",
@@ -163,7 +170,7 @@ def parse_size(value: Any) -> int:
     """`512MiB`, `4KiB`, `0x1000`, `4096` -> bytes (0 < n < 2^64)."""
     n, unit = _number(value, "size")
     if unit not in _UNITS:
-        hint = {"KB": "KiB", "MB": "MiB", "GB": "GiB", "K": "KiB", "M": "MiB", "G": "GiB"}.get(unit)
+        hint = _UNIT_HINTS.get(unit.lower())
         extra = f"; did you mean '{hint}'?" if hint else ""
         raise PydanticCustomError(
             "size_format",
