@@ -90,6 +90,20 @@ def test_example_checks_clean(path: Path) -> None:
     assert [shown(d) for d in found] == EXAMPLE_WARNINGS.get(path.name, [])
 
 
+def test_validate_exits_1_on_rule_errors_and_0_on_warnings_only() -> None:
+    from click.testing import CliRunner
+
+    from sel4vmgen.cli import cli as main
+
+    bad = ROOT / "tests" / "fixtures" / "bad-at-check"
+    result = CliRunner().invoke(main, ["validate", str(bad / "ram_overlaps_between_vms.yaml")])
+    assert result.exit_code == 1
+    assert ":16:13: error[E209]: vm1 RAM 0x48000000-0x50000000 overlaps" in result.output
+    result = CliRunner().invoke(main, ["validate", str(bad / "unused_component.yaml")])
+    assert result.exit_code == 0
+    assert ":8:11: warning[W202]: component hello is not used by any connection" in result.output
+
+
 def test_every_rule_code_is_explained() -> None:
     registry = all_codes()
     for code in CODES:

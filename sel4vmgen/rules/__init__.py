@@ -5,7 +5,17 @@
 two places conflict, at the other one too.  Rules that depend on a platform
 run once for each platform the system names, on the VMs as they are on that
 platform (`Vm.on`); the others run once.  Each rule is a small function of a
-`Ctx` in one of the modules below; the codes are listed in `rules.codes`.
+`Ctx` in one of these modules; the codes are listed in `rules.codes`:
+
+    names    unique names, clear of the generated CAmkES instances and types
+    arch     platform fit, VCPUs and nodes, ARM priorities, x86 IOMMU domains
+    fields   fields of the other architecture, kernel images the arch cannot boot
+    options  kernel_options names
+    memory   guest RAM and passthrough windows: platform, alignment, overlaps
+    images   kernel, initrd and DTB inside guest RAM and apart
+    irqs     IRQ owners, reserved and virtual-device IRQs
+    ports    x86 IO ports and PCI functions
+    links    connections, and what is declared but not used
 """
 
 from __future__ import annotations
@@ -42,7 +52,7 @@ Lookup = Callable[[str], Platform | None]
 def check(loaded: Loaded, platforms: Mapping[str, Platform] | None = None) -> list[Diagnostic]:
     """Every problem that relates several fields, or a field and the platform.
 
-    `platforms` replaces the platform database (name -> Platform), for tests.
+    `platforms` replaces the platform database (name -> Platform): tests and benchmarks.
     """
     system, doc = loaded.system, loaded.document
     base = loaded.base_dir
