@@ -194,6 +194,28 @@ def test_initrd_file_larger_than_max_size(tmp_path: Path) -> None:
     ]
 
 
+def test_the_other_place_names_its_file_when_it_is_an_included_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "vm1.yaml").write_text(
+        "name: vm1\nram: {base: 0x48000000, size: 128MiB}\nkernel: {image: linux}\n"
+    )
+    (tmp_path / "system.yaml").write_text(
+        "name: inc\narch: arm\nsel4_arch: aarch64\nplatform: qemu-arm-virt\nvms:\n"
+        "  - name: vm0\n    ram: {base: 0x40000000, size: 192MiB}\n    kernel: {image: linux}\n"
+        "  - include: vm1.yaml\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    found = checked(Path("system.yaml"))
+    assert [(str(d.span), [str(r) for r in d.related], d.message) for d in found] == [
+        (
+            "vm1.yaml:2:13",
+            ["system.yaml:7:17"],
+            "vm1 RAM 0x48000000-0x50000000 overlaps vm0 RAM 0x40000000-0x4c000000 (system.yaml:7)",
+        )
+    ]
+
+
 def test_kernel_header_decides_the_architecture(tmp_path: Path) -> None:
     text = ARM_VM.format(sel4_arch="aarch32", platform="exynos5422", kernel="Image")
     path = _write(

@@ -179,7 +179,7 @@ def iospace_domains(ctx: Ctx) -> list[Diagnostic]:
                 error(
                     "E225",
                     f"{vm.name} iospace_domain 0x{d:x} is already the IOMMU domain of "
-                    f"{ctx.vms[first].name} {line_of(other)}",
+                    f"{ctx.vms[first].name} {line_of(other, ctx.at(i, 'iospace_domain'))}",
                     ctx.at(i, "iospace_domain"),
                     other,
                     hint="give each VM its own iospace_domain",

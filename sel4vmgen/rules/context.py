@@ -74,7 +74,11 @@ def hexr(start: int, size: int) -> str:
     return f"0x{start:x}-0x{start + size:x}"
 
 
-def line_of(span: Span) -> str:
+def line_of(span: Span, here: Span | None = None) -> str:
+    """Where the other place is, for a message about `here`: its line, with its file when
+    that is another file (a VM from an `include:`)."""
+    if here is not None and here.file != span.file:
+        return f"({span.file}:{span.line})"
     return f"(line {span.line})"
 
 

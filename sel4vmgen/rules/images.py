@@ -99,7 +99,7 @@ def boot_images(ctx: Ctx) -> list[Diagnostic]:
                     error(
                         "E220",
                         f"{vm.name} {later.shown()} overlaps its {earlier.shown()} "
-                        f"{line_of(earlier.span)}",
+                        f"{line_of(earlier.span, later.span)}",
                         later.span,
                         earlier.span,
                     )
@@ -117,7 +117,7 @@ def _inside(vm: Vm, placed: list[Placed], base: int, size: int, ram_span: Span) 
                 error(
                     "E219",
                     f"{vm.name} {p.shown()} is not inside its RAM {hexr(base, size)} "
-                    f"{line_of(ram_span)}",
+                    f"{line_of(ram_span, p.span)}",
                     p.span,
                     ram_span,
                 )

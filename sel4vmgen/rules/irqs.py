@@ -75,7 +75,7 @@ def irq_owners(ctx: Ctx) -> list[Diagnostic]:
                     "E213",
                     f"{vm.name} {h.shown()} is already given to {ctx.vms[prev.vm].name}"
                     + (f" with {prev.device}" if prev.device else "")
-                    + f" {line_of(prev.span)}",
+                    + f" {line_of(prev.span, h.span)}",
                     h.span,
                     prev.span,
                 )

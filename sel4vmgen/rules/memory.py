@@ -343,7 +343,7 @@ def shared_memory(ctx: Ctx) -> list[Diagnostic]:
         a, b = later.info, earlier.info
         here, there = ctx.at(a.index, *a.field), ctx.at(b.index, *b.field)
         this = a.describe(later.start, later.size)
-        that = f"{b.describe(earlier.start, earlier.size)} {line_of(there)}"
+        that = f"{b.describe(earlier.start, earlier.size)} {line_of(there, here)}"
         if a.what == b.what == _LABEL["mmios"]:
             out.append(
                 warning(

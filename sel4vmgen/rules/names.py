@@ -46,7 +46,7 @@ def unique_names(ctx: Ctx) -> list[Diagnostic]:
         out.append(
             error(
                 "E201",
-                f"{kind} name '{name}' is already used by a {first[0]} {line_of(first[1])}",
+                f"{kind} name '{name}' is already used by a {first[0]} {line_of(first[1], span)}",
                 span,
                 first[1],
             )
@@ -66,7 +66,7 @@ def generated_names(ctx: Ctx) -> list[Diagnostic]:
                 error(
                     "E202",
                     f"VM {i} is named '{vm.name}', the CAmkES instance name of VM {k} "
-                    f"'{ctx.system.vms[k].name}' {line_of(ctx.span('vms', k, 'name'))}",
+                    f"'{ctx.system.vms[k].name}' {line_of(ctx.span('vms', k, 'name'), ctx.span('vms', i, 'name'))}",
                     ctx.span("vms", i, "name"),
                     ctx.span("vms", k, "name"),
                     hint=f"name VM {i} 'vm{i}', or put the VMs in the order of their names",
@@ -76,15 +76,13 @@ def generated_names(ctx: Ctx) -> list[Diagnostic]:
     vm_names = {vm.name for vm in ctx.system.vms}
     for i, comp in enumerate(ctx.system.components):
         why = reserved.get(comp.name)
-        if why is not None and comp.name not in vm_names:  # else E201 says it
-            out.append(
-                error(
-                    "E202",
-                    f"component name '{comp.name}' is taken by {why[0]}",
-                    ctx.span("components", i, "name"),
-                    why[1],
-                )
-            )
+        if why is None or comp.name in vm_names:  # E201 says that one
+            continue
+        here = ctx.span("components", i, "name")
+        where = f" {line_of(why[1], here)}" if why[1] else ""
+        out.append(
+            error("E202", f"component name '{comp.name}' is taken by {why[0]}{where}", here, why[1])
+        )
     return out + _generated_types(ctx)
 
 
@@ -115,12 +113,12 @@ def _reserved_instances(ctx: Ctx) -> dict[str, tuple[str, Span | None]]:
         out[name] = ("a fixed camkes-vm instance", None)
     for i in range(len(ctx.system.vms)):
         span = ctx.span("vms", i, "name")
-        out[f"vm{i}"] = (f"the CAmkES instance of VM {i} {line_of(span)}", span)
+        out[f"vm{i}"] = (f"the CAmkES instance of VM {i}", span)
     for j, conn in enumerate(ctx.system.connections):
         if isinstance(conn, VirtioNet):
             name = f"{conn.between[0]}_{conn.between[1]}"
             span = ctx.span("connections", j, "between")
-            out.setdefault(name, (f"the virtqueue instance of the link {line_of(span)}", span))
+            out.setdefault(name, ("the virtqueue instance of the link", span))
     return out
 
 
@@ -153,7 +151,7 @@ def _claim(
     return [
         error(
             "E203",
-            f"'{owner}' already has a dataport or event named '{key[1]}' {line_of(first)}",
+            f"'{owner}' already has a dataport or event named '{key[1]}' {line_of(first, span)}",
             span,
             first,
         )

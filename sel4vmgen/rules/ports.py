@@ -41,7 +41,7 @@ def ioports(ctx: Ctx) -> list[Diagnostic]:
         out.append(
             error(
                 "E235",
-                f"{later.info[0]} overlaps {earlier.info[0]} {line_of(earlier.info[1])}",
+                f"{later.info[0]} overlaps {earlier.info[0]} {line_of(earlier.info[1], later.info[1])}",
                 later.info[1],
                 earlier.info[1],
             )
@@ -64,7 +64,7 @@ def pci_functions(ctx: Ctx) -> list[Diagnostic]:
                 error(
                     "E236",
                     f"{vm.name} PCI device {dev.name} {dev.bus:02x}:{dev.dev:02x}.{dev.fun} is "
-                    f"already given to {first[0]} {line_of(first[1])}",
+                    f"already given to {first[0]} {line_of(first[1], where)}",
                     where,
                     first[1],
                 )
