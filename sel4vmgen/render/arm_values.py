@@ -63,7 +63,11 @@ def platform_name(name: str) -> str:
 
 def cmake_path(path: str) -> str:
     """A quoted CMake path: a leading build variable (`CMAKE_PATH_VARS`) stays a
-    reference, every other character is literal."""
+    reference, every other character is literal.  A `;` is refused: CMake keeps `\\;`
+    as two characters in a quoted argument, and a bare `;` splits the path wherever the
+    helpers expand it unquoted."""
+    if ";" in path:
+        raise RenderError(f"a CMake path cannot hold ';': {path!r}")
     for var in CMAKE_PATH_VARS:
         if path.startswith(var):
             return '"' + var + cmake_quote(path[len(var) :])[1:]
