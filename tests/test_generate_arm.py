@@ -6,8 +6,9 @@ settings written to the `.camkes` files, parsed back, must agree with the
 plan; the apps that mirror camkes-vm-examples' vm_minimal and vm_multi must
 resolve to the same instances, connections and settings as the real ones
 (tests/data/real_arm_subset.json), apart from the documented differences
-(docs/arm.md); and the output is safe: strings escaped, names checked,
-nothing outside the output folder, deterministic.
+(docs/arm.md); and the output is safe: strings written so that they read back
+exactly or refused, names checked, nothing outside the output folder,
+deterministic.
 """
 
 from __future__ import annotations
