@@ -37,6 +37,8 @@ from arm_app import (
     real_ends,
 )
 from arm_plans import arm_plan, crossvm_vm, linked_vms, vm_plan
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sel4vmgen.diagnostics import DiagnosticError
 from sel4vmgen.model import load
@@ -665,3 +667,16 @@ def test_a_provided_device_tree_reads_back_as_the_resolved_plan(tmp_path: Path) 
             unit = route.name.rsplit("@", 1)[1]
             [node] = [n for n in tree.root.nodes if n.name.endswith("@" + unit)]
             assert node.get_property("interrupts").data == [0, route.virq - 32, 4]
+
+
+@settings(max_examples=200, deadline=None)
+@given(cmdline=st.text(max_size=80), stdout=st.text(max_size=40))
+def test_any_text_reads_back_exactly_or_is_refused(cmdline: str, stdout: str) -> None:
+    plan = arm_plan(vm_plan(0, cmdline=cmdline, stdout=stdout or None))
+    try:
+        files = render((plan,), CTX)
+    except RenderError as e:
+        assert str(e).startswith("a CAmkES string cannot")
+        return
+    image = app_settings(files, "arm_test", "qemu-arm-virt")["vm0.vm_image_config"]
+    assert (image["kernel_bootcmdline"], image["kernel_stdout"]) == (cmdline, stdout)

@@ -82,7 +82,7 @@ class PlatformView:
     folder: str
     cpp_flag: str
     aarch64: bool
-    num_nodes: int
+    smp_nodes: int  # the node count the app pins NUM_NODES to; 0 on a single core
     options: tuple[tuple[str, str], ...]
     images: tuple[ImageView, ...]
     settings: tuple[SettingLine, ...]
@@ -295,7 +295,7 @@ def _platform_view(
         folder=folder,
         cpp_flag="-DKERNELARMPLATFORM_" + folder.upper(),
         aarch64=plan.sel4_arch == "aarch64",
-        num_nodes=plan.num_nodes,
+        smp_nodes=plan.num_nodes if plan.num_nodes > 1 else 0,
         options=options,
         images=tuple(_images(plan, ctx)),
         settings=settings,
