@@ -336,3 +336,23 @@ def test_camkes_string_is_one_token_or_refused(text: str) -> None:
         return
     assert literal == f'"{text}"'
     assert re.fullmatch(r'"[^"\n]*"', literal)  # camkes-tool's quoted_string, one line
+
+
+def test_missing_parent_folders_are_created(tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b" / "app"
+    write(out, {"x.txt": "x\n"})
+    assert (out / "x.txt").read_text() == "x\n"
+
+
+def test_check_ignores_files_the_user_added(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    files = {"a.txt": "a\n"}
+    write(out, files)
+    (out / "notes.txt").write_text("mine\n")
+    assert check_tree(out, files, V, H) == ()
+
+
+def test_check_reports_files_left_over_from_an_earlier_run(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    write(out, {"a.txt": "a\n", "old.txt": "o\n"})
+    assert check_tree(out, {"a.txt": "a\n"}, V, H) == ("old.txt", MANIFEST)
