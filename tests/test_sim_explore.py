@@ -124,3 +124,14 @@ def test_reductions_never_change_the_verdict(
     if not plain.complete:
         return
     assert plain.ok == reduced.ok
+
+
+def test_replaying_a_counterexample_breaks_the_same_property_at_the_last_step() -> None:
+    w = Workload("vm0", (MMIO, STI, WORK, CLI, WORK, STI, HALT), (Source("t", 0),), (3,))
+    for m in (SplitModel(w), SplitModel(w, stop="suspend")):
+        cex = check(m, Limits()).counterexample
+        assert cex is not None
+        prop = next(p for p in m.properties() if p.code == cex.code)
+        states = [s for _, s in replay(m, cex)]
+        assert [prop.holds(s) for s in states] == [True] * (len(states) - 1) + [False]
+        assert prop.explain(states[-1]) == cex.message

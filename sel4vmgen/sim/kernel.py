@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 TICK_US = 2000  # CONFIG_TIMER_TICK_MS default 2 (seL4 config.cmake KernelTimerTickMS)
 TIMESLICE_TICKS = 5  # CONFIG_TIME_SLICE default 5 (seL4 config.cmake KernelTimeSlice)
@@ -74,21 +74,21 @@ class State(Enum):
 # --------------------------------------------------------------- system calls
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Compute:
     """Run on the CPU for `us` microseconds (preemptible)."""
 
     us: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Send:
     ep: Endpoint
     msg: Any = None
     badge: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     """Send and wait for the one-shot reply; `fault=True` for a kernel-made fault message."""
 
@@ -98,67 +98,67 @@ class Call:
     fault: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Recv:
     """Receive on an endpoint; returns (badge, msg), or ("notification", word) via the bound one."""
 
     ep: Endpoint
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reply:
     msg: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReplyRecv:
     ep: Endpoint
     msg: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SaveCaller:
     """Move the reply cap out of the caller slot; returns a handle for `ReplyTo`."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReplyTo:
     caller: Tcb | None
     msg: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Signal:
     ntfn: Notification
     badge: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Wait:
     ntfn: Notification
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Poll:
     ntfn: Notification
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AckIrq:
     handler: IrqHandler
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Suspend:
     tcb: Tcb
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Resume:
     tcb: Tcb
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class VMEnter:
     """x86: enter the guest bound to this thread; returns ("notif", word) or ("fault", exit)."""
 
@@ -246,8 +246,7 @@ class Tcb:
     run_us: int = 0
 
 
-@dataclass(frozen=True)
-class KEvent:
+class KEvent(NamedTuple):
     """One kernel event for the trace: time, core, kind, thread, detail."""
 
     time: int
