@@ -633,6 +633,8 @@ def generate_example(stem: str, out: Path) -> dict[str, str]:
 @pytest.mark.parametrize("stem", x86_examples())
 def test_example_generates_the_golden_app(stem: str, tmp_path: Path) -> None:
     files = generate_example(stem, tmp_path / stem)
+    manifest = json.loads(files[MANIFEST])
+    assert manifest["input_sha256"] == json.loads(files["plan.json"])["input_sha256"] != ""
     compare_golden(files, GOLDEN / stem)
     again = generate_example(stem, tmp_path / "again")
     assert again == files  # byte-identical across runs

@@ -132,8 +132,11 @@ def render_plans(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
     return files
 
 
-def input_hash(loaded: Loaded) -> str:
-    """SHA-256 of the system file as read (of the validated data when it cannot be re-read)."""
+def input_hash(loaded: Loaded, plans: Sequence[Plan]) -> str:
+    """The plans' `input_sha256` (a digest of the resolved system, so that comment or layout
+    edits of the YAML change nothing); else the SHA-256 of the system file as read."""
+    if plans and plans[0].input_sha256:
+        return plans[0].input_sha256
     try:
         return hashlib.sha256(Path(loaded.document.file).read_bytes()).hexdigest()
     except OSError:
@@ -172,7 +175,7 @@ def generate(
         violations = simulate_plans(plans)
         if has_errors(violations):
             return GenerateResult(out, plans, violations=violations)
-    digest = input_hash(loaded)
+    digest = input_hash(loaded, plans)
     ctx = RenderContext(loaded.base_dir, loaded.system.name, __version__, digest)
     files = render_plans(plans, ctx)
     try:
