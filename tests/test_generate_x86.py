@@ -723,3 +723,16 @@ def test_example_emits_only_names_camkes_vm_defines(stem: str, tmp_path: Path) -
     files = generate_example(stem, tmp_path / stem)
     p = Plan.from_json(files["plan.json"])
     assert_only_camkes_vm_names(p, files[f"{p.system}.camkes"])
+
+
+@pytest.mark.parametrize("rel", ["../evil.txt", "/tmp/evil.txt", "src/../../evil.txt"])
+def test_a_backend_path_leaving_the_folder_is_refused(
+    rel: str, system: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render, "backend", lambda arch: lambda plans, ctx: {rel: "x\n"})
+    out = tmp_path / "app"
+    code, output = run(str(system), "-o", str(out))
+    assert code == 1
+    assert output.startswith(f"error[E403]: refusing to write {rel!r}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["minimal.yaml"]
+    assert not Path("/tmp/evil.txt").exists()
