@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
+from conftest import Run
 from sim_plans import x86_plan
 
 from sel4vmgen.sim import simulate
@@ -68,3 +72,21 @@ def test_timed_run_takes_every_interrupt_without_an_e501() -> None:
     latencies = report.timed.latencies["vm0"]
     assert len(latencies) > 100
     assert max(latencies) >= 100  # some arrived inside the 400 us critical section and waited
+
+
+def test_deciding_on_stale_rflags_after_a_notification_exit_injects_with_if_off() -> None:
+    w = Workload("vm0", (MMIO, STI, WORK, CLI, WORK, STI, HALT), SOURCES, (2, 1))
+    m = X86Model(w, reread_after_notification=False)
+    cex = check(m, Limits()).counterexample
+    assert cex is not None and cex.code == "E501"
+    assert cex.message == "interrupt timer injected with IF=0, STI blocking=0"
+    last_exit = [a for a in cex.path if a != "vmm"][-1]
+    assert last_exit == ("irq", 0)  # the injection follows a notification exit
+
+
+def test_stale_rflags_variant_from_the_command_line(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan().to_json())
+    r = cli("simulate", str(tmp_path), "--explore", "--stale-after-notification")
+    assert r.exit_code == 1 and "error[E501]" in r.stderr

@@ -80,6 +80,9 @@ def _die(code: int, message: str) -> None:
 @click.option("--spin", multiple=True, metavar="VM", help="this VM's guest busy-loops, tickless")
 @click.option("--unchecked-lrs", is_flag=True,
               help="ARM VMM variant: inject without checking the list-register shadow")  # fmt: skip
+@click.option("--stale-after-notification", is_flag=True,
+              help="x86 VMM variant: decide injection on the last fault exit's RFLAGS after a "
+                   "notification exit")  # fmt: skip
 @click.option("--suspend-to-stop", is_flag=True,
               help="x86_split variant: suspend the VCPU thread while injecting")  # fmt: skip
 @click.option("--trace", "trace_file", type=click.Path(dir_okay=False, writable=True),
@@ -97,6 +100,7 @@ def command(
     duration_ms: int | None,
     spin: tuple[str, ...],
     unchecked_lrs: bool,
+    stale_after_notification: bool,
     suspend_to_stop: bool,
     trace_file: str | None,
     fmt: str,
@@ -118,6 +122,7 @@ def command(
             explore=explore,
             vmm_model=vmm_model,  # type: ignore[arg-type]
             check_shadow=not unchecked_lrs,
+            reread_after_notification=not stale_after_notification,
             stop="suspend" if suspend_to_stop else "none",
             interrupts=interrupts,
             limits=limits,

@@ -46,6 +46,7 @@ class Options:
     explore: bool = False
     vmm_model: VmmModel | None = None
     check_shadow: bool = True
+    reread_after_notification: bool = True
     stop: Literal["none", "suspend"] = "none"
     interrupts: int = EXPLORE_INTERRUPTS
     limits: Limits | None = None
@@ -140,7 +141,8 @@ def plan_model(plan: Plan, opts: Options) -> Product:
     parts: list[Any] = []
     for vm in plan.vms:
         if kind == "x86":
-            parts.append(X86Model(workload(plan, vm, opts.interrupts)))
+            w = workload(plan, vm, opts.interrupts)
+            parts.append(X86Model(w, opts.reread_after_notification))
         elif kind == "x86_split":
             parts.append(SplitModel(workload(plan, vm, opts.interrupts), opts.stop))
         else:

@@ -54,18 +54,23 @@ class X86State(NamedTuple):
     bad_injection: str  # non-empty once an interrupt was delivered that the guest could not take
     faults_open: int  # exits handed to the VMM and not yet answered
     faults_lost: int
+    seen: tuple[bool, bool] = (False, False)  # IF and STI blocking as the last fault exit gave them
 
 
 class X86Model:
     """The single-thread x86 VMM and its guest, for the explorer."""
 
-    def __init__(self, w: Workload) -> None:
+    def __init__(self, w: Workload, reread_after_notification: bool = True) -> None:
         self.w = w
         self.name = w.name
+        # False: a VMM that decides on the RFLAGS/interruptibility of the last fault exit after
+        # a notification exit, which returns neither (libvmm 47e9a4c4 fixed this).
+        self.reread = reread_after_notification
 
     def symmetry_key(self) -> Hashable:
         return (
             "x86",
+            self.reread,
             self.w.program,
             self.w.fires,
             tuple(s.masked_until_ack for s in self.w.sources),
@@ -107,7 +112,8 @@ class X86Model:
 
     def _guest(self, s: X86State) -> X86State:
         if s.window and s.if_ and not s.shadow:
-            return s._replace(mode=VMM, exit="window", faults_open=s.faults_open + 1)
+            seen = (s.if_, s.shadow)
+            return s._replace(mode=VMM, exit="window", faults_open=s.faults_open + 1, seen=seen)
         op = self.w.program[s.pc] if s.pc < len(self.w.program) else HALT
         if op == CLI:
             return s._replace(pc=s.pc + 1, if_=False, shadow=False)
@@ -116,15 +122,18 @@ class X86Model:
         if op == WORK:
             return s._replace(pc=s.pc + 1, shadow=False)
         kind = "mmio" if op == MMIO else "hlt"
-        return s._replace(mode=VMM, exit=kind, shadow=False, faults_open=s.faults_open + 1)
+        return s._replace(
+            mode=VMM, exit=kind, shadow=False, faults_open=s.faults_open + 1, seen=(s.if_, False)
+        )
 
     def _vmm(self, s: X86State) -> X86State:
         """Handle the exit, take notified interrupts, decide injection, VMEnter."""
+        stale = not self.reread and s.exit == "notif"
         s = self._handle_exit(s)
         if s.mode == HALTED:
             return s
         s = s._replace(pic=s.pic | s.word, word=0)
-        s = inject(s)
+        s = inject(s, s.seen if stale else (s.if_, s.shadow))
         return self._enter(s)
 
     def _handle_exit(self, s: X86State) -> X86State:
@@ -145,30 +154,32 @@ class X86Model:
         if s.word:  # VMEnter returns at once with the notification
             return s._replace(exit="notif")
         if s.entry >= 0:
-            s = deliver(s)
+            s = deliver(s, self.w.sources[s.entry].name)
         return s._replace(mode=GUEST, exit="")
 
 
-def can_inject(s: X86State) -> bool:
-    """libsel4vm: RFLAGS.IF set, no STI/MOV-SS blocking, and the entry-info slot empty."""
-    return s.if_ and not s.shadow and s.entry < 0
+def can_inject(s: X86State, view: tuple[bool, bool]) -> bool:
+    """libsel4vm: RFLAGS.IF set, no STI/MOV-SS blocking, and the entry-info slot empty;
+    `view` is the (IF, blocking) pair the VMM believes."""
+    if_, shadow = view
+    return if_ and not shadow and s.entry < 0
 
 
-def inject(s: X86State) -> X86State:
+def inject(s: X86State, view: tuple[bool, bool]) -> X86State:
     if not s.pic:
         return s
-    if not can_inject(s):
+    if not can_inject(s, view):
         return s._replace(window=True)
     low = (s.pic & -s.pic).bit_length() - 1
     pic = s.pic & ~(1 << low)
     return s._replace(entry=low, pic=pic, window=bool(pic))
 
 
-def deliver(s: X86State) -> X86State:
+def deliver(s: X86State, name: str) -> X86State:
     """VM entry with an event in the entry-info: the guest takes it now."""
     bad = s.bad_injection
     if not bad and not (s.if_ and not s.shadow):
-        bad = f"source {s.entry} injected with IF={int(s.if_)}, STI blocking={int(s.shadow)}"
+        bad = f"interrupt {name} injected with IF={int(s.if_)}, STI blocking={int(s.shadow)}"
     # the guest's EOI acks the IRQ handler (camkes-vm's IOAPIC/PIC emulation): unmask it
     masked = s.masked & ~(1 << s.entry)
     return s._replace(entry=-1, delivered=s.delivered + 1, bad_injection=bad, masked=masked)
