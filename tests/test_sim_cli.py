@@ -122,3 +122,12 @@ def test_plan_with_stated_latency_reports_e506_in_json(cli: Cli, tmp_path: Path)
     out = json.loads(cli("simulate", str(tmp_path), "--spin", "vm0", "--format", "json").stdout)
     assert [v["code"] for v in out["plans"][0]["violations"]] == ["E506"]
     assert out["ok"] is False
+
+
+def test_plan_the_models_cannot_run_exits_2_without_a_traceback(cli: Cli, tmp_path: Path) -> None:
+    plan = arm_plan()
+    bad = replace(plan, threads=tuple(replace(t, priority=300) for t in plan.threads))
+    (tmp_path / "plan.json").write_text(bad.to_json())
+    r = cli("simulate", str(tmp_path))
+    assert r.exit_code == 2
+    assert "cannot simulate arm_test on qemu-arm-virt: priority 300 outside 0..255" in r.stderr

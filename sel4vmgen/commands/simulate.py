@@ -128,7 +128,10 @@ def command(
             limits=limits,
             scenario={"seed": seed, "duration_ms": duration_ms, "spin": spin or None},
         )
-        reports.append(simulate(plan, opts))
+        try:
+            reports.append(simulate(plan, opts))
+        except ValueError as e:  # a hand-edited plan the models cannot run (e.g. priority 300)
+            _die(2, f"{target}: cannot simulate {plan.system} on {plan.platform}: {e}")
     if trace_file:
         _write_trace(reports, trace_file)
     _print(reports, fmt, warnings)

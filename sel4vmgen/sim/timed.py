@@ -154,7 +154,9 @@ def _arm_phases(
 def _build_arm(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
     lrs = plan.gic.list_registers if plan.gic else 4
     vmm_t = _thread(plan, vm, "vmm")
-    vcpu_ts = [t for t in plan.threads if t.vm == vm.instance and t.role == "vcpu"]
+    vcpu_ts = [t for t in plan.threads if t.vm == vm.instance and t.role == "vcpu"] or [
+        Thread(f"{vm.instance}_vcpu0", "vcpu", max(0, vm.priority - 1), 0, vm.instance, 0)
+    ]
     ep, ntfn = Endpoint(f"{vm.instance}_fault_ep"), Notification(f"{vm.instance}_ntfn")
     vcpus: list[arm.Vcpu] = []
     tcbs: list[Tcb] = []
