@@ -75,8 +75,8 @@ def test_fixture(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
-def test_fixture_has_an_error_or_names_a_warning(path: Path) -> None:
-    """A fixture named after a fault shows that fault: its codes are real rule codes."""
+def test_fixture_codes_are_rule_codes_of_their_severity(path: Path) -> None:
+    """Every code a fixture gives is a rule code; E codes are errors, W codes warnings."""
     codes = {c.code for c in CODES}
     for d in checked(path):
         assert d.code in codes
