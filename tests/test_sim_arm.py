@@ -10,6 +10,7 @@ from sel4vmgen.sim import Options, simulate
 from sel4vmgen.sim.arm import ACTIVE, INVALID, PENDING, ArmModel, ArmState
 from sel4vmgen.sim.explore import Limits, check, replay
 from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Source, Workload, run_program
+from sel4vmgen.sim.trace import timeline
 
 SOURCES = tuple(Source(f"dev{i}", 33 + i) for i in range(5))
 
@@ -57,6 +58,9 @@ def test_injecting_without_the_shadow_overwrites_a_pending_list_register() -> No
     lost = [i for i, (b, a) in enumerate(zip(before.lrs, after.lrs, strict=True)) if b != a]
     assert before.lrs[lost[0]][0] == PENDING and after.lrs[lost[0]][0] == PENDING
     assert cex.message == "1 interrupt(s) lost: raised 5, delivered 0, pending 4"
+    last = timeline(m, cex).splitlines()[-2]
+    assert "VMM takes a notified interrupt" in last
+    assert "->[pending dev4, pending dev1, pending dev2, pending dev3]" in last
 
 
 def test_interrupt_storm_exhausts_the_overflow_ring_with_4_list_registers() -> None:

@@ -10,7 +10,6 @@ or unreadable input.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -113,7 +112,7 @@ def command(
     for plan in plans:
         if vmm_model and vmm_model not in MODELS[plan.arch]:
             _die(2, f"--vmm-model {vmm_model} does not run {plan.arch} guests ({plan.platform})")
-        limits = limits_of(plan).show_progress(fmt == "text" and sys.stderr.isatty())
+        limits = limits_of(plan).show_progress(fmt == "text")
         if max_states:
             limits = limits.states(max_states)
         if max_depth:

@@ -62,15 +62,32 @@ def _guest_words(part: Any, before: Any, after: Any) -> str:
     return f"guest executes {op}"
 
 
-def _changes(before: Any, after: Any) -> str:
+def _changes(before: Any, after: Any, part: Any = None) -> str:
     if not hasattr(after, "_fields"):
         return ""
     parts = []
     for f in after._fields:
         a, b = getattr(before, f), getattr(after, f)
         if a != b and f not in QUIET:
-            parts.append(f"{f} {_show(a)}->{_show(b)}")
+            parts.append(f"{f} {_field(f, a, part)}->{_field(f, b, part)}")
     return ", ".join(parts)
+
+
+def _field(name: str, v: Any, part: Any) -> str:
+    """List registers, the shadow and the ring with source names; anything else as is."""
+    names = [s.name for s in part.w.sources] if part is not None and hasattr(part, "w") else []
+
+    def src(i: int) -> str:
+        return names[i] if 0 <= i < len(names) else "-"
+
+    if not isinstance(v, tuple):
+        return _show(v)
+    if name == "lrs":
+        states = ("invalid", "pending", "active")
+        return "[" + ", ".join(states[st] + (f" {src(i)}" if st else "") for st, i in v) + "]"
+    if name in ("shadow", "ring"):
+        return "[" + ", ".join(src(i) for i in v) + "]"
+    return _show(v)
 
 
 def _show(v: Any) -> str:
@@ -88,7 +105,7 @@ def steps(model: Any, cex: Counterexample) -> list[tuple[int, str, str, str]]:
     replayed = replay(part, cex)
     for n, ((_, before), (action, after)) in enumerate(itertools.pairwise(replayed), 1):
         actor, what = describe(action, part, before, after)
-        out.append((n, actor, what, _changes(before, after)))
+        out.append((n, actor, what, _changes(before, after, part)))
     return out
 
 
