@@ -31,4 +31,8 @@ def __getattr__(name: str) -> Any:
         from sel4vmgen.render import generate
 
         return generate
+    if name == "simulate":
+        from sel4vmgen.sim import simulate
+
+        return simulate
     raise AttributeError(name)
