@@ -86,7 +86,8 @@ CODES: tuple[Code, ...] = (
         "Guest RAM and MMIO windows are mapped in 4 KiB pages, so addresses and sizes are "
         "multiples of 4 KiB; an `untyped_mmios` window is one untyped object (`paddr:size_bits`), "
         "so its size is a power of two and its address a multiple of the size.  x86 guest RAM "
-        "is given in whole MiB (`guest_ram_mb`), and PCI memory on its `page_bits` pages.",
+        "is given in whole MiB (`guest_ram_mb`), and PCI memory starts on a page of "
+        "`page_bits`.",
         "untyped_mmios: [{paddr: 0x40000000, size: 384MiB}]",
     ),
     Code(
