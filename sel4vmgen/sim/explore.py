@@ -132,6 +132,15 @@ class Product:
         self.name = name
         self.parts = list(parts)
         self.partial_order = True
+        self._acts: list[dict[Any, Sequence[Any]]] = [{} for _ in self.parts]
+
+    def _part_actions(self, i: int, s: Any) -> Sequence[Any]:
+        """A component's actions in its state, remembered: components revisit their states."""
+        memo = self._acts[i]
+        acts = memo.get(s)
+        if acts is None:
+            acts = memo[s] = [(i, a) for a in self.parts[i].actions(s)]
+        return acts
 
     def init_states(self) -> Sequence[tuple[Any, ...]]:
         states: list[tuple[Any, ...]] = [()]
@@ -141,19 +150,15 @@ class Product:
 
     def actions(self, state: tuple[Any, ...]) -> Sequence[tuple[int, Any]]:
         out: list[tuple[int, Any]] = []
-        for i, (p, s) in enumerate(zip(self.parts, state, strict=True)):
-            mine = [(i, a) for a in p.actions(s)]
+        for i, s in enumerate(state):
+            mine = self._part_actions(i, s)
             if mine and self.partial_order:
-                return mine
+                return list(mine)
             out += mine
         return out
 
     def all_actions(self, state: tuple[Any, ...]) -> Sequence[tuple[int, Any]]:
-        return [
-            (i, a)
-            for i, (p, s) in enumerate(zip(self.parts, state, strict=True))
-            for a in p.actions(s)
-        ]
+        return [a for i, s in enumerate(state) for a in self._part_actions(i, s)]
 
     def next_state(self, state: tuple[Any, ...], action: tuple[int, Any]) -> tuple[Any, ...]:
         i, a = action
@@ -171,13 +176,16 @@ class Product:
 
 
 def _lift(i: int, name: str, q: Property[Any]) -> Property[tuple[Any, ...]]:
-    return Property(
-        q.name,
-        q.code,
-        q.kind,
-        lambda s: q.holds(s[i]),
-        lambda s: f"{name}: {q.explain(s[i])}",
-    )
+    memo: dict[Any, bool] = {}
+
+    def holds(s: tuple[Any, ...]) -> bool:
+        part = s[i]
+        ok = memo.get(part)
+        if ok is None:
+            ok = memo[part] = q.holds(part)
+        return ok
+
+    return Property(q.name, q.code, q.kind, holds, lambda s: f"{name}: {q.explain(s[i])}")
 
 
 def check(model: Any, limits: Limits = Limits(), reductions: Reductions = Reductions()) -> Result:
