@@ -1,7 +1,7 @@
 """Cross-field check time for large synthetic systems: 128 to 1,024 VMs, 16 windows each.
 
-Each VM has its own RAM and sixteen passthrough MMIO windows on a synthetic
-platform (qemu-arm-virt's facts with memory and a device bus large enough for
+Each VM has its own RAM, sixteen passthrough MMIO windows and a virtio-net link
+to its neighbour, on a synthetic platform (qemu-arm-virt's facts with memory and a device bus large enough for
 all of them), so every rule runs and none fires.  Prints the best-of-7 check time
 per size and the growth ratio per doubling: near 2 means near-linear, 4 would
 mean pairwise.  Only `rules.check` is timed, not loading the YAML.
@@ -48,11 +48,15 @@ def system_yaml(vms: int) -> str:
             f"    ram: {{base: 0x{ram:x}, size: 0x{RAM_SIZE:x}}}",
             "    kernel: {image: linux}",
             f"    dtb: {{address: 0x{ram + 0x1000000:x}}}",
+            "    virtio: {net: true}",
             "    passthrough:",
             "      mmios:",
         ]
         for k in range(WINDOWS):
             lines.append(f"        - {{paddr: 0x{BUS + (i * WINDOWS + k) * 0x1000:x}, size: 4KiB}}")
+    lines.append("connections:")  # VMs in pairs, each pair on a virtio-net link
+    for i in range(0, vms - 1, 2):
+        lines += ["  - type: virtio_net", f"    between: [vm{i}, vm{i + 1}]"]
     return "\n".join(lines) + "\n"
 
 

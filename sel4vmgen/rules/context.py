@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from sel4vmgen.diagnostics import Diagnostic, Severity, Span
-from sel4vmgen.model.system import System, Vm
+from sel4vmgen.model.system import CrossVm, System, VirtioNet, Vm
 from sel4vmgen.platforms.model import Platform
 from sel4vmgen.source import Document, PathKey
 
@@ -67,6 +68,18 @@ class Ctx:
 
     def vm_indices(self) -> Iterator[tuple[int, Vm]]:
         return iter(enumerate(self.vms))
+
+    @cached_property
+    def virtio_linked(self) -> frozenset[str]:
+        """Names at either end of a virtio_net connection."""
+        return frozenset(
+            n for c in self.system.connections if isinstance(c, VirtioNet) for n in c.between
+        )
+
+    @cached_property
+    def cross_vm_vms(self) -> frozenset[str]:
+        """VMs named by a cross_vm connection."""
+        return frozenset(c.vm for c in self.system.connections if isinstance(c, CrossVm))
 
 
 def hexr(start: int, size: int) -> str:

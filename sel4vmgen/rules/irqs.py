@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sel4vmgen.diagnostics import Diagnostic, Span
-from sel4vmgen.model.system import CrossVm, DtbNode, VirtioNet, Vm
+from sel4vmgen.model.system import DtbNode, Vm
 from sel4vmgen.platforms.model import Platform
 from sel4vmgen.rules.context import Ctx, error, line_of, warning
 
@@ -143,16 +143,16 @@ def irq_virtual_devices(ctx: Ctx) -> list[Diagnostic]:
     for i, vm in ctx.vm_indices():
         uses = _virtual_irqs(ctx, p, vm)
         for k, irq in enumerate(vm.passthrough.irqs if vm.passthrough else ()):
-            where = ctx.at(i, "passthrough", "irqs", k)
             if irq in uses:
                 out.append(
                     error(
                         "E238",
                         f"{vm.name} IRQ {irq} is the virtual IRQ of its {uses[irq]} on {p.name}",
-                        where,
+                        ctx.at(i, "passthrough", "irqs", k),
                     )
                 )
             elif irq in p.serial.irqs:
+                where = ctx.at(i, "passthrough", "irqs", k)
                 out.append(
                     warning(
                         "W208",
@@ -168,12 +168,10 @@ def _virtual_irqs(ctx: Ctx, p: Platform, vm: Vm) -> dict[int, str]:
     """IRQs camkes-vm injects into this guest: libvirtio's (virtio-net and virtio-console,
     libs/libvirtio plat_include) and the cross-VM one (free_plat_interrupts[0], vmlinux.h)."""
     out: dict[int, str] = {}
-    linked = any(isinstance(c, VirtioNet) and vm.name in c.between for c in ctx.system.connections)
     virtio = vm.virtio is not None and (vm.virtio.net or vm.virtio.console)
-    if p.virtio_irq is not None and (virtio or linked):
+    if p.virtio_irq is not None and (virtio or vm.name in ctx.virtio_linked):
         out[p.virtio_irq] = "virtio devices"
-    crossed = any(isinstance(c, CrossVm) and c.vm == vm.name for c in ctx.system.connections)
-    if p.free_irqs and crossed:
+    if p.free_irqs and vm.name in ctx.cross_vm_vms:
         out.setdefault(p.free_irqs[0], "cross-VM connection")
     return out
 

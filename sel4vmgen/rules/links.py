@@ -26,6 +26,8 @@ def peers_exist(ctx: Ctx) -> list[Diagnostic]:
     """E228: every name a connection uses is a VM (or, where allowed, a component)."""
     vms = [vm.name for vm in ctx.system.vms]
     comps = [c.name for c in ctx.system.components]
+    vm_set, comp_set = set(vms), set(comps)
+    both = vm_set | comp_set
     out: list[Diagnostic] = []
     for j, conn in enumerate(ctx.system.connections):
         checks: list[tuple[str, tuple[str | int, ...], list[str], str]]
@@ -40,7 +42,7 @@ def peers_exist(ctx: Ctx) -> list[Diagnostic]:
                 for k, name in enumerate(conn.between)
             ]
         for name, sub, options, kind in checks:
-            if name not in options:
+            if name not in (vm_set if kind == "VM" else comp_set if kind == "component" else both):
                 out.append(
                     error(
                         "E228",
@@ -138,7 +140,7 @@ def empty_cross_vm(ctx: Ctx) -> list[Diagnostic]:
 
 def virtio_net_unlinked(ctx: Ctx) -> list[Diagnostic]:
     """W206: `virtio.net` on a VM that no virtio_net link names."""
-    linked = {n for c in ctx.system.connections if isinstance(c, VirtioNet) for n in c.between}
+    linked = ctx.virtio_linked
     return [
         warning(
             "W206",
