@@ -131,3 +131,30 @@ def test_plan_the_models_cannot_run_exits_2_without_a_traceback(cli: Cli, tmp_pa
     r = cli("simulate", str(tmp_path))
     assert r.exit_code == 2
     assert "cannot simulate arm_test on qemu-arm-virt: priority 300 outside 0..255" in r.stderr
+
+
+SYSTEM = """\
+name: latency
+arch: x86
+sel4_arch: ia32
+platform: pc99
+vms:
+  - name: vm0
+    ram: {size: 128MiB}
+    kernel: {image: bzimage, format: bzImage}
+    requirements: {irq_latency_us: LATENCY}
+simulation: {seed: 5, critical_section_us: 800}
+"""
+
+
+def test_yaml_requirements_and_simulation_knobs_reach_the_run(cli: Cli, tmp_path: Path) -> None:
+    tight = tmp_path / "tight.yaml"
+    tight.write_text(SYSTEM.replace("LATENCY", "300"))
+    r = cli("simulate", str(tight), "--format", "json")
+    out = json.loads(r.stdout)
+    assert r.exit_code == 1
+    assert [v["code"] for v in out["plans"][0]["violations"]] == ["E506"]
+    assert out["plans"][0]["violations"][0]["message"].endswith("over the 300 us bound")
+    loose = tmp_path / "loose.yaml"
+    loose.write_text(SYSTEM.replace("LATENCY", "5000"))
+    assert cli("simulate", str(loose)).exit_code == 0
