@@ -66,9 +66,8 @@ def check(loaded: Loaded, platforms: Mapping[str, Platform] | None = None) -> li
         if platform is None:
             found.append(_unknown_platform(once, name, k, known))
         ctx = Ctx.build(system, doc, base, name, platform)
-        misfit = arch.FIT(ctx)
-        if misfit:  # the platform's facts say nothing about this system
-            found += misfit
+        if platform is not None and not arch.fits(system, platform):
+            found += arch.FIT(ctx)  # and the platform's facts say nothing about this system
             ctx = Ctx.build(system, doc, base, name, None)
         for rule in PER_PLATFORM:
             found += rule(ctx)

@@ -14,11 +14,17 @@
 from __future__ import annotations
 
 from sel4vmgen.diagnostics import Diagnostic, Span
-from sel4vmgen.model.system import Vm
+from sel4vmgen.model.system import System, Vm
+from sel4vmgen.platforms.model import Platform
 from sel4vmgen.rules.context import Ctx, error, line_of, warning
 
 # The seL4 architectures each `arch` builds (seL4 configs/seL4Config.cmake KernelSel4Arch).
 SEL4_ARCHS = {"x86": ("ia32", "x86_64"), "arm": ("aarch64", "aarch32")}
+
+
+def fits(system: System, platform: Platform) -> bool:
+    """Whether the platform's facts apply to the system: same arch, a sel4_arch it builds."""
+    return platform.arch == system.arch and system.sel4_arch in platform.sel4_archs
 
 
 def platform_fits(ctx: Ctx) -> list[Diagnostic]:
@@ -38,6 +44,8 @@ def platform_fits(ctx: Ctx) -> list[Diagnostic]:
             )
         ]
     if sys.sel4_arch not in p.sel4_archs:
+        if sys.sel4_arch not in SEL4_ARCHS[sys.arch]:
+            return []  # arch_pair says it; the facts still do not apply
         return [
             error(
                 "E206",
