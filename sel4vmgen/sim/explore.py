@@ -222,7 +222,7 @@ def _search(model: Any, limits: Limits) -> Result:
     always = [p for p in props if p.kind == "always"]
     eventually = [p for p in props if p.kind == "eventually"]
     start = time.monotonic()
-    last_report = start
+    pace = _Pace(model.name, limits, start)
     visited: set[Hashable] = set()
     for index, init in enumerate(model.init_states()):
         stack: list[tuple[Any, list[Any], int]] = [(init, list(model.actions(init)), 0)]
@@ -265,19 +265,30 @@ def _search(model: Any, limits: Limits) -> Result:
             if res.states >= limits.max_states:
                 res.complete = False
                 return _done(res, start)
-            if res.states % 4096 == 0:
-                now = time.monotonic()
-                if now - start > limits.max_seconds:
-                    res.complete = False
-                    return _done(res, start)
-                if limits.progress and now - last_report > 1.0:
-                    last_report = now
-                    rate = res.states / (now - start)
-                    print(
-                        f"  {model.name}: {res.states} states, depth {len(path)}, {rate:.0f} states/s",
-                        file=sys.stderr,
-                    )
+            if res.states % 4096 == 0 and pace.out_of_time(res.states, len(path)):
+                res.complete = False
+                return _done(res, start)
     return _done(res, start)
+
+
+class _Pace:
+    """The time bound, and a progress line on stderr at most once a second."""
+
+    def __init__(self, name: str, limits: Limits, start: float) -> None:
+        self.name, self.limits, self.start, self.last = name, limits, start, start
+
+    def out_of_time(self, states: int, depth: int) -> bool:
+        now = time.monotonic()
+        if now - self.start > self.limits.max_seconds:
+            return True
+        if self.limits.progress and now - self.last > 1.0:
+            self.last = now
+            rate = states / (now - self.start)
+            print(
+                f"  {self.name}: {states} states, depth {depth}, {rate:.0f} states/s",
+                file=sys.stderr,
+            )
+        return False
 
 
 def _violated(
