@@ -465,6 +465,8 @@ class Kernel:
         ep, call = op.ep, isinstance(op, Call)
         fault = isinstance(op, Call) and op.fault
         t.pending_fault = fault
+        if fault:
+            self.note(t.core, "fault", t.name, f"{op.msg!r} to {ep.name}")
         if ep.receivers:
             r = ep.receivers.popleft()
             self._deliver(r, t, op.badge, op.msg, call)

@@ -167,7 +167,7 @@ def simulate(plan: Plan, opts: Options | None = None) -> SimReport:
     scenario = Scenario.of(plan, check_shadow=opts.check_shadow, **opts.scenario)
     timed = run(plan, scenario)
     violations += timed.violations
-    text = trace.kernel_timeline(timed.log) if timed.violations else ""
+    text = trace.kernel_timeline(timed.log, timed.violations) if timed.violations else ""
     explored, model = None, None
     if opts.explore:
         model = plan_model(plan, opts)
