@@ -12,6 +12,7 @@ lets an exception of another kind escape for any input.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,6 +198,24 @@ def _scan_events(yaml: Any, text: str, shown: str) -> None:
             )
 
 
+_MARKER_RE = re.compile(r"^(---|\.\.\.)", re.M)
+_DEEP_INDENT_RE = re.compile(rf"^[ \t]{{{MAX_DEPTH},}}\S", re.M)
+
+
+def _needs_scan(text: str) -> bool:
+    """Whether `_scan_events` could find anything: it looks for a second document
+    (needs a `---` or `...` line), aliases (`*`), tags (`!`) and nesting deeper
+    than the limit (more `[`/`{`, or deeper indentation, than the limit).  Most
+    files need none."""
+    return (
+        "*" in text
+        or "!" in text
+        or _MARKER_RE.search(text) is not None
+        or text.count("[") + text.count("{") > MAX_DEPTH
+        or _DEEP_INDENT_RE.search(text) is not None
+    )
+
+
 def _empty_message(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines()]
     if any(ln.startswith("#") for ln in lines):
@@ -212,7 +231,8 @@ def parse_yaml(text: str, shown: str) -> Any:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
-        _scan_events(yaml, text, shown)
+        if _needs_scan(text):
+            _scan_events(yaml, text, shown)
         data = yaml.load(text)
     except (MarkedYAMLError, YAMLError) as e:
         raise _yaml_error(e, shown) from None

@@ -161,3 +161,20 @@ def test_directory_is_unreadable_exit_2(tmp_path: Path) -> None:
         ("E002", f"not a regular file: {tmp_path}")
     ]
     assert exit_code([result]) == 2
+
+
+def test_very_deep_block_nesting_stops_at_the_limit(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    levels = 1500  # deeper than the YAML composer's recursion could follow
+    deep.write_text("".join("  " * i + "k:\n" for i in range(levels)) + "  " * levels + "v\n")
+    (d,) = check_file(deep).diagnostics
+    assert (d.code, d.message) == ("E008", "nesting deeper than 64 levels")
+    assert d.span is not None and (d.span.line, d.span.col) == (65, 129)
+
+
+def test_very_deep_flow_nesting_stops_at_the_limit(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("name: x\nvms: " + "[" * 20000 + "]" * 20000 + "\n")
+    (d,) = check_file(deep).diagnostics
+    assert (d.code, d.message) == ("E008", "nesting deeper than 64 levels")
+    assert d.span is not None and (d.span.line, d.span.col) == (2, 69)  # the 64th `[`
