@@ -158,3 +158,13 @@ def test_yaml_requirements_and_simulation_knobs_reach_the_run(cli: Cli, tmp_path
     loose = tmp_path / "loose.yaml"
     loose.write_text(SYSTEM.replace("LATENCY", "5000"))
     assert cli("simulate", str(loose)).exit_code == 0
+
+
+def test_timed_trace_marks_the_violation(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(arm_plan(vmm_priority=98).to_json())
+    trace = tmp_path / "starved.json"
+    assert cli("simulate", str(tmp_path), "--spin", "linux", "--trace", str(trace)).exit_code == 1
+    events = json.loads(trace.read_text())["traceEvents"]
+    marks = [e for e in events if e["name"] == "E505 violated"]
+    assert len(marks) == 1 and marks[0]["ts"] == 22_000
+    assert marks[0]["args"]["detail"].startswith("vm0 (priority 98) runnable on core 0")

@@ -132,8 +132,11 @@ def kernel_timeline(log: Sequence[KEvent], broken: Sequence[Any] = (), limit: in
     return "\n".join([head, *body] if head else body)
 
 
-def chrome_trace_timed(log: Sequence[KEvent], cores: int, end_us: int) -> dict[str, Any]:
-    """Trace events for a timed run: who ran on which core, and instant kernel events."""
+def chrome_trace_timed(
+    log: Sequence[KEvent], cores: int, end_us: int, broken: Sequence[Any] = ()
+) -> dict[str, Any]:
+    """Trace events for a timed run: who ran on which core, instant kernel events, and the
+    violations (on core 0's track, at the time they were seen)."""
     events: list[dict[str, Any]] = [_meta(c, f"core {c}") for c in range(cores)]
     running: dict[int, KEvent] = {}
     for e in log:
@@ -147,6 +150,8 @@ def chrome_trace_timed(log: Sequence[KEvent], cores: int, end_us: int) -> dict[s
             events.append(_instant(f"{e.kind} {e.thread}".strip(), e.core, e.time, e.detail))
     for core, prev in sorted(running.items()):
         events.append(_span(prev.thread, core, prev.time, end_us - prev.time))
+    for v in broken:
+        events.append(_instant(f"{v.code} violated", 0, v.time_us or 0, v.message))
     return {"traceEvents": events, "displayTimeUnit": "ms"}
 
 
