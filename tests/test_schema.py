@@ -46,3 +46,10 @@ def test_schema_describes_the_top_level_fields() -> None:
 def test_every_example_points_editors_at_the_schema(example: Path) -> None:
     first = example.read_text(encoding="utf-8").splitlines()[0]
     assert first == SCHEMA_LINE
+
+
+def test_schema_to_an_unwritable_place_is_exit_2(tmp_path: Path) -> None:
+    run = run_cli("schema", "-o", str(tmp_path / "no" / "such" / "dir.json"))
+    assert run.exit_code == 2
+    assert run.stderr.startswith("error: cannot write ")
+    assert "No such file or directory" in run.stderr
