@@ -44,7 +44,7 @@ from sel4vmgen.sim.kernel import (
 from sel4vmgen.sim.monitor import Monitor
 from sel4vmgen.sim.properties import TITLES, common_properties
 
-OVERFLOW_RING = 64  # libsel4vm vgic.c: MAX_IRQ_QUEUE_LEN 64; one slot is kept empty
+OVERFLOW_RING = 64  # libsel4vm arch/arm/vgic virq.h: MAX_LR_OVERFLOW 64, head/tail ring (63 usable)
 INVALID, PENDING, ACTIVE = 0, 1, 2
 LR_NAMES = ("invalid", "pending", "active")
 T = TypeVar("T")
