@@ -227,19 +227,24 @@ def _message(err: ErrorDetails, path: PathKey, root: type[BaseModel]) -> tuple[s
 def _unknown_key(path: PathKey, root: type[BaseModel]) -> tuple[str, str | None]:
     key = str(path[-1]) if path else "?"
     options = fields_at(root, tuple(path[:-1]))
-    close = difflib.get_close_matches(key, options, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key[:64], options, n=1, cutoff=0.6)
     if close:
         hint: str | None = f"did you mean '{close[0]}'?"
     else:
         hint = f"allowed here: {', '.join(options)}" if options else None
     parent = _dotted(path[:-1]) or "the top level"
-    return f"unknown key '{key}' in {parent}", hint
+    return f"unknown key {_shown(key)} in {parent}", hint
 
 
 def _dotted(path: PathKey) -> str:
+    """`vms[0].ram.size`; keys the user made up are escaped and cut short."""
     out = ""
     for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            word = _shown(p)[1:-1]
+            out += f".{word}" if out else word
     return out
 
 
