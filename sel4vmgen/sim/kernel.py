@@ -285,6 +285,7 @@ class Kernel:
         self.observers: list[Callable[[KEvent], None]] = []
         self.tick_hooks: list[Callable[[int], None]] = []
         self.syscalls = 0
+        self._dispatchers = [functools.partial(self._dispatch, c) for c in self.cores]
         for c in self.cores:
             self.sim.at(TICK_US, functools.partial(self._tick, c), priority=1)
 
@@ -358,7 +359,7 @@ class Kernel:
     def _request_dispatch(self, core: Core) -> None:
         if not core.dispatch_pending:
             core.dispatch_pending = True
-            self.sim.at(self.sim.now, lambda: self._dispatch(core))
+            self.sim.at(self.sim.now, self._dispatchers[core.index])
 
     def _dispatch(self, core: Core) -> None:
         core.dispatch_pending = False
@@ -422,7 +423,8 @@ class Kernel:
                 self._block(t, State.INACTIVE)
                 self.note(core.index, "exit", t.name)
                 return
-            self._syscall(t, op)
+            self.syscalls += 1
+            _HANDLERS[type(op)](self, t, op)
 
     def _start_compute(self, core: Core, t: Tcb) -> None:
         t.compute_started = self.sim.now
@@ -453,10 +455,6 @@ class Kernel:
         self._continue(core, t)
 
     # ----------------------------------------------------------- system calls
-
-    def _syscall(self, t: Tcb, op: Syscall) -> None:
-        self.syscalls += 1
-        _HANDLERS[type(op)](self, t, op)
 
     def _compute(self, t: Tcb, op: Compute) -> None:
         t.compute_left = op.us
