@@ -168,3 +168,12 @@ def test_timed_trace_marks_the_violation(cli: Cli, tmp_path: Path) -> None:
     marks = [e for e in events if e["name"] == "E505 violated"]
     assert len(marks) == 1 and marks[0]["ts"] == 22_000
     assert marks[0]["args"]["detail"].startswith("vm0 (priority 98) runnable on core 0")
+
+
+def test_app_written_by_generate_simulates_like_its_system_file(cli: Cli, tmp_path: Path) -> None:
+    system = EXAMPLES / "vm_minimal.yaml"
+    app = tmp_path / "app"
+    assert cli("generate", str(system), "-o", str(app)).exit_code == 0
+    from_app = json.loads(cli("simulate", str(app), "--explore", "--format", "json").stdout)
+    from_yaml = json.loads(cli("simulate", str(system), "--explore", "--format", "json").stdout)
+    assert from_app["ok"] and from_app["plans"] == from_yaml["plans"]
