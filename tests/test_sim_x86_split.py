@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sim_plans import x86_plan
 
 from sel4vmgen.sim import Options, simulate
@@ -63,3 +65,23 @@ def test_plan_level_simulation_with_the_split_model_reports_e501() -> None:
     assert [v.code for v in report.violations] == ["E501"]
     clean = simulate(x86_plan(), Options(explore=True, vmm_model="x86"))
     assert clean.ok and clean.explored is not None and clean.explored.complete
+
+
+def test_timed_split_design_loses_a_fault_to_suspend_in_the_kernel_model() -> None:
+    plan = replace(x86_plan(), num_nodes=2)
+    report = simulate(plan, Options(vmm_model="x86_split", stop="suspend"))
+    assert [(v.code, v.message) for v in report.violations] == [
+        ("E503", "fault of vm0_vcpu discarded (suspended in BlockedOnReply)"),
+        ("E503", "vm0 replied with no fault to answer"),
+    ]
+    assert report.timed is not None
+    kinds = [e.kind for e in report.timed.log]
+    assert kinds.index("fault_discarded") < kinds.index("reply_dropped")
+
+
+def test_timed_split_design_without_suspend_injects_only_at_the_next_exit() -> None:
+    plan = replace(x86_plan(), num_nodes=2)
+    split = simulate(plan, Options(vmm_model="x86_split"))
+    single = simulate(plan)
+    assert split.timed is not None and single.timed is not None
+    assert max(split.timed.latencies["vm0"]) > 4 * max(single.timed.latencies["vm0"])

@@ -623,7 +623,7 @@ class Kernel:
             v.pending_fault = False
         if self.cores[v.core].current is v:
             self._pause(v)
-        v.value = RESTARTED if v.state not in (State.RUNNING, State.RUNNING_VM) else v.value
+        v.value = RESTARTED if v.state is not State.RUNNING else v.value  # re-run the call
         self._block(v, State.INACTIVE)
         self.note(v.core, "suspend", v.name)
 

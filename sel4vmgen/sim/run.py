@@ -164,7 +164,10 @@ def simulate(plan: Plan, opts: Options | None = None) -> SimReport:
     opts = opts or Options()
     kind = opts.vmm_model or default_model(plan)
     violations = check_layout(plan)
-    scenario = Scenario.of(plan, check_shadow=opts.check_shadow, **opts.scenario)
+    design = "x86_split" if kind == "x86_split" else ""
+    scenario = Scenario.of(
+        plan, check_shadow=opts.check_shadow, design=design, stop=opts.stop, **opts.scenario
+    )
     timed = run(plan, scenario)
     violations += timed.violations
     text = trace.kernel_timeline(timed.log, timed.violations) if timed.violations else ""

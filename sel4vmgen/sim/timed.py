@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sel4vmgen.plan.model import Plan, Thread, VmPlan
-from sel4vmgen.sim import arm, x86
+from sel4vmgen.sim import arm, x86, x86_split
 from sel4vmgen.sim.guests import EMULATED, sources_for
 from sel4vmgen.sim.kernel import Endpoint, IrqHandler, Kernel, KEvent, Notification, Tcb
 from sel4vmgen.sim.monitor import STARVATION_US, Monitor, Violation
@@ -37,6 +37,8 @@ class Scenario:
     critical_section_us: int = 50
     spin: tuple[str, ...] = ()  # VMs (name or instance) whose guests busy-loop, tickless
     check_shadow: bool = True
+    design: str = ""  # x86_split: the two-thread x86 VMM instead of the plan's own
+    stop: str = "none"  # x86_split: "suspend" to stop the VCPU thread while injecting
     starvation_us: int = STARVATION_US
 
     @classmethod
@@ -64,7 +66,9 @@ def run(plan: Plan, scenario: Scenario) -> TimedResult:
     bounds = {v.instance: v.irq_latency_us for v in plan.vms if v.irq_latency_us is not None}
     mon = Monitor(k, scenario.starvation_us, bounds)
     for vm in plan.vms:
-        build = _build_x86 if plan.arch == "x86" else _build_arm
+        build = _build_arm if plan.arch == "arm" else _build_x86
+        if scenario.design == "x86_split":
+            build = _build_split
         build(k, plan, vm, scenario, mon)
     k.run(scenario.duration_ms * 1000)
     return TimedResult(mon.violations, k.log, k.sim.events, mon.latencies, len(k.cores))
@@ -132,6 +136,23 @@ def _build_x86(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> 
     tcb.guest = guest
     k.bind(tcb, ntfn)
     k.start(tcb)
+
+
+def _build_split(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
+    """The two-thread x86 VMM: the VCPU thread on the next core when there is one."""
+    t = _thread(plan, vm, "vm")
+    core = t.core or 0
+    ntfn, ep = Notification(f"{vm.instance}_ntfn"), Endpoint(f"{vm.instance}_fault_ep")
+    phases, loop = x86.x86_phases(_touches(vm), s.critical_section_us, _spins(vm, s))
+    guest = x86.X86Guest(vm.instance, phases, loop, mon)
+    lines = _lines(k, plan, vm, ntfn, s, mon, 0)
+    vcpu = k.thread(f"{t.name}_vcpu", t.priority, core + 1, x86_split.vcpu_body(guest, ep))
+    vcpu.guest = guest
+    stop: x86_split.Stop = "suspend" if s.stop == "suspend" else "none"
+    vmm = k.thread(t.name, t.priority, core, x86_split.vmm_body(guest, vcpu, ep, lines, stop))
+    k.bind(vmm, ntfn)
+    k.start(vmm)
+    k.start(vcpu)
 
 
 def _arm_phases(

@@ -18,7 +18,23 @@ from typing import Literal, NamedTuple
 
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Workload
+from sel4vmgen.sim.kernel import (
+    RESTARTED,
+    AckIrq,
+    Body,
+    Call,
+    Compute,
+    Endpoint,
+    IrqHandler,
+    Recv,
+    ReplyRecv,
+    Resume,
+    Suspend,
+    Tcb,
+    VMEnter,
+)
 from sel4vmgen.sim.properties import common_properties
+from sel4vmgen.sim.x86 import X86Guest
 
 Stop = Literal["none", "suspend"]
 
@@ -164,3 +180,60 @@ def in_flight(s: SplitState) -> int:
 
 def terminal_ok(s: SplitState) -> bool:
     return in_flight(s) == 0 and s.faults_open == 0
+
+
+# ------------------------------------------------------------------ timed run
+
+READ_US = 1  # reading guest state (RFLAGS, interruptibility) from the VMCS: a system call
+
+
+def vcpu_body(guest: X86Guest, ep: Endpoint) -> Body:
+    """The VCPU thread: VMEnter, send each exit to the VMM as a fault, re-enter on the reply."""
+    while True:
+        got = yield VMEnter()
+        if got == RESTARTED:  # suspended and resumed: enter again
+            continue
+        _, info = got
+        reply = yield Call(ep, info, 1, fault=True)
+        if reply == RESTARTED:  # the fault was discarded: the exit happens again
+            continue
+        if info in ("mmio", "hlt"):
+            guest.advance()
+        elif info == "window":
+            guest.window = False
+
+
+def vmm_body(
+    guest: X86Guest,
+    vcpu: Tcb,
+    ep: Endpoint,
+    lines: dict[int, tuple[IrqHandler, str]],
+    stop: Stop,
+) -> Body:
+    """The VMM thread: answer faults; on interrupts read the guest's state, decide, inject."""
+    pic: list[str] = []
+    to_ack: list[IrqHandler] = []
+    handler_of = {name: h for h, name in lines.values()}
+    got = yield Recv(ep)
+    while True:
+        replying = got[0] != "notification"
+        for h in to_ack:
+            if guest.entry is None:  # taken by the guest: its EOI acks the line
+                yield AckIrq(h)
+        to_ack = [h for h in to_ack if h.masked and guest.entry is not None]
+        word = 0 if replying else got[1]
+        for bit in sorted(lines):
+            if word & bit and lines[bit][1] not in pic:
+                pic.append(lines[bit][1])
+        if pic and guest.entry is None:
+            if stop == "suspend":
+                yield Suspend(vcpu)
+            can = guest.if_on()  # (1) read
+            yield Compute(READ_US)  # (2) decide, while the VCPU thread may run on
+            if can:  # (3) write
+                guest.entry = pic.pop(0)
+                to_ack.append(handler_of[guest.entry])
+            guest.window = bool(pic) or not can
+            if stop == "suspend":
+                yield Resume(vcpu)
+        got = yield (ReplyRecv(ep, True) if replying else Recv(ep))
