@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from sel4vmgen.sim.kernel import (
     TICK_US,
     TIMESLICE_TICKS,
     Body,
+    Call,
     Compute,
+    Endpoint,
     Kernel,
     Notification,
+    Recv,
+    ReplyRecv,
     Signal,
+    State,
     Wait,
 )
 
@@ -99,3 +107,57 @@ def test_threads_stay_on_their_core() -> None:
     k.run(1000)
     assert switches(k, 0) == [(0, "a")]
     assert switches(k, 1) == [(0, "b")]
+
+
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("compute"), st.integers(1, 3000)),
+        st.tuples(st.just("signal"), st.integers(0, 1)),
+        st.tuples(st.just("wait"), st.integers(0, 1)),
+        st.tuples(st.just("call"), st.just(0)),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    threads=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1), ops), min_size=1, max_size=6)
+)
+def test_scheduler_invariants_hold_at_every_event(
+    threads: list[tuple[int, int, list[tuple[str, int]]]],
+) -> None:
+    k = Kernel(cores=2)
+    ntfns = [Notification("n0"), Notification("n1")]
+    ep = Endpoint("ep")
+
+    def server() -> Body:
+        yield Recv(ep)
+        while True:
+            yield Compute(7)
+            yield ReplyRecv(ep, "ok")
+
+    def body(program: list[tuple[str, int]]) -> Body:
+        for op, arg in program:
+            if op == "compute":
+                yield Compute(arg)
+            elif op == "signal":
+                yield Signal(ntfns[arg])
+            elif op == "wait":
+                yield Wait(ntfns[arg])
+            else:
+                yield Call(ep, "x")
+
+    k.start(k.thread("server", 2, 1, server()))
+    for i, (prio, core, program) in enumerate(threads):
+        k.start(k.thread(f"t{i}", 10 + prio, core, body(program)))
+    while k.sim.now < 50_000 and k.sim.step():
+        for core in k.cores:
+            queued = [t for q in core.queues.values() for t in q]
+            assert all(t.state is State.RUNNING for t in queued)
+            assert len(set(map(id, queued))) == len(queued)
+            assert core.highest() == max((t.priority for t in queued), default=-1)
+            cur = core.current
+            if cur is not None:
+                assert cur not in queued and cur.state in (State.RUNNING, State.RUNNING_VM)
+                assert cur.priority >= core.highest()

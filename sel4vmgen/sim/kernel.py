@@ -47,6 +47,16 @@ class Sim:
     def after(self, delay: int, action: Callable[[], None], priority: int = 0) -> None:
         self.at(self.now + delay, action, priority)
 
+    def step(self) -> bool:
+        """Run the next event; False when there is none."""
+        if not self._heap:
+            return False
+        time, _, _, action = heapq.heappop(self._heap)
+        self.now = time
+        self.events += 1
+        action()
+        return True
+
     def run(self, until: int) -> None:
         """Run every event due at or before `until`; the clock ends at `until`."""
         heap = self._heap
