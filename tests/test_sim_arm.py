@@ -119,3 +119,23 @@ def test_vmm_below_the_vcpus_is_fine_when_they_run_on_other_cores() -> None:
         threads=tuple(replace(t, core=1) if t.role == "vcpu" else t for t in plan.threads),
     )
     assert simulate(moved, Options(scenario={"spin": ("linux",)})).ok
+
+
+class ForgetsToAck(ArmModel):
+    """A VMM whose maintenance handler frees the list register but never acks the line."""
+
+    def _vmm_fault(self, s: ArmState) -> ArmState:
+        masked = s.masked
+        s = super()._vmm_fault(s)
+        return s._replace(masked=masked)
+
+
+def test_a_line_never_acked_is_a_deadlock() -> None:
+    w = Workload("v", run_program(), SOURCES[:1], (2,))
+    assert check(ArmModel(w)).ok
+    cex = check(ForgetsToAck(w)).counterexample
+    assert cex is not None and cex.code == "E504"
+    assert cex.message == (
+        "no step possible with 0 interrupt(s) pending and 1 fault(s) open; "
+        "1 interrupt(s) can never be raised: their lines stay masked"
+    )

@@ -2,7 +2,8 @@
 
 Each model's state carries the same bookkeeping: `raised` and `delivered`
 interrupt counts, `bad_injection` (why an injection was wrong, once),
-`faults_open` and `faults_lost`.  A model supplies `in_flight(state)` (the
+`faults_open` and `faults_lost`, and `left`, the firings each source still
+has to make (a line left masked for ever is a deadlock too).  A model supplies `in_flight(state)` (the
 interrupts still pending somewhere) and `terminal_ok(state)` (an end state
 with nothing left to do).  Conservation, raised = delivered + in flight,
 catches a lost interrupt at the step that loses it.
@@ -40,7 +41,13 @@ def common_properties(
         Property(TITLES["E501"], "E501", "always", lambda s: not s.bad_injection, _bad),
         Property(TITLES["E502"], "E502", "always", conserved, lambda s: _lost(s, in_flight)),
         Property(TITLES["E503"], "E503", "always", _faults_ok, _faults),
-        Property(TITLES["E504"], "E504", "eventually", terminal_ok, lambda s: _stuck(s, in_flight)),
+        Property(
+            TITLES["E504"],
+            "E504",
+            "eventually",
+            lambda s: terminal_ok(s) and not any(s.left),
+            lambda s: _stuck(s, in_flight),
+        ),
     ]
 
 
@@ -64,4 +71,8 @@ def _faults(s: Any) -> str:
 
 
 def _stuck(s: Any, in_flight: Callable[[Any], int]) -> str:
-    return f"no step possible with {in_flight(s)} interrupt(s) pending and {s.faults_open} fault(s) open"
+    why = f"no step possible with {in_flight(s)} interrupt(s) pending and {s.faults_open} fault(s) open"
+    never = sum(s.left)
+    if never:
+        why += f"; {never} interrupt(s) can never be raised: their lines stay masked"
+    return why

@@ -72,6 +72,11 @@ class SimReport:
         return not self.violations
 
     @property
+    def trace(self) -> str:
+        """The printable trace: a counterexample's timeline, or the timed run's kernel events."""
+        return self.trace_text
+
+    @property
     def counterexample(self) -> Counterexample | None:
         return self.explored.counterexample if self.explored else None
 
