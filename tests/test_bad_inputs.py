@@ -178,3 +178,9 @@ def test_very_deep_flow_nesting_stops_at_the_limit(tmp_path: Path) -> None:
     (d,) = check_file(deep).diagnostics
     assert (d.code, d.message) == ("E008", "nesting deeper than 64 levels")
     assert d.span is not None and (d.span.line, d.span.col) == (2, 69)  # the 64th `[`
+
+
+def test_every_expect_file_belongs_to_a_fixture() -> None:
+    for stage in STAGES:
+        for sidecar in (FIXTURES / stage).glob("*.expect"):
+            assert sidecar.with_suffix(".yaml").exists(), sidecar.name
