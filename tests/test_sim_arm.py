@@ -139,3 +139,11 @@ def test_a_line_never_acked_is_a_deadlock() -> None:
         "no step possible with 0 interrupt(s) pending and 1 fault(s) open; "
         "1 interrupt(s) can never be raised: their lines stay masked"
     )
+
+
+def test_timed_run_loses_interrupts_to_unchecked_injection_during_long_critical_sections() -> None:
+    plan = arm_plan(irqs=5, critical_section_us=2000)
+    assert simulate(plan).ok
+    lost = simulate(plan, Options(check_shadow=False)).violations
+    assert {v.code for v in lost} == {"E502"}
+    assert lost[0].message == "vm0: interrupt dev0 lost: list register 3 overwritten by dev2"
