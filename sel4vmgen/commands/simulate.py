@@ -68,7 +68,7 @@ def _die(code: int, message: str) -> None:
 @click.option(
     "--vmm-model",
     type=click.Choice(["x86", "x86_split", "arm"]),
-    help="the VMM design to explore (default: the plan's architecture)",
+    help="the VMM design to run and explore (default: the plan's architecture)",
 )
 @click.option("--seed", type=click.IntRange(0), help="seed of the timed run (default: the plan's)")
 @click.option("--max-states", type=click.IntRange(1), help="exploration bound on states")
