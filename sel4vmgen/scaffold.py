@@ -47,9 +47,13 @@ _BUILDROOT_IMAGES = {
 # tk1 has no camkes-vm-images folder: vm_minimal loads linux/linux-tk1-initrd of
 # camkes-vm-examples (CAMKES_ARM_LINUX_DIR), a kernel with its root file system built in.
 _TK1_KERNEL = "linux-tk1-initrd"
-# The x86 apps (camkes-vm-examples apps/x86/minimal/CMakeLists.txt) add
-# ${CAMKES_VM_IMAGES_DIR}/bzimage as "bzimage" and rootfs.cpio as "rootfs.cpio".
-_X86_IMAGES = ("bzimage", "rootfs.cpio")
+# The x86 apps take camkes-vm-linux's prebuilt buildroot guest
+# (GetArchDefaultLinuxKernelFile / GetArchDefaultLinuxRootfsFile in its vm-linux-helpers.cmake,
+# as apps/x86/optiplex9020 does), one folder per guest word size.
+_X86_IMAGES = (
+    "${CAMKES_VM_LINUX_DIR}/images/kernel/BITS/default_bzimage_4.8.16",
+    "${CAMKES_VM_LINUX_DIR}/images/rootfs/BITS/default_buildroot_rootfs-bare.cpio",
+)
 # The x86 minimal app's guest command line (camkes-vm-examples apps/x86/minimal), used when
 # the platform data gives none.
 _X86_CMDLINE = (
@@ -345,7 +349,7 @@ def _arch_of(sel4_arch: str, plat: Platform | None) -> str:
     return plat.arch if plat is not None else "arm"
 
 
-def _images(arch: str, platform: str, os_kind: str) -> dict[str, str]:
+def _images(arch: str, platform: str, os_kind: str, sel4_arch: str) -> dict[str, str]:
     if os_kind == "linux-custom":
         kernel, initrd = ("bzimage", "rootfs.cpio") if arch == "x86" else ("linux", "initrd")
         return {
@@ -355,11 +359,12 @@ def _images(arch: str, platform: str, os_kind: str) -> dict[str, str]:
             "images_note": "",
         }
     if arch == "x86":
+        bits = "64" if sel4_arch == "x86_64" else "32"
         return {
-            "kernel_image": "${CAMKES_VM_IMAGES_DIR}/" + _X86_IMAGES[0],
-            "initrd_image": "${CAMKES_VM_IMAGES_DIR}/" + _X86_IMAGES[1],
-            "images_dir": "${CAMKES_VM_IMAGES_DIR}/",
-            "images_note": "A camkes-vm-images checkout already holds prebuilt buildroot "
+            "kernel_image": _X86_IMAGES[0].replace("BITS", bits),
+            "initrd_image": _X86_IMAGES[1].replace("BITS", bits),
+            "images_dir": "${CAMKES_VM_LINUX_DIR}/images/",
+            "images_note": "A camkes-vm-linux checkout already holds prebuilt buildroot "
             "images there.",
         }
     if platform == "tk1":
@@ -452,7 +457,7 @@ def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
     lay = layout(plat, answers["ram"])
     cmdline, stdout, virtio = _console(arch, answers, plat)
     devices, pci = _passthrough(arch, answers["passthrough"])
-    images = _images(arch, answers["platform"], answers["os"])
+    images = _images(arch, answers["platform"], answers["os"], answers["arch"])
     system = answers.get("system") or (f"{name}_system" if _IDENT_RE.match(name) else "system")
     return {
         "name": yaml_text(name),

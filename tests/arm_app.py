@@ -145,8 +145,8 @@ def macro_ids(call: str) -> list[str]:
 # ---------------------------------------------------------------- the examples through the pipeline
 
 EXAMPLES = ROOT / "examples"
-# Relative paths in a system are made absolute against its folder; a fixed folder keeps
-# the golden files free of this checkout's location.
+# Relative image paths in a system are made absolute against its folder; hand-built plans
+# render against this fixed folder so their golden files are free of this checkout's location.
 FIXED_BASE = Path("/sel4vmgen")
 
 
@@ -168,5 +168,8 @@ def generated(path: Path) -> tuple[tuple[Plan, ...], dict[str, str]]:
     """The plans and every file `generate` writes for a system file (plan.json included)."""
     loaded = load(path)
     plans = resolve_plans(loaded)
-    base = FIXED_BASE / path.parent.relative_to(ROOT)
-    return plans, render_plans(plans, RenderContext(base, loaded.system.name))
+    files = render_plans(plans, RenderContext(loaded.base_dir, loaded.system.name))
+    # the examples name images by checkout variables and copy their component sources into
+    # the app, so nothing generated may name this checkout's location
+    assert not [rel for rel, text in files.items() if str(ROOT) in text]
+    return plans, files

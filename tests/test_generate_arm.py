@@ -299,7 +299,7 @@ def test_cross_vm_glue_and_native_component() -> None:
     cmake = files["CMakeLists.txt"]
     assert "DeclareCAmkESComponent(VM SOURCES src/cross_vm_connections.c)" in cmake
     assert (
-        'DeclareCAmkESComponent(CrossvmInit SOURCES "/srv/system/components/crossvm_init.c")'
+        'DeclareCAmkESComponent(CrossvmInit SOURCES "${CMAKE_CURRENT_SOURCE_DIR}/components/CrossvmInit/src/crossvm_init.c")'
         in cmake
     )
     settings, _ = configuration(files["arm_test.camkes"])

@@ -219,6 +219,13 @@ function(DeclareCAmkESRootserver adl)
     file(APPEND "${RECORD}" "Rootserver|${adl}|${ARGN}\\n")
 endfunction()
 """
+# seL4_tools' cmake-tool `simulation` module, which writes the `simulate` script
+SIMULATION_STUB = """\
+function(GenerateSimulateScript)
+    file(APPEND "${RECORD}" "GenerateSimulateScript\\n")
+endfunction()
+"""
+
 LINUX_STUBS = """\
 function(UpdateDtbFromInitrd dtb initrd address target out)
     file(APPEND "${RECORD}" "UpdateDtbFromInitrd|${dtb}|${initrd}|${address}\\n")
@@ -238,6 +245,7 @@ def configure(files: dict[str, str], platform: str, tmp_path: Path) -> list[list
     stubs.mkdir()
     (stubs / "arm_vm_helpers.cmake").write_text(HELPER_STUBS)
     (stubs / "linux_helpers.cmake").write_text(LINUX_STUBS)
+    (stubs / "simulation.cmake").write_text(SIMULATION_STUB)
     (stubs / "camkes-vm-linux-config.cmake").write_text(
         'set(CAMKES_VM_LINUX_HELPERS_PATH "${CMAKE_CURRENT_LIST_DIR}/linux_helpers.cmake")\n'
     )
@@ -249,6 +257,7 @@ def configure(files: dict[str, str], platform: str, tmp_path: Path) -> list[list
             CMAKE, "-S", str(app), "-B", str(build), "-Wno-dev",
             f"-DCAMKES_ARM_VM_HELPERS_PATH={stubs / 'arm_vm_helpers.cmake'}",
             f"-Dcamkes-vm-linux_DIR={stubs}",
+            f"-DCMAKE_MODULE_PATH={stubs}",
             f"-DKernelARMPlatform={platform}",
             "-DCAMKES_VM_IMAGES_DIR=/images",
             "-DCAMKES_VM_DIR=/camkes-vm",
@@ -306,3 +315,12 @@ def test_an_image_path_with_a_semicolon_is_refused() -> None:
     vm = replace(vm, kernel=replace(vm.kernel, source="/img/a;b"))
     with pytest.raises(RenderError, match=re.escape("a CMake path cannot hold ';': '/img/a;b'")):
         render((arm_plan(vm),), CTX)
+
+
+@pytest.mark.skipif(CMAKE is None, reason="cmake is not installed")
+def test_qemu_arm_virt_builds_write_the_simulate_script(tmp_path: Path) -> None:
+    _, files = generated(EXAMPLES / "vm_minimal.yaml")
+    qemu = configure(files, "qemu-arm-virt", tmp_path / "qemu")
+    tx2 = configure(files, "tx2", tmp_path / "tx2")
+    assert ["GenerateSimulateScript"] in qemu
+    assert ["GenerateSimulateScript"] not in tx2

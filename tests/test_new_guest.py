@@ -102,8 +102,13 @@ def test_pc99_defaults_follow_the_x86_minimal_app(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     guest = yaml_file(tmp_path / "vm" / "guest.yaml")
     assert (guest["vcpus"], guest["ram"]) == (1, {"size": "128MiB"})
-    assert guest["kernel"]["image"] == "${CAMKES_VM_IMAGES_DIR}/bzimage"
-    assert guest["initrd"]["image"] == "${CAMKES_VM_IMAGES_DIR}/rootfs.cpio"
+    assert (
+        guest["kernel"]["image"] == "${CAMKES_VM_LINUX_DIR}/images/kernel/64/default_bzimage_4.8.16"
+    )
+    assert (
+        guest["initrd"]["image"]
+        == "${CAMKES_VM_LINUX_DIR}/images/rootfs/64/default_buildroot_rootfs-bare.cpio"
+    )
     assert "console=ttyS0,115200" in guest["cmdline"] and "passthrough" not in guest
     cmdline = (tmp_path / "vm" / "cmdline.txt").read_text(encoding="utf-8")
     assert cmdline == guest["cmdline"] + "\n"

@@ -356,3 +356,64 @@ def test_check_reports_files_left_over_from_an_earlier_run(tmp_path: Path) -> No
     out = tmp_path / "app"
     write(out, {"a.txt": "a\n", "old.txt": "o\n"})
     assert check_tree(out, {"a.txt": "a\n"}, V, H) == ("old.txt", MANIFEST)
+
+
+def _system_with_component(tmp_path: Path, sources: str) -> Path:
+    """The vm_cross_connector example, copied beside `sources` (YAML list text)."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "vm_cross_connector.yaml"
+    text = example.read_text(encoding="utf-8").replace(
+        "sources: [components/crossvm_init.c]", f"sources: {sources}"
+    )
+    system = tmp_path / "system.yaml"
+    system.write_text(text, encoding="utf-8")
+    return system
+
+
+def test_component_sources_are_copied_into_the_app(tmp_path: Path) -> None:
+    from sel4vmgen.model import load
+    from sel4vmgen.render import generate
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "glue.c").write_text("int run(void) { return 0; }\n", encoding="utf-8")
+    system = _system_with_component(tmp_path, "[c/glue.c]")
+    generate(load(system), tmp_path / "app", simulate=False)
+    copied = tmp_path / "app" / "components" / "CrossvmInit" / "src" / "glue.c"
+    assert copied.read_text(encoding="utf-8") == "int run(void) { return 0; }\n"
+    cmake = (tmp_path / "app" / "CMakeLists.txt").read_text(encoding="utf-8")
+    assert (
+        'DeclareCAmkESComponent(CrossvmInit SOURCES "${CMAKE_CURRENT_SOURCE_DIR}/components/'
+        'CrossvmInit/src/glue.c")'
+    ) in cmake
+    assert str(tmp_path) not in cmake
+
+
+def test_unreadable_component_source_is_e408_and_writes_nothing(tmp_path: Path) -> None:
+    from sel4vmgen.diagnostics import DiagnosticError
+    from sel4vmgen.model import load
+    from sel4vmgen.render import generate
+
+    system = _system_with_component(tmp_path, "[c/missing.c]")
+    with pytest.raises(DiagnosticError) as err:
+        generate(load(system), tmp_path / "app", simulate=False)
+    [d] = err.value.diagnostics
+    assert (d.code, d.message) == (
+        "E408",
+        "component crossvm_init: cannot read source c/missing.c: No such file or directory",
+    )
+    assert not (tmp_path / "app").exists()
+
+
+def test_two_sources_with_one_file_name_are_e408(tmp_path: Path) -> None:
+    from sel4vmgen.diagnostics import DiagnosticError
+    from sel4vmgen.model import load
+    from sel4vmgen.render import generate
+
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "x.c").write_text("", encoding="utf-8")
+    system = _system_with_component(tmp_path, "[a/x.c, b/x.c]")
+    with pytest.raises(DiagnosticError) as err:
+        generate(load(system), tmp_path / "app", simulate=False)
+    assert [(d.code, d.message) for d in err.value.diagnostics] == [
+        ("E408", "component crossvm_init: two sources named x.c")
+    ]

@@ -24,7 +24,7 @@ import hashlib
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from sel4vmgen import __version__
@@ -69,6 +69,14 @@ class RenderContext:
         if source.startswith("${") or Path(source).is_absolute():
             return source
         return (self.base_dir / source).resolve().as_posix()
+
+    def source_location(self, comp_type: str, source: str) -> str:
+        """Where the build finds a native component's C source: a file the user wrote is copied
+        into the app (`copied_sources`), so the app builds wherever it is moved; a path that
+        starts with a checkout variable is referred to as it is."""
+        if source.startswith("${"):
+            return source
+        return "${CMAKE_CURRENT_SOURCE_DIR}/" + copied_source_path(comp_type, source)
 
     def image_location(self, image: Image) -> str:
         """Where the build finds an image, by `Image.base`: a file the renderer writes into
@@ -117,6 +125,43 @@ def plan_files(plans: Sequence[Plan]) -> dict[str, str]:
     return {f"{p.platform}/plan.json": p.to_json() for p in plans}
 
 
+def copied_source_path(comp_type: str, source: str) -> str:
+    """The app-relative path a native component's source is copied to."""
+    return f"components/{comp_type}/src/{PurePosixPath(source).name}"
+
+
+def copied_sources(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
+    """The native components' C sources, read from the user's tree, by their place in the app."""
+    out: dict[str, str] = {}
+    for comp in plans[0].components:
+        for source in comp.sources:
+            if source.startswith("${"):
+                continue
+            rel = copied_source_path(comp.type, source)
+            if rel in out:
+                raise DiagnosticError(
+                    [
+                        Diagnostic(
+                            "E408",
+                            f"component {comp.name}: two sources named {PurePosixPath(source).name}",
+                        )
+                    ]
+                )
+            path = Path(ctx.image_path(source))
+            try:
+                out[rel] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                reason = getattr(e, "strerror", None) or str(e)
+                raise DiagnosticError(
+                    [
+                        Diagnostic(
+                            "E408", f"component {comp.name}: cannot read source {source}: {reason}"
+                        )
+                    ]
+                ) from None
+    return out
+
+
 def render_plans(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
     """Every file of the application for these plans (one system, one arch), plan.json included."""
     if not plans:
@@ -125,7 +170,7 @@ def render_plans(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
         files = dict(backend(plans[0].arch)(plans, ctx))
     except RenderError as e:
         raise DiagnosticError([Diagnostic("E405", str(e))]) from None
-    for rel, text in plan_files(plans).items():
+    for rel, text in (plan_files(plans) | copied_sources(plans, ctx)).items():
         if rel in files:
             raise DiagnosticError([Diagnostic("E405", f"the backend wrote the reserved {rel}")])
         files[rel] = text

@@ -87,6 +87,12 @@ class PlatformView:
     images: tuple[ImageView, ...]
     settings: tuple[SettingLine, ...]
     dts: tuple[tuple[str, str], ...]  # (relative path, text)
+    qemu_script: bool = False  # write build-*/simulate for qemu-system-aarch64
+
+
+# Platforms whose build also writes the `simulate` script that boots the image under QEMU,
+# as camkes-vm-examples apps/Arm/vm_minimal/CMakeLists.txt does for qemu-arm-virt.
+QEMU_PLATFORMS = frozenset({"qemu-arm-virt"})
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,7 @@ def app_view(plans: Sequence[Plan], ctx: RenderContext) -> AppView:
         settings=shared,
         vmm_sources=("src/cross_vm_connections.c",) if glue is not None else (),
         component_sources=tuple(
-            (t.type, tuple(cmake_path(ctx.image_path(s)) for s in t.sources))
+            (t.type, tuple(cmake_path(ctx.source_location(t.type, s)) for s in t.sources))
             for t in types
             if t.sources
         ),
@@ -300,6 +306,7 @@ def _platform_view(
         images=tuple(_images(plan, ctx)),
         settings=settings,
         dts=dts,
+        qemu_script=plan.platform in QEMU_PLATFORMS,
     )
 
 

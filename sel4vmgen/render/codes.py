@@ -50,4 +50,12 @@ CODES: tuple[Code, ...] = (
         "`generate` runs a quick simulation of the plan before writing; it found a violation, so "
         "nothing was written.  Fix the system, or pass --no-simulate to write it anyway.",
     ),
+    Code(
+        "E408",
+        "component source cannot be copied",
+        "A native component's C source is copied into the generated app so the app builds "
+        "wherever it is moved; the file could not be read as UTF-8 text, or two sources of one "
+        "component share a file name.",
+        "components:\n  - name: crossvm_init\n    type: CrossvmInit\n    sources: [missing.c]",
+    ),
 )

@@ -274,7 +274,9 @@ def component_view(plan: Plan, comp: ComponentPlan, ctx: RenderContext) -> Compo
                 verb = "consumes" if ev.direction == "from_vm" else "emits"
                 lines.append(f"{verb} {event_type(ev.peer_name)} {ev.peer_name};")
     path = f"components/{comp.type}/{comp.type}.camkes"
-    sources = tuple(cmake_quote(ctx.image_path(s), variables=True) for s in comp.sources)
+    sources = tuple(
+        cmake_quote(ctx.source_location(comp.type, s), variables=True) for s in comp.sources
+    )
     return ComponentView(
         comp.name, comp.type, f'import "{path}";', sources, tuple(lines), path, comp.priority
     )
