@@ -11,7 +11,9 @@ from conftest import ROOT
 from sel4vmgen.pipeline import check_file
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-INSTALL = "python3 -m pip install . && sel4vmgen validate examples/minimal.yaml"
+INSTALL = (
+    "python3 -m pip install . && python3 -m sel4vmgen generate examples/minimal.yaml -o out/minimal"
+)
 TESTS = "python3 -m pip install nox && nox -s tests lint typecheck"
 SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/system.schema.json"
 
@@ -52,3 +54,16 @@ def test_readme_systems_validate(text: str, tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     result = check_file(path)
     assert result.ok, result.diagnostics
+
+
+def test_quick_start_main_job_generates_the_minimal_app(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    command = INSTALL.split(" && ", 1)[1].split()
+    assert command[:3] == ["python3", "-m", "sel4vmgen"]
+    out = tmp_path / command[-1]
+    argv = [sys.executable, *command[1:-1], str(out)]
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "minimal.camkes").is_file() and (out / "plan.json").is_file()

@@ -1,5 +1,5 @@
 """The wheel a user installs: it carries the templates and the schema, and its
-`sel4vmgen` command validates the minimal example from a fresh virtualenv."""
+`sel4vmgen` command validates and generates the minimal example from a fresh virtualenv."""
 
 from __future__ import annotations
 
@@ -60,3 +60,9 @@ def test_installed_wheel_validates_the_minimal_example(wheel: Path, tmp_path: Pa
     proc = _run(bin_dir / "sel4vmgen", "validate", "bad.yaml", cwd=work)
     assert proc.returncode == 1
     assert "bad.yaml:1:1: error[E010]" in proc.stderr
+    # the main job, with the templates the wheel carries: the same app as from the checkout
+    proc = _run(bin_dir / "sel4vmgen", "generate", "minimal.yaml", "-o", "app", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    golden = ROOT / "tests" / "golden" / "x86" / "minimal"
+    for name in ("CMakeLists.txt", "app_settings.cmake", "minimal.camkes", "plan.json"):
+        assert (work / "app" / name).read_text() == (golden / name).read_text(), name
