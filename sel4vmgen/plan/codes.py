@@ -22,6 +22,7 @@ CODES: tuple[Code, ...] = (
         "E302",
         "no guest RAM layout",
         "The VM gives no RAM base and the platform has no default guest layout to take it from.",
+        "vms:\n  - name: vm0\n    ram: {size: 256MiB}   # no base, on a platform with no guest layout",
     ),
     Code(
         "E303",
@@ -34,6 +35,7 @@ CODES: tuple[Code, ...] = (
         "E304",
         "connection names no such VM or component",
         "A virtio_net or cross_vm connection names a VM or component the system does not declare.",
+        "connections:\n  - {type: virtio_net, between: [vm0, vm9]}   # there is no vm9",
     ),
     Code(
         "E305",
@@ -45,5 +47,6 @@ CODES: tuple[Code, ...] = (
         "E306",
         "no free interrupt",
         "The platform has no free interrupt for the virtio or cross-VM notifications the VM needs.",
+        "platform: tx1   # camkes-vm lists no free IRQ for tx1\nvms:\n  - name: vm0\n    virtio: {console: true}",
     ),
 )

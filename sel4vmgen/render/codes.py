@@ -25,6 +25,7 @@ CODES: tuple[Code, ...] = (
         "unsafe output path",
         "A file would be written outside the output folder: its path is absolute, contains "
         "`..`, or passes through a symlink or a file planted in the output folder.",
+        "sel4vmgen generate system.yaml -o out   # out/src is a symlink to /etc",
     ),
     Code(
         "E404",
@@ -38,17 +39,20 @@ CODES: tuple[Code, ...] = (
         "value cannot be written",
         "A value of the plan cannot be written safely in the target language (for example a "
         "control character in a CAmkES string), or a template failed; nothing was written.",
+        "cmdline: 'console=ttyS0 \"quoted\"'   # CAmkES strings have no escapes",
     ),
     Code(
         "E406",
         "no backend for the architecture",
         "No renderer is registered for the plan's architecture.",
+        "sel4vmgen simulate app/   # a plan.json whose arch no backend renders",
     ),
     Code(
         "E407",
         "simulation found violations",
         "`generate` runs a quick simulation of the plan before writing; it found a violation, so "
         "nothing was written.  Fix the system, or pass --no-simulate to write it anyway.",
+        "sel4vmgen generate system.yaml -o out   # vm0's initrd overlaps its DTB",
     ),
     Code(
         "E408",

@@ -62,6 +62,7 @@ CODES: tuple[Code, ...] = (
         "E208",
         "guest RAM in reserved memory",
         "The RAM overlaps memory the kernel or firmware keeps for itself.",
+        "platform: odroidc2\nvms:\n  - name: vm0\n    ram: {base: 0x05000000, size: 2MiB}   # the secure monitor's memory",
     ),
     Code(
         "E209",
@@ -162,11 +163,13 @@ CODES: tuple[Code, ...] = (
         "E222",
         "DTB too large",
         "arm64 booting.rst: the device tree blob must not exceed 2 megabytes.",
+        "dtb: {mode: provide, file: big.dtb}   # a 3 MiB file",
     ),
     Code(
         "E223",
         "more guest RAM than the platform has",
         "The RAM of all VMs together exceeds the platform's memory.",
+        "platform: qemu-arm-virt   # 2 GiB of RAM\nvms:   # three VMs of 1 GiB each",
     ),
     Code(
         "E224",
@@ -213,6 +216,7 @@ CODES: tuple[Code, ...] = (
         "E230",
         "link declared twice",
         "Two connections join the same pair the same way; merge them.",
+        "connections:\n  - {type: virtio_net, between: [vm0, vm1]}\n  - {type: virtio_net, between: [vm1, vm0]}",
     ),
     Code(
         "E231",
@@ -255,6 +259,7 @@ CODES: tuple[Code, ...] = (
         "E236",
         "PCI device given twice",
         "A PCI function (bus:dev.fun) can be passed through to one VM only.",
+        "passthrough:\n  pci: [{name: nic, bus: 0, dev: 25, fun: 0}]   # in vm0 and again in vm1",
     ),
     Code(
         "E237",
@@ -292,6 +297,7 @@ CODES: tuple[Code, ...] = (
         "W202",
         "component not used",
         "A native component that no connection uses does nothing for the VMs.",
+        "components:\n  - {name: logger, type: Logger}   # no connection names logger",
     ),
     Code(
         "W203",
@@ -311,17 +317,20 @@ CODES: tuple[Code, ...] = (
         "A field is ignored because of another (dtb.file with dtb.mode generate and no "
         "dtb.base_name, "
         "dtb.base_name with dtb.mode provide, allowed_smc_functions without allow_smc).",
+        "dtb: {mode: generate, file: linux.dtb}   # no base_name: the file is never read",
     ),
     Code(
         "W206",
         "virtio.net with no link",
         "`virtio.net` is enabled on a VM that no virtio_net connection names, so only the "
         "VMM's built-in ARP responder (VmVirtioNetArping) answers the guest's network device.",
+        "virtio: {net: true}   # and no virtio_net connection names this VM",
     ),
     Code(
         "W207",
         "empty cross-VM connection",
         "A cross_vm connection with no dataports and no events shares nothing.",
+        "connections:\n  - {type: cross_vm, vm: vm0, component: peer}   # no dataports, no events",
     ),
     Code(
         "W208",

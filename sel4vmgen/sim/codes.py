@@ -20,6 +20,7 @@ CODES: tuple[Code, ...] = (
         "anywhere (notification word, emulated PIC, VM-entry info, list register, VMM queue).  "
         "On ARM the usual cause is an InjectIRQ into a list register that is still PENDING: the "
         "kernel overwrites it.",
+        "sel4vmgen simulate examples/vm_multi.yaml --explore --unchecked-lrs --interrupts 5",
     ),
     Code(
         "E503",
@@ -27,12 +28,14 @@ CODES: tuple[Code, ...] = (
         "A fault message (a VM exit or a VCPU fault sent to the VMM) vanished before it was "
         "answered, or was answered twice.  seL4_TCB_Suspend cancels a thread's IPC: a pending "
         "fault and its reply cap are discarded.",
+        "sel4vmgen simulate examples/minimal.yaml --explore --vmm-model x86_split --suspend-to-stop",
     ),
     Code(
         "E504",
         "deadlock",
         "The system reached a state where no thread can run but work is left: an interrupt "
         "pending that will never be delivered, or a VCPU blocked on a reply nobody will send.",
+        "sel4vmgen simulate system.yaml --explore   # a VCPU in WFI waits for an interrupt nobody injects",
     ),
     Code(
         "E505",
@@ -47,6 +50,7 @@ CODES: tuple[Code, ...] = (
         "interrupt latency over the bound",
         "The time from a device raising an interrupt to the guest taking it exceeded the VM's "
         "stated `irq_latency_us` (or one 2 ms tick when none is stated).",
+        "requirements: {irq_latency_us: 1}   # shorter than one pass of the VMM",
     ),
     Code(
         "E507",
@@ -61,6 +65,7 @@ CODES: tuple[Code, ...] = (
         "device not backed",
         "The guest is given a device window that is neither mapped (passthrough, untyped MMIO) "
         "nor emulated by the VMM: its first access would fault with nobody to answer it.",
+        "a plan.json edited by hand: a device window in `devices` with no mapping and no emulation",
     ),
     Code(
         "E509",
@@ -68,5 +73,6 @@ CODES: tuple[Code, ...] = (
         "More interrupts were waiting for a free list register than libsel4vm's 64-entry "
         "overflow ring can hold (63 usable); the VMM aborts.  An interrupt storm while the "
         "guest keeps interrupts disabled does this.",
+        "simulation: {device_irq_hz: 1000000}   # an interrupt storm against 4 list registers",
     ),
 )
