@@ -421,7 +421,7 @@ def test_what_a_camkes_string_cannot_hold_is_refused(cmdline: str, message: str)
 
 
 def test_hostile_image_path_stays_one_cmake_argument() -> None:
-    path = '/imgs/a "b" \\ c;d $e ${F'
+    path = '/imgs/a "b" \\ c $e ${F'
     image = Image("initrd", "rootfs.cpio", path)
     text = rendered(
         plan("hostile", "x86_64", (vm_plan(0, initrd=image),), file_server=(KERNEL, image))
@@ -429,6 +429,17 @@ def test_hostile_image_path_stays_one_cmake_argument() -> None:
     line = next(ln for ln in text.splitlines() if ln.startswith('AddToFileServer("rootfs.cpio"'))
     arg = line[len('AddToFileServer("rootfs.cpio" ') : -1]
     assert cmake_unquote(arg) == path
+
+
+def test_image_path_with_a_semicolon_is_refused_not_mangled() -> None:
+    image = Image("initrd", "rootfs.cpio", "/imgs/a;b")
+    with pytest.raises(DiagnosticError) as e:
+        rendered(
+            plan("hostile", "x86_64", (vm_plan(0, initrd=image),), file_server=(KERNEL, image))
+        )
+    assert [(d.code, d.message) for d in e.value.diagnostics] == [
+        ("E405", "a ';' cannot be written in a CMake argument: '/imgs/a;b'")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -100,13 +100,17 @@ _CMAKE_VAR = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 def cmake_quote(value: str, variables: bool = False) -> str:
     """A CMake quoted argument holding exactly `value`.
 
-    `\\`, `"` and `$` are escaped, and `;` too so that the argument stays one
-    list element.  With `variables=True`, references of the exact form
-    `${NAME}` are kept (for `${CAMKES_VM_IMAGES_DIR}/...` image paths); any
-    other `$` is still escaped.
+    `\\`, `"` and `$` are escaped.  A `;` is refused: CMake has no escape that
+    yields a bare `;` (`\\;` stays two characters in the value, so a file path
+    holding it names another file) and an unescaped one splits the argument
+    wherever it is later expanded as a list.  With `variables=True`, references
+    of the exact form `${NAME}` are kept (for `${CAMKES_VM_IMAGES_DIR}/...`
+    image paths); any other `$` is still escaped.
     """
     if not isinstance(value, str):
         raise RenderError(f"cmake_quote expects text, not {value!r}")
+    if ";" in value:
+        raise RenderError(f"a ';' cannot be written in a CMake argument: {value[:80]!r}")
     keep = {m.start(): m.group(0) for m in _CMAKE_VAR.finditer(value)} if variables else {}
     out: list[str] = []
     i = 0
@@ -121,7 +125,7 @@ def cmake_quote(value: str, variables: bool = False) -> str:
 
 
 def _cmake_char(ch: str) -> str:
-    if ch in '\\"$;':
+    if ch in '\\"$':
         return "\\" + ch
     if ch == "\n":
         return "\\n"
