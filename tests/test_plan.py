@@ -185,6 +185,23 @@ def test_no_free_irq_for_cross_vm_events_is_e306(tmp_path: Path) -> None:
         "E306",
         "on zcu102: VM a: platform zcu102 has no free interrupt for notifications",
     )
+    assert d.span is not None and (d.span.line, d.span.col) == (8, 11)  # the VM's name
+
+
+def test_no_free_irq_for_a_virtio_console_points_at_virtio(tmp_path: Path) -> None:
+    text = (
+        "name: t\narch: arm\nsel4_arch: aarch64\nplatform: tx1\n"
+        'vms:\n  - name: a\n    kernel: {image: "${CAMKES_VM_IMAGES_DIR}/tx1/linux"}\n'
+        "    virtio: {console: true}\n"
+    )
+    with pytest.raises(DiagnosticError) as info:
+        resolve_all(system(tmp_path, text))
+    (d,) = info.value.diagnostics
+    assert (d.code, d.message) == (
+        "E306",
+        "on tx1: VM a: platform tx1 has no free interrupt for notifications",
+    )
+    assert d.span is not None and (d.span.line, d.span.col) == (8, 13)
 
 
 def test_x86_vm_defaults_relocs_and_iospace_domains(tmp_path: Path) -> None:

@@ -273,7 +273,11 @@ def arm_vm(
         mac=mac(n) if virtio_net else None,
     )
     crossvm = any(e.direction == "to_vm" for e in events)
-    routes = _routes(vm, inst, platform, paths, virtio_console or virtio_net, crossvm)
+    try:
+        routes = _routes(vm, inst, platform, paths, virtio_console or virtio_net, crossvm)
+    except PlanError as e:  # no free interrupt: point at what asked for one
+        asked = "virtio" if vm.virtio is not None and not crossvm else "name"
+        raise PlanError(e.code, e.message, (*where, asked)) from None
     images = tuple(i for i in (kernel, initrd, dtb) if i is not None and i.fs_name)
     return ArmVm(plan, images, routes)
 
