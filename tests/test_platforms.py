@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sel4vmgen.plan.codec import encode
+from sel4vmgen.codec import encode
 from sel4vmgen.platforms import Platform, UnknownPlatform, load, names
 from tests.conftest import Run
 

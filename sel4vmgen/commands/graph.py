@@ -24,7 +24,7 @@ def _fail(message: str, code: int) -> SystemExit:
 
 
 def _from_json(path: Path) -> Plan:
-    from sel4vmgen.plan.codec import CodecError
+    from sel4vmgen.codec import CodecError
 
     try:
         return Plan.from_json(path.read_text(encoding="utf-8"))

@@ -12,7 +12,7 @@ import json
 
 import click
 
-from sel4vmgen.plan.codec import encode
+from sel4vmgen.codec import encode
 from sel4vmgen.platforms import Platform, UnknownPlatform, load, names
 
 

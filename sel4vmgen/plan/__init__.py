@@ -3,7 +3,7 @@
 `sel4vmgen.plan.resolve` is the function (the module of the same name is
 reached as `sel4vmgen.plan.resolve` only through `sys.modules`/`from ... import`).
 The plan modules import the platform database only for type checking, so that
-`sel4vmgen.platforms` (which uses `plan.codec`) can be imported first.
+`sel4vmgen.platforms` can be imported first.
 """
 
 from __future__ import annotations

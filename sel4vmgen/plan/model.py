@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sel4vmgen.plan.codec import Hex, decode, encode
+from sel4vmgen.codec import Hex, decode, encode
 
 PLAN_FORMAT = 1
 
@@ -294,7 +294,7 @@ class Plan:
     @classmethod
     def from_json(cls, text: str) -> Plan:
         """Rebuild a plan; raises `CodecError` (a ValueError) on a shape or format mismatch."""
-        from sel4vmgen.plan.codec import CodecError
+        from sel4vmgen.codec import CodecError
 
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:

@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sel4vmgen.plan.codec import decode
+from sel4vmgen.codec import decode
 from sel4vmgen.platforms.model import (
     Device,
     GicFacts,

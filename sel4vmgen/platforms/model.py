@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sel4vmgen.plan.codec import Hex
+from sel4vmgen.codec import Hex
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,17 @@ NUM_PRIORITIES = 256  # seL4_MaxPrio + 1
 class Sim:
     """The event core: run callbacks in (time, priority, seq) order."""
 
+    __slots__ = ("now", "_heap", "_seq")
+
     def __init__(self) -> None:
         self.now = 0
-        self.events = 0
         self._heap: list[tuple[int, int, int, Callable[[], None]]] = []
-        self._seq = 0
+        self._seq = 0  # events scheduled so far
+
+    @property
+    def events(self) -> int:
+        """Events run so far: those scheduled that are no longer waiting."""
+        return self._seq - len(self._heap)
 
     def at(self, time: int, action: Callable[[], None], priority: int = 0) -> None:
         self._seq += 1
@@ -51,19 +57,15 @@ class Sim:
         """Run the next event; False when there is none."""
         if not self._heap:
             return False
-        time, _, _, action = heapq.heappop(self._heap)
-        self.now = time
-        self.events += 1
+        self.now, _, _, action = heapq.heappop(self._heap)
         action()
         return True
 
     def run(self, until: int) -> None:
         """Run every event due at or before `until`; the clock ends at `until`."""
-        heap = self._heap
+        heap, pop = self._heap, heapq.heappop
         while heap and heap[0][0] <= until:
-            time, _, _, action = heapq.heappop(heap)
-            self.now = time
-            self.events += 1
+            self.now, _, _, action = pop(heap)
             action()
         self.now = max(self.now, until)
 
@@ -79,6 +81,17 @@ class State(Enum):
     BLOCKED_ON_REPLY = "BlockedOnReply"
     BLOCKED_ON_NOTIFICATION = "BlockedOnNotification"
     RUNNING_VM = "RunningVM"
+
+
+# The states as plain names: looking a member up on an Enum class is several times slower
+# than a global, and the scheduler compares states on every event.
+INACTIVE = State.INACTIVE
+RUNNING = State.RUNNING
+BLOCKED_ON_RECEIVE = State.BLOCKED_ON_RECEIVE
+BLOCKED_ON_SEND = State.BLOCKED_ON_SEND
+BLOCKED_ON_REPLY = State.BLOCKED_ON_REPLY
+BLOCKED_ON_NOTIFICATION = State.BLOCKED_ON_NOTIFICATION
+RUNNING_VM = State.RUNNING_VM
 
 
 # --------------------------------------------------------------- system calls
@@ -197,14 +210,14 @@ RESTARTED = "restarted"  # what a thread's pending call returns after Suspend + 
 # --------------------------------------------------------------- kernel objects
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Endpoint:
     name: str
     senders: deque[tuple[Tcb, Any, int, bool]] = field(default_factory=deque)
     receivers: deque[Tcb] = field(default_factory=deque)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Notification:
     name: str
     word: int = 0
@@ -212,7 +225,7 @@ class Notification:
     bound: Tcb | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class IrqHandler:
     """An IRQ line delivered to a notification; masked from delivery until acked."""
 
@@ -234,13 +247,13 @@ class Guest:
         """The segment was cut short after `ran_us` by a notification."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Tcb:
     name: str
     priority: int
     core: int
     body: Body | None = None
-    state: State = State.INACTIVE
+    state: State = INACTIVE
     bound: Notification | None = None
     caller: Tcb | None = None  # the reply cap in this thread's caller slot
     guest: Guest | None = None
@@ -266,7 +279,7 @@ class KEvent(NamedTuple):
     detail: str = ""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Core:
     index: int
     queues: dict[int, deque[Tcb]] = field(default_factory=dict)
@@ -310,7 +323,7 @@ class Kernel:
         return t
 
     def start(self, t: Tcb) -> None:
-        t.state = State.RUNNING
+        t.state = RUNNING
         self._ready(t)
 
     def bind(self, t: Tcb, ntfn: Notification) -> None:
@@ -361,7 +374,7 @@ class Kernel:
             t.compute_left -= self.sim.now - t.compute_started
             t.run_us += self.sim.now - t.compute_started
             t.epoch += 1
-        if t.state is State.RUNNING_VM and t.guest is not None:
+        if t.state is RUNNING_VM and t.guest is not None:
             t.guest.cut(self.sim.now - t.compute_started)
             t.run_us += self.sim.now - t.compute_started
             t.epoch += 1
@@ -422,7 +435,7 @@ class Kernel:
             if t.compute_left > 0:
                 self._start_compute(core, t)
                 return
-            if t.state is State.RUNNING_VM:
+            if t.state is RUNNING_VM:
                 self._enter_guest(core, t)
                 return
             assert t.body is not None
@@ -430,7 +443,7 @@ class Kernel:
             try:
                 op = t.body.send(value)
             except StopIteration:
-                self._block(t, State.INACTIVE)
+                self._block(t, INACTIVE)
                 self.note(core.index, "exit", t.name)
                 return
             self.syscalls += 1
@@ -461,7 +474,7 @@ class Kernel:
         if t.epoch != epoch or core.current is not t:
             return
         t.run_us += self.sim.now - t.compute_started
-        t.state, t.value = State.RUNNING, ("fault", t.vm_exit)
+        t.state, t.value = RUNNING, ("fault", t.vm_exit)
         self._continue(core, t)
 
     # ----------------------------------------------------------- system calls
@@ -479,20 +492,20 @@ class Kernel:
             r = ep.receivers.popleft()
             self._deliver(r, t, op.badge, op.msg, call)
             if call:
-                self._block(t, State.BLOCKED_ON_REPLY)
+                self._block(t, BLOCKED_ON_REPLY)
         else:
             ep.senders.append((t, op.msg, op.badge, call))
-            self._block(t, State.BLOCKED_ON_SEND, ep)
+            self._block(t, BLOCKED_ON_SEND, ep)
 
     def _deliver(self, r: Tcb, sender: Tcb, badge: int, msg: Any, call: bool) -> None:
         if call:
-            if r.caller is not None and r.caller.state is State.BLOCKED_ON_REPLY:
+            if r.caller is not None and r.caller.state is BLOCKED_ON_REPLY:
                 self.note(r.core, "reply_cap_lost", r.caller.name, "caller slot overwritten")
             r.caller = sender
         r.value = (badge, msg)
         r.blocked_on = None
-        if r.state is not State.RUNNING:
-            r.state = State.RUNNING
+        if r.state is not RUNNING:
+            r.state = RUNNING
             self._ready(r)
 
     def _recv(self, t: Tcb, op: Recv) -> None:
@@ -503,26 +516,26 @@ class Kernel:
         if ep.senders:
             s, msg, badge, call = ep.senders.popleft()
             if call:
-                if t.caller is not None and t.caller.state is State.BLOCKED_ON_REPLY:
+                if t.caller is not None and t.caller.state is BLOCKED_ON_REPLY:
                     self.note(t.core, "reply_cap_lost", t.caller.name, "caller slot overwritten")
                 t.caller = s
-                s.state, s.blocked_on = State.BLOCKED_ON_REPLY, None
+                s.state, s.blocked_on = BLOCKED_ON_REPLY, None
             else:
-                s.state, s.blocked_on = State.RUNNING, None
+                s.state, s.blocked_on = RUNNING, None
                 self._ready(s)
             t.value = (badge, msg)
             return
         ep.receivers.append(t)
-        self._block(t, State.BLOCKED_ON_RECEIVE, ep)
+        self._block(t, BLOCKED_ON_RECEIVE, ep)
 
     def _reply_to(self, t: Tcb, caller: Tcb | None, msg: Any) -> None:
-        if caller is None or caller.state is not State.BLOCKED_ON_REPLY:
+        if caller is None or caller.state is not BLOCKED_ON_REPLY:
             self.note(t.core, "reply_dropped", t.name, "no reply cap")
             return
         if caller.pending_fault:
             self.note(caller.core, "fault_answered", caller.name)
         caller.pending_fault = False
-        caller.value, caller.state = msg, State.RUNNING
+        caller.value, caller.state = msg, RUNNING
         self._ready(caller)
 
     def _reply(self, t: Tcb, op: Reply) -> None:
@@ -543,17 +556,17 @@ class Kernel:
         """seL4_Signal, also used by IRQ delivery: wake a waiter, the bound thread, or OR in."""
         if ntfn.waiters:
             w = ntfn.waiters.popleft()
-            w.value, w.state, w.blocked_on = badge, State.RUNNING, None
+            w.value, w.state, w.blocked_on = badge, RUNNING, None
             self._ready(w)
             return
         b = ntfn.bound
-        if b is not None and b.state is State.BLOCKED_ON_RECEIVE:
+        if b is not None and b.state is BLOCKED_ON_RECEIVE:
             assert isinstance(b.blocked_on, Endpoint)
             b.blocked_on.receivers.remove(b)
-            b.value, b.state, b.blocked_on = ("notification", badge), State.RUNNING, None
+            b.value, b.state, b.blocked_on = ("notification", badge), RUNNING, None
             self._ready(b)
             return
-        if b is not None and b.state is State.RUNNING_VM:
+        if b is not None and b.state is RUNNING_VM:
             self._leave_guest(b, ("notif", ntfn.word | badge))
             ntfn.word = 0
             return
@@ -565,7 +578,7 @@ class Kernel:
             t.guest.cut(self.sim.now - t.compute_started)
             t.run_us += self.sim.now - t.compute_started
         t.epoch += 1
-        t.state, t.value = State.RUNNING, value
+        t.state, t.value = RUNNING, value
         if core.current is t:
             self._request_continue(core, t)
 
@@ -584,7 +597,7 @@ class Kernel:
             t.value, op.ntfn.word = op.ntfn.word, 0
             return
         op.ntfn.waiters.append(t)
-        self._block(t, State.BLOCKED_ON_NOTIFICATION, op.ntfn)
+        self._block(t, BLOCKED_ON_NOTIFICATION, op.ntfn)
 
     def _poll(self, t: Tcb, op: Poll) -> None:
         t.value, op.ntfn.word = op.ntfn.word, 0
@@ -610,7 +623,7 @@ class Kernel:
         if t.bound is not None and t.bound.word:
             t.value, t.bound.word = ("notif", t.bound.word), 0
             return
-        t.state = State.RUNNING_VM
+        t.state = RUNNING_VM
 
     def _suspend(self, t: Tcb, op: Suspend) -> None:
         self.suspend(op.tcb)
@@ -618,13 +631,13 @@ class Kernel:
     def suspend(self, v: Tcb) -> None:
         """seL4_TCB_Suspend: cancel IPC (a pending fault and its reply cap vanish), dequeue."""
         on = v.blocked_on
-        if v.state is State.BLOCKED_ON_SEND and isinstance(on, Endpoint):
+        if v.state is BLOCKED_ON_SEND and isinstance(on, Endpoint):
             on.senders = deque(s for s in on.senders if s[0] is not v)
-        elif v.state is State.BLOCKED_ON_RECEIVE and isinstance(on, Endpoint):
+        elif v.state is BLOCKED_ON_RECEIVE and isinstance(on, Endpoint):
             on.receivers.remove(v)
-        elif v.state is State.BLOCKED_ON_NOTIFICATION and isinstance(on, Notification):
+        elif v.state is BLOCKED_ON_NOTIFICATION and isinstance(on, Notification):
             on.waiters.remove(v)
-        elif v.state is State.BLOCKED_ON_REPLY:
+        elif v.state is BLOCKED_ON_REPLY:
             for other in self.threads:
                 if other.caller is v:
                     other.caller = None
@@ -633,14 +646,14 @@ class Kernel:
             v.pending_fault = False
         if self.cores[v.core].current is v:
             self._pause(v)
-        v.value = RESTARTED if v.state is not State.RUNNING else v.value  # re-run the call
-        self._block(v, State.INACTIVE)
+        v.value = RESTARTED if v.state is not RUNNING else v.value  # re-run the call
+        self._block(v, INACTIVE)
         self.note(v.core, "suspend", v.name)
 
     def _resume(self, t: Tcb, op: Resume) -> None:
         v = op.tcb
-        if v.state is State.INACTIVE:
-            v.state = State.RUNNING
+        if v.state is INACTIVE:
+            v.state = RUNNING
             self._ready(v)
 
 

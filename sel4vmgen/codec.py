@@ -1,4 +1,4 @@
-"""Exact JSON round-trip for frozen dataclass trees (the Plan).
+"""Exact JSON round-trip for frozen dataclass trees (the Plan and the platform facts).
 
 `encode(obj)` turns a dataclass tree into JSON-ready values; `decode(cls,
 data)` rebuilds it from the type hints.  Integers annotated `Hex` are written
