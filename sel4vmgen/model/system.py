@@ -264,7 +264,11 @@ class VirtioNet(Model):
 
     type: Literal["virtio_net"]
     between: Annotated[tuple[Identifier, Identifier], Field()]
-    queue_size: Size = 8192
+    queue_size: Size | None = Field(
+        default=None,
+        description="shared memory of each virtqueue; default 32 KiB on x86 (camkes-vm "
+        "configurations/connections.h), 8 KiB on ARM (vm_multi)",
+    )
 
 
 Connection = Annotated[CrossVm | VirtioNet, Field(discriminator="type")]

@@ -39,6 +39,13 @@ class Links:
     events: dict[str, list[Event]] = field(default_factory=dict)
 
 
+# Shared memory of each virtqueue when the system gives none: what the real apps use.
+# x86: camkes-vm components/VM/configurations/connections.h (VM_CONNECTION_CONFIG) gives
+# 32768; ARM: camkes-vm-examples apps/Arm/vm_multi sets <vq>_shmem_size = 8192.
+X86_QUEUE_SIZE = 32768
+ARM_QUEUE_SIZE = 8192
+
+
 def mac(index: int) -> str:
     """The vswitch MAC of the instance with this index: 02:00:00:00:AA:01 for index 0."""
     value = 0xAA00 + index + 1
@@ -89,7 +96,8 @@ def _virtqueue(
     arm = platform.arch == "arm"
     instance = f"{b}_{a}" if arm else f"init{k}"
     ends = (_end(a, ia, ib, arm, links), _end(b, ib, ia, arm, links))
-    links.virtqueues.append(Virtqueue(instance, ends, conn.queue_size))
+    size = conn.queue_size or (ARM_QUEUE_SIZE if arm else X86_QUEUE_SIZE)
+    links.virtqueues.append(Virtqueue(instance, ends, size))
 
 
 def _end(inst: str, index: int, peer_index: int, arm: bool, links: Links) -> VirtqueueEnd:
