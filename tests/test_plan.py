@@ -384,3 +384,40 @@ def test_a_plan_error_in_a_per_platform_patch_points_at_the_patch(tmp_path: Path
         resolve_all(system(tmp_path, text))
     (d,) = info.value.diagnostics
     assert d.code == "E303" and d.span is not None and (d.span.line, d.span.col) == (10, 21)
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_resolved_plans_keep_every_invariant(path: Path) -> None:
+    from sel4vmgen.plan.invariants import problems
+
+    for plan in resolve_all(load(path)):
+        assert problems(plan) == []
+
+
+def test_a_hand_broken_plan_lists_each_broken_invariant() -> None:
+    from dataclasses import replace
+
+    from sel4vmgen.plan.invariants import problems
+
+    plan = resolve_all(load(EXAMPLES / "vm_multi.yaml"))[0]
+    first = plan.threads[0]
+    broken = replace(
+        plan,
+        num_nodes=0,
+        vms=(
+            replace(plan.vms[0], vcpus=0, priority=300),
+            replace(plan.vms[1], name="vm0"),
+            *plan.vms[2:],
+        ),
+        threads=(*plan.threads, replace(first, name="ghost", core=3, vm="vm7")),
+        gic=None,
+    )
+    assert problems(broken) == [
+        "num_nodes is 0; a system has at least one core",
+        "an ARM plan needs its GIC",
+        "VM name vm0 is used twice",
+        "VM vm0 has 0 VCPUs",
+        "VM vm0 has priority 300, outside 0-255",
+        "thread ghost is on core 3; the system has 0",
+        "thread ghost belongs to VM vm7, which the plan does not have",
+    ]

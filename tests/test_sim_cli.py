@@ -130,7 +130,10 @@ def test_plan_the_models_cannot_run_exits_2_without_a_traceback(cli: Cli, tmp_pa
     (tmp_path / "plan.json").write_text(bad.to_json())
     r = cli("simulate", str(tmp_path))
     assert r.exit_code == 2
-    assert "cannot simulate arm_test on qemu-arm-virt: priority 300 outside 0..255" in r.stderr
+    first = bad.threads[0].name
+    assert f"not a plan sel4vmgen would make: thread {first} has priority 300, outside 0-255" in (
+        r.stderr
+    )
 
 
 SYSTEM = """\
@@ -177,3 +180,24 @@ def test_app_written_by_generate_simulates_like_its_system_file(cli: Cli, tmp_pa
     from_app = json.loads(cli("simulate", str(app), "--explore", "--format", "json").stdout)
     from_yaml = json.loads(cli("simulate", str(system), "--explore", "--format", "json").stdout)
     assert from_app["ok"] and from_app["plans"] == from_yaml["plans"]
+
+
+def test_spin_names_a_vm_of_the_system(cli: Cli) -> None:
+    r = cli("simulate", str(EXAMPLES / "vm_multi.yaml"), "--spin", "nope")
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines()[-1] == (
+        "error: --spin nope: vm_multi on qemu-arm-virt has no such VM (vm0, vm1, vm2)"
+    )
+
+
+def test_a_hand_edited_plan_json_is_refused_not_simulated(cli: Cli, tmp_path: Path) -> None:
+    data = json.loads(x86_plan().to_json())
+    data["num_nodes"] = 0
+    data["vms"][0]["vcpus"] = -5
+    (tmp_path / "plan.json").write_text(json.dumps(data))
+    r = cli("simulate", str(tmp_path))
+    assert r.exit_code == 2
+    assert r.stderr.strip() == (
+        f"error: {tmp_path / 'plan.json'}: not a plan sel4vmgen would make: "
+        "num_nodes is 0; a system has at least one core; VM vm0 has -5 VCPUs"
+    )

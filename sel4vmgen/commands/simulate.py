@@ -17,6 +17,7 @@ import click
 from sel4vmgen.commands.output import emit
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.pipeline import check_file, exit_code
+from sel4vmgen.plan.invariants import problems
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.sim import trace
 from sel4vmgen.sim.run import MODELS, Options, SimReport, limits_of, simulate
@@ -40,9 +41,13 @@ def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic]]:
         plans = []
         for f in files:
             try:
-                plans.append(Plan.from_json(f.read_text(encoding="utf-8")))
+                plan = Plan.from_json(f.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, ValueError) as e:
                 _die(2, f"{f}: not a readable plan: {e}")
+            broken = problems(plan)
+            if broken:
+                _die(2, f"{f}: not a plan sel4vmgen would make: {'; '.join(broken)}")
+            plans.append(plan)
         return plans, []
     checked = check_file(target)
     if not checked.ok or checked.loaded is None:
@@ -110,6 +115,7 @@ def command(
         emit(warnings, fmt)
     reports = []
     for plan in plans:
+        _check_spin(plan, spin)
         if vmm_model and vmm_model not in MODELS[plan.arch]:
             _die(2, f"--vmm-model {vmm_model} does not run {plan.arch} guests ({plan.platform})")
         limits = limits_of(plan).show_progress(fmt == "text")
@@ -135,6 +141,15 @@ def command(
         _write_trace(reports, trace_file)
     _print(reports, fmt, warnings)
     raise SystemExit(0 if all(r.ok for r in reports) else 1)
+
+
+def _check_spin(plan: Plan, spin: tuple[str, ...]) -> None:
+    """Every `--spin` VM must be one of the plan's (by name or instance)."""
+    known = [vm.name for vm in plan.vms] + [vm.instance for vm in plan.vms]
+    for name in spin:
+        if name not in known:
+            names = ", ".join(dict.fromkeys(known))
+            _die(2, f"--spin {name}: {plan.system} on {plan.platform} has no such VM ({names})")
 
 
 def _write_trace(reports: list[SimReport], path: str) -> None:

@@ -1,0 +1,72 @@
+"""What every Plan satisfies when `resolve` made it, checked again for plans read from disk.
+
+A generated app's `plan.json` may have been edited by hand.  Before the
+simulator (or anything else) trusts one, `problems(plan)` lists what no
+resolved plan could hold: counts below one, priorities outside 0-255, cores
+the system does not have, names used twice, threads of VMs that do not exist,
+empty memory windows, an ARM plan without its GIC.  An empty list means the
+plan has the shape `resolve` gives; it does not re-run the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sel4vmgen.plan.model import Plan, Region, VmPlan
+
+MAX_PRIORITY = 255  # seL4 has 256 priorities
+
+
+def problems(plan: Plan) -> list[str]:
+    """Every broken invariant of `plan`, as one sentence each (empty when none)."""
+    return [*_system(plan), *(p for vm in plan.vms for p in _vm(vm)), *_threads(plan)]
+
+
+def _system(plan: Plan) -> Iterator[str]:
+    if plan.num_nodes < 1:
+        yield f"num_nodes is {plan.num_nodes}; a system has at least one core"
+    if not plan.vms:
+        yield "the plan has no VM"
+    arm = plan.sel4_arch in ("aarch64", "aarch32")
+    if arm != (plan.arch == "arm"):
+        yield f"sel4_arch {plan.sel4_arch} does not belong to arch {plan.arch}"
+    if plan.arch == "arm" and plan.gic is None:
+        yield "an ARM plan needs its GIC"
+    if plan.gic is not None and plan.gic.list_registers < 1:
+        yield f"the GIC has {plan.gic.list_registers} list registers"
+    yield from _duplicates("VM instance", [vm.instance for vm in plan.vms])
+    yield from _duplicates("VM name", [vm.name for vm in plan.vms])
+    yield from _duplicates("thread name", [t.name for t in plan.threads])
+
+
+def _vm(vm: VmPlan) -> Iterator[str]:
+    who = f"VM {vm.instance}"
+    if vm.vcpus < 1:
+        yield f"{who} has {vm.vcpus} VCPUs"
+    if not 0 <= vm.priority <= MAX_PRIORITY:
+        yield f"{who} has priority {vm.priority}, outside 0-{MAX_PRIORITY}"
+    regions: list[Region] = [vm.ram, *vm.mmios, *vm.untyped_mmios, *vm.devices]
+    for r in regions:
+        if r.size < 1:
+            yield f"{who}: {r.kind} window {r.name} has size {r.size}"
+    if vm.irq_latency_us is not None and vm.irq_latency_us < 1:
+        yield f"{who} has an interrupt latency bound of {vm.irq_latency_us} us"
+
+
+def _threads(plan: Plan) -> Iterator[str]:
+    instances = {vm.instance for vm in plan.vms}
+    for t in plan.threads:
+        if not 0 <= t.priority <= MAX_PRIORITY:
+            yield f"thread {t.name} has priority {t.priority}, outside 0-{MAX_PRIORITY}"
+        if t.core is not None and not 0 <= t.core < max(plan.num_nodes, 1):
+            yield f"thread {t.name} is on core {t.core}; the system has {plan.num_nodes}"
+        if t.vm is not None and t.vm not in instances:
+            yield f"thread {t.name} belongs to VM {t.vm}, which the plan does not have"
+
+
+def _duplicates(what: str, names: list[str]) -> Iterator[str]:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            yield f"{what} {n} is used twice"
+        seen.add(n)
