@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
+from conftest import EXAMPLES, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2.exceptions import SecurityError
@@ -32,6 +35,7 @@ from sel4vmgen.render.writer import (
 
 V = "9.9.9"
 H = "ab" * 32
+MINIMAL = EXAMPLES / "minimal.yaml"
 
 
 def write(out: Path, files: dict[str, str], force: bool = False) -> None:
@@ -267,6 +271,283 @@ def test_an_output_path_that_is_a_symlink_replaces_the_folder_it_names(tmp_path:
     assert link.is_symlink()
     assert (real / "a.txt").read_text() == "b\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
+# ---------------------------------------------------------------- writer: the output folder
+
+
+def snapshot(folder: Path) -> dict[str, tuple[str, bytes | str | int]]:
+    """Every entry under `folder`: files by content, symlinks by target, folders by mode."""
+    found: dict[str, tuple[str, bytes | str | int]] = {}
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).as_posix()
+        if p.is_symlink():
+            found[rel] = ("link", os.readlink(p))
+        elif p.is_dir():
+            found[rel] = ("dir", p.stat().st_mode & 0o7777)
+        else:
+            found[rel] = ("file", p.read_bytes())
+    return found
+
+
+def test_a_non_empty_folder_sel4vmgen_did_not_write_is_refused_even_with_force(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "project"
+    out.mkdir()
+    (out / "README").write_text("mine\n")
+    (out / "src").mkdir()
+    (out / "src" / "main.c").write_text("int main;\n")
+    before = snapshot(out)
+    for force in (False, True):
+        with pytest.raises(WriteError) as e:
+            write(out, {"a.txt": "a\n"}, force=force)
+        assert e.value.kind == "folder"
+        assert str(e.value) == (
+            f"refusing to write into {out}: the folder is not empty and was not written by "
+            f"sel4vmgen (it has no {MANIFEST}); choose an empty or new folder"
+        )
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
+
+
+def test_an_existing_empty_folder_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    out.mkdir()
+    write(out, {"a.txt": "a\n"})
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", MANIFEST]
+
+
+def test_cli_refuses_a_folder_sel4vmgen_did_not_write_with_exit_2(tmp_path: Path) -> None:
+    out = tmp_path / "home-like"
+    out.mkdir()
+    (out / ".profile").write_text("export A=1\n")
+    for extra in ((), ("--force",)):
+        run = run_cli("generate", str(MINIMAL), "-o", str(out), "--no-simulate", *extra)
+        assert (run.exit_code, run.stdout + run.stderr) == (
+            2,
+            f"error[E404]: refusing to write into {out}: the folder is not empty and was not "
+            f"written by sel4vmgen (it has no {MANIFEST}); choose an empty or new folder\n",
+        )
+    assert [p.name for p in out.iterdir()] == [".profile"]
+
+
+def test_cli_refuses_dot_in_a_project_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "system.yaml").write_text(MINIMAL.read_text())
+    monkeypatch.chdir(project)
+    run = run_cli("generate", "system.yaml", "-o", ".", "--no-simulate", "--force")
+    assert (run.exit_code, run.stdout + run.stderr) == (
+        2,
+        f"error[E404]: refusing to write into {project}: the folder is not empty and was not "
+        f"written by sel4vmgen (it has no {MANIFEST}); choose an empty or new folder\n",
+    )
+    assert [p.name for p in project.iterdir()] == ["system.yaml"]
+
+
+def test_empty_folders_the_user_made_are_kept(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    write(out, {"a.txt": "a\n", "gen/b.txt": "b\n"})
+    (out / "build").mkdir()
+    (out / "notes" / "drafts").mkdir(parents=True)
+    (out / "gen" / "scratch").mkdir()
+    (out / "locked").mkdir(mode=0o700)
+    write(out, {"a.txt": "changed\n", "gen/b.txt": "b\n"})
+    assert (out / "a.txt").read_text() == "changed\n"
+    for rel in ("build", "notes/drafts", "gen/scratch", "locked"):
+        assert (out / rel).is_dir() and not any((out / rel).iterdir()), rel
+    assert (out / "locked").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_folder_only_generated_files_used_goes_with_them(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    write(out, {"a.txt": "a\n", "old/b.txt": "b\n"})
+    (out / "old" / "b.txt").unlink()
+    write(out, {"a.txt": "A\n"})
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", MANIFEST]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket"])
+def test_a_fifo_or_socket_in_the_output_folder_is_refused(tmp_path: Path, kind: str) -> None:
+    out = tmp_path / "app"
+    write(out, {"a.txt": "a\n"})
+    (out / "run").mkdir()
+    special = out / "run" / "chan"
+    if kind == "fifo":
+        os.mkfifo(special)
+    else:
+        import socket
+
+        here = os.getcwd()
+        os.chdir(out / "run")  # a socket path must be short
+        try:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.bind("chan")
+        finally:
+            os.chdir(here)
+    for force in (False, True):
+        with pytest.raises(WriteError) as e:
+            write(out, {"a.txt": "A\n"}, force=force)
+        assert (e.value.kind, e.value.paths) == ("folder", ("run/chan",))
+        assert str(e.value) == (
+            f"refusing to replace {out}: run/chan is not a regular file, folder or symlink "
+            "(a FIFO, socket or device), so it cannot be carried over; "
+            "move it out of the output folder"
+        )
+    assert (out / "a.txt").read_text() == "a\n"
+    assert not special.is_file() and special.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app"]
+
+
+def test_cli_refuses_a_fifo_in_the_output_folder_with_exit_2(tmp_path: Path) -> None:
+    out = tmp_path / "app"
+    assert run_cli("generate", str(MINIMAL), "-o", str(out), "--no-simulate").exit_code == 0
+    os.mkfifo(out / "pipe")
+    (out / "README.md").unlink()  # something to write
+    run = run_cli("generate", str(MINIMAL), "-o", str(out), "--no-simulate")
+    assert (run.exit_code, run.stdout + run.stderr) == (
+        2,
+        f"error[E404]: refusing to replace {out}: pipe is not a regular file, folder or "
+        "symlink (a FIFO, socket or device), so it cannot be carried over; "
+        "move it out of the output folder\n",
+    )
+    assert not (out / "README.md").exists()
+
+
+def test_a_folder_that_cannot_be_read_is_refused_not_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "app"
+    write(out, {"a.txt": "a\n"})
+    (out / "private").mkdir()
+    (out / "private" / "key").write_text("secret\n")
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if os.fspath(path) == str(out / "private"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(WriteError) as e:
+        write(out, {"a.txt": "A\n"})
+    monkeypatch.undo()
+    assert e.value.kind == "folder"
+    assert str(e.value) == f"cannot read {out / 'private'} in the output folder: Permission denied"
+    assert (out / "private" / "key").read_text() == "secret\n"
+    assert (out / "a.txt").read_text() == "a\n"
+
+
+def test_user_symlinks_are_kept_as_links_and_never_followed(tmp_path: Path) -> None:
+    out, outside = tmp_path / "app", tmp_path / "outside"
+    (outside / "tree").mkdir(parents=True)
+    (outside / "tree" / "big.bin").write_bytes(b"\0" * 10)
+    (outside / "secret.txt").write_text("secret\n")
+    write(out, {"a.txt": "a\n"})
+    (out / "to_dir").symlink_to(outside / "tree")
+    (out / "to_file").symlink_to(outside / "secret.txt")
+    (out / "sub").mkdir()
+    (out / "sub" / "relative").symlink_to("../../outside/secret.txt")
+    (out / "dangling").symlink_to(tmp_path / "nowhere")
+    links = {
+        rel: os.readlink(out / rel) for rel in ("to_dir", "to_file", "sub/relative", "dangling")
+    }
+    outside_before = snapshot(outside)
+    write(out, {"a.txt": "changed\n"})
+    assert (out / "a.txt").read_text() == "changed\n"
+    assert {rel: os.readlink(out / rel) for rel in links} == links
+    assert all((out / rel).is_symlink() for rel in links)
+    assert snapshot(outside) == outside_before
+    manifest = json.loads((out / MANIFEST).read_text())["files"]
+    assert sorted(manifest) == ["a.txt"]
+
+
+def test_a_failed_swap_puts_the_previous_output_back_byte_for_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "app"
+    write(out, {"a.txt": "a\n", "d/b.txt": "b\n"})
+    (out / "notes.txt").write_text("mine\n")
+    (out / "empty").mkdir()
+    before = snapshot(out)
+    real = os.rename
+
+    def rename(src: Any, dst: Any) -> None:
+        if Path(src).name.startswith(".app.new-") and Path(dst) == out:
+            raise OSError(errno.EIO, "Input/output error")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(WriteError) as e:
+        write(out, {"a.txt": "A\n", "d/b.txt": "B\n"})
+    monkeypatch.undo()
+    assert (e.value.kind, str(e.value)) == ("folder", f"cannot write {out}: Input/output error")
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app"]  # no temporary or old folder
+
+
+def test_the_root_folder_is_never_an_output_folder() -> None:
+    for force in ((), ("--force",)):
+        run = run_cli("generate", str(MINIMAL), "-o", "/", "--no-simulate", *force)
+        assert (run.exit_code, run.stdout + run.stderr) == (
+            2,
+            "error[E404]: refusing to use / as the output folder: it is the root folder; "
+            "choose an empty or new folder\n",
+        )
+
+
+def test_a_mount_point_is_never_an_output_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "disk"
+    out.mkdir()
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == out)
+    with pytest.raises(WriteError) as e:
+        write(out, {"a.txt": "a\n"}, force=True)
+    assert (e.value.kind, str(e.value)) == (
+        "folder",
+        f"refusing to use {out} as the output folder: it is a file system root; "
+        "choose an empty or new folder",
+    )
+    assert list(out.iterdir()) == []
+
+
+def test_the_home_folder_is_never_an_output_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    write(home, {"a.txt": "a\n"})  # even one that looks generated
+    monkeypatch.setenv("HOME", str(home))
+    before = snapshot(home)
+    for target in (str(home), "~"):
+        run = run_cli(
+            "generate", str(MINIMAL), "-o", os.path.expanduser(target), "--no-simulate", "--force"
+        )
+        assert (run.exit_code, run.stdout + run.stderr) == (
+            2,
+            f"error[E404]: refusing to use {home} as the output folder: it is your home "
+            "folder; choose an empty or new folder\n",
+        )
+    assert snapshot(home) == before
+
+
+@pytest.mark.parametrize("below", ["x", "sub/x"])
+def test_an_output_folder_below_a_file_says_the_parent_is_not_a_folder(
+    tmp_path: Path, below: str
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    out = afile / below
+    run = run_cli("generate", str(MINIMAL), "-o", str(out), "--no-simulate")
+    assert (run.exit_code, run.stdout + run.stderr) == (
+        2,
+        f"error[E404]: cannot create the output folder {out}: {afile} exists and is not a folder\n",
+    )
+    assert afile.read_text() == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
 # ---------------------------------------------------------------- escaping, for any text

@@ -2,7 +2,9 @@
 
 Exit codes: 0 written (or, with --check, up to date); 1 configuration errors,
 a simulation violation, edited files in the way, or --check differences;
-2 unreadable input or an output folder that cannot be used.  Diagnostics
+2 unreadable input or an output folder that cannot be used (a file or a path
+below one, a file system root, the home folder, a non-empty folder sel4vmgen
+did not write, or one holding a FIFO, socket or device).  Diagnostics
 (warnings included) are printed once, at the end, in the chosen format.
 """
 

@@ -30,9 +30,14 @@ CODES: tuple[Code, ...] = (
     Code(
         "E404",
         "output folder unusable",
-        "The output folder cannot be created or replaced: it is a file, or its parent is not "
-        "writable.",
-        "sel4vmgen generate sys.yaml -o /etc/passwd",
+        "The output folder cannot be created or replaced: it is a file, a folder on its path "
+        "is a file, or its parent is not writable.  Some folders are never used, whatever "
+        "--force says: a file system root, your home folder, and a non-empty folder that "
+        "sel4vmgen did not write (it has no sel4vmgen-manifest.json; sel4vmgen replaces the "
+        "whole folder, so choose an empty or new one).  A folder sel4vmgen wrote keeps the "
+        "files, symlinks and empty folders you added, but a FIFO, socket or device in it "
+        "cannot be carried over, so it is refused.",
+        "sel4vmgen generate sys.yaml -o ~   # or -o . in a project folder",
     ),
     Code(
         "E405",

@@ -10,9 +10,14 @@ old tree or the new one, never a mix:
 2. files the user edited since the last run (their SHA-256 differs from the
    previous `sel4vmgen-manifest.json`) or files sel4vmgen never wrote are
    not overwritten without `force`; the error names them;
-3. everything is written into a fresh temporary folder beside `out_dir`
-   (same file system), files the user added are copied along, then the old
-   folder is renamed aside, the new one renamed into place, the old removed.
+3. an existing `out_dir` must be empty or hold a `sel4vmgen-manifest.json`
+   (a folder sel4vmgen wrote); a file system root, the user's home folder
+   and a path below a file are never output folders, whatever `force` says;
+4. everything is written into a fresh temporary folder beside `out_dir`
+   (same file system), files, symlinks (as links, never followed) and empty
+   folders the user added are copied along, then the old folder is renamed
+   aside, the new one renamed into place, the old removed.  A FIFO, socket
+   or device in the folder cannot be carried over, so the write is refused.
 
 `check_tree(out_dir, files)` writes nothing and lists the paths that differ.
 The manifest holds the tool version, the input's hash and every file's
@@ -186,15 +191,19 @@ def write_tree(
     out_dir = Path(os.path.realpath(out_dir))
     if out_dir.exists() and not out_dir.is_dir():
         raise WriteError(f"{out_dir} exists and is not a folder", kind="folder")
-    _not_the_working_folder(out_dir)
+    _never_an_output_folder(out_dir)
+    _parent_is_a_folder(out_dir)
     new = encoded(files, version, input_sha256)
     check_paths(out_dir, new)
+    _written_by_sel4vmgen(out_dir)
+    _not_the_working_folder(out_dir)
     old = previous_manifest(out_dir) or {}
     changed = tuple(rel for rel, data in new.items() if _file_digest(out_dir / rel) != sha256(data))
     removed = tuple(sorted(rel for rel in old if rel not in new and (out_dir / rel).exists()))
     result = WriteResult(out_dir, tuple(new), changed, removed)
     if not changed and not removed:
         return result
+    keep = _user_entries(out_dir, set(old) | set(new))
     if not force:
         edited = blocked(out_dir, new)
         if edited:
@@ -204,8 +213,67 @@ def write_tree(
                 edited,
                 kind="edited",
             )
-    _replace(out_dir, new, keep=_user_files(out_dir, set(old) | set(new)))
+    _replace(out_dir, new, keep=keep)
     return result
+
+
+def _never_an_output_folder(out_dir: Path) -> None:
+    """A file system root or the home folder is never replaced by a generated app."""
+    if out_dir == out_dir.parent:
+        why = "the root folder"
+    elif os.path.ismount(out_dir):
+        why = "a file system root"
+    elif out_dir == _home():
+        why = "your home folder"
+    else:
+        return
+    raise WriteError(
+        f"refusing to use {out_dir} as the output folder: it is {why}; "
+        "choose an empty or new folder",
+        kind="folder",
+    )
+
+
+def _home() -> Path | None:
+    try:
+        return Path(os.path.realpath(Path.home()))
+    except (RuntimeError, KeyError, OSError):
+        return None
+
+
+def _parent_is_a_folder(out_dir: Path) -> None:
+    """The nearest existing folder above `out_dir` must be a folder, not a file."""
+    for parent in out_dir.parents:
+        if os.path.lexists(parent):
+            if not parent.is_dir():
+                raise WriteError(
+                    f"cannot create the output folder {out_dir}: "
+                    f"{parent} exists and is not a folder",
+                    kind="folder",
+                )
+            return
+
+
+def _written_by_sel4vmgen(out_dir: Path) -> None:
+    """An existing non-empty folder must hold a manifest: anything else is not ours to replace."""
+    if not out_dir.is_dir():
+        return
+    manifest = out_dir / MANIFEST
+    if manifest.is_file() and not manifest.is_symlink():
+        return
+    try:
+        with os.scandir(out_dir) as entries:
+            empty = next(entries, None) is None
+    except OSError as e:
+        raise WriteError(
+            f"cannot read the output folder {out_dir}: {e.strerror}", kind="folder"
+        ) from e
+    if not empty:
+        raise WriteError(
+            f"refusing to write into {out_dir}: the folder is not empty and was not written "
+            f"by sel4vmgen (it has no {MANIFEST}); choose an empty or new folder",
+            kind="folder",
+        )
 
 
 def _not_the_working_folder(out_dir: Path) -> None:
@@ -220,19 +288,39 @@ def _not_the_working_folder(out_dir: Path) -> None:
         )
 
 
-def _user_files(out_dir: Path, owned: set[str]) -> list[str]:
-    """Files and symlinks in `out_dir` that sel4vmgen does not own, to carry over."""
+def _user_entries(out_dir: Path, owned: set[str]) -> list[str]:
+    """What in `out_dir` sel4vmgen does not own, to carry over: files, symlinks (never followed)
+    and empty folders.  A FIFO, socket or device cannot be carried over: `WriteError`."""
     if not out_dir.is_dir():
         return []
+    ours = {str(parent) for rel in owned for parent in PurePosixPath(rel).parents}
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(out_dir):
+
+    def unreadable(e: OSError) -> None:
+        raise WriteError(
+            f"cannot read {e.filename} in the output folder: {e.strerror}", kind="folder"
+        )
+
+    for dirpath, dirnames, filenames in os.walk(out_dir, onerror=unreadable):
         base = Path(dirpath)
+        rel_dir = base.relative_to(out_dir).as_posix()
+        if base != out_dir and not dirnames and not filenames and rel_dir not in ours:
+            found.append(rel_dir)  # an empty folder the user made
         for d in list(dirnames):
             if (base / d).is_symlink():
                 found.append((base / d).relative_to(out_dir).as_posix())
                 dirnames.remove(d)
         for f in filenames:
-            rel = (base / f).relative_to(out_dir).as_posix()
+            path = base / f
+            rel = path.relative_to(out_dir).as_posix()
+            if not path.is_symlink() and not path.is_file():
+                raise WriteError(
+                    f"refusing to replace {out_dir}: {rel} is not a regular file, folder or "
+                    "symlink (a FIFO, socket or device), so it cannot be carried over; "
+                    "move it out of the output folder",
+                    (rel,),
+                    kind="folder",
+                )
             if rel not in owned:
                 found.append(rel)
     return sorted(found)
@@ -284,11 +372,17 @@ def _write_file(root: Path, rel: str, data: bytes) -> None:
 
 
 def _copy_entry(src: Path, dst: Path) -> None:
+    """Copy a file, a symlink (as a link: never followed) or an empty folder."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     if src.is_symlink():
         os.symlink(os.readlink(src), dst)
+    elif src.is_dir():
+        dst.mkdir(exist_ok=True)
+        shutil.copystat(src, dst)
     elif src.is_file():
-        shutil.copy2(src, dst)
+        shutil.copy2(src, dst, follow_symlinks=False)
+    else:
+        raise WriteError(f"{src} changed while being copied", kind="folder")
 
 
 def _swap(tmp: Path, out_dir: Path) -> None:
