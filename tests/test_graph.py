@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import itertools
 import re
 import shutil
 import subprocess
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 from sel4vmgen.cli import cli
 from sel4vmgen.graph import memory_dot, render, system_dot
 from sel4vmgen.graph.dot import Graph, Html, quote
-from sel4vmgen.graph.memory import conflicts, regions, row_height
+from sel4vmgen.graph.memory import AXIS_PT, MARKER_PT, MIN_PT, conflicts, regions
 from sel4vmgen.plan.model import (
     PLAN_FORMAT,
     ComponentPlan,
@@ -337,6 +339,59 @@ def test_html_labels_are_written_as_is_and_quote_escapes() -> None:
 # ---------------------------------------------------------------- the memory map
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """One bar of a memory map read back from the DOT: points, as Graphviz places them."""
+
+    what: str  # "kind: name", the first line of its tooltip
+    x: float
+    bottom: float
+    height: float
+    fill: str
+    colour: str
+    label: str  # the text beside it, one line each
+
+
+def _point(pos: str) -> tuple[float, float]:
+    assert pos.endswith("!"), pos  # pinned
+    x, y = pos[:-1].split(",")
+    return float(x), float(y)
+
+
+def _text(markup: str) -> str:
+    """The text of an HTML-like label (as the reader gives it, in its outer <>), one line
+    per <BR/>."""
+    assert markup.startswith("<") and markup.endswith(">")
+    lines = re.sub(r"<BR\s*/>", "\n", markup[1:-1])
+    return html.unescape(re.sub(r"<[^>]*>", "", lines))
+
+
+def _map(dot: Dot, inst: str) -> tuple[dict[str, Drawn], tuple[float, float]]:
+    """The bars of one VM by "kind: name", and the axis's bottom and height."""
+    found: dict[str, Drawn] = {}
+    for node, a in dot.nodes.items():
+        if not node.startswith(f"region:{inst}:"):
+            continue
+        x, y = _point(a["pos"])
+        height = float(a["height"]) * 72
+        what = a["tooltip"].split("\n")[0]
+        label = _text(dot.nodes["label:" + node.removeprefix("region:")]["label"])
+        assert a["fixedsize"] == "true" and what not in found
+        found[what] = Drawn(what, x, y - height / 2, height, a["fillcolor"], a["color"], label)
+    _, centre = _point(dot.nodes[f"axis:{inst}"]["pos"])
+    height = float(dot.nodes[f"axis:{inst}"]["height"]) * 72
+    return found, (centre - height / 2, height)
+
+
+def _overlapping_initrd_plan() -> Plan:
+    """arm_plan with vm1's initrd moved down so that it ends 9 MiB past the DTB's start."""
+    plan = arm_plan()
+    vm = plan.vms[1]
+    assert vm.initrd is not None and vm.dtb is not None and vm.dtb.guest is not None
+    clash = replace(vm, initrd=replace(vm.initrd, guest=vm.dtb.guest - 0x1000000))
+    return replace(plan, vms=(plan.vms[0], clash))
+
+
 def test_memory_map_lists_each_window_and_marks_only_real_overlaps_red() -> None:
     plan = arm_plan()
     windows = regions(plan.vms[0], plan)
@@ -352,7 +407,50 @@ def test_memory_map_lists_each_window_and_marks_only_real_overlaps_red() -> None
     ]
     assert conflicts(windows) == []  # images inside RAM, dataport in its own window
     text = memory_dot(plan)
-    assert "#ff6b6b" not in text and "conflict:" not in text
+    assert "#ff6b6b" not in text and "conflict:" not in text and '"red"' not in text
+
+
+@pytest.mark.parametrize("inst", ["vm0", "vm1"])
+def test_memory_map_is_drawn_to_scale(inst: str) -> None:
+    """Every bar's bottom and height are its start and size on a linear axis from the VM's
+    lowest to its highest address, AXIS_PT tall; only windows too small to see are
+    stretched to MIN_PT, from their true start."""
+    plan = arm_plan()
+    vm = next(v for v in plan.vms if v.instance == inst)
+    windows = regions(vm, plan)
+    lo, hi = min(w.start for w in windows), max(w.end for w in windows)
+    dot = parse_dot(memory_dot(plan))
+    drawn, (axis_bottom, axis_height) = _map(dot, inst)
+    assert axis_height == pytest.approx(AXIS_PT, abs=0.01)
+    assert set(drawn) == {f"{w.kind}: {w.name}" for w in windows}
+    per_byte = AXIS_PT / (hi - lo)
+    for w in windows:
+        bar = drawn[f"{w.kind}: {w.name}"]
+        assert bar.bottom - axis_bottom == pytest.approx((w.start - lo) * per_byte, abs=0.02)
+        assert bar.height == pytest.approx(max(w.size * per_byte, MIN_PT), abs=0.02)
+        assert f"[{w.start:#x}, {w.end:#x})" in bar.label.split("\n")
+    if inst == "vm1":  # RAM fills the axis; the kernel is an eighth of it, 16 of 128 MiB
+        assert drawn["ram: ram"].height == pytest.approx(AXIS_PT, abs=0.01)
+        assert drawn["kernel: linux"].height == pytest.approx(AXIS_PT / 8, abs=0.01)
+        assert drawn["dtb: linux-dtb"].height == pytest.approx(MIN_PT, abs=0.01)  # 64 KiB
+        assert drawn["dtb: linux-dtb"].label == "dtb: linux-dtb\n[0x4f000000, 0x4f010000)\n64 KiB"
+    ticks = [a for n, a in dot.nodes.items() if n.startswith(f"tick:{inst}:")]
+    assert len(ticks) >= 3
+    assert int(ticks[0]["label"], 16) == lo and int(ticks[-1]["label"], 16) == hi
+    for t in ticks:
+        assert re.fullmatch(r"0x[0-9a-f]{8}", t["label"])
+        y = _point(t["pos"])[1]
+        assert y - axis_bottom == pytest.approx((int(t["label"], 16) - lo) * per_byte, abs=0.02)
+
+
+def test_windows_that_share_addresses_get_their_own_lanes() -> None:
+    plan = arm_plan()
+    drawn, _ = _map(parse_dot(memory_dot(plan)), "vm1")
+    ram = drawn["ram: ram"].x
+    images = {drawn[k].x for k in ("kernel: linux", "initrd: linux-initrd", "dtb: linux-dtb")}
+    assert len(images) == 1 and images != {ram}  # one lane beside RAM: they do not overlap
+    lanes0 = {d.x for d in _map(parse_dot(memory_dot(plan)), "vm0")[0].values()}
+    assert len(lanes0) == 2  # uart and gicv are far apart: one lane with RAM
 
 
 def _with_windows(*extra: Region, kernel_at: int | None = None) -> tuple[Plan, VmPlan]:
@@ -372,36 +470,73 @@ def test_device_windows_that_clash_are_red_and_nested_ones_are_not() -> None:
     )
     pairs = [(a.name, b.name) for a, b in conflicts(regions(vm, plan))]
     assert pairs == [("bridge", "half"), ("ram", "in_ram")]
-    label = parse_dot(memory_dot(plan)).nodes["memory:vm0"]["label"]
-    red = re.findall(r'BGCOLOR="#ff6b6b"[^>]*>([^<]*)<', label)
-    assert red == ["mmio: in_ram", "ram: ram", "mmio: half", "mmio: bridge"]
+    drawn, _ = _map(parse_dot(memory_dot(plan)), "vm0")
+    red = sorted(d.what for d in drawn.values() if d.fill == "#ff6b6b")
+    assert red == ["mmio: bridge", "mmio: half", "mmio: in_ram", "ram: ram"]
+    assert all(drawn[w].colour == "red" for w in red)
+    assert drawn["mmio: bar"].fill == "#e0e0e0" and drawn["mmio: bar"].colour == "black"
+    assert drawn["mmio: bar"].x != drawn["mmio: bridge"].x != drawn["mmio: half"].x
+    assert drawn["mmio: bridge"].label.endswith("\noverlaps mmio: half")
+    assert drawn["ram: ram"].label.endswith("\noverlaps mmio: in_ram")
 
 
-def test_an_image_of_unknown_size_outside_ram_is_red() -> None:
+def test_an_image_of_unknown_size_is_a_marker_at_its_start() -> None:
     plan, vm = _with_windows(kernel_at=0x60000000)
     assert [(a.name, b.name) for a, b in conflicts(regions(vm, plan))] == [("linux", "linux")]
     dot = parse_dot(memory_dot(plan))
     assert dot.nodes["conflict:vm0:0"]["label"] == "vm0: linux is outside RAM"
-
-
-def test_overlapping_initrd_and_dtb_are_both_red() -> None:
+    drawn, (bottom, height) = _map(dot, "vm0")
+    kernel = drawn["kernel: linux"]
+    assert kernel.height == pytest.approx(MARKER_PT, abs=0.01)
+    assert kernel.bottom == pytest.approx(bottom + height, abs=0.01)  # the highest address drawn
+    assert kernel.label == "kernel: linux\nat 0x60000000\nsize unknown\noutside RAM"
+    assert kernel.fill == "#ff6b6b"
     plan = arm_plan()
-    vm = plan.vms[1]
-    assert vm.initrd is not None and vm.dtb is not None and vm.dtb.guest is not None
-    clash = replace(vm, initrd=replace(vm.initrd, guest=vm.dtb.guest - 0x1000000))
-    plan = replace(plan, vms=(plan.vms[0], clash))
+    vm = replace(plan.vms[1], dtb=replace(plan.vms[1].dtb, size=None))  # type: ignore[arg-type]
+    drawn, (bottom, _) = _map(parse_dot(memory_dot(replace(plan, vms=(vm,)))), "vm1")
+    dtb = drawn["dtb: linux-dtb"]
+    assert dtb.bottom - bottom == pytest.approx(AXIS_PT * 0x7000000 / 0x8000000, abs=0.01)
+    assert dtb.height == pytest.approx(MARKER_PT, abs=0.01) and dtb.fill != "#ff6b6b"
+    assert dtb.label == "dtb: linux-dtb\nat 0x4f000000\nsize unknown"
+
+
+def test_overlapping_initrd_and_dtb_are_red_in_separate_lanes_naming_each_other() -> None:
+    plan = _overlapping_initrd_plan()
+    clash = plan.vms[1]
     pairs = [(a.name, b.name) for a, b in conflicts(regions(clash, plan))]
     assert pairs == [("linux-initrd", "linux-dtb")]
     dot = parse_dot(memory_dot(plan))
-    label = dot.nodes["memory:vm1"]["label"]
-    red_rows = re.findall(r'BGCOLOR="#ff6b6b"[^>]*>([^<]*)<', label)
-    assert red_rows == ["dtb: linux-dtb", "initrd: linux-initrd"]
-    assert dot.nodes["conflict:vm1:0"]["label"] == ("vm1: linux-initrd overlaps linux-dtb")
+    drawn, (bottom, _) = _map(dot, "vm1")
+    initrd, dtb = drawn["initrd: linux-initrd"], drawn["dtb: linux-dtb"]
+    assert {d.what for d in drawn.values() if d.fill == "#ff6b6b"} == {initrd.what, dtb.what}
+    assert initrd.colour == dtb.colour == "red"
+    assert len({initrd.x, dtb.x, drawn["ram: ram"].x}) == 3
+    # both still at their true places: the DTB's bottom lies inside the initrd's bar
+    assert initrd.bottom < dtb.bottom < initrd.bottom + initrd.height
+    assert initrd.bottom - bottom == pytest.approx(AXIS_PT * 0x6000000 / 0x8000000, abs=0.01)
+    assert initrd.height == pytest.approx(AXIS_PT * 0x1900000 / 0x8000000, abs=0.01)
+    assert initrd.label.endswith("\noverlaps dtb: linux-dtb")
+    assert dtb.label.endswith("\noverlaps initrd: linux-initrd")
+    assert "[0x4e000000, 0x4f900000)" in initrd.label
+    red_edges = [(t, h) for t, h, a in dot.edges if a.get("color") == "red"]
+    assert len(red_edges) == 2
+    assert dot.nodes["conflict:vm1:0"]["label"] == "vm1: linux-initrd overlaps linux-dtb"
 
 
-def test_row_heights_grow_with_size_so_small_windows_stay_visible() -> None:
-    heights = [row_height(1 << b) for b in (10, 12, 16, 20, 30)]
-    assert heights == [16, 16, 40, 64, 124]
+def test_labels_beside_the_bars_never_overlap() -> None:
+    plan, _ = _with_windows(
+        *(Region("mmio", f"dev{i}", 0x1000, guest=0x9100000 + i * 0x1000) for i in range(12))
+    )
+    dot = parse_dot(memory_dot(plan))
+    spans = []
+    for node, a in dot.nodes.items():
+        if node.startswith("label:vm0:"):
+            y = _point(a["pos"])[1]
+            half = (_text(a["label"]).count("\n") + 1) * 11 / 2
+            spans.append((y - half, y + half))
+    spans.sort()
+    assert len(spans) == 7 + 12
+    assert all(low[1] <= high[0] for low, high in itertools.pairwise(spans))
 
 
 # ---------------------------------------------------------------- rendering and the command
@@ -415,6 +550,51 @@ def test_svg_is_rendered_by_graphviz() -> None:
     clash, _ = _with_windows(Region("mmio", "in_ram", 0x1000, guest=0x40000000, paddr=0x1000))
     mem = render(memory_dot(clash), "svg").decode("utf-8")
     assert "<svg" in mem and 'fill="#ff6b6b"' in mem and "vm0: in_ram overlaps ram" in mem
+
+
+def _svg_boxes(svg: str) -> dict[str, tuple[float, float, float, float, str]]:
+    """Each node's first polygon in Graphviz SVG: left, bottom, width, height (points, y up),
+    and its fill and stroke."""
+    found = {}
+    for m in re.finditer(r'class="node">\s*<title>([^<]*)</title>(.*?)</g>', svg, re.S):
+        poly = re.search(r'<polygon fill="([^"]*)" stroke="([^"]*)"[^>]* points="([^"]*)"', m[2])
+        if poly is None:
+            continue
+        xy = [tuple(float(v) for v in p.split(",")) for p in poly[3].split()]
+        xs, ys = [x for x, _ in xy], [-y for _, y in xy]
+        left, bottom = min(xs), min(ys)
+        box = (left, bottom, max(xs) - left, max(ys) - bottom, f"{poly[1]} {poly[2]}")
+        found[html.unescape(m[1])] = box
+    return found
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+def test_rendered_memory_map_keeps_the_scale_and_shows_the_overlap_in_red() -> None:
+    plan = _overlapping_initrd_plan()
+    text = memory_dot(plan)
+    dot = parse_dot(text)
+    which = {
+        a["tooltip"].split("\n")[0]: n for n, a in dot.nodes.items() if n.startswith("region:vm1:")
+    }
+    svg = render(text, "svg").decode("utf-8")
+    boxes = _svg_boxes(svg)
+    axis = boxes["axis:vm1"]
+    ram, kernel = boxes[which["ram: ram"]], boxes[which["kernel: linux"]]
+    initrd, dtb = boxes[which["initrd: linux-initrd"]], boxes[which["dtb: linux-dtb"]]
+    assert axis[3] == pytest.approx(AXIS_PT, abs=1) and ram[3] == pytest.approx(AXIS_PT, abs=1)
+    assert ram[1] == pytest.approx(axis[1], abs=1)
+    assert kernel[3] == pytest.approx(AXIS_PT / 8, abs=1)  # 16 of 128 MiB
+    assert kernel[1] - axis[1] == pytest.approx(AXIS_PT * 0x80000 / 0x8000000, abs=1)
+    assert initrd[1] - axis[1] == pytest.approx(AXIS_PT * 0x6000000 / 0x8000000, abs=1)
+    assert dtb[1] - axis[1] == pytest.approx(AXIS_PT * 0x7000000 / 0x8000000, abs=1)
+    assert initrd[4] == dtb[4] == "#ff6b6b red"
+    assert kernel[4] == "#c6dbef black"
+    assert len({ram[0], initrd[0], dtb[0]}) == 3  # three lanes, nothing hidden
+    red = [b for b in boxes.values() if b[4].startswith("#ff6b6b")]
+    assert len(red) == 2
+    assert 'fill="red">overlaps dtb: linux&#45;dtb</text>' in svg
+    assert 'fill="red">overlaps initrd: linux&#45;initrd</text>' in svg
+    assert 'fill="red">vm1: linux&#45;initrd overlaps linux&#45;dtb</text>' in svg
 
 
 def _plan_file(tmp_path: Path) -> Path:
@@ -438,6 +618,37 @@ def test_command_writes_svg_and_png(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, ["graph", str(plan), "-o", str(tmp_path / name)])
         assert result.exit_code == 0, result.output
         assert (tmp_path / name).read_bytes().startswith(magic)
+
+
+def test_command_makes_missing_folders_of_the_output(tmp_path: Path) -> None:
+    plan = _plan_file(tmp_path)
+    out = tmp_path / "gr" / "deeper" / "x.dot"
+    result = CliRunner().invoke(cli, ["graph", str(plan), "-o", str(out), "--memory"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == memory_dot(arm_plan())
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["graph", str(plan), "-o", str(blocked / "x.dot")])
+    assert result.exit_code == 2
+    assert f"cannot write {blocked / 'x.dot'}" in result.output
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+def test_command_draws_an_overlap_red_in_svg(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(_overlapping_initrd_plan().to_json(), encoding="utf-8")
+    out = tmp_path / "pictures" / "memory.svg"
+    result = CliRunner().invoke(cli, ["graph", str(plan), "--memory", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    svg = out.read_text(encoding="utf-8")
+    assert len(re.findall(r'<polygon fill="#ff6b6b" stroke="red"', svg)) == 2
+    assert "overlaps dtb: linux&#45;dtb" in svg and "overlaps initrd: linux&#45;initrd" in svg
+
+
+def test_command_help_says_the_memory_map_is_to_scale() -> None:
+    result = CliRunner().invoke(cli, ["graph", "--help"])
+    assert result.exit_code == 0
+    assert "to scale, overlaps in red" in " ".join(result.output.split())
 
 
 def test_command_without_graphviz_says_so_and_exits_2(

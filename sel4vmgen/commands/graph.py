@@ -3,7 +3,9 @@
 FILE is a system YAML file (checked and resolved, like `validate` then `plan`),
 a generated application's `plan.json`, or the application folder holding it.
 DOT is written by our own code; SVG and PNG go through the Graphviz `dot`
-program, and its absence is a usage error (exit 2).
+program, and its absence is a usage error (exit 2).  With `--memory` each VM's
+guest-physical memory map is drawn to scale, overlapping windows side by side
+and conflicts in red.  Missing folders of OUT are created.
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ def _write(data: bytes, output: Path | None) -> None:
         sys.stdout.flush()
         return
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(data)
     except OSError as e:
         raise _fail(f"cannot write {output}: {e.strerror or e}", 2) from None
@@ -126,13 +129,17 @@ def _write(data: bytes, output: Path | None) -> None:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="OUT.dot, OUT.svg or OUT.png (DOT on stdout when omitted)",
+    help="OUT.dot, OUT.svg or OUT.png (DOT on stdout when omitted; missing folders are made)",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["dot", "svg", "png"]), help="override -o's suffix"
 )
 @click.option("--platform", help="which of the system's platforms to draw (default: the first)")
-@click.option("--memory", is_flag=True, help="draw each VM's guest-physical memory map instead")
+@click.option(
+    "--memory",
+    is_flag=True,
+    help="draw each VM's guest-physical memory map instead, to scale, overlaps in red",
+)
 def command(
     file: Path, output: Path | None, fmt: str | None, platform: str | None, memory: bool
 ) -> None:

@@ -1,9 +1,10 @@
 """Pictures of a system from its Plan: DOT text, and SVG/PNG through Graphviz `dot`.
 
 `system_dot(plan)` draws VMs, threads, components, connections, devices and
-IRQ routes; `memory_dot(plan)` draws each VM's guest-physical memory map.
-`render(dot_text, fmt)` runs the Graphviz `dot` program (no shell) and raises
-`GraphvizMissing` when it is not installed.
+IRQ routes; `memory_dot(plan)` draws each VM's guest-physical memory map to
+scale (its nodes are pinned and the graph asks for the `neato` layout, which
+`dot` obeys).  `render(dot_text, fmt)` runs the Graphviz `dot` program (no
+shell) and raises `GraphvizMissing` when it is not installed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Each VM's guest-physical memory map, drawn to a log scale, overlaps in red.
+"""Each VM's guest-physical memory map, drawn to scale, overlaps in red.
 
 `regions(vm, plan)` lists what occupies the guest's address space: RAM, the
 kernel, DTB and initrd load windows, device windows and cross-VM dataports.
@@ -7,13 +7,22 @@ images (kernel, DTB, initrd) must lie inside RAM and apart from each other and
 from every device window; a device window must not touch RAM; two device
 windows may share addresses only when one holds the other (a BAR inside its
 bridge's window, the GICV frame the guest sees as its GICC).
-The picture is one HTML-like table per VM, highest address at the top; each
-row's height grows with log2 of its size, so 4 KiB and 1 GiB both show.
+
+The picture gives each VM a vertical address axis from its lowest to its
+highest address (highest at the top, hex ticks) and draws every window as a
+bar whose bottom and height are proportional to its start and size on that
+axis.  Windows that share addresses, or lie too close to tell apart at that
+scale, go in separate lanes side by side; conflicting ones are red and their
+labels name each other.  A window smaller than `MIN_PT` is drawn `MIN_PT` tall
+from its true start; one of unknown size is a thin marker at its start.  Each
+bar's label ([start, end) and size) sits in a column to the right, joined to
+the bar by a line.  Every node is pinned where it belongs (`pos="x,y!"`, in
+points) and the graph asks for Graphviz's `neato` layout, which keeps pinned
+nodes in place; `dot -Tsvg` obeys that too.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from sel4vmgen.graph.dot import Graph, Html, esc
@@ -121,56 +130,301 @@ def conflicts(windows: list[Window]) -> list[tuple[Window, Window]]:
     return out
 
 
-def row_height(size: int) -> int:
-    """Points: 16 for 4 KiB or less, 6 more per doubling."""
-    if size <= 4096:
-        return 16
-    return 16 + 6 * (math.ceil(math.log2(size)) - 12)
+# Geometry, in points (1/72 in).
+AXIS_PT = 576.0  # the height of every VM's address axis
+MIN_PT = 4.0  # the least height a window with a size is drawn
+MARKER_PT = 2.0  # the height of the marker for a window of unknown size
+LANE_PT = 96.0  # the width of a lane
+LANE_GAP = 4.0
+TICK_PT = 84.0  # room for the tick labels left of the axis
+LINE_PT = 11.0  # one line of a label at FONT_PT
+CHAR_PT = 5.4  # a generous average character width at FONT_PT
+FONT_PT = 9
+LABEL_GAP = 3.0  # the least space between two labels
+VM_GAP = 48.0  # between the pictures of two VMs
 
 
-def _row(w: Window, bad: bool) -> str:
-    colour = CONFLICT_COLOUR if bad else KIND_COLOURS.get(w.kind, DEVICE_COLOUR)
-    end = f"{w.end - 1:#x}" if w.size else "?"
-    size = size_text(w.size) if w.size else "size unknown"
-    return (
-        f'<TR><TD ALIGN="RIGHT">{w.start:#x}<BR/>{end}</TD>'
-        f'<TD BGCOLOR="{colour}" HEIGHT="{row_height(w.size)}" WIDTH="150">'
-        f"{esc(w.kind)}: {esc(w.name)}</TD><TD>{esc(size)}</TD></TR>"
+@dataclass(frozen=True)
+class Scale:
+    """The axis of one VM: address `lo` at y=0, address `hi` at y=AXIS_PT."""
+
+    lo: int
+    hi: int
+
+    @classmethod
+    def of(cls, windows: list[Window]) -> Scale:
+        lo = min(w.start for w in windows)
+        hi = max(w.end for w in windows)
+        return cls(lo, hi if hi > lo else lo + 1)
+
+    def y(self, address: int) -> float:
+        return AXIS_PT * (address - self.lo) / (self.hi - self.lo)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """Where one window is drawn: its lane and its bottom and top on the axis (points)."""
+
+    window: Window
+    lane: int
+    bottom: float
+    top: float
+
+    @property
+    def centre(self) -> float:
+        return (self.bottom + self.top) / 2
+
+
+def _extent(w: Window, scale: Scale) -> tuple[float, float]:
+    """The bottom and top a window takes on the axis, at least MIN_PT apart."""
+    bottom = scale.y(w.start)
+    return bottom, max(scale.y(w.end), bottom + MIN_PT)
+
+
+def bars(windows: list[Window], scale: Scale) -> list[Bar]:
+    """Each window in the first lane where it touches no other window, biggest first at one
+    start address so that a window sits left of what it holds."""
+    lanes: list[list[tuple[float, float]]] = []
+    out: list[Bar] = []
+    for w in sorted(windows, key=lambda w: (w.start, -w.size, w.kind, w.name)):
+        bottom, top = _extent(w, scale)
+        free = [n for n, lane in enumerate(lanes) if all(top <= b or t <= bottom for b, t in lane)]
+        if not free:
+            lanes.append([])
+        n = free[0] if free else len(lanes) - 1
+        lanes[n].append((bottom, top))
+        drawn_top = top if w.size else bottom + MARKER_PT
+        out.append(Bar(w, n, bottom, drawn_top))
+    return out
+
+
+def ticks(scale: Scale) -> list[int]:
+    """Addresses to label on the axis: both ends, and the multiples of a power of two
+    between them (at most 8 steps) that are not crowding an end."""
+    span = scale.hi - scale.lo
+    step = 1 << (-(-span // 8) - 1).bit_length()
+    first = -(-scale.lo // step) * step
+    inner = [
+        a
+        for a in range(first, scale.hi + 1, step)
+        if min(abs(scale.y(a)), abs(AXIS_PT - scale.y(a))) >= 2 * LINE_PT
+    ]
+    return [scale.lo, *inner, scale.hi]
+
+
+def size_label(n: int) -> str:
+    """A size as `size_text` gives it when that is short (512 MiB, 64 KiB), else rounded
+    (about 751.9 MiB); the exact bytes are in the [start, end) beside it."""
+    exact = size_text(n)
+    if len(exact) <= 9:
+        return exact
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"about {n / (1 << shift):.1f} {unit}"
+    return exact
+
+
+def _partners(windows: list[Window]) -> dict[Window, list[str]]:
+    """What each conflicting window's label says about its conflicts."""
+    said: dict[Window, list[str]] = {}
+    for a, b in conflicts(windows):
+        if a is b:
+            said.setdefault(a, []).append("outside RAM")
+            continue
+        said.setdefault(a, []).append(f"overlaps {b.kind}: {b.name}")
+        said.setdefault(b, []).append(f"overlaps {a.kind}: {a.name}")
+    return said
+
+
+def label_lines(w: Window, problems: list[str]) -> list[str]:
+    """The text beside a window's bar: what, [start, end), size, then each conflict."""
+    where = f"[{w.start:#x}, {w.end:#x})" if w.size else f"at {w.start:#x}"
+    size = size_label(w.size) if w.size else "size unknown"
+    return [f"{w.kind}: {w.name}", where, size, *problems]
+
+
+def _label_html(lines: list[str], red: int, width: float) -> Html:
+    """Left-aligned lines in a table `width` points wide; the last `red` lines in red."""
+    parts = []
+    for n, line in enumerate(lines):
+        text = esc(line)
+        if n == 0:
+            text = f"<B>{text}</B>"
+        elif n >= len(lines) - red:
+            text = f'<FONT COLOR="red">{text}</FONT>'
+        parts.append(text)
+    return Html(
+        '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
+        f'<TR><TD ALIGN="LEFT" BALIGN="LEFT" WIDTH="{width:.0f}">'
+        + "<BR/>".join(parts)
+        + "</TD></TR></TABLE>"
     )
 
 
-def map_label(vm: VmPlan, plan: Plan) -> Html:
-    """One VM's memory map as an HTML-like table, highest address first."""
+def spread(wanted: list[float], heights: list[float]) -> list[float]:
+    """Centres for labels as near as can be to `wanted` without two overlapping: pushed
+    down from the top, then up from y=0 if that took any below it."""
+    order = sorted(range(len(wanted)), key=lambda i: (-wanted[i], i))
+    got = list(wanted)
+    ceiling = float("inf")
+    for i in order:
+        got[i] = min(wanted[i], ceiling - LABEL_GAP - heights[i] / 2)
+        ceiling = got[i] - heights[i] / 2
+    floor = -LABEL_GAP
+    for i in reversed(order):
+        got[i] = max(got[i], floor + LABEL_GAP + heights[i] / 2)
+        floor = got[i] + heights[i] / 2
+    return got
+
+
+def _pos(x: float, y: float) -> str:
+    return f"{x:.2f},{y:.2f}!"
+
+
+def _inches(points: float) -> str:
+    return f"{points / 72:.4f}"
+
+
+def _colour(w: Window, bad: bool) -> str:
+    return CONFLICT_COLOUR if bad else KIND_COLOURS.get(w.kind, DEVICE_COLOUR)
+
+
+def _draw_vm(g: Graph, vm: VmPlan, plan: Plan, left: float) -> tuple[float, float, str]:
+    """One VM's map with its left edge at x=`left`, all but its title; returns its right
+    edge, the top of what was drawn, and the title."""
+    inst = vm.instance
+    title = f"{vm.name} ({inst}): guest-physical memory"
     windows = regions(vm, plan)
-    bad = {w for pair in conflicts(windows) for w in pair}
-    head = (
-        f'<TR><TD COLSPAN="3"><B>{esc(vm.name)} ({esc(vm.instance)})</B> '
-        "guest-physical memory</TD></TR>"
+    if not windows:
+        g.node(
+            f"empty:{inst}",
+            label="no fixed guest addresses",
+            shape="plaintext",
+            pos=_pos(left + 90, AXIS_PT),
+        )
+        return left + 180, AXIS_PT, title
+    scale = Scale.of(windows)
+    said = _partners(windows)
+    placed = bars(windows, scale)
+
+    axis_x = left + TICK_PT + 6
+    digits = max(8, len(f"{scale.hi:x}"))
+    g.node(
+        f"axis:{inst}",
+        label="",
+        shape="box",
+        fixedsize="true",
+        width=_inches(1),
+        height=_inches(AXIS_PT),
+        style="filled",
+        fillcolor="black",
+        pos=_pos(axis_x, AXIS_PT / 2),
     )
-    rows = [_row(w, w in bad) for w in sorted(windows, key=lambda w: (-w.start, -w.size))]
-    if not rows:
-        rows = ['<TR><TD COLSPAN="3">no fixed guest addresses</TD></TR>']
-    table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
-    return Html(table + head + "".join(rows) + "</TABLE>")
+    for n, address in enumerate(ticks(scale)):
+        y = scale.y(address)
+        g.node(
+            f"tick:{inst}:{n}",
+            label=f"0x{address:0{digits}x}",
+            shape="plaintext",
+            fontname="Courier",
+            pos=_pos(left + TICK_PT / 2, y),
+        )
+        g.node(
+            f"tickmark:{inst}:{n}",
+            label="",
+            shape="box",
+            fixedsize="true",
+            width=_inches(6),
+            height=_inches(0.5),
+            style="filled",
+            fillcolor="black",
+            pos=_pos(axis_x - 3, y),
+        )
+
+    lanes_left = axis_x + 8
+    lane_count = 1 + max(b.lane for b in placed)
+    label_left = lanes_left + lane_count * (LANE_PT + LANE_GAP) - LANE_GAP + 40
+    texts = [label_lines(b.window, said.get(b.window, [])) for b in placed]
+    label_w = max(100.0, max(CHAR_PT * len(line) for lines in texts for line in lines) + 6)
+    heights = [LINE_PT * len(lines) + 2 for lines in texts]
+    centres = spread([b.centre for b in placed], heights)
+    for n, (b, lines, y) in enumerate(zip(placed, texts, centres, strict=True)):
+        w, bad = b.window, b.window in said
+        x = lanes_left + b.lane * (LANE_PT + LANE_GAP) + LANE_PT / 2
+        height = b.top - b.bottom
+        inside = w.name if height >= 2 * LINE_PT and CHAR_PT * len(w.name) <= LANE_PT - 6 else ""
+        g.node(
+            f"region:{inst}:{n}",
+            label=inside,
+            tooltip="\n".join(lines),
+            shape="box",
+            fixedsize="true",
+            width=_inches(LANE_PT),
+            height=_inches(height),
+            style="filled",
+            fillcolor=_colour(w, bad),
+            color="red" if bad else "black",
+            penwidth="2" if bad else "1",
+            pos=_pos(x, (b.bottom + b.top) / 2),
+        )
+        g.node(
+            f"label:{inst}:{n}",
+            label=_label_html(lines, len(said.get(w, [])), label_w),
+            shape="plaintext",
+            pos=_pos(label_left + label_w / 2, y),
+        )
+        g.edge(
+            f"region:{inst}:{n}",
+            f"label:{inst}:{n}",
+            tailport="e",
+            headport="w",
+            color="red" if bad else "gray50",
+        )
+
+    right = label_left + label_w
+    top = max([AXIS_PT, *(y + h / 2 for y, h in zip(centres, heights, strict=True))])
+    bottom = min([0.0, *(y - h / 2 for y, h in zip(centres, heights, strict=True))])
+    span = f"{scale.lo:#x} to {scale.hi:#x} ({size_label(scale.hi - scale.lo)})"
+    for n, (one, other) in enumerate(conflicts(windows)):
+        what = f"{one.name} is outside RAM" if one is other else f"{one.name} overlaps {other.name}"
+        g.node(
+            f"conflict:{inst}:{n}",
+            label=f"{inst}: {what}",
+            shape="plaintext",
+            fontcolor="red",
+            pos=_pos((left + right) / 2, bottom - 2 * LINE_PT - n * (LINE_PT + 3)),
+        )
+    return right, top, f"{title}\n{span}"
 
 
 def memory_graph(plan: Plan) -> Graph:
-    """A picture with one memory-map table per VM; conflicting windows in red."""
+    """One to-scale memory map per VM, side by side; conflicting windows in red."""
     g = Graph(
         f"{plan.system}-memory",
-        attrs={"label": f"{plan.system}: guest-physical memory", "labelloc": "t"},
-        node_defaults={"shape": "plain", "fontname": "Helvetica", "fontsize": "10"},
+        attrs={
+            "label": (
+                f"{plan.system}: guest-physical memory, each VM to scale, highest address at "
+                "the top\nbars side by side share addresses or are too close to tell apart; "
+                "red bars are a conflict"
+            ),
+            "labelloc": "t",
+            "fontname": "Helvetica",
+            "layout": "neato",
+            "inputscale": "72",
+            "splines": "line",
+            "outputorder": "edgesfirst",
+        },
+        node_defaults={"fontname": "Helvetica", "fontsize": str(FONT_PT)},
+        edge_defaults={"dir": "none"},
     )
+    left, titles = 0.0, []
     for vm in plan.vms:
-        g.node(f"memory:{vm.instance}", label=map_label(vm, plan))
-    for vm in plan.vms:
-        for n, (a, b) in enumerate(conflicts(regions(vm, plan))):
-            what = f"{a.name} overlaps {b.name}" if a is not b else f"{a.name} is outside RAM"
-            g.node(
-                f"conflict:{vm.instance}:{n}",
-                label=f"{vm.instance}: {what}",
-                shape="box",
-                color="red",
-                fontcolor="red",
-            )
+        right, top, title = _draw_vm(g, vm, plan, left)
+        titles.append((vm.instance, (left + right) / 2, top, title))
+        left = right + VM_GAP
+    above = max((top for _, _, top, _ in titles), default=AXIS_PT) + 2 * LINE_PT + 6
+    for inst, centre, _, title in titles:
+        g.node(
+            f"title:{inst}", label=title, shape="plaintext", fontsize="11", pos=_pos(centre, above)
+        )
     return g
