@@ -133,6 +133,7 @@ class Product:
         self.parts = list(parts)
         self.partial_order = True
         self._acts: list[dict[Any, Sequence[Any]]] = [{} for _ in self.parts]
+        self._next: list[dict[tuple[Any, Any], Any]] = [{} for _ in self.parts]
 
     def _part_actions(self, i: int, s: Any) -> Sequence[Any]:
         """A component's actions in its state, remembered: components revisit their states."""
@@ -161,8 +162,13 @@ class Product:
         return [a for i, s in enumerate(state) for a in self._part_actions(i, s)]
 
     def next_state(self, state: tuple[Any, ...], action: tuple[int, Any]) -> tuple[Any, ...]:
+        """Step one component; its transitions are remembered, like its actions."""
         i, a = action
-        return (*state[:i], self.parts[i].next_state(state[i], a), *state[i + 1 :])
+        memo, key = self._next[i], (state[i], a)
+        nxt = memo.get(key)
+        if nxt is None:
+            nxt = memo[key] = self.parts[i].next_state(state[i], a)
+        return (*state[:i], nxt, *state[i + 1 :])
 
     def properties(self) -> Sequence[Property[tuple[Any, ...]]]:
         props: list[Property[tuple[Any, ...]]] = []

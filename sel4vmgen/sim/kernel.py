@@ -18,7 +18,6 @@ MCS scheduling contexts, domains, and the cost of a system call (zero).
 
 from __future__ import annotations
 
-import functools
 import heapq
 from collections import deque
 from collections.abc import Callable, Generator
@@ -29,16 +28,17 @@ from typing import Any, NamedTuple
 TICK_US = 2000  # CONFIG_TIMER_TICK_MS default 2 (seL4 config.cmake KernelTimerTickMS)
 TIMESLICE_TICKS = 5  # CONFIG_TIME_SLICE default 5 (seL4 config.cmake KernelTimeSlice)
 NUM_PRIORITIES = 256  # seL4_MaxPrio + 1
+_PRIO_DETAIL = [f"prio {p}" for p in range(NUM_PRIORITIES)]  # the detail of a "switch" event
 
 
 class Sim:
     """The event core: run callbacks in (time, priority, seq) order."""
 
-    __slots__ = ("now", "_heap", "_seq")
+    __slots__ = ("_heap", "_seq", "now")
 
     def __init__(self) -> None:
         self.now = 0
-        self._heap: list[tuple[int, int, int, Callable[[], None]]] = []
+        self._heap: list[tuple[int, int, int, Callable[..., None], tuple[Any, ...]]] = []
         self._seq = 0  # events scheduled so far
 
     @property
@@ -46,27 +46,28 @@ class Sim:
         """Events run so far: those scheduled that are no longer waiting."""
         return self._seq - len(self._heap)
 
-    def at(self, time: int, action: Callable[[], None], priority: int = 0) -> None:
+    def at(self, time: int, action: Callable[..., None], *args: Any, priority: int = 0) -> None:
+        """Call `action(*args)` at `time` (the arguments spare a closure per event)."""
         self._seq += 1
-        heapq.heappush(self._heap, (time, priority, self._seq, action))
+        heapq.heappush(self._heap, (time, priority, self._seq, action, args))
 
-    def after(self, delay: int, action: Callable[[], None], priority: int = 0) -> None:
-        self.at(self.now + delay, action, priority)
+    def after(self, delay: int, action: Callable[..., None], *args: Any, priority: int = 0) -> None:
+        self.at(self.now + delay, action, *args, priority=priority)
 
     def step(self) -> bool:
         """Run the next event; False when there is none."""
         if not self._heap:
             return False
-        self.now, _, _, action = heapq.heappop(self._heap)
-        action()
+        self.now, _, _, action, args = heapq.heappop(self._heap)
+        action(*args)
         return True
 
     def run(self, until: int) -> None:
         """Run every event due at or before `until`; the clock ends at `until`."""
         heap, pop = self._heap, heapq.heappop
         while heap and heap[0][0] <= until:
-            self.now, _, _, action = pop(heap)
-            action()
+            self.now, _, _, action, args = pop(heap)
+            action(*args)
         self.now = max(self.now, until)
 
 
@@ -308,9 +309,8 @@ class Kernel:
         self.observers: list[Callable[[KEvent], None]] = []
         self.tick_hooks: list[Callable[[int], None]] = []
         self.syscalls = 0
-        self._dispatchers = [functools.partial(self._dispatch, c) for c in self.cores]
         for c in self.cores:
-            self.sim.at(TICK_US, functools.partial(self._tick, c), priority=1)
+            self.sim.at(TICK_US, self._tick, c, priority=1)
 
     # ----------------------------------------------------------- threads
 
@@ -330,7 +330,8 @@ class Kernel:
         t.bound, ntfn.bound = ntfn, t
 
     def note(self, core: int, kind: str, who: str, detail: str = "") -> None:
-        e = KEvent(self.sim.now, core, kind, who, detail)
+        # tuple.__new__ skips the NamedTuple's Python-level __new__: same KEvent, made faster
+        e = tuple.__new__(KEvent, (self.sim.now, core, kind, who, detail))
         self.log.append(e)
         for o in self.observers:
             o(e)
@@ -340,12 +341,12 @@ class Kernel:
 
     # ----------------------------------------------------------- scheduling
 
-    def _enqueue(self, t: Tcb, head: bool = False) -> None:
-        core = self.cores[t.core]
-        q = core.queues.get(t.priority)
+    def _enqueue(self, core: Core, t: Tcb, head: bool = False) -> None:
+        p = t.priority
+        q = core.queues.get(p)
         if q is None:
-            q = core.queues[t.priority] = deque()
-        core.bitmap |= 1 << t.priority
+            q = core.queues[p] = deque()
+        core.bitmap |= 1 << p
         if head:
             q.appendleft(t)
         else:
@@ -358,37 +359,38 @@ class Kernel:
         core = self.cores[t.core]
         cur = core.current
         if cur is None:
-            self._enqueue(t)
+            self._enqueue(core, t)
             self._request_dispatch(core)
         elif t.priority > cur.priority:
             self._pause(cur)
-            self._enqueue(cur, head=True)  # preempted: back at the head
+            self._enqueue(core, cur, head=True)  # preempted: back at the head
             core.current = None
-            self._enqueue(t, head=True)
+            self._enqueue(core, t, head=True)
             self._request_dispatch(core)
         else:
-            self._enqueue(t)  # equal or lower priority does not preempt
+            self._enqueue(core, t)  # equal or lower priority does not preempt
 
     def _pause(self, t: Tcb) -> None:
+        ran = self.sim.now - t.compute_started
         if t.compute_left:
-            t.compute_left -= self.sim.now - t.compute_started
-            t.run_us += self.sim.now - t.compute_started
+            t.compute_left -= ran
+            t.run_us += ran
             t.epoch += 1
         if t.state is RUNNING_VM and t.guest is not None:
-            t.guest.cut(self.sim.now - t.compute_started)
-            t.run_us += self.sim.now - t.compute_started
+            t.guest.cut(ran)
+            t.run_us += ran
             t.epoch += 1
 
     def _request_dispatch(self, core: Core) -> None:
         if not core.dispatch_pending:
             core.dispatch_pending = True
-            self.sim.at(self.sim.now, self._dispatchers[core.index])
+            self.sim.at(self.sim.now, self._dispatch, core)
 
     def _dispatch(self, core: Core) -> None:
         core.dispatch_pending = False
         if core.current is not None:
             return
-        p = core.highest()
+        p = core.bitmap.bit_length() - 1  # core.highest()
         if p < 0:
             self.note(core.index, "idle", "")
             return
@@ -397,7 +399,7 @@ class Kernel:
         if not q:
             core.bitmap &= ~(1 << p)
         core.current, t.ready_since = t, None
-        self.note(core.index, "switch", t.name, f"prio {t.priority}")
+        self.note(core.index, "switch", t.name, _PRIO_DETAIL[p])
         self._continue(core, t)
 
     def _block(self, t: Tcb, state: State, on: Endpoint | Notification | None = None) -> None:
@@ -411,7 +413,7 @@ class Kernel:
         t.ready_since = None
 
     def _tick(self, core: Core) -> None:
-        self.sim.at(self.sim.now + TICK_US, lambda: self._tick(core), priority=1)
+        self.sim.at(self.sim.now + TICK_US, self._tick, core, priority=1)
         for hook in self.tick_hooks:
             hook(core.index)
         t = core.current
@@ -424,13 +426,15 @@ class Kernel:
         if core.queues.get(t.priority):
             self._pause(t)
             core.current = None
-            self._enqueue(t)  # timeslice expired: to the tail
+            self._enqueue(core, t)  # timeslice expired: to the tail
             self._request_dispatch(core)
 
     # ----------------------------------------------------------- running a thread
 
     def _continue(self, core: Core, t: Tcb) -> None:
         """Run `t` (current on `core`) until it blocks, computes, or is preempted."""
+        body = t.body
+        assert body is not None
         while core.current is t:
             if t.compute_left > 0:
                 self._start_compute(core, t)
@@ -438,10 +442,9 @@ class Kernel:
             if t.state is RUNNING_VM:
                 self._enter_guest(core, t)
                 return
-            assert t.body is not None
             value, t.value = t.value, None
             try:
-                op = t.body.send(value)
+                op = body.send(value)
             except StopIteration:
                 self._block(t, INACTIVE)
                 self.note(core.index, "exit", t.name)
@@ -450,10 +453,9 @@ class Kernel:
             _HANDLERS[type(op)](self, t, op)
 
     def _start_compute(self, core: Core, t: Tcb) -> None:
-        t.compute_started = self.sim.now
-        t.epoch += 1
-        epoch = t.epoch
-        self.sim.at(self.sim.now + t.compute_left, lambda: self._computed(core, t, epoch))
+        now = t.compute_started = self.sim.now
+        epoch = t.epoch = t.epoch + 1
+        self.sim.at(now + t.compute_left, self._computed, core, t, epoch)
 
     def _computed(self, core: Core, t: Tcb, epoch: int) -> None:
         if t.epoch != epoch or core.current is not t:
@@ -467,8 +469,7 @@ class Kernel:
         us, exit_ = t.guest.segment(self.sim.now)
         t.compute_started, t.vm_exit = self.sim.now, exit_
         t.epoch += 1
-        epoch = t.epoch
-        self.sim.at(self.sim.now + us, lambda: self._vm_exit(core, t, epoch))
+        self.sim.at(self.sim.now + us, self._vm_exit, core, t, t.epoch)
 
     def _vm_exit(self, core: Core, t: Tcb, epoch: int) -> None:
         if t.epoch != epoch or core.current is not t:
@@ -508,7 +509,7 @@ class Kernel:
             r.state = RUNNING
             self._ready(r)
 
-    def _recv(self, t: Tcb, op: Recv) -> None:
+    def _recv(self, t: Tcb, op: Recv | ReplyRecv) -> None:
         ep = op.ep
         if t.bound is not None and t.bound.word:
             t.value, t.bound.word = ("notification", t.bound.word), 0
@@ -543,8 +544,9 @@ class Kernel:
         self._reply_to(t, caller, op.msg)
 
     def _reply_recv(self, t: Tcb, op: ReplyRecv) -> None:
-        self._reply(t, Reply(op.msg))
-        self._recv(t, Recv(op.ep))
+        caller, t.caller = t.caller, None
+        self._reply_to(t, caller, op.msg)
+        self._recv(t, op)
 
     def _save_caller(self, t: Tcb, op: SaveCaller) -> None:
         t.value, t.caller = t.caller, None
