@@ -247,7 +247,10 @@ class Vcpu:
     started: bool = False
 
     def pending_lr(self) -> int:
-        return next((i for i, (st, _) in enumerate(self.lrs) if st == PENDING), -1)
+        for i, (st, _) in enumerate(self.lrs):
+            if st == PENDING:
+                return i
+        return -1
 
     def advance(self) -> None:
         self.idx = self.idx + 1 if self.idx + 1 < len(self.phases) else self.loop
