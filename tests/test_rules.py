@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -408,3 +409,108 @@ def test_any_valid_system_checks_without_a_traceback(data: dict[str, object]) ->
     for d in check(Loaded(system, doc)):
         assert d.code in codes
         assert d.span is not None and d.message
+
+
+# ---------------------------------------------------------------- text the app cannot hold (E240)
+
+# Every character class the literals treat differently: quotes, backslashes, ';', '$',
+# the escaped and unescaped control characters, DEL, C1 controls and other non-ASCII text.
+_TEXT = st.text(
+    alphabet=st.sampled_from(list('ab =/"\\;$:{}\n\t\r\x00\x07\x1f\x7f\x85é')), max_size=12
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TEXT)
+def test_refused_characters_are_exactly_what_the_renderers_refuse(text: str) -> None:
+    from sel4vmgen.render.env import RenderError, camkes_string, cmake_quote
+    from sel4vmgen.rules.strings import camkes_refused, cmake_refused, odd_trailing_backslashes
+
+    camkes_bad = bool(camkes_refused(text)) or odd_trailing_backslashes(text)
+    try:
+        camkes_string(text)
+    except RenderError:
+        assert camkes_bad
+    else:
+        assert not camkes_bad
+    try:
+        cmake_quote(text)
+    except RenderError:
+        assert cmake_refused(text)
+    else:
+        assert not cmake_refused(text)
+
+
+_E240_ARM: dict[str, Any] = {
+    "name": "text",
+    "arch": "arm",
+    "sel4_arch": "aarch64",
+    "platform": "qemu-arm-virt",
+    "vms": [{"name": "vm0", "ram": {"base": 0x40000000, "size": 0x8000000}, "kernel": {}}],
+}
+_E240_X86: dict[str, Any] = {
+    "name": "text",
+    "arch": "x86",
+    "sel4_arch": "ia32",
+    "platform": "pc99",
+    "vms": [{"name": "vm0", "ram": {"size": 0x8000000}, "kernel": {"format": "bzImage"}}],
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(["arm", "x86"]),
+    st.sampled_from(["cmdline", "stdout", "option"]),
+    _TEXT,
+)
+def test_a_system_that_checks_clean_renders_and_one_with_e240_does_not(
+    arch: str, where: str, text: str
+) -> None:
+    """validate refuses (E240) exactly the text generate cannot write (E405)."""
+    import copy
+
+    from sel4vmgen.diagnostics import DiagnosticError
+    from sel4vmgen.model import Loaded, validate
+    from sel4vmgen.render import RenderContext, render_plans, resolve_plans
+    from sel4vmgen.source import Document
+
+    data = copy.deepcopy(_E240_ARM if arch == "arm" else _E240_X86)
+    vm = data["vms"][0]
+    vm["kernel"]["image"] = "linux" if arch == "arm" else "bzimage"
+    if where == "option":
+        data["kernel_options"] = {"KernelArmCPU" if arch == "arm" else "KernelX86MicroArch": text}
+    elif where == "stdout" and arch == "x86":
+        return  # an ARM field (E227); x86 does not write it
+    else:
+        vm[where] = text
+    doc = Document(data=data, file="text.yaml")
+    loaded = Loaded(validate(doc), doc)
+    refused = [d for d in check(loaded) if d.code == "E240"]
+    assert all(d.span is not None and d.span.line > 0 for d in refused)
+    try:
+        render_plans(resolve_plans(loaded), RenderContext(ROOT, "text"))
+    except DiagnosticError as e:
+        assert [d.code for d in e.diagnostics] == ["E405"]
+        assert refused, e.diagnostics[0].message
+    else:
+        assert not refused, refused[0].message
+
+
+def test_new_guest_refuses_a_console_generate_could_not_write(tmp_path: Path) -> None:
+    """new-guest checks its files with validate's rules: a quote in the console answer is E240
+    at its place in guest.yaml, and nothing is written."""
+    from sel4vmgen import scaffold
+
+    for platform, field in (("qemu-arm-virt", "stdout"), ("pc99", "cmdline")):
+        result = scaffold.scaffold(
+            {"name": "vm1", "platform": platform, "console": 'a"b'}, tmp_path
+        )
+        assert not result.ok and not (tmp_path / "vm1").exists()
+        [d] = result.diagnostics
+        assert d.code == "E240" and d.span is not None
+        assert d.span.file.endswith("guest.yaml")
+        assert d.message == (
+            f"vms[0].{field}: a double quote cannot be written in a CAmkES string "
+            "(camkes-tool has no escapes)"
+        )
+        assert f"guest.yaml:{d.span.line}:{d.span.col}: error[E240]" in result.rendered

@@ -16,6 +16,7 @@ platform (`Vm.on`); the others run once.  Each rule is a small function of a
     irqs     IRQ owners, reserved and virtual-device IRQs
     ports    x86 IO ports and PCI functions
     links    connections, and what is declared but not used
+    strings  text the generated app cannot hold (CAmkES strings, CMake arguments)
 """
 
 from __future__ import annotations
@@ -26,7 +27,18 @@ from collections.abc import Callable, Mapping
 from sel4vmgen.diagnostics import Diagnostic
 from sel4vmgen.model import Loaded
 from sel4vmgen.platforms.model import Platform
-from sel4vmgen.rules import arch, fields, images, irqs, links, memory, names, options, ports
+from sel4vmgen.rules import (
+    arch,
+    fields,
+    images,
+    irqs,
+    links,
+    memory,
+    names,
+    options,
+    ports,
+    strings,
+)
 from sel4vmgen.rules.context import Ctx, Rule, error
 
 ONCE: tuple[Rule, ...] = (
@@ -35,6 +47,7 @@ ONCE: tuple[Rule, ...] = (
     *fields.RULES_ONCE,
     *options.RULES_ONCE,
     *links.RULES_ONCE,
+    *strings.RULES_ONCE,
 )
 PER_PLATFORM: tuple[Rule, ...] = (
     *arch.RULES,
@@ -44,6 +57,7 @@ PER_PLATFORM: tuple[Rule, ...] = (
     *irqs.RULES,
     *ports.RULES,
     *links.RULES,
+    *strings.RULES,
 )
 
 Lookup = Callable[[str], Platform | None]

@@ -287,6 +287,19 @@ CODES: tuple[Code, ...] = (
         "paddr: 0x50000000, size: 128MiB}",
     ),
     Code(
+        "E240",
+        "value cannot be written in the generated app",
+        "Some text goes into the generated app as it is written.  A VM's `cmdline` (and "
+        '`stdout` on ARM) becomes a CAmkES string, which camkes-tool reads as `"[^"]*"` '
+        "with no escapes after the C preprocessor has run: it cannot hold a double quote or a "
+        "control character (newline, tab...), nor end in an odd run of backslashes.  A "
+        "`kernel_options` text value becomes a CMake argument, which cannot hold a `;` (CMake "
+        "keeps `\\;` as two characters and splits on a bare one) or a control character "
+        "other than newline, tab and carriage return.  `generate` would refuse these (E405); "
+        "the check points at the value instead.",
+        "cmdline: 'console=ttyS0 root=\"/dev/vda\"'   # CAmkES strings have no escapes",
+    ),
+    Code(
         "W201",
         "more VCPUs than nodes",
         "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "
