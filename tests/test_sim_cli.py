@@ -201,3 +201,11 @@ def test_a_hand_edited_plan_json_is_refused_not_simulated(cli: Cli, tmp_path: Pa
         f"error: {tmp_path / 'plan.json'}: not a plan sel4vmgen would make: "
         "num_nodes is 0; a system has at least one core; VM vm0 has -5 VCPUs"
     )
+
+
+@pytest.mark.parametrize("model", ["x86", "x86_split"])
+def test_a_spinning_x86_guest_ends_its_timed_run(cli: Cli, model: str) -> None:
+    # the guest's loop has no exit of its own: only notifications end its VMEnter segments
+    r = cli("simulate", str(EXAMPLES / "minimal.yaml"), "--vmm-model", model, "--spin", "vm0")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith(f"minimal on ia32 ({model} VMM): timed run ")

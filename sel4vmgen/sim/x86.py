@@ -198,6 +198,9 @@ def terminal_ok(s: X86State) -> bool:
 EXIT_US = 2  # handling one VM exit in the VMM: a round trip of the order of microseconds
 
 
+NEVER_US = 1 << 62  # the length of a guest segment that makes no exit of its own
+
+
 @dataclass(frozen=True)
 class Phase:
     """A stretch of guest execution: `work` (with IF as given), or an exit: `mmio`, `hlt`."""
@@ -231,7 +234,7 @@ class X86Guest(Guest):
             self.entry = None
         self.start = (self.idx, self.off)
         total, i, off = 0, self.idx, self.off
-        while True:
+        for _ in range(2 * len(self.phases) + 1):
             ph = self.phases[i]
             if self.window and ph.if_on:
                 self.idx, self.off = i, off
@@ -241,6 +244,8 @@ class X86Guest(Guest):
                 return total, ph.kind
             total += ph.us - off
             i, off = self._next(i), 0
+        # a loop of work with no exit (a spinning guest): it runs until a notification cuts it
+        return NEVER_US, "spin"
 
     def cut(self, ran_us: int) -> None:
         i, off = self.start
