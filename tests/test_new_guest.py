@@ -269,7 +269,7 @@ def test_interactive_prompt_refuses_a_platform_of_another_architecture(tmp_path:
 
 
 def test_text_with_yaml_and_template_syntax_arrives_unchanged(tmp_path: Path) -> None:
-    cmdline = 'root=/dev/ram0 a: b # not a comment "quoted" {{ 7*7 }} {% raw %}'
+    cmdline = "root=/dev/ram0 a: b # not a comment 'quoted' {{ 7*7 }} {% raw %}"
     result = new_guest(tmp_path, "vm1", "--no-input", "--set", f"cmdline={cmdline}")
     assert result.exit_code == 0, result.output
     checked = check_file(tmp_path / "vm1" / "system.yaml")
