@@ -18,6 +18,8 @@ import fdt
 import pytest
 from arm_plans import arm_plan, vm_plan
 
+from sel4vmgen.model import load
+from sel4vmgen.plan import resolve_all
 from sel4vmgen.plan.model import IrqRoute, Plan, Region, VmPlan
 from sel4vmgen.render.dts import dts_string, guest_dts, guest_tree
 from sel4vmgen.render.env import RenderError
@@ -161,3 +163,59 @@ def test_a_plan_without_a_gic_is_refused() -> None:
 def test_same_plan_same_text() -> None:
     vm = vm_plan(0, dtb_mode="provide", vcpus=3)
     assert guest_dts(arm_plan(vm), vm) == guest_dts(arm_plan(vm), vm)
+
+
+def _provide_system(tmp_path: Path, virtio: str) -> Plan:
+    """A one-VM qemu-arm-virt system with a provided DTB, resolved from YAML."""
+    body = (
+        "name: t\narch: arm\nsel4_arch: aarch64\nplatform: qemu-arm-virt\nvms:\n"
+        "  - name: vm0\n"
+        '    kernel: {image: "${CAMKES_VM_IMAGES_DIR}/qemu-arm-virt/linux"}\n'
+        "    dtb: {mode: provide}\n" + virtio
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(body)
+    return resolve_all(load(path))[0]
+
+
+@needs_dtc
+def test_a_virtio_console_vm_gets_the_vmm_pci_host_bridge(tmp_path: Path) -> None:
+    plan = _provide_system(tmp_path, "    virtio: {console: true}\n")
+    vm = plan.vms[0]
+    assert vm.vpci is not None
+    (route,) = [r for r in plan.irq_routes if r.kind == "virtio"]
+    tree = read_back(plan, vm, tmp_path)
+    # qemu-arm-virt's vPCI windows (libsel4vmmplatsupport plat_include/qemu-arm-virt vpci.h)
+    node = "/pci@de000000"
+    assert tree.get_property("compatible", node).value == "pci-host-cam-generic"
+    assert tree.get_property("device_type", node).value == "pci"
+    assert tree.exist_property("dma-coherent", node)
+    assert tree.get_property("bus-range", node).data == [0, 1]
+    assert cells64(tree.get_property("reg", node).data) == [0xDE000000, 0x1000000]
+    ranges = tree.get_property("ranges", node).data
+    assert ranges == [
+        *(0x01000000, 0, 0, 0, 0xDD000000, 0, 0x10000),  # IO from PCI 0 at the IO window
+        *(0x02000000, 0, 0xDF000000, 0, 0xDF000000, 0, 0x1000000),  # MEM32, 1:1
+    ]
+    assert tree.get_property("interrupt-map-mask", node).data == [0xF800, 0, 0, 7]
+    gic = tree.get_property("phandle", f"/intc@{plan.gic.dist:x}" if plan.gic else "").data[0]
+    # device 1 (after the bridge), INTA -> the GIC's SPI of the VM's virtio IRQ, level high
+    imap = tree.get_property("interrupt-map", node).data
+    assert imap == [1 << 11, 0, 0, 1, gic, 0, route.virq - 32, 4]
+
+
+@needs_dtc
+def test_console_and_net_map_two_devices(tmp_path: Path) -> None:
+    plan = _provide_system(tmp_path, "    virtio: {console: true, net: true}\n")
+    vm = plan.vms[0]
+    tree = read_back(plan, vm, tmp_path)
+    imap = tree.get_property("interrupt-map", "/pci@de000000").data
+    assert [imap[0], imap[8]] == [1 << 11, 2 << 11]
+
+
+def test_a_vm_without_virtio_gets_no_pci_node(tmp_path: Path) -> None:
+    plan = _provide_system(tmp_path, "")
+    vm = plan.vms[0]
+    assert vm.vpci is None
+    assert "pci" not in guest_dts(plan, vm)
+    assert all(not c.name.startswith("pci") for c in guest_tree(plan, vm).children)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from sel4vmgen.model.system import DtbNode, System, Vm
 from sel4vmgen.plan.common import PlanError, image, pow2_chunks, settings
 from sel4vmgen.plan.links import Links, mac
-from sel4vmgen.plan.model import Image, IrqRoute, Region, Thread, VmPlan
+from sel4vmgen.plan.model import Image, IrqRoute, Region, Thread, VmPlan, Vpci
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import GicFacts, GuestDefaults, Platform
@@ -34,6 +34,16 @@ ENTRY_OFFSET = {"aarch64": 0x80000, "aarch32": 0x8000}  # VM_Arm vm.h linux_addr
 RAM_ALIGN = 0x200000  # arm64 Image: 2 MiB-aligned base (Linux Documentation/arm64/booting.rst)
 DTB_TAIL = 0x1000000  # vm_multi: DTB at RAM end - 16 MiB
 PAGE = 0x1000
+# Sizes of the VMM's virtual PCI windows, the same on every platform sel4vmgen knows
+# (PCI_CFG_REGION_SIZE, PCI_IO_REGION_SIZE, PCI_MEM_REGION_SIZE in seL4/seL4_projects_libs
+# libsel4vmmplatsupport plat_include/<plat>/sel4vmmplatsupport/plat/vpci.h); the
+# addresses are the platform's `vpci` facts.
+VPCI_CFG_SIZE = 0x1000000
+VPCI_IO_SIZE = 0x10000
+VPCI_MEM_SIZE = 0x1000000
+# INTx pin of camkes-vm's virtio-PCI devices (VIRTIO_INTERRUPT_PIN, libsel4vmmplatsupport
+# drivers/virtio.h).
+VIRTIO_PCI_PIN = 1
 
 
 @dataclass(frozen=True)
@@ -271,6 +281,7 @@ def arm_vm(
         devices=_devices(platform, paths, mmios),
         irq_server_priority=prio + 1,
         mac=mac(n) if virtio_net else None,
+        vpci=_vpci(platform, (virtio_console, virtio_net)),
     )
     crossvm = any(e.direction == "to_vm" for e in events)
     try:
@@ -280,6 +291,26 @@ def arm_vm(
         raise PlanError(e.code, e.message, (*where, asked)) from None
     images = tuple(i for i in (kernel, initrd, dtb) if i is not None and i.fs_name)
     return ArmVm(plan, images, routes)
+
+
+def _vpci(platform: Platform, virtio: tuple[bool, ...]) -> Vpci | None:
+    """The emulated PCI bus of a VM with virtio devices: one bus-0 device per virtio
+    device after the host bridge at device 0 (libsel4vmmplatsupport arch/arm/devices/vpci.c
+    fdt_generate_vpci_node maps devices 1.. until the first empty slot)."""
+    count = sum(virtio)
+    if not count or platform.vpci is None:
+        return None
+    cfg, io, mem = platform.vpci
+    return Vpci(
+        cfg=cfg,
+        cfg_size=VPCI_CFG_SIZE,
+        io=io,
+        io_size=VPCI_IO_SIZE,
+        mem=mem,
+        mem_size=VPCI_MEM_SIZE,
+        slots=tuple(range(1, count + 1)),
+        pin=VIRTIO_PCI_PIN,
+    )
 
 
 def next_ram_base(prev: Region) -> int:

@@ -97,6 +97,22 @@ class IrqRoute:
 
 
 @dataclass(frozen=True)
+class Vpci:
+    """The VMM's emulated PCI host bridge as an ARM guest sees it (camkes-vm puts its
+    virtio console and net devices there): the config, IO and 32-bit memory windows,
+    and the bus-0 device numbers of the virtio devices (device 0 is the bridge)."""
+
+    cfg: Hex
+    cfg_size: Hex
+    io: Hex
+    io_size: Hex
+    mem: Hex
+    mem_size: Hex
+    slots: tuple[int, ...] = ()
+    pin: int = 1  # INTx pin of each virtio device (1 = INTA)
+
+
+@dataclass(frozen=True)
 class IoPortRange:
     """x86 IO ports given to a VM (`vm_ioports`)."""
 
@@ -215,6 +231,7 @@ class VmPlan:
     kernel_relocs: str | None = None  # x86 `kernel_relocs`: the kernel's file-server name, or ""
     irq_server_priority: int | None = None  # ARM: base_prio + 1
     mac: str | None = None  # vswitch MAC of a VM with virtio-net (02:00:00:00:AA:<n+1>)
+    vpci: Vpci | None = None  # ARM: the emulated PCI bus of its virtio devices
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ loads a DTB that the app's CMake step compiles with `dtc` from a `.dts`
 written here.  `guest_tree(plan, vm)` builds a small tree of `DtNode`s from
 the Plan only (memory, CPUs and PSCI, the GIC at the guest-visible GICD and
 GICC addresses, the architected timer, passthrough and virtio-mmio devices,
-`chosen`); `format_dts(tree)` turns it into source text.  Nothing here picks
-an address: every number is read from the Plan.
+the VMM's PCI host bridge when the VM has virtio-PCI devices, `chosen`);
+`format_dts(tree)` turns it into source text.  Nothing here picks an address:
+every number is read from the Plan.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sel4vmgen.plan.model import Gic, IrqRoute, Plan, Region, VmPlan
+from sel4vmgen.plan.model import Gic, IrqRoute, Plan, Region, VmPlan, Vpci
 from sel4vmgen.render.env import RenderError
 
 # A property value: a string list, a cell list (ints, or a "&label" reference),
@@ -66,6 +67,17 @@ TIMER_PPIS = (13, 14, 11, 10)
 # `untyped_mmios` entry "<GICV>:12").
 GIC_FRAME_SIZE = 0x1000
 GIC_LABEL = "gic"
+# The VMM's PCI host bridge node, as camkes-vm writes it into a generated guest DTB
+# (seL4/seL4_projects_libs libsel4vmmplatsupport src/arch/arm/devices/vpci.c,
+# fdt_generate_vpci_node): a generic CAM host on bus 0, three PCI address cells whose
+# first cell's space code is 1 = IO, 2 = 32-bit memory (bits 24-25), the device
+# number at bits 11-15 of that cell, and an INTx map masked to device and pin.
+PCI_COMPATIBLE = "pci-host-cam-generic"
+PCI_BUS_RANGE = (0, 1)
+PCI_SPACE_IO = 0x01000000
+PCI_SPACE_MEM32 = 0x02000000
+PCI_DEV_SHIFT = 11
+PCI_MAP_MASK = (0xF800, 0, 0, 7)
 
 
 def guest_tree(plan: Plan, vm: VmPlan) -> DtNode:
@@ -79,6 +91,7 @@ def guest_tree(plan: Plan, vm: VmPlan) -> DtNode:
         _gic(plan.gic),
         _timer(plan, vm.vcpus),
         *_devices(vm, _routes(plan, vm)),
+        *_pci(vm, _routes(plan, vm)),
         _chosen(vm),
     )
     props: tuple[tuple[str, Value], ...] = (
@@ -240,6 +253,45 @@ def _devices(vm: VmPlan, routes: tuple[IrqRoute, ...]) -> tuple[DtNode, ...]:
         name = "virtio_mmio" if region.kind == "virtio" else node_base_name(region)
         nodes.append(DtNode(f"{name}@{base:x}", tuple(props)))
     return tuple(nodes)
+
+
+def _pci(vm: VmPlan, routes: tuple[IrqRoute, ...]) -> tuple[DtNode, ...]:
+    """The emulated PCI host bridge of a VM with virtio-PCI devices, each device's
+    INTx mapped to the VM's virtio interrupt (one level-high SPI, as the VMM does)."""
+    vpci = vm.vpci
+    virtio = [r for r in routes if r.kind == "virtio"]
+    if vpci is None or not virtio:
+        return ()
+    irq_map: list[Cell] = []
+    for slot in vpci.slots:
+        irq_map += [slot << PCI_DEV_SHIFT, 0, 0, vpci.pin, f"&{GIC_LABEL}"]
+        irq_map += _interrupts(virtio[:1], vm.vcpus).items
+    props: tuple[tuple[str, Value], ...] = (
+        ("compatible", Strings((PCI_COMPATIBLE,))),
+        ("device_type", Strings(("pci",))),
+        ("#address-cells", Cells((3,))),
+        ("#size-cells", Cells((2,))),
+        ("#interrupt-cells", Cells((1,))),
+        ("dma-coherent", None),
+        ("bus-range", Cells(PCI_BUS_RANGE)),
+        ("reg", _reg((vpci.cfg, vpci.cfg_size))),
+        ("ranges", _pci_ranges(vpci)),
+        ("interrupt-map-mask", Cells(PCI_MAP_MASK)),
+        ("interrupt-map", Cells(tuple(irq_map))),
+    )
+    return (DtNode(f"pci@{vpci.cfg:x}", props),)
+
+
+def _pci_ranges(vpci: Vpci) -> Cells:
+    """IO space from PCI address 0 at the IO window; 32-bit memory mapped 1:1."""
+    cells: list[Cell] = []
+    for space, pci_addr, cpu, size in (
+        (PCI_SPACE_IO, 0, vpci.io, vpci.io_size),
+        (PCI_SPACE_MEM32, vpci.mem, vpci.mem, vpci.mem_size),
+    ):
+        cells += [space, pci_addr >> 32, pci_addr & 0xFFFFFFFF]
+        cells += _reg((cpu, size)).items
+    return Cells(tuple(cells))
 
 
 def _chosen(vm: VmPlan) -> DtNode:
