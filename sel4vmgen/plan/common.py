@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sel4vmgen.model.system import Vm
-from sel4vmgen.plan.model import Image, Setting, Thread
+from sel4vmgen.plan.model import CAMKES_DEFAULT_PRIORITY, Image, Setting, Thread
 
 ImageBase = Literal["build", "absolute", "system", "generated"]
 ImageRole = Literal["kernel", "initrd", "dtb"]
@@ -22,7 +22,6 @@ PathKey = tuple[str | int, ...]
 MIB = 1 << 20
 # CAmkESDefaultPriority: component threads without a priority attribute
 # (seL4/camkes-tool camkes.cmake).
-CAMKES_DEFAULT_PRIORITY = 254
 # time_server.priority = 255 (seL4/camkes-vm components/VM/configurations/vm.h,
 # VM_CONFIGURATION_DEF; real-apps x86_minimal and arm_vm_multi_qemu-arm-virt).
 TIME_SERVER_PRIORITY = 255

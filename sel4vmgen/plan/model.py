@@ -17,6 +17,9 @@ from sel4vmgen.codec import Hex, decode, encode
 
 PLAN_FORMAT = 1
 
+# The priority CAmkES gives a thread whose component sets none (camkes-tool's default).
+CAMKES_DEFAULT_PRIORITY = 254
+
 ThreadRole = Literal[
     "vm", "vmm", "vcpu", "irq_server", "component", "time_server", "serial", "fserv"
 ]

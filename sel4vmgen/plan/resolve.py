@@ -38,7 +38,6 @@ from sel4vmgen.model import Loaded
 from sel4vmgen.model.system import System
 from sel4vmgen.plan.arm import ArmVm, arm_vm, first_ram_base, next_ram_base, vm_threads
 from sel4vmgen.plan.common import (
-    CAMKES_DEFAULT_PRIORITY,
     SERIAL_IRQ_PRIORITY,
     PlanError,
     fixed_threads,
@@ -46,6 +45,7 @@ from sel4vmgen.plan.common import (
 )
 from sel4vmgen.plan.links import Links, resolve_links
 from sel4vmgen.plan.model import (
+    CAMKES_DEFAULT_PRIORITY,
     PLAN_FORMAT,
     CMakeOption,
     ComponentPlan,

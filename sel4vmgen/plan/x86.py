@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sel4vmgen.model.system import System, Vm
-from sel4vmgen.plan.common import CAMKES_DEFAULT_PRIORITY, MIB, PlanError, image, settings
+from sel4vmgen.plan.common import MIB, PlanError, image, settings
 from sel4vmgen.plan.links import Links, mac
 from sel4vmgen.plan.model import (
+    CAMKES_DEFAULT_PRIORITY,
     Image,
     IoPortRange,
     IrqRoute,

@@ -16,8 +16,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sel4vmgen.plan.common import CAMKES_DEFAULT_PRIORITY
 from sel4vmgen.plan.model import (
+    CAMKES_DEFAULT_PRIORITY,
     ComponentPlan,
     Image,
     IrqRoute,
