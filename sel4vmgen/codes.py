@@ -160,6 +160,7 @@ def all_codes() -> dict[str, Code]:
     groups: list[tuple[Code, ...]] = [LOAD_CODES, MODEL_CODES]
     for module in (
         "sel4vmgen.rules.codes",
+        "sel4vmgen.rules.microkit_codes",
         "sel4vmgen.plan.codes",
         "sel4vmgen.render.codes",
         "sel4vmgen.sim.codes",

@@ -154,7 +154,8 @@ def arm_examples() -> list[Path]:
     found = []
     for path in sorted(EXAMPLES.glob("*.yaml")):
         try:
-            if load(path).system.arch == "arm":
+            system = load(path).system
+            if system.arch == "arm" and system.frameworks == ("camkes",):  # CAmkES apps only
                 found.append(path)
         except DiagnosticError:
             continue

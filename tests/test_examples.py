@@ -258,7 +258,9 @@ def test_example_has_real_app_instances(key: str) -> None:
 
 def test_every_example_is_compared_or_is_minimal_only() -> None:
     compared = {c["example"] for c in REAL.values()}
-    assert {p.stem for p in EXAMPLES} == compared
+    # The Microkit examples mirror libvmm's examples, compared in test_generate_microkit.py.
+    camkes = {p.stem for p in EXAMPLES if not p.stem.startswith("microkit_")}
+    assert camkes == compared
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

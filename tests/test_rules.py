@@ -26,6 +26,7 @@ from sel4vmgen.model import load
 from sel4vmgen.rules import check
 from sel4vmgen.rules.codes import CODES
 from sel4vmgen.rules.intervals import Interval, overlaps
+from sel4vmgen.rules.microkit_codes import CODES as MICROKIT_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "bad-at-check").glob("*.yaml"))
@@ -78,7 +79,7 @@ def test_fixture(path: Path) -> None:
 @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
 def test_fixture_codes_are_rule_codes_of_their_severity(path: Path) -> None:
     """Every code a fixture gives is a rule code; E codes are errors, W codes warnings."""
-    codes = {c.code for c in CODES}
+    codes = {c.code for c in (*CODES, *MICROKIT_CODES)}
     for d in checked(path):
         assert d.code in codes
         assert d.severity is (Severity.WARNING if d.code.startswith("W") else Severity.ERROR)
@@ -132,7 +133,8 @@ def test_did_you_mean_for_platform_and_kernel_option() -> None:
     }
     assert hints == {
         "unknown platform 'qemu-virt' (known: exynos5422, odroidc2, pc99, qemu-arm-virt, "
-        "tk1, tx1, tx2, zcu102)": "did you mean 'qemu-arm-virt'?",
+        "qemu_virt_aarch64, tk1, tx1, tx2, x86_64_generic_vtx, zcu102)": "did you mean "
+        "'qemu-arm-virt'?",
         "unknown kernel option KernelPrintng for ARM": "did you mean 'KernelPrinting'?",
     }
 

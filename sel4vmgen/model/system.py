@@ -26,6 +26,8 @@ class Model(BaseModel):
 
 
 MAX_SEED = (1 << 63) - 1
+MAX_BUDGET_US = 3_600_000_000  # one hour; the Microkit tool reads budgets as u64 microseconds
+FrameworkName = Literal["camkes", "microkit"]
 PlatformName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Priority = Annotated[int, Field(ge=0, le=255)]
 Cmdline = Annotated[str, Field(max_length=4096)]
@@ -197,6 +199,12 @@ class VmFields(Model):
     requirements: Requirements | None = None
     iospace_domain: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
     vmm: Vmm | None = None
+    budget_us: Annotated[int, Field(ge=1, le=MAX_BUDGET_US)] | None = Field(
+        default=None, description="Microkit (MCS): the VM's scheduling budget in microseconds"
+    )
+    period_us: Annotated[int, Field(ge=1, le=MAX_BUDGET_US)] | None = Field(
+        default=None, description="Microkit (MCS): the period of that budget in microseconds"
+    )
 
 
 class VmPatch(VmFields):
@@ -299,6 +307,13 @@ class System(Model):
     arch: Literal["x86", "arm"]
     sel4_arch: Literal["ia32", "x86_64", "aarch64", "aarch32"]
     platform: PlatformName | Annotated[tuple[PlatformName, ...], Field(min_length=1, max_length=16)]
+    framework: (
+        FrameworkName | Annotated[tuple[FrameworkName, ...], Field(min_length=1, max_length=2)]
+    ) = Field(
+        default="camkes",
+        description="camkes (camkes-vm apps) or microkit (Microkit SDF with libvmm VMMs), or "
+        "both as a list; each platform belongs to one of them",
+    )
     num_nodes: Annotated[int, Field(ge=1, le=64)] = 1
     kernel_options: dict[
         Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")], bool | int | str
@@ -314,6 +329,11 @@ class System(Model):
         if not vms:
             raise PydanticCustomError("too_short", "a system needs at least one VM")
         return vms
+
+    @property
+    def frameworks(self) -> tuple[str, ...]:
+        """The frameworks named, in the order written."""
+        return (self.framework,) if isinstance(self.framework, str) else tuple(self.framework)
 
     @property
     def platforms(self) -> tuple[str, ...]:

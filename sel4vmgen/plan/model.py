@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sel4vmgen.codec import Hex, decode, encode
+from sel4vmgen.plan.microkit_model import MicrokitSystem
 
 PLAN_FORMAT = 1
 
@@ -306,6 +307,8 @@ class Plan:
     simulation: SimulationPlan | None = None
     input_sha256: str = ""
     notes: tuple[str, ...] = field(default=())
+    framework: Literal["camkes", "microkit"] = "camkes"
+    microkit: MicrokitSystem | None = None  # the SDF of a Microkit plan
 
     def to_json(self) -> str:
         """Stable JSON: keys in field order, two-space indent, trailing newline."""

@@ -65,6 +65,8 @@ __all__ = ["PlanError", "resolve", "resolve_all"]
 
 def resolve(system: System, platform: Platform) -> Plan:
     """The Plan of `system` on `platform`; raises `PlanError` (E3xx) when it cannot be laid out."""
+    if platform.framework == "microkit":
+        return _microkit(system, platform)
     links = resolve_links(system, platform)
     vms = _x86_vms(system, links) if platform.arch == "x86" else _arm_vms(system, platform, links)
     plans = tuple(v.plan for v in vms)
@@ -100,6 +102,36 @@ def resolve(system: System, platform: Platform) -> Plan:
         simulation=SimulationPlan(**system.simulation.model_dump()),
         input_sha256=_digest(system),
         notes=_notes(system, plans),
+    )
+
+
+def _microkit(system: System, platform: Platform) -> Plan:
+    """The Plan of a Microkit system (plan/microkit.py, plan/microkit_x86.py)."""
+    from sel4vmgen.plan.microkit import arm_system, threads
+    from sel4vmgen.plan.microkit_x86 import x86_system
+
+    build = x86_system if platform.arch == "x86" else arm_system
+    plans, routes, mk = build(system, platform)
+    return Plan(
+        format=PLAN_FORMAT,
+        tool_version=__version__,
+        system=system.name,
+        arch=platform.arch,
+        sel4_arch=system.sel4_arch,
+        platform=platform.name,
+        kernel_platform=platform.kernel_platform,
+        arm_platform=platform.arm_platform,
+        num_nodes=system.num_nodes,
+        vms=plans,
+        threads=threads(plans, mk),
+        irq_routes=routes,
+        file_server=(),
+        cmake_options=(),
+        gic=_gic(platform),
+        simulation=SimulationPlan(**system.simulation.model_dump()),
+        input_sha256=_digest(system),
+        framework="microkit",
+        microkit=mk,
     )
 
 

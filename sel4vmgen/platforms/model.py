@@ -96,6 +96,14 @@ class X86Facts:
 
 
 @dataclass(frozen=True)
+class MicrokitFacts:
+    """What the Microkit SDK knows of a board (seL4/microkit build_sdk.py `BoardInfo`) and
+    what libvmm's examples use on it."""
+
+    board: str  # MICROKIT_BOARD; `Platform.cores` is BoardInfo.smp_cores (smp-* configs)
+
+
+@dataclass(frozen=True)
 class Platform:
     """Everything sel4vmgen knows about one platform."""
 
@@ -123,3 +131,5 @@ class Platform:
     dtb_gic_path: str = ""  # the GIC node the VMM keeps in a generated guest DTB (vmlinux.h)
     vpci: tuple[int, int, int] | None = None  # VMM virtual PCI (CFG, IO, MEM) guest addresses
     ram_untyped: bool = True  # the platform's apps list guest RAM in `untyped_mmios`
+    framework: Literal["camkes", "microkit"] = "camkes"  # which framework builds for it
+    microkit: MicrokitFacts | None = None  # Microkit boards only

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from sel4vmgen import __version__
-from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, has_errors
+from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, Severity, has_errors
 from sel4vmgen.render.env import RenderError
 from sel4vmgen.render.writer import WriteError, check_tree, write_tree
 
@@ -162,12 +162,32 @@ def copied_sources(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
     return out
 
 
+def _render_frameworks(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
+    """CAmkES plans through the architecture's backend, Microkit plans through the Microkit
+    backend (under `<board>/` when the system also has other plans)."""
+    camkes = [p for p in plans if p.framework == "camkes"]
+    microkit = [p for p in plans if p.framework == "microkit"]
+    files = dict(backend(camkes[0].arch)(camkes, ctx)) if camkes else {}
+    if microkit:
+        from sel4vmgen.render.microkit import render as render_microkit
+
+        if camkes and len(microkit) == 1:
+            one = render_microkit(microkit, ctx)
+            mk_files = {f"{microkit[0].platform}/{k}": v for k, v in one.items()}
+        else:
+            mk_files = render_microkit(microkit, ctx)
+        for rel in mk_files.keys() & files.keys():
+            raise DiagnosticError([Diagnostic("E405", f"two backends write {rel}")])
+        files.update(mk_files)
+    return files
+
+
 def render_plans(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
     """Every file of the application for these plans (one system, one arch), plan.json included."""
     if not plans:
         raise DiagnosticError([Diagnostic("E406", "nothing to render: no plan")])
     try:
-        files = dict(backend(plans[0].arch)(plans, ctx))
+        files = _render_frameworks(plans, ctx)
     except RenderError as e:
         raise DiagnosticError([Diagnostic("E405", str(e))]) from None
     for rel, text in (plan_files(plans) | copied_sources(plans, ctx)).items():
@@ -201,6 +221,16 @@ def simulate_plans(plans: Sequence[Plan]) -> tuple[Diagnostic, ...]:
 
     found: list[Diagnostic] = []
     for plan in plans:
+        if plan.framework != "camkes":
+            found.append(
+                Diagnostic(
+                    "W410",
+                    f"{plan.platform}: the simulation check is not available for "
+                    f"{plan.framework} plans; generated without it",
+                    severity=Severity.WARNING,
+                )
+            )
+            continue
         found.extend(check_plan(plan).diagnostics())
     return tuple(found)
 
@@ -216,6 +246,7 @@ def generate(
     """Resolve, (simulate), render and write -- or with `check`, compare -- one system's app."""
     out = Path(out_dir)
     plans = resolve_plans(loaded)
+    violations: tuple[Diagnostic, ...] = ()
     if simulate:
         violations = simulate_plans(plans)
         if has_errors(violations):
@@ -226,11 +257,13 @@ def generate(
     try:
         if check:
             differ = check_tree(out, files, __version__, digest)
-            return GenerateResult(out, plans, tuple(files), differ, checked=True)
+            return GenerateResult(
+                out, plans, tuple(files), differ, violations=violations, checked=True
+            )
         done = write_tree(out, files, version=__version__, input_sha256=digest, force=force)
     except WriteError as e:
         raise DiagnosticError([write_diagnostic(e)]) from None
-    return GenerateResult(out, plans, done.files, done.changed + done.removed)
+    return GenerateResult(out, plans, done.files, done.changed + done.removed, violations)
 
 
 def write_diagnostic(e: WriteError) -> Diagnostic:

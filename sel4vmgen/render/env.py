@@ -146,12 +146,50 @@ def c_comment(value: str) -> str:
     return text.replace("*/", "* /").replace("/*", "/ *")
 
 
+_XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+
+
+def xml_attr(value: str) -> str:
+    """A double-quoted XML attribute value holding exactly `value` (control characters,
+    which XML 1.0 cannot carry, are refused)."""
+    if not isinstance(value, str):
+        raise RenderError(f"xml_attr expects text, not {value!r}")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise RenderError(f"an XML attribute cannot hold a control character: {value!r}")
+    return '"' + "".join(_XML_ESCAPES.get(c, c) for c in value) + '"'
+
+
+def xml_comment(value: str) -> str:
+    """Text safe inside an XML comment: one line of printable ASCII, no `--`."""
+    text = c_comment(value)
+    while "--" in text:
+        text = text.replace("--", "- -")
+    return text.rstrip("-")
+
+
+_MAKE_UNSAFE = set(" \t#%:;=\"'\\`|&<>()*?[]~")
+
+
+def make_path(value: str) -> str:
+    """A file path as a Makefile prerequisite and a C string in a recipe: refused when it
+    holds a character make or the shell would read as syntax."""
+    if not isinstance(value, str):
+        raise RenderError(f"make_path expects text, not {value!r}")
+    bad = next((c for c in value if c in _MAKE_UNSAFE or ord(c) < 0x20), None)
+    if bad is not None:
+        raise RenderError(f"a Makefile path cannot hold {bad!r}: {value[:80]!r}")
+    return value
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "hex": hex_filter,
     "c_string": c_string,
     "camkes_string": camkes_string,
     "cmake_quote": cmake_quote,
     "c_comment": c_comment,
+    "xml_attr": xml_attr,
+    "xml_comment": xml_comment,
+    "make_path": make_path,
 }
 # Jinja's own filters that only format a sequence; nothing else is reachable.
 _KEPT_BUILTIN_FILTERS = ("join", "length", "first", "last")

@@ -17,6 +17,7 @@ platform (`Vm.on`); the others run once.  Each rule is a small function of a
     ports    x86 IO ports and PCI functions
     links    connections, and what is declared but not used
     strings  text the generated app cannot hold (CAmkES strings, CMake arguments)
+    microkit the framework of each platform; the Microkit tool's checks
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sel4vmgen.rules import (
     irqs,
     links,
     memory,
+    microkit,
     names,
     options,
     ports,
@@ -48,6 +50,7 @@ ONCE: tuple[Rule, ...] = (
     *options.RULES_ONCE,
     *links.RULES_ONCE,
     *strings.RULES_ONCE,
+    *microkit.RULES_ONCE,
 )
 PER_PLATFORM: tuple[Rule, ...] = (
     *arch.RULES,
@@ -58,6 +61,7 @@ PER_PLATFORM: tuple[Rule, ...] = (
     *ports.RULES,
     *links.RULES,
     *strings.RULES,
+    *microkit.RULES,
 )
 
 Lookup = Callable[[str], Platform | None]

@@ -22,6 +22,11 @@ from sel4vmgen.rules.context import Ctx, error, line_of, warning
 SEL4_ARCHS = {"x86": ("ia32", "x86_64"), "arm": ("aarch64", "aarch32")}
 
 
+def on_microkit(platform: Platform | None) -> bool:
+    """Whether the platform is a Microkit board."""
+    return platform is not None and platform.framework == "microkit"
+
+
 def fits(system: System, platform: Platform) -> bool:
     """Whether the platform's facts apply to the system: same arch, a sel4_arch it builds."""
     return platform.arch == system.arch and system.sel4_arch in platform.sel4_archs
@@ -125,7 +130,7 @@ def vcpus(ctx: Ctx) -> list[Diagnostic]:
                     where,
                 )
             )
-        elif vm.vcpus > nodes_n:
+        elif vm.vcpus > nodes_n and not on_microkit(p):  # libvmm runs every vCPU it is given
             out.append(_capped(ctx, i, vm, nodes_n))
     return out
 
@@ -141,8 +146,9 @@ def _capped(ctx: Ctx, i: int, vm: Vm, nodes_n: int) -> Diagnostic:
 
 
 def priorities(ctx: Ctx) -> list[Diagnostic]:
-    """E224: an ARM VMM priority with no room for its VCPUs below or its IRQ server above."""
-    if ctx.system.arch != "arm":
+    """E224: an ARM VMM priority with no room for its VCPUs below or its IRQ server above
+    (Microkit priorities are checked in rules/microkit.py)."""
+    if ctx.system.arch != "arm" or on_microkit(ctx.platform):
         return []
     out: list[Diagnostic] = []
     for i, vm in ctx.vm_indices():

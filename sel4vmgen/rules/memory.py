@@ -208,7 +208,8 @@ def _x86_alignment(ctx: Ctx, i: int, vm: Vm) -> list[Diagnostic]:
     if ctx.system.arch != "x86":
         return []
     out: list[Diagnostic] = []
-    if vm.ram is not None and vm.ram.size % MiB:
+    microkit = ctx.platform is not None and ctx.platform.framework == "microkit"
+    if vm.ram is not None and vm.ram.size % MiB and not microkit:  # Microkit: E266
         out.append(
             error(
                 "E211",

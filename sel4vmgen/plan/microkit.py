@@ -1,0 +1,217 @@
+"""`resolve` for Microkit boards: the VMs as the CAmkES layouts decide them, and the SDF.
+
+A VM means the same in both frameworks: guest RAM, images, command line, passthrough
+devices and IRQs are resolved by the same code (`plan/arm.py`), with the board's guest
+defaults (libvmm 0.2.0 examples/simple).  What only Microkit has is decided here, once:
+
+- one VMM protection domain `vmm_<name>` per VM, program `vmm_<name>.elf`, priority as
+  written or 254 (libvmm examples/simple simple.system `VMM` priority="254");
+- ARM: the `virtual_machine` has its own scheduling context, one priority below its VMM
+  (the VMM handles its faults before the guest runs on), the same budget and period;
+  x86: it shares the VMM's TCB and scheduling context (Microkit 2.3.0 CHANGES.md);
+- budget and period as written, else the tool's BUDGET_DEFAULT 1000 us, the period
+  equal to the budget (seL4/microkit 2.3.0 tool/microkit/src/sdf.rs);
+- vCPU ids 0.. (libvmm boots vCPU 0, GUEST_BOOT_VCPU_ID); with several cores vCPU i on
+  core i mod num_nodes, else the VMM's core;
+- memory regions `<name>_ram` (no phys_addr unless the VM's RAM has a `paddr`; 2 MiB
+  pages when size and base allow, as libvmm's example suggests), `<name>_gic_vcpu` (the
+  GICV page, mapped at the guest's GICC, simple.system) and one per passthrough window;
+  guest RAM is mapped into the VMM at its guest address (ARM, simple.system) or at
+  0x80000000 (x86, x86_64_generic_vtx/simple.system), with setvar_vaddr guest_ram_vaddr;
+- passthrough IRQs are channels 1.. of the VMM in the order resolved (simple.system
+  gives the serial IRQ id 1); x86 IOAPIC IRQs take vectors 0.. in the same order.
+x86 specifics live in `plan/microkit_x86.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Literal
+
+from sel4vmgen.model.system import System, Vm
+from sel4vmgen.plan.arm import arm_vm, first_ram_base, next_ram_base
+from sel4vmgen.plan.common import PlanError
+from sel4vmgen.plan.links import resolve_links
+from sel4vmgen.plan.microkit_model import (
+    MicrokitSystem,
+    MkIrq,
+    MkMap,
+    MkPd,
+    MkRegion,
+    MkVcpu,
+    MkVm,
+)
+from sel4vmgen.plan.model import IrqRoute, Region, Thread, VmPlan
+
+if TYPE_CHECKING:
+    from sel4vmgen.platforms.model import Platform
+
+VMM_PRIORITY = 254  # libvmm 0.2.0 examples/simple/board/qemu_virt_aarch64/simple.system
+BUDGET_DEFAULT_US = 1000  # seL4/microkit 2.3.0 tool/microkit/src/sdf.rs BUDGET_DEFAULT
+SMALL_PAGE = 0x1000
+LARGE_PAGE = 0x200000  # seL4/microkit 2.3.0 tool/microkit/src/sel4.rs page_sizes
+RAM_SETVAR = "guest_ram_vaddr"  # the symbol libvmm's example VMMs read (examples/simple/vmm.c)
+
+
+def page_size(*values: int) -> int:
+    """2 MiB pages when every value is a multiple of 2 MiB, else 4 KiB."""
+    return LARGE_PAGE if all(v % LARGE_PAGE == 0 for v in values) else SMALL_PAGE
+
+
+def scheduling(vm: Vm) -> tuple[int, int]:
+    """(budget, period) in microseconds, with the tool's defaults."""
+    budget = vm.budget_us if vm.budget_us is not None else BUDGET_DEFAULT_US
+    return budget, vm.period_us if vm.period_us is not None else budget
+
+
+def vcpus(n: int, num_nodes: int) -> tuple[MkVcpu, ...]:
+    return tuple(MkVcpu(i, i % num_nodes if num_nodes > 1 else None) for i in range(n))
+
+
+def pd_name(vm: VmPlan) -> str:
+    return f"vmm_{vm.name}"
+
+
+def arm_vms(system: System, platform: Platform) -> list[tuple[VmPlan, tuple[IrqRoute, ...]]]:
+    """The VMs as the ARM layout resolves them, then stripped of what only CAmkES has."""
+    links = resolve_links(system, platform)
+    out: list[tuple[VmPlan, tuple[IrqRoute, ...]]] = []
+    base = first_ram_base(platform)
+    for n, written in enumerate(system.vms):
+        vm = written.on(platform.name)
+        resolved = arm_vm(vm, n, system, platform, links, base)
+        base = max(base, next_ram_base(resolved.plan.ram))
+        plan = resolved.plan
+        paddr = vm.ram.paddr if vm.ram is not None else None
+        dtb = (
+            replace(plan.dtb, fs_name="", source=f"{plan.instance}.dts", format="dts")
+            if (plan.dtb is not None)
+            else None
+        )
+        plan = replace(
+            plan,
+            component=pd_name(plan),
+            priority=vm.priority if vm.priority is not None else VMM_PRIORITY,
+            ram=replace(plan.ram, paddr=paddr),
+            dtb=dtb,
+            dtb_mode="provide",
+            untyped_mmios=(),
+            keep_devices=(),
+            keep_devices_and_subtree=(),
+            settings=(),
+            map_one_to_one=False,
+            irq_server_priority=None,
+            vpci=None,
+        )
+        out.append((plan, resolved.routes))
+    return out
+
+
+def arm_pd(vm: VmPlan, written: Vm, routes: tuple[IrqRoute, ...], num_nodes: int) -> MkPd:
+    """The VMM protection domain of one ARM VM, with its virtual machine."""
+    budget, period = scheduling(written)
+    ram_mr = f"{vm.name}_ram"
+    guest_maps = [MkMap(ram_mr, vm.ram.guest or 0, "rwx")]
+    for region in vm.devices:
+        if region.kind == "gic_cpu":
+            guest_maps.append(MkMap(f"{vm.name}_gic_vcpu", region.guest or 0, "rw", False))
+        elif region.kind == "mmio":
+            guest_maps.append(MkMap(f"{vm.name}_{region.name}", region.guest or 0, "rw", False))
+    irqs = tuple(
+        MkIrq(k + 1, r.source, r.trigger, virq=r.virq)
+        for k, r in enumerate(r for r in routes if r.kind == "passthrough")
+    )
+    machine = MkVm(
+        vm.name, vcpus(vm.vcpus, num_nodes), tuple(guest_maps), vm.priority - 1, budget, period
+    )
+    return MkPd(
+        name=pd_name(vm),
+        program_image=f"{pd_name(vm)}.elf",
+        priority=vm.priority,
+        budget=budget,
+        period=period,
+        maps=(MkMap(ram_mr, vm.ram.guest or 0, "rw", True, RAM_SETVAR),),
+        irqs=irqs,
+        vm=machine,
+        vm_instance=vm.instance,
+    )
+
+
+def arm_regions(vm: VmPlan, platform: Platform) -> tuple[MkRegion, ...]:
+    """The memory regions of one ARM VM: RAM, the GICV page, passthrough windows."""
+    ram = vm.ram
+    out = [MkRegion(f"{vm.name}_ram", ram.size, page_size(ram.size, ram.guest or 0), ram.paddr)]
+    for region in vm.devices:
+        if region.kind == "gic_cpu" and platform.gic is not None:
+            out.append(MkRegion(f"{vm.name}_gic_vcpu", SMALL_PAGE, SMALL_PAGE, platform.gic.vcpu))
+        elif region.kind == "mmio":
+            out.append(MkRegion(f"{vm.name}_{region.name}", region.size, SMALL_PAGE, region.paddr))
+    return tuple(out)
+
+
+def arm_system(
+    system: System, platform: Platform
+) -> tuple[tuple[VmPlan, ...], tuple[IrqRoute, ...], MicrokitSystem]:
+    """The VMs, their IRQ routes and the SDF of an ARM Microkit system."""
+    resolved = arm_vms(system, platform)
+    plans = tuple(p for p, _ in resolved)
+    routes = tuple(r for _, rs in resolved for r in rs)
+    pds = tuple(
+        arm_pd(p, system.vms[p.index].on(platform.name), rs, system.num_nodes) for p, rs in resolved
+    )
+    regions = tuple(r for p in plans for r in arm_regions(p, platform))
+    return plans, routes, sdf(platform, system, regions, pds)
+
+
+def sdf(
+    platform: Platform,
+    system: System,
+    regions: tuple[MkRegion, ...],
+    pds: tuple[MkPd, ...],
+    channels: tuple = (),  # type: ignore[type-arg]
+    timer_channel: int | None = None,
+) -> MicrokitSystem:
+    """The SDF, with its names checked unique (E307)."""
+    if platform.microkit is None:
+        raise PlanError("E302", f"platform {platform.name} is not a Microkit board")
+    _unique("memory region", [r.name for r in regions])
+    _unique("protection domain", [p.name for p in pds])
+    config: Literal["debug", "smp-debug"] = "smp-debug" if system.num_nodes > 1 else "debug"
+    return MicrokitSystem(
+        platform.microkit.board, config, regions, pds, tuple(channels), timer_channel
+    )
+
+
+def _unique(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise PlanError("E307", f"{what} name '{n}' is made twice", ("vms",))
+        seen.add(n)
+
+
+def threads(plans: tuple[VmPlan, ...], mk: MicrokitSystem) -> tuple[Thread, ...]:
+    """One thread per PD and, on ARM, one per vCPU (each vCPU is a TCB of the VM)."""
+    out: list[Thread] = []
+    for pd in mk.pds:
+        out.append(
+            Thread(
+                pd.name, "vmm" if pd.role == "vmm" else "component", pd.priority, vm=pd.vm_instance
+            )
+        )
+        if pd.vm is not None and pd.vm.priority is not None:
+            for v in pd.vm.vcpus:
+                out.append(
+                    Thread(
+                        f"{pd.name}_vcpu{v.id}",
+                        "vcpu",
+                        pd.vm.priority,
+                        core=v.cpu,
+                        vm=pd.vm_instance,
+                        vcpu=v.id,
+                    )
+                )
+    return tuple(out)
+
+
+__all__ = ["Region", "arm_system", "page_size", "scheduling", "sdf", "threads", "vcpus"]

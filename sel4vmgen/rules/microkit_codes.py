@@ -1,0 +1,94 @@
+"""The codes of the Microkit rules (rules/microkit.py) and of the Microkit backend, for
+`explain`."""
+
+from __future__ import annotations
+
+from sel4vmgen.codes import Code
+
+CODES: tuple[Code, ...] = (
+    Code(
+        "E260",
+        "platform of a framework the system does not name",
+        "Each platform belongs to one framework: the CAmkES platforms (qemu-arm-virt, pc99, "
+        "...) to camkes, the Microkit boards (qemu_virt_aarch64, x86_64_generic_vtx) to "
+        "microkit.  `framework` (default camkes) must name the framework of every platform.",
+        "platform: qemu_virt_aarch64   # framework defaults to camkes",
+    ),
+    Code(
+        "E261",
+        "framework with no platform",
+        "A framework named in `framework` has no platform in `platform`, so nothing would be "
+        "generated for it.",
+        "framework: [camkes, microkit]\nplatform: qemu-arm-virt",
+    ),
+    Code(
+        "E262",
+        "budget above period",
+        "A Microkit scheduling context runs for `budget_us` in every `period_us` (both "
+        "default to 1000 us, the period to the budget); the Microkit tool refuses a budget "
+        "larger than its period.",
+        "budget_us: 2000\nperiod_us: 1000",
+    ),
+    Code(
+        "E263",
+        "scheduling budget on a CAmkES platform",
+        "`budget_us` and `period_us` are Microkit (MCS) scheduling settings; the CAmkES apps "
+        "sel4vmgen generates have no scheduling budgets.",
+        "platform: qemu-arm-virt\nvms:\n  - name: vm0\n    budget_us: 500",
+    ),
+    Code(
+        "E264",
+        "priority a Microkit system cannot hold",
+        "Microkit protection domains take priorities 0-254.  On ARM the VM runs one priority "
+        "below its VMM, so the VMM's priority is 1-254; on x86 the VMM calls the timer driver "
+        "at 254 and a protected call must go to a strictly higher priority, so it is 0-253.",
+        "platform: qemu_virt_aarch64\nvms:\n  - name: vm0\n    priority: 255",
+    ),
+    Code(
+        "E265",
+        "more vCPUs than Microkit has ids for",
+        "Each vCPU is a `vcpu` element whose id must be below 62 (VCPU_MAX_ID 61 in the "
+        "Microkit tool).",
+        "vcpus: 64",
+    ),
+    Code(
+        "E266",
+        "memory region not page aligned",
+        "Guest RAM and passthrough windows become Microkit memory regions; their sizes and "
+        "addresses must be multiples of the 4 KiB page size.",
+        "ram: {size: 0x10000800}",
+    ),
+    Code(
+        "E267",
+        "not generated for Microkit",
+        "The Microkit backend does not generate virtio devices, CAmkES components and "
+        "connections, CAmkES VMM attributes, IOMMU domains, PCI passthrough, untyped MMIO "
+        "windows, kept DTB nodes or a user-given guest DTB; they are refused rather than "
+        "silently dropped.",
+        "platform: qemu_virt_aarch64\nvms:\n  - name: vm0\n    virtio: {console: true}",
+    ),
+    Code(
+        "E268",
+        "a second x86 VM on Microkit",
+        "An x86_64 Microkit system is generated as libvmm's x86 example: one VMM whose guest "
+        "measures time through the one channel of the sDDF HPET timer driver.  A second "
+        "x86 VM would need a second client of that driver, which is not generated.",
+        "platform: x86_64_generic_vtx\nvms:\n  - name: a\n  - name: b",
+    ),
+    Code(
+        "E307",
+        "a Microkit name made twice",
+        "Memory region and protection domain names are made from VM names (`<vm>_ram`, "
+        "`vmm_<vm>`, `<vm>_<device>`); two VMs whose names make the same one cannot be "
+        "written into one SDF.  Names made from distinct VM names do not collide, so this "
+        "guards the resolver rather than the input.",
+        "",
+    ),
+    Code(
+        "W410",
+        "simulation not available for this framework",
+        "The reference simulator executes CAmkES plans; a Microkit plan is generated without "
+        "the quick simulation check, and `generate` says so.",
+        "sel4vmgen generate examples/microkit_simple.yaml -o out",
+    ),
+)

@@ -1,0 +1,299 @@
+"""The Microkit backend: each Microkit example generates an SDF the Microkit tool's grammar
+accepts, libvmm VMMs that compile against libvmm 0.2.0's prototypes, guest device trees dtc
+compiles without warnings, and the Makefile of libvmm's examples; one YAML gives both a
+CAmkES app and a Microkit system.
+
+Golden files under tests/golden/microkit/<example>/ pin every generated file (UPDATE_GOLDEN=1
+rewrites them).  The SDF grammar below is read from seL4/microkit 2.3.0 (8780fab)
+tool/microkit/src/sdf.rs: each element's `check_attributes` list, the children each parser
+accepts, and the attributes it parses as plain decimal (`parse::<i64>()`, no hex).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from sel4vmgen.model import load
+from sel4vmgen.plan import resolve_all
+from sel4vmgen.plan.model import Plan
+from sel4vmgen.render import RenderContext, render_plans
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden" / "microkit"
+STUBS = ROOT / "tests" / "data" / "libvmm_stubs"
+EXAMPLES = ("microkit_simple", "microkit_x86", "microkit_vm_minimal")
+CC = shutil.which("cc")
+DTC = shutil.which("dtc")
+IASL = shutil.which("iasl")
+
+# element -> attributes sdf.rs accepts (check_attributes); x86-only ones noted there
+ATTRIBUTES = {
+    "system": set(),
+    "memory_region": {"name", "size", "page_size", "phys_addr", "prefill_path", "prefill_bootinfo"},
+    "protection_domain": {
+        "name",
+        "priority",
+        "budget",
+        "period",
+        "passive",
+        "stack_size",
+        "smc",
+        "cpu",
+        "domain",
+        "fpu",
+    },
+    "program_image": {"path", "path_for_symbols"},
+    "map": {"mr", "vaddr", "perms", "cached", "setvar_vaddr", "setvar_size", "setvar_prefill_size"},
+    "vm_map": {"mr", "vaddr", "perms", "cached"},
+    "virtual_machine_arm": {"name", "budget", "period", "priority"},
+    "virtual_machine_x86": {"name"},
+    "vcpu": {"id", "setvar_id", "cpu"},
+    "irq_arm": {"irq", "id", "setvar_id", "trigger"},
+    "irq_x86": {"id", "setvar_id", "ioapic", "pin", "trigger", "polarity", "vector"},
+    "ioport": {"id", "setvar_id", "setvar_addr", "addr", "size"},
+    "channel": set(),
+    "end": {"pd", "id", "pp", "notify", "setvar_id"},
+}
+CHILDREN = {
+    "system": {"memory_region", "protection_domain", "channel", "domain_schedule"},
+    "protection_domain": {
+        "program_image",
+        "map",
+        "irq",
+        "ioport",
+        "setvar",
+        "protection_domain",
+        "virtual_machine",
+        "cspace",
+    },
+    "virtual_machine": {"vcpu", "map"},
+    "channel": {"end"},
+}
+# attributes sdf.rs reads with `parse::<i64>()` / `parse::<u64>()`: decimal only
+DECIMAL = {
+    ("irq", "id"),
+    ("irq", "irq"),
+    ("irq", "pin"),
+    ("irq", "vector"),
+    ("irq", "ioapic"),
+    ("ioport", "id"),
+    ("ioport", "size"),
+    ("vcpu", "id"),
+    ("end", "id"),
+}
+PD_MAX_PRIORITY = 254  # sdf.rs
+VCPU_MAX_ID = 61  # sdf.rs
+
+
+def generated(example: str) -> tuple[tuple[Plan, ...], dict[str, str]]:
+    loaded = load(ROOT / "examples" / f"{example}.yaml")
+    plans = resolve_all(loaded)
+    ctx = RenderContext(loaded.base_dir, loaded.system.name, "test", "")
+    return plans, render_plans(plans, ctx)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_output_matches_golden_files(example: str) -> None:
+    files = generated(example)[1]
+    folder = GOLDEN / example
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        shutil.rmtree(folder, ignore_errors=True)
+        for rel, text in files.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(text)
+    have = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert have == set(files)
+    for rel, text in files.items():
+        assert (folder / rel).read_text() == text, rel
+
+
+def _check_element(el: ET.Element, arch: str, parent: str) -> None:
+    tag = el.tag
+    if tag in CHILDREN.get(parent, set()) or parent == "":
+        pass
+    else:
+        raise AssertionError(f"<{tag}> is not a child sdf.rs accepts in <{parent}>")
+    key = tag
+    if tag == "virtual_machine":
+        key = f"virtual_machine_{arch}"
+    elif tag == "irq":
+        key = f"irq_{arch}"
+    elif tag == "map" and parent == "virtual_machine":
+        key = "vm_map"
+    assert set(el.attrib) <= ATTRIBUTES[key], (tag, set(el.attrib) - ATTRIBUTES[key])
+    for name, value in el.attrib.items():
+        if (tag, name) in DECIMAL:
+            assert value.isdigit(), f"{tag}.{name}={value!r} must be decimal"
+    for child in el:
+        _check_element(child, arch, tag)
+
+
+def _sdfs(files: dict[str, str]) -> list[str]:
+    return [text for rel, text in files.items() if rel.endswith(".system")]
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_sdf_is_well_formed_and_in_the_tool_grammar(example: str) -> None:
+    plans, files = generated(example)
+    mk_plans = [p for p in plans if p.framework == "microkit"]
+    sdfs = _sdfs(files)
+    assert len(sdfs) == len(mk_plans) >= 1
+    for plan, text in zip(mk_plans, sdfs, strict=True):
+        root = ET.fromstring(text.encode())
+        _check_element(root, plan.arch, "")
+        pds = root.findall("protection_domain")
+        assert all(0 <= int(pd.get("priority", "0")) <= PD_MAX_PRIORITY for pd in pds)
+        assert all(int(v.get("id", "0")) <= VCPU_MAX_ID for v in root.iter("vcpu"))
+        names = [mr.get("name") for mr in root.findall("memory_region")]
+        assert len(names) == len(set(names))
+        maps = [m.get("mr") for m in root.iter("map")]
+        assert set(maps) <= set(names)
+
+
+def test_x86_vm_shares_its_vmm_tcb_and_calls_the_timer_driver_up() -> None:
+    files = generated("microkit_x86")[1]
+    root = ET.fromstring(_sdfs(files)[0].encode())
+    vm = root.find("protection_domain/virtual_machine")
+    assert vm is not None and set(vm.attrib) == {"name"}
+    prio = {
+        pd.get("name"): int(pd.get("priority", "0")) for pd in root.findall("protection_domain")
+    }
+    (channel,) = root.findall("channel")
+    caller = next(e for e in channel if e.get("pp") == "true").get("pd")
+    callee = next(e for e in channel if e.get("pp") != "true").get("pd")
+    assert prio[callee] > prio[caller]
+    assert root.find("protection_domain/ioport").attrib == {"id": "0", "addr": "0x3f8", "size": "8"}
+
+
+def test_arm_vm_maps_guest_ram_into_vm_and_vmm_with_the_setvar() -> None:
+    files = generated("microkit_simple")[1]
+    root = ET.fromstring(files["simple.system"].encode())
+    pd = root.find("protection_domain")
+    assert pd is not None
+    (own,) = pd.findall("map")
+    guest = pd.findall("virtual_machine/map")
+    assert own.get("setvar_vaddr") == "guest_ram_vaddr"
+    assert own.get("mr") == guest[0].get("mr") == "linux_ram"
+    assert [(m.get("mr"), m.get("vaddr")) for m in guest] == [
+        ("linux_ram", "0x40000000"),
+        ("linux_gic_vcpu", "0x8010000"),
+        ("linux_pl011", "0x9000000"),
+    ]
+    assert pd.find("irq").attrib == {"irq": "33", "id": "1", "trigger": "level"}
+    assert "guest_ram_vaddr" in files["vmm_linux.c"]
+
+
+@pytest.mark.skipif(CC is None, reason="needs a C compiler")
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_vmm_programs_compile_against_libvmm_prototypes(example: str, tmp_path: Path) -> None:
+    plans, files = generated(example)
+    arch = {p.platform: p.arch for p in plans}
+    for rel, text in files.items():
+        if not rel.endswith(".c") or "/components/" in rel:
+            continue
+        platform = rel.split("/")[0] if "/" in rel else plans[0].platform
+        define = "CONFIG_ARCH_ARM" if arch[platform] == "arm" else "CONFIG_ARCH_X86_64"
+        src = tmp_path / Path(rel).name
+        src.write_text(text)
+        done = subprocess.run(
+            [
+                str(CC),
+                "-fsyntax-only",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                f"-D{define}",
+                f"-I{STUBS}",
+                str(src),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (done.returncode, done.stderr) == (0, ""), rel
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_guest_dts_compiles_without_warnings(example: str, tmp_path: Path) -> None:
+    assert DTC is not None
+    for rel, text in generated(example)[1].items():
+        if rel.endswith(".dts"):
+            src = tmp_path / "x.dts"
+            src.write_text(text)
+            done = subprocess.run(
+                [DTC, "-I", "dts", "-O", "dtb", "-o", os.devnull, str(src)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert (done.returncode, done.stderr) == (0, ""), rel
+
+
+@pytest.mark.skipif(IASL is None, reason="needs iasl (acpica-tools)")
+def test_the_x86_dsdt_compiles_with_iasl(tmp_path: Path) -> None:
+    text = generated("microkit_x86")[1]["vm0_dsdt.dsl"]
+    src = tmp_path / "dsdt.dsl"
+    src.write_text(text)
+    done = subprocess.run(
+        [str(IASL), "-p", str(tmp_path / "dsdt.aml"), str(src)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_makefile_has_the_shape_of_libvmm_examples() -> None:
+    files = generated("microkit_simple")[1]
+    top, inner = files["Makefile"], files["simple.mk"]
+    for needed in (
+        "MICROKIT_SDK must be specified",
+        "export MICROKIT_CONFIG ?= debug",
+        "export MICROKIT_BOARD ?= qemu_virt_aarch64",
+        "cp simple.mk $@",
+    ):
+        assert needed in top
+    assert "$(MICROKIT_TOOL) $(SYSTEM_FILE) --search-path $(BUILD_DIR)" in inner
+    assert "vm0.dtb: $(SYSTEM_DIR)/vm0.dts" in inner
+    assert '-DGUEST_DTB_IMAGE_PATH=\\"vm0.dtb\\"' in inner
+
+
+def test_one_yaml_gives_a_camkes_app_and_a_microkit_system() -> None:
+    plans, files = generated("microkit_vm_minimal")
+    assert [(p.platform, p.framework) for p in plans] == [
+        ("qemu-arm-virt", "camkes"),
+        ("qemu_virt_aarch64", "microkit"),
+    ]
+    assert "vm_minimal_both.camkes" in files
+    assert "qemu_virt_aarch64/vm_minimal_both.system" in files
+    camkes_vm, mk_vm = (p.vms[0] for p in plans)
+    assert (camkes_vm.ram.guest, camkes_vm.ram.size, camkes_vm.cmdline) == (
+        mk_vm.ram.guest,
+        mk_vm.ram.size,
+        mk_vm.cmdline,
+    )
+
+
+def test_a_microkit_plan_round_trips_through_json() -> None:
+    for example in EXAMPLES:
+        for plan in generated(example)[0]:
+            assert Plan.from_json(plan.to_json()) == plan
+
+
+def test_generate_says_the_simulation_is_not_available(tmp_path: Path) -> None:
+    run = run_cli(
+        "generate", str(ROOT / "examples" / "microkit_simple.yaml"), "-o", str(tmp_path / "o")
+    )
+    assert run.exit_code == 0
+    assert (
+        "warning[W410]: qemu_virt_aarch64: the simulation check is not available for microkit "
+        "plans; generated without it"
+    ) in run.stderr
+    assert (tmp_path / "o" / "simple.system").is_file()
