@@ -297,3 +297,14 @@ def test_generate_says_the_simulation_is_not_available(tmp_path: Path) -> None:
         "plans; generated without it"
     ) in run.stderr
     assert (tmp_path / "o" / "simple.system").is_file()
+
+
+def test_guest_dts_describes_the_passthrough_uart_for_its_driver() -> None:
+    dts = generated("microkit_simple")[1]["vm0.dts"]
+    node = dts[dts.index("pl011@9000000 {") :]
+    node = node[: node.index("};")]
+    assert 'compatible = "arm,pl011", "arm,primecell";' in node
+    assert "clocks = <&clk24000000 &clk24000000>;" in node
+    assert 'clock-names = "uartclk", "apb_pclk";' in node
+    assert "clk24000000: clock-24000000 {" in dts
+    assert "linux,initrd-start = <0x0 0x4d000000>;" in dts

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from sel4vmgen.model.system import DtbNode, System, Vm
 from sel4vmgen.plan.common import PlanError, image, pow2_chunks, settings
 from sel4vmgen.plan.links import Links, mac
-from sel4vmgen.plan.model import Image, IrqRoute, Region, Thread, VmPlan, Vpci
+from sel4vmgen.plan.model import DtFacts, Image, IrqRoute, Region, Thread, VmPlan, Vpci
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import GicFacts, GuestDefaults, Platform
@@ -173,7 +173,8 @@ def _devices(
     wanted = set(paths)
     for dev in platform.devices:
         if dev.path and dev.path in wanted:
-            out.append(Region("mmio", dev.name, dev.size, guest=dev.paddr, paddr=dev.paddr))
+            dt = DtFacts(dev.compatible, dev.clock_names, dev.clock_hz) if dev.compatible else None
+            out.append(Region("mmio", dev.name, dev.size, guest=dev.paddr, paddr=dev.paddr, dt=dt))
     return (*out, *mmios)
 
 

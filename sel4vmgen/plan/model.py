@@ -52,6 +52,16 @@ class Thread:
 
 
 @dataclass(frozen=True)
+class DtFacts:
+    """How a passthrough device is described in a device tree sel4vmgen writes whole:
+    its compatible strings and the fixed clock (Hz) fed to each of its named clock inputs."""
+
+    compatible: tuple[str, ...]
+    clock_names: tuple[str, ...] = ()
+    clock_hz: int | None = None
+
+
+@dataclass(frozen=True)
 class Region:
     """A memory window: guest-physical and/or host-physical address, size, and what it is."""
 
@@ -61,6 +71,7 @@ class Region:
     guest: Hex | None = None
     paddr: Hex | None = None
     page_bits: int = 12
+    dt: DtFacts | None = None  # a platform device's device-tree description, when known
 
     @property
     def guest_end(self) -> int:

@@ -40,6 +40,9 @@ class Device:
     size: Hex
     irqs: tuple[int, ...] = ()
     trigger: Literal["level", "edge"] = "level"
+    compatible: tuple[str, ...] = ()  # DT compatible strings, for guest trees written whole
+    clock_names: tuple[str, ...] = ()  # DT clock inputs, each fed the fixed clock below
+    clock_hz: int | None = None
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,7 @@ def guest_tree(plan: Plan, vm: VmPlan) -> DtNode:
         _memory(vm.ram),
         _gic(plan.gic),
         _timer(plan, vm.vcpus),
+        *_clocks(vm),
         *_devices(vm, _routes(plan, vm)),
         *_pci(vm, _routes(plan, vm)),
         _chosen(vm),
@@ -236,6 +237,28 @@ def _routed_to(route: IrqRoute, region: Region, base: int) -> bool:
 _DEVICE_KINDS = ("mmio", "untyped_mmio", "virtio", "crossvm", "pci_bar")
 
 
+def _clock_label(hz: int) -> str:
+    return f"clk{hz}"
+
+
+def _clocks(vm: VmPlan) -> tuple[DtNode, ...]:
+    """One `fixed-clock` node per clock rate the VM's described devices take (QEMU virt's
+    apb-pclk is such a 24 MHz clock, libvmm examples/simple qemu_virt_aarch64 linux.dts)."""
+    rates = sorted({r.dt.clock_hz for r in vm.devices if r.dt and r.dt.clock_hz is not None})
+    return tuple(
+        DtNode(
+            f"clock-{hz}",
+            (
+                ("compatible", Strings(("fixed-clock",))),
+                ("#clock-cells", Cells((0,))),
+                ("clock-frequency", Cells((hz,))),
+            ),
+            label=_clock_label(hz),
+        )
+        for hz in rates
+    )
+
+
 def _devices(vm: VmPlan, routes: tuple[IrqRoute, ...]) -> tuple[DtNode, ...]:
     nodes: list[DtNode] = []
     for region in vm.devices:
@@ -244,6 +267,12 @@ def _devices(vm: VmPlan, routes: tuple[IrqRoute, ...]) -> tuple[DtNode, ...]:
         base = region.guest if region.guest is not None else (region.paddr or 0)
         mine = [r for r in routes if _routed_to(r, region, base)]
         props: list[tuple[str, Value]] = []
+        if region.dt is not None:
+            props.append(("compatible", Strings(region.dt.compatible)))
+            if region.dt.clock_hz is not None and region.dt.clock_names:
+                label = f"&{_clock_label(region.dt.clock_hz)}"
+                props.append(("clocks", Cells(tuple(label for _ in region.dt.clock_names))))
+                props.append(("clock-names", Strings(region.dt.clock_names)))
         if region.kind == "virtio":
             props.append(("compatible", Strings(("virtio,mmio",))))
             props.append(("dma-coherent", None))
