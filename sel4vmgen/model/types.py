@@ -262,6 +262,15 @@ def check_image_path(value: Any) -> str:
     return value
 
 
+# Characters make or the shell reads as syntax in a prerequisite or a recipe word.
+_MAKE_UNSAFE = frozenset(" \t#%:;=\"'\\`|&<>()*?[]~")
+
+
+def make_unsafe(text: str) -> str | None:
+    """The first character of `text` a Makefile cannot carry in a path, or None."""
+    return next((c for c in text if c in _MAKE_UNSAFE or ord(c) < 0x20 or ord(c) == 0x7F), None)
+
+
 def _printable(text: str) -> str:
     shown = text.encode("unicode_escape").decode("ascii")
     return shown if len(shown) <= 40 else shown[:37] + "..."

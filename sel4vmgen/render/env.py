@@ -167,15 +167,14 @@ def xml_comment(value: str) -> str:
     return text.rstrip("-")
 
 
-_MAKE_UNSAFE = set(" \t#%:;=\"'\\`|&<>()*?[]~")
-
-
 def make_path(value: str) -> str:
     """A file path as a Makefile prerequisite and a C string in a recipe: refused when it
     holds a character make or the shell would read as syntax."""
     if not isinstance(value, str):
         raise RenderError(f"make_path expects text, not {value!r}")
-    bad = next((c for c in value if c in _MAKE_UNSAFE or ord(c) < 0x20), None)
+    from sel4vmgen.model.types import make_unsafe
+
+    bad = make_unsafe(value)
     if bad is not None:
         raise RenderError(f"a Makefile path cannot hold {bad!r}: {value[:80]!r}")
     return value

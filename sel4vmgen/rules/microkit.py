@@ -13,13 +13,14 @@ What the Microkit backend does not generate yet is refused here, not dropped.
     mcs         E262 budget above period, E263 budget/period on CAmkES
     microkit    E264 priority outside what the SDF can hold, E265 too many vCPUs,
                 E266 x86 RAM not page aligned, E267 not generated for Microkit,
-                E268 a second x86 VM
+                E268 a second x86 VM, E269 an image path make cannot name
 """
 
 from __future__ import annotations
 
 from sel4vmgen.diagnostics import Diagnostic, Span
 from sel4vmgen.model.system import Vm
+from sel4vmgen.model.types import make_unsafe
 from sel4vmgen.rules.arch import on_microkit
 from sel4vmgen.rules.context import Ctx, error
 
@@ -231,6 +232,25 @@ def one_x86_vm(ctx: Ctx) -> list[Diagnostic]:
     ]
 
 
+def make_paths(ctx: Ctx) -> list[Diagnostic]:
+    """E269: an image path the generated Makefile cannot name (model/types.py `make_unsafe`,
+    which render/env.py `make_path` applies)."""
+    if not on_microkit(ctx.platform):
+        return []
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        images = [("kernel", vm.kernel.image if vm.kernel else None)]
+        images.append(("initrd", vm.initrd.image if vm.initrd else None))
+        for field, path in images:
+            if path is None:
+                continue
+            bad = make_unsafe(path)
+            if bad is not None:
+                message = f"{vm.name}: {field}.image cannot hold {bad!r} in a Makefile path"
+                out.append(error("E269", message, ctx.at(i, field, "image")))
+    return out
+
+
 RULES_ONCE = (platforms_of_framework,)
 RULES = (
     framework_of_platform,
@@ -240,4 +260,5 @@ RULES = (
     alignment,
     not_generated,
     one_x86_vm,
+    make_paths,
 )

@@ -76,6 +76,14 @@ CODES: tuple[Code, ...] = (
         "platform: x86_64_generic_vtx\nvms:\n  - name: a\n  - name: b",
     ),
     Code(
+        "E269",
+        "image path the Makefile cannot name",
+        "A Microkit system's Makefile names each guest image as a prerequisite and in a "
+        "compiler command line; a path with a space or a character make or the shell reads "
+        "as syntax (# % : = ; quotes, wildcards, parentheses) cannot be written there.",
+        'kernel: {image: "images/my linux"}',
+    ),
+    Code(
         "E307",
         "a Microkit name made twice",
         "Memory region and protection domain names are made from VM names (`<vm>_ram`, "
