@@ -308,3 +308,66 @@ def test_guest_dts_describes_the_passthrough_uart_for_its_driver() -> None:
     assert 'clock-names = "uartclk", "apb_pclk";' in node
     assert "clk24000000: clock-24000000 {" in dts
     assert "linux,initrd-start = <0x0 0x4d000000>;" in dts
+
+
+def _system_from(tmp_path: Path, text: str) -> tuple[Plan, dict[str, str]]:
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    loaded = load(path)
+    plans = resolve_all(loaded)
+    return plans[0], render_plans(plans, RenderContext(tmp_path, loaded.system.name, "t", ""))
+
+
+SMP = """name: smp
+arch: arm
+sel4_arch: aarch64
+framework: microkit
+platform: qemu_virt_aarch64
+num_nodes: 2
+vms:
+  - name: guest
+    vcpus: 3
+    priority: 200
+    budget_us: 500
+    period_us: 2000
+    kernel: {image: linux}
+"""
+
+
+def test_smp_vcpus_spread_over_the_cores_in_the_smp_configuration(tmp_path: Path) -> None:
+    plan, files = _system_from(tmp_path, SMP)
+    root = ET.fromstring(files["smp.system"].encode())
+    pd = root.find("protection_domain")
+    vm = root.find("protection_domain/virtual_machine")
+    assert pd is not None and vm is not None
+    assert (pd.get("priority"), pd.get("budget"), pd.get("period")) == ("200", "500", "2000")
+    assert (vm.get("priority"), vm.get("budget"), vm.get("period")) == ("199", "500", "2000")
+    assert [(v.get("id"), v.get("cpu")) for v in vm.findall("vcpu")] == [
+        ("0", "0"),
+        ("1", "1"),
+        ("2", "0"),
+    ]
+    assert "export MICROKIT_CONFIG ?= smp-debug" in files["Makefile"]
+    assert "#define GUEST_NUM_VCPUS 3" in files["vmm_guest.c"]
+    assert [t.vcpu for t in plan.threads if t.role == "vcpu"] == [0, 1, 2]
+
+
+def test_an_x86_vm_priority_is_its_vmm_priority(tmp_path: Path) -> None:
+    text = """name: p
+arch: x86
+sel4_arch: x86_64
+framework: microkit
+platform: x86_64_generic_vtx
+vms:
+  - name: guest
+    priority: 100
+    kernel: {image: bzimage}
+"""
+    plan, files = _system_from(tmp_path, text)
+    root = ET.fromstring(files["p.system"].encode())
+    pds = {pd.get("name"): pd for pd in root.findall("protection_domain")}
+    assert pds["vmm_guest"].get("priority") == "100"
+    vm = pds["vmm_guest"].find("virtual_machine")
+    assert vm is not None and set(vm.attrib) == {"name"}
+    assert plan.vms[0].ram.size == 128 << 20
+    assert root.find("memory_region").attrib["size"] == "0x8000000"
