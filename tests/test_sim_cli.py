@@ -209,3 +209,25 @@ def test_a_spinning_x86_guest_ends_its_timed_run(cli: Cli, model: str) -> None:
     r = cli("simulate", str(EXAMPLES / "minimal.yaml"), "--vmm-model", model, "--spin", "vm0")
     assert r.exit_code == 0, r.stderr
     assert r.stdout.startswith(f"minimal on ia32 ({model} VMM): timed run ")
+
+
+def test_bounded_exploration_says_it_is_not_exhaustive(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan().to_json())
+    r = cli("simulate", str(tmp_path), "--explore", "--max-states", "20")
+    assert r.exit_code == 0
+    assert "no violation in 20 states to depth " in r.stdout
+    assert ", not exhaustive (a bound was reached); ok" in r.stdout
+    out = json.loads(
+        cli("simulate", str(tmp_path), "--explore", "--max-states", "20", "--format", "json").stdout
+    )
+    assert out["plans"][0]["explored"]["exhaustive"] is False
+    full = cli("simulate", str(tmp_path), "--explore")
+    assert ", exhaustive; ok" in full.stdout
+
+
+def test_require_exhaustive_exits_1_on_a_bounded_run(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan().to_json())
+    r = cli("simulate", str(tmp_path), "--require-exhaustive", "--max-states", "20")
+    assert r.exit_code == 1
+    assert "error: --require-exhaustive: not exhaustive: x86_test on ia32" in r.stderr
+    assert cli("simulate", str(tmp_path), "--require-exhaustive").exit_code == 0

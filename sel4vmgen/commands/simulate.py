@@ -89,6 +89,9 @@ def _die(code: int, message: str) -> None:
                    "notification exit")  # fmt: skip
 @click.option("--suspend-to-stop", is_flag=True,
               help="x86_split variant: suspend the VCPU thread while injecting")  # fmt: skip
+@click.option("--require-exhaustive", is_flag=True,
+              help="explore, and exit 1 unless every exploration covered its whole state space "
+                   "within the bounds")  # fmt: skip
 @click.option("--trace", "trace_file", type=click.Path(dir_okay=False, writable=True),
               help="write a Chrome/Perfetto trace (JSON) of the run or counterexample")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -106,6 +109,7 @@ def command(
     unchecked_lrs: bool,
     stale_after_notification: bool,
     suspend_to_stop: bool,
+    require_exhaustive: bool,
     trace_file: str | None,
     fmt: str,
 ) -> None:
@@ -124,7 +128,7 @@ def command(
         if max_depth:
             limits = limits.depth(max_depth)
         opts = Options(
-            explore=explore,
+            explore=explore or require_exhaustive,
             vmm_model=vmm_model,  # type: ignore[arg-type]
             check_shadow=not unchecked_lrs,
             reread_after_notification=not stale_after_notification,
@@ -140,7 +144,10 @@ def command(
     if trace_file:
         _write_trace(reports, trace_file)
     _print(reports, fmt, warnings)
-    raise SystemExit(0 if all(r.ok for r in reports) else 1)
+    partial = _not_exhaustive(reports) if require_exhaustive else []
+    if partial and fmt == "text":
+        click.echo(f"error: --require-exhaustive: not exhaustive: {', '.join(partial)}", err=True)
+    raise SystemExit(0 if all(r.ok for r in reports) and not partial else 1)
 
 
 def _check_spin(plan: Plan, spin: tuple[str, ...]) -> None:
@@ -197,7 +204,25 @@ def _summary(r: SimReport) -> str:
         )
     if "explored" in d:
         e = d["explored"]
-        bound = "exhaustive" if e["complete"] else "bounded"
-        parts.append(f"explored {e['states']} states to depth {e['max_depth']} ({bound});")
+        if not r.ok:
+            parts.append(f"explored {e['states']} states to depth {e['max_depth']};")
+        elif e["exhaustive"]:
+            parts.append(
+                f"no violation in {e['states']} states to depth {e['max_depth']}, exhaustive;"
+            )
+        else:
+            parts.append(
+                f"no violation in {e['states']} states to depth {e['max_depth']}, "
+                "not exhaustive (a bound was reached);"
+            )
     parts.append("ok" if r.ok else f"{len(r.violations)} violation(s)")
     return " ".join(parts)
+
+
+def _not_exhaustive(rs: list[SimReport]) -> list[str]:
+    """The plans whose exploration stopped at a bound."""
+    return [
+        f"{r.system} on {r.platform}"
+        for r in rs
+        if r.explored is not None and not r.explored.complete
+    ]

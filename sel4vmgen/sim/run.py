@@ -115,6 +115,7 @@ class SimReport:
                 "states": e.states,
                 "max_depth": e.max_depth,
                 "complete": e.complete,
+                "exhaustive": e.complete,
                 "skipped_symmetric": e.skipped_symmetric,
             }
             cex = e.counterexample
@@ -192,3 +193,12 @@ def simulate(plan: Plan, opts: Options | None = None) -> SimReport:
 def check_plan(plan: Plan) -> SimReport:
     """The quick check `generate` runs: static checks and a short timed run."""
     return simulate(plan, Options(scenario={"duration_ms": QUICK_MS}))
+
+
+def quick_check_scope() -> str:
+    """What `check_plan` checks, in words `generate` prints after writing."""
+    return (
+        f"quick simulation: layout checks (E507, E508) and a {QUICK_MS} ms timed run "
+        "(E502-E506) of each plan; interleavings not explored "
+        "(run `sel4vmgen simulate FILE --explore` for that)"
+    )
