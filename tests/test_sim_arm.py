@@ -108,7 +108,7 @@ def test_vmm_below_a_spinning_vcpu_on_its_core_is_starved() -> None:
     assert r.violations[0].message.endswith("vm0_vcpu0 (priority 99) holds the core")
     lines = r.trace_text.splitlines()
     assert lines[0].startswith("kernel events (the last ")
-    assert "core 0  fault            vm0_vcpu0 ('mmio', 0) to vm0_fault_ep" in r.trace_text
+    assert "core 0  fault            vm0_vcpu0 mmio 0 to vm0_fault_ep" in r.trace_text
     assert lines[-1].startswith("     22.000 ms  !!!     E505 vm0 (priority 98) runnable")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from conftest import EXAMPLES, Run
 from sim_plans import arm_plan, arm_vm, x86_plan
 
 Cli = Callable[..., Run]
+REPR = re.compile(r"'|\(\d+,|\(\)|None|\{")  # what str() of a tuple, None or dict looks like
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
@@ -56,7 +58,11 @@ def test_trace_file_is_chrome_trace_events(cli: Cli, tmp_path: Path) -> None:
     events = json.loads(trace.read_text())["traceEvents"]
     names = {e["name"] for e in events if e["ph"] == "X"}
     assert {"vm0", "vm0_vcpu0"} <= names
-    assert {e["args"]["name"] for e in events if e["ph"] == "M"} == {"core 0"}
+    assert [(e["name"], e["tid"], e["args"]) for e in events if e["ph"] == "M"] == [
+        ("process_name", 0, {"name": "arm_test on qemu-arm-virt: timed run"}),
+        ("thread_name", 0, {"name": "core 0"}),
+        ("thread_sort_index", 0, {"sort_index": 0}),
+    ]
     again = tmp_path / "again.json"
     cli("simulate", str(tmp_path), "--trace", str(again), "--seed", "3")
     assert again.read_bytes() == trace.read_bytes()
@@ -69,8 +75,30 @@ def test_counterexample_trace_has_a_track_per_actor(cli: Cli, tmp_path: Path) ->
             "--trace", str(trace))  # fmt: skip
     assert r.exit_code == 1 and "error[E502]" in r.stderr
     events = json.loads(trace.read_text())["traceEvents"]
-    assert [e["args"]["name"] for e in events if e["ph"] == "M"] == ["device", "vmm", "guest"]
+    names = [e["args"]["name"] for e in events if e["name"] == "thread_name"]
+    assert names == ["device", "vmm", "guest"]
+    process = [e["args"]["name"] for e in events if e["name"] == "process_name"]
+    assert process == ["counterexample in vm0.vcpu0: E502"]
     assert events[-1]["name"] == "E502 no interrupt lost"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [("--explore", "--vmm-model", "x86_split"), ("--vmm-model", "x86_split", "--suspend-to-stop")],
+    ids=["counterexample", "timed"],
+)
+def test_trace_args_are_words_not_python_reprs(
+    cli: Cli, tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan().to_json())
+    trace = tmp_path / "t.json"
+    cli("simulate", str(tmp_path), *flags, "--trace", str(trace))
+    events = json.loads(trace.read_text())["traceEvents"]
+    texts = [e["name"] for e in events] + [
+        str(v) for e in events for v in e.get("args", {}).values()
+    ]
+    assert any("->" in t or " to " in t for t in texts)
+    assert not [t for t in texts if REPR.search(t)]
 
 
 def test_spin_knob_and_priority_from_the_plan(cli: Cli, tmp_path: Path) -> None:

@@ -168,7 +168,8 @@ def _write_trace(reports: list[SimReport], path: str) -> None:
         assert report.timed is not None
         t = report.timed
         end = max((e.time for e in t.log), default=0)
-        data = trace.chrome_trace_timed(t.log, t.cores, end, t.violations)
+        where = f"{report.system} on {report.platform}: timed run"
+        data = trace.chrome_trace_timed(t.log, t.cores, end, t.violations, where)
     try:
         Path(path).write_text(trace.dumps(data), encoding="utf-8")
     except OSError as e:

@@ -270,6 +270,15 @@ class Tcb:
     run_us: int = 0
 
 
+def fault_words(msg: Any) -> str:
+    """A fault message as trace text: its fields separated by spaces (`maint 2`, `wfi`)."""
+    if isinstance(msg, tuple | list):
+        return " ".join(fault_words(m) for m in msg) or "fault"
+    if isinstance(msg, dict):
+        return " ".join(f"{k}={fault_words(v)}" for k, v in sorted(msg.items()))
+    return "-" if msg is None else str(msg)
+
+
 class KEvent(NamedTuple):
     """One kernel event for the trace: time, core, kind, thread, detail."""
 
@@ -488,7 +497,7 @@ class Kernel:
         fault = isinstance(op, Call) and op.fault
         t.pending_fault = fault
         if fault:
-            self.note(t.core, "fault", t.name, f"{op.msg!r} to {ep.name}")
+            self.note(t.core, "fault", t.name, f"{fault_words(op.msg)} to {ep.name}")
         if ep.receivers:
             r = ep.receivers.popleft()
             self._deliver(r, t, op.badge, op.msg, call)
