@@ -235,6 +235,8 @@ class IrqHandler:
     badge: int
     masked: bool = False
     asserted: bool = False  # raised again while masked: delivered at the ack
+    masked_at: int = -1  # when the kernel last masked it (-1: not masked)
+    name: str = ""  # the source it carries, for reports
 
 
 class Guest:
@@ -618,14 +620,14 @@ class Kernel:
         if h.masked:
             h.asserted = True
             return False
-        h.masked = True
+        h.masked, h.masked_at = True, self.sim.now
         self.note(h.ntfn.bound.core if h.ntfn.bound else 0, "irq", f"irq{h.irq}")
         self.signal(h.ntfn, h.badge)
         return True
 
     def _ack_irq(self, t: Tcb, op: AckIrq) -> None:
         h = op.handler
-        h.masked = False
+        h.masked, h.masked_at = False, -1
         if h.asserted:
             h.asserted = False
             self.raise_irq(h)

@@ -58,20 +58,30 @@ class TimedResult:
     events: int
     latencies: dict[str, list[int]] = field(default_factory=dict)
     cores: int = 1
+    taken_from: frozenset[tuple[str, str]] = frozenset()  # (vm, source) the guests took
 
 
 def run(plan: Plan, scenario: Scenario) -> TimedResult:
     """Build the system of `plan` in the kernel model and run it for the scenario's duration."""
     k = Kernel(cores=max(1, plan.num_nodes))
     bounds = {v.instance: v.irq_latency_us for v in plan.vms if v.irq_latency_us is not None}
-    mon = Monitor(k, scenario.starvation_us, bounds)
+    index = {v.instance: i for i, v in enumerate(plan.vms)}
+    mon = Monitor(k, scenario.starvation_us, bounds, index, frozenset(bounds))
     for vm in plan.vms:
         build = _build_arm if plan.arch == "arm" else _build_x86
         if scenario.design == "x86_split":
             build = _build_split
         build(k, plan, vm, scenario, mon)
     k.run(scenario.duration_ms * 1000)
-    return TimedResult(mon.violations, k.log, k.sim.events, mon.latencies, len(k.cores))
+    mon.finish()
+    return TimedResult(
+        mon.violations,
+        k.log,
+        k.sim.events,
+        mon.latencies,
+        len(k.cores),
+        frozenset(mon.taken_from),
+    )
 
 
 def _thread(plan: Plan, vm: VmPlan, role: str, vcpu: int | None = None) -> Thread:
@@ -112,8 +122,10 @@ def _lines(
     lines: dict[int, tuple[IrqHandler, str]] = {}
     sources = sources_for(plan, vm)
     for i, src in enumerate(sources[first:], start=first):
-        h = IrqHandler(src.irq, ntfn, 1 << i)
+        h = IrqHandler(src.irq, ntfn, 1 << i, name=src.name)
         lines[1 << i] = (h, src.name)
+        if i:  # the timer's line is the VMM's own (acked with AckVPPI, or emulated)
+            mon.lines.append((vm.instance, h))
         rng = random.Random(f"{s.seed}:{vm.instance}:{src.name}:{i}")
         hz = s.timer_hz if i == 0 else s.device_irq_hz
 

@@ -125,15 +125,15 @@ def timeline(model: Any, cex: Counterexample) -> str:
 
 
 def kernel_timeline(log: Sequence[KEvent], broken: Sequence[Any] = (), limit: int = 60) -> str:
-    """Kernel events of a timed run up to the last violation (at most `limit`), one per line,
+    """Kernel events of a timed run up to the first violation (at most `limit`), one per line,
     with each violation (anything with `time_us`, `code`, `message`) where it happened."""
-    end = max((v.time_us or 0 for v in broken), default=None)
+    end = min((v.time_us or 0 for v in broken), default=None)
     shown = [e for e in log if e.kind != "idle" and (end is None or e.time <= end)][-limit:]
     lines = [
         (e.time, 0, f"core {e.core}  {e.kind:<16} {e.thread} {e.detail}".rstrip()) for e in shown
     ]
     lines += [(v.time_us or 0, 1, f"!!!     {v.code} {v.message}") for v in broken]
-    head = f"kernel events (the last {len(shown)} before the violation):" if broken else ""
+    head = f"kernel events (the last {len(shown)} before the first violation):" if broken else ""
     body = [f"  {t / 1000:>9.3f} ms  {text}" for t, _, text in sorted(lines, key=lambda x: x[:2])]
     return "\n".join([head, *body] if head else body)
 
