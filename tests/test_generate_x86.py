@@ -587,7 +587,7 @@ def test_simulation_violation_blocks_writing_unless_no_simulate(
     system: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     violation = Diagnostic("E501", "vm0: an interrupt was lost")
-    monkeypatch.setattr(render, "simulate_plans", lambda plans: (violation,))
+    monkeypatch.setattr(render, "simulate_plans", lambda plans, doc=None: (violation,))
     out = tmp_path / "app"
     code, output = run(str(system), "-o", str(out))
     assert code == 1

@@ -21,6 +21,7 @@ from sel4vmgen.plan.invariants import problems
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.sim import trace
 from sel4vmgen.sim.run import MODELS, Options, SimReport, limits_of, simulate
+from sel4vmgen.source import Document
 
 
 def plan_files(folder: Path) -> list[Path]:
@@ -30,9 +31,9 @@ def plan_files(folder: Path) -> list[Path]:
     return found
 
 
-def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic]]:
-    """Plans from a generated app folder, or resolved from a system file, and the warnings
-    found on the way; exits on failure."""
+def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic], Document | None]:
+    """Plans from a generated app folder, or resolved from a system file, the warnings found
+    on the way and the file's document (to place findings at their lines); exits on failure."""
     path = Path(target)
     if path.is_dir():
         files = plan_files(path)
@@ -48,7 +49,7 @@ def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic]]:
             if broken:
                 _die(2, f"{f}: not a plan sel4vmgen would make: {'; '.join(broken)}")
             plans.append(plan)
-        return plans, []
+        return plans, [], None
     checked = check_file(target)
     if not checked.ok or checked.loaded is None:
         emit(list(checked.diagnostics), fmt)
@@ -56,10 +57,11 @@ def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic]]:
     from sel4vmgen.plan.resolve import resolve_all
 
     try:
-        return list(resolve_all(checked.loaded)), list(checked.diagnostics)
+        plans = list(resolve_all(checked.loaded))
     except DiagnosticError as e:
         emit(list(e.diagnostics), fmt)
         raise SystemExit(1) from None
+    return plans, list(checked.diagnostics), checked.loaded.document
 
 
 def _die(code: int, message: str) -> None:
@@ -114,7 +116,7 @@ def command(
     fmt: str,
 ) -> None:
     """Run system FILE (or the generated app DIR) in the simulator and report violations."""
-    plans, warnings = load_plans(target, fmt)
+    plans, warnings, doc = load_plans(target, fmt)
     if warnings and fmt == "text":
         emit(warnings, fmt)
     reports = []
@@ -143,7 +145,7 @@ def command(
             _die(2, f"{target}: cannot simulate {plan.system} on {plan.platform}: {e}")
     if trace_file:
         _write_trace(reports, trace_file)
-    _print(reports, fmt, warnings)
+    _print(reports, fmt, warnings, doc)
     partial = _not_exhaustive(reports) if require_exhaustive else []
     if partial and fmt == "text":
         click.echo(f"error: --require-exhaustive: not exhaustive: {', '.join(partial)}", err=True)
@@ -176,7 +178,7 @@ def _write_trace(reports: list[SimReport], path: str) -> None:
         _die(2, f"cannot write {path}: {e.strerror}")
 
 
-def _print(rs: list[SimReport], fmt: str, warnings: list[Diagnostic]) -> None:
+def _print(rs: list[SimReport], fmt: str, warnings: list[Diagnostic], doc: Document | None) -> None:
     if fmt == "json":
         out = {
             "ok": all(r.ok for r in rs),
@@ -188,7 +190,7 @@ def _print(rs: list[SimReport], fmt: str, warnings: list[Diagnostic]) -> None:
     for r in rs:
         click.echo(_summary(r))
         if not r.ok:
-            found: list[Diagnostic] = list(r.diagnostics())
+            found: list[Diagnostic] = list(r.diagnostics(doc))
             emit(found, "text")
             if r.trace_text:
                 click.echo(r.trace_text)

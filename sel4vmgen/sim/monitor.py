@@ -42,6 +42,7 @@ class Monitor:
     vm_index: dict[str, int] = field(default_factory=dict)  # vm instance -> index in `vms`
     stated: frozenset[str] = frozenset()  # VMs whose bound the YAML states
     lines: list[tuple[str, IrqHandler]] = field(default_factory=list)  # (vm, handler)
+    owner: dict[str, str] = field(default_factory=dict)  # thread name -> its VM's instance
     violations: list[Violation] = field(default_factory=list)
     latencies: dict[str, list[int]] = field(default_factory=dict)
     taken_from: set[tuple[str, str]] = field(default_factory=set)  # (vm, source) the guest took
@@ -56,6 +57,8 @@ class Monitor:
         if (code, subject) in self._seen:
             return
         self._seen.add((code, subject))
+        vm = self.owner.get(subject, subject.split(":")[0])
+        blame = blame or self.vm_path(vm)
         self.violations.append(Violation(code, message, subject, self.kernel.sim.now, blame))
 
     def vm_path(self, vm: str, *path: str | int) -> Blame:

@@ -20,9 +20,10 @@ from sel4vmgen.sim.explore import Counterexample, Limits, Product, Reductions, R
 from sel4vmgen.sim.guests import workload
 from sel4vmgen.sim.layout import check_layout
 from sel4vmgen.sim.monitor import Violation
-from sel4vmgen.sim.timed import Scenario, TimedResult, run
+from sel4vmgen.sim.timed import Scenario, TimedResult, run, spinning_guests
 from sel4vmgen.sim.x86 import X86Model
 from sel4vmgen.sim.x86_split import SplitModel
+from sel4vmgen.source import Document
 
 VmmModel = Literal["x86", "x86_split", "arm"]
 MODELS: dict[str, tuple[str, ...]] = {"x86": ("x86", "x86_split"), "arm": ("arm",)}
@@ -52,6 +53,7 @@ class Options:
     limits: Limits | None = None
     reductions: Reductions = field(default_factory=Reductions)
     scenario: dict[str, Any] = field(default_factory=dict)
+    guest_branches: bool = True  # also run each guest busy-looping in turn
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,17 @@ class SimReport:
     def counterexample(self) -> Counterexample | None:
         return self.explored.counterexample if self.explored else None
 
-    def diagnostics(self) -> tuple[Diagnostic, ...]:
+    def diagnostics(self, doc: Document | None = None) -> tuple[Diagnostic, ...]:
+        """The violations as diagnostics; with the system's `doc`, each at the YAML line it
+        blames (the VM, its priority, its latency bound)."""
         where = f"{self.system} on {self.platform}"
         return tuple(
-            Diagnostic(v.code, f"{where}: {v.message}", hint=HINTS.get(v.code))
+            Diagnostic(
+                v.code,
+                f"{where}: {v.message}",
+                doc.span(v.blame) if doc is not None and v.blame else None,
+                hint=HINTS.get(v.code),
+            )
             for v in self.violations
         )
 
@@ -177,6 +186,11 @@ def simulate(plan: Plan, opts: Options | None = None) -> SimReport:
     timed = run(plan, scenario)
     violations += timed.violations
     text = trace.kernel_timeline(timed.log, timed.violations) if timed.violations else ""
+    if opts.guest_branches:
+        known = {(v.code, v.subject) for v in violations}
+        violations += [
+            v for v in spinning_guests(plan, scenario) if (v.code, v.subject) not in known
+        ]
     explored, model = None, None
     if opts.explore:
         model = plan_model(plan, opts)

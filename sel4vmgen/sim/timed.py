@@ -23,6 +23,8 @@ from sel4vmgen.sim.guests import EMULATED, sources_for
 from sel4vmgen.sim.kernel import Endpoint, IrqHandler, Kernel, KEvent, Notification, Tcb
 from sel4vmgen.sim.monitor import STARVATION_US, Monitor, Violation
 
+SPIN_CODES = frozenset({"E505"})  # what a busy-looping guest causes: threads starved
+
 MAX_BOOT_TOUCHES = 8  # devices touched at boot beyond this behave alike
 
 
@@ -67,6 +69,7 @@ def run(plan: Plan, scenario: Scenario) -> TimedResult:
     bounds = {v.instance: v.irq_latency_us for v in plan.vms if v.irq_latency_us is not None}
     index = {v.instance: i for i, v in enumerate(plan.vms)}
     mon = Monitor(k, scenario.starvation_us, bounds, index, frozenset(bounds))
+    mon.owner = {t.name: t.vm for t in plan.threads if t.vm is not None}
     for vm in plan.vms:
         build = _build_arm if plan.arch == "arm" else _build_x86
         if scenario.design == "x86_split":
@@ -82,6 +85,32 @@ def run(plan: Plan, scenario: Scenario) -> TimedResult:
         len(k.cores),
         frozenset(mon.taken_from),
     )
+
+
+def spinning_guests(plan: Plan, scenario: Scenario) -> list[Violation]:
+    """The branch the guest decides: each VM's guest in turn busy-loops with its timer off
+    (a guest may), long enough to see starvation; what that causes, blamed on its priority."""
+    found: list[Violation] = []
+    seen: set[tuple[str, str]] = set()
+    duration = max(scenario.duration_ms, 3 * scenario.starvation_us // 1000)
+    for i, vm in enumerate(plan.vms):
+        if _spins(vm, scenario):
+            continue  # already busy-looping in the main run
+        branch = replace(scenario, spin=(vm.instance,), duration_ms=duration)
+        for v in run(plan, branch).violations:
+            if v.code in SPIN_CODES and (v.code, v.subject) not in seen:
+                seen.add((v.code, v.subject))
+                prio = _guest_priority(plan, vm)
+                why = f"while {vm.name}'s guest busy-loops (priority {prio}): {v.message}"
+                found.append(replace(v, message=why, blame=("vms", i, "priority")))
+    return found
+
+
+def _guest_priority(plan: Plan, vm: VmPlan) -> int:
+    """The priority the guest's code runs at: its VCPU threads (ARM), its VM thread (x86)."""
+    role = "vcpu" if plan.arch == "arm" else "vm"
+    prios = [t.priority for t in plan.threads if t.vm == vm.instance and t.role == role]
+    return max(prios, default=vm.priority)
 
 
 def _thread(plan: Plan, vm: VmPlan, role: str, vcpu: int | None = None) -> Thread:
