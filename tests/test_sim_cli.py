@@ -272,3 +272,37 @@ def test_require_exhaustive_exits_1_on_a_bounded_run(cli: Cli, tmp_path: Path) -
     assert r.exit_code == 1
     assert "error: --require-exhaustive: not exhaustive: x86_test on ia32" in r.stderr
     assert cli("simulate", str(tmp_path), "--require-exhaustive").exit_code == 0
+
+
+SCAFFOLD_PLATFORMS = ("pc99", "qemu-arm-virt", "tx2", "zcu102", "exynos5422")
+
+
+@pytest.mark.parametrize("platform", SCAFFOLD_PLATFORMS)
+def test_every_new_guest_scaffold_explores_clean_and_exhaustively(
+    cli: Cli, platform: str, tmp_path: Path
+) -> None:
+    r = cli("new-guest", "-o", str(tmp_path), "--no-input", "--set", f"platform={platform}")
+    assert r.exit_code == 0, r.stderr
+    (system,) = tmp_path.glob("*/system.yaml")
+    out = json.loads(
+        cli("simulate", str(system), "--require-exhaustive", "--format", "json").stdout
+    )
+    assert out["ok"] and all(p["explored"]["exhaustive"] for p in out["plans"]), out
+
+
+@pytest.mark.parametrize("nodes", [2, 4])
+@pytest.mark.parametrize("example", ["vm_minimal", "vm_multi", "vm_virtio_net"])
+def test_smp_variants_of_the_arm_examples_explore_clean(
+    cli: Cli, example: str, nodes: int, tmp_path: Path
+) -> None:
+    text = (EXAMPLES / f"{example}.yaml").read_text().replace("num_nodes: 1", f"num_nodes: {nodes}")
+    system = tmp_path / f"{example}.yaml"
+    system.write_text(text)
+    r = cli("simulate", str(system), "--require-exhaustive")
+    assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_x86_vms_sharing_a_core_at_one_priority_explore_clean(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan(vms=3).to_json())
+    r = cli("simulate", str(tmp_path), "--require-exhaustive")
+    assert r.exit_code == 0, r.stdout + r.stderr
