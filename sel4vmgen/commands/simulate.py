@@ -20,7 +20,7 @@ from sel4vmgen.pipeline import check_file, exit_code
 from sel4vmgen.plan.invariants import problems
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.sim import trace
-from sel4vmgen.sim.run import MODELS, Options, SimReport, limits_of, simulate
+from sel4vmgen.sim.run import LABELS, MODELS, Options, SimReport, limits_of, simulate
 from sel4vmgen.source import Document
 
 
@@ -75,7 +75,8 @@ def _die(code: int, message: str) -> None:
 @click.option(
     "--vmm-model",
     type=click.Choice(["x86", "x86_split", "arm"]),
-    help="the VMM design to run and explore (default: the plan's architecture)",
+    help="the VMM design to run and explore (default: the plan's architecture); x86_split is "
+    "the historical two-thread x86 design, kept for comparison",
 )
 @click.option("--seed", type=click.IntRange(0), help="seed of the timed run (default: the plan's)")
 @click.option("--max-states", type=click.IntRange(1), help="exploration bound on states")
@@ -198,7 +199,8 @@ def _print(rs: list[SimReport], fmt: str, warnings: list[Diagnostic], doc: Docum
 
 def _summary(r: SimReport) -> str:
     d = r.to_dict()
-    parts = [f"{r.system} on {r.platform} ({r.vmm_model} VMM):"]
+    label = LABELS.get(r.vmm_model, f"{r.vmm_model} VMM")
+    parts = [f"{r.system} on {r.platform} ({label}):"]
     if "timed" in d:
         t = d["timed"]
         parts.append(

@@ -27,6 +27,7 @@ from sel4vmgen.source import Document
 
 VmmModel = Literal["x86", "x86_split", "arm"]
 MODELS: dict[str, tuple[str, ...]] = {"x86": ("x86", "x86_split"), "arm": ("arm",)}
+LABELS = {"x86_split": "x86_split VMM: historical two-thread design, for comparison"}
 QUICK_MS = 20  # check_plan's timed run
 EXPLORE_INTERRUPTS = 3  # interrupts per VM (or VCPU) in an exploration
 
@@ -34,7 +35,9 @@ HINTS = {
     "E501": "use the single-thread x86 VMM (one thread for VMM and guest)",
     "E502": "inject only into a list register the VMM's shadow shows free",
     "E503": "never suspend a thread that may hold an unanswered fault",
-    "E505": "give the VMM thread a priority above its VCPU threads (camkes-vm: base_prio, VCPUs at base_prio - 1)",
+    "E505": "no guest may run above another VM's threads on their core: lower the busy VM's "
+    "priority, or give the VMM thread a priority above its VCPU threads (camkes-vm: base_prio, "
+    "VCPUs at base_prio - 1)",
     "E507": "move the image, or give RAM room for it",
     "E509": "rate-limit the interrupt source, or let the guest take interrupts",
 }
