@@ -8,6 +8,7 @@ VCPU threads at 99, a 4-list-register GICv2, vtimer PPI 27).
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from sel4vmgen.plan.model import (
     PLAN_FORMAT,
@@ -145,3 +146,18 @@ def arm_plan(
         gic=replace(QEMU_GIC, list_registers=lrs),
         simulation=replace(SIM, **sim),
     )
+
+
+def resolve_file(path: Path) -> tuple[Plan, ...]:
+    """The plans a system file resolves to, as `simulate FILE` makes them."""
+    from sel4vmgen.pipeline import check_file
+    from sel4vmgen.plan.resolve import resolve_all
+
+    checked = check_file(str(path))
+    assert checked.ok and checked.loaded is not None, checked.diagnostics
+    return tuple(resolve_all(checked.loaded))
+
+
+def resolve_example(name: str) -> Plan:
+    """The first plan of examples/`name`."""
+    return resolve_file(Path(__file__).resolve().parent.parent / "examples" / name)[0]

@@ -40,6 +40,7 @@ from sel4vmgen.plan.model import (
 from sel4vmgen.render import RenderContext, render_plans
 from sel4vmgen.render.env import RenderError, render_template
 from sel4vmgen.render.writer import MANIFEST
+from sel4vmgen.sim.run import quick_check_scope
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "x86"
@@ -499,7 +500,7 @@ def test_generate_writes_the_app_and_a_manifest(system: Path, tmp_path: Path) ->
     assert sorted(tree(out)) == sorted([*rendered(minimal()), MANIFEST])
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["input_sha256"] == hashlib.sha256(system.read_bytes()).hexdigest()
-    assert run(str(system), "-o", str(out)) == (0, f"up to date: {out}\n")
+    assert run(str(system), "-o", str(out)) == (0, f"up to date: {out}\n{quick_check_scope()}\n")
 
 
 def test_edited_file_blocks_regeneration_without_force(system: Path, tmp_path: Path) -> None:
@@ -586,7 +587,7 @@ def test_simulation_violation_blocks_writing_unless_no_simulate(
     system: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     violation = Diagnostic("E501", "vm0: an interrupt was lost")
-    monkeypatch.setattr(render, "simulate_plans", lambda plans: (violation,))
+    monkeypatch.setattr(render, "simulate_plans", lambda plans, doc=None: (violation,))
     out = tmp_path / "app"
     code, output = run(str(system), "-o", str(out))
     assert code == 1

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sim_plans import arm_plan, arm_vm
+from sim_plans import arm_plan, arm_vm, resolve_example
 
 from sel4vmgen.sim import Options, simulate
 from sel4vmgen.sim.arm import ACTIVE, INVALID, PENDING, ArmModel, ArmState
 from sel4vmgen.sim.explore import Limits, check, replay
-from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Source, Workload, run_program
+from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Source, Workload, run_program, sources_for
 from sel4vmgen.sim.trace import timeline
 
 SOURCES = tuple(Source(f"dev{i}", 33 + i) for i in range(5))
@@ -103,13 +103,14 @@ def test_vmm_at_the_vcpu_priority_waits_a_timeslice_over_the_latency_bound() -> 
 def test_vmm_below_a_spinning_vcpu_on_its_core_is_starved() -> None:
     plan = arm_plan(vmm_priority=98)
     r = simulate(plan, Options(scenario={"spin": ("linux",)}))
-    assert [v.code for v in r.violations] == ["E505"]
+    assert [v.code for v in r.violations] == ["E505", "E510"]  # its lines stay masked too
     assert r.violations[0].message.startswith("vm0 (priority 98) runnable on core 0 since")
     assert r.violations[0].message.endswith("vm0_vcpu0 (priority 99) holds the core")
     lines = r.trace_text.splitlines()
     assert lines[0].startswith("kernel events (the last ")
-    assert "core 0  fault            vm0_vcpu0 ('mmio', 0) to vm0_fault_ep" in r.trace_text
-    assert lines[-1].startswith("     22.000 ms  !!!     E505 vm0 (priority 98) runnable")
+    assert "core 0  fault            vm0_vcpu0 mmio 0 to vm0_fault_ep" in r.trace_text
+    assert lines[-2].startswith("     22.000 ms  !!!     E505 vm0 (priority 98) runnable")
+    assert lines[-1].startswith("    100.000 ms  !!!     E510 vm0: interrupt line dev0 (IRQ 33)")
 
 
 def test_vmm_below_the_vcpus_is_fine_when_they_run_on_other_cores() -> None:
@@ -145,7 +146,7 @@ def test_timed_run_loses_interrupts_to_unchecked_injection_during_long_critical_
     plan = arm_plan(irqs=5, critical_section_us=2000)
     assert simulate(plan).ok
     lost = simulate(plan, Options(check_shadow=False)).violations
-    assert {v.code for v in lost} == {"E502"}
+    assert {v.code for v in lost} == {"E502", "E510"}  # the lost one's line is never acked
     assert lost[0].message == "vm0: interrupt dev0 lost: list register 3 overwritten by dev2"
 
 
@@ -156,3 +157,15 @@ def test_coalesced_notifications_are_not_lost_interrupts() -> None:
     m = ArmModel(Workload("v", (STI, WORK, WORK, WORK), edge, (3,)), lrs=4)
     result = check(m, Limits().depth(200))
     assert result.counterexample is None
+
+
+def test_lines_of_one_device_are_acked_each_on_its_own() -> None:
+    # vm_multi passes the PCIe controller through: INTx lines 35-38 all named after it
+    plan = resolve_example("vm_multi.yaml")
+    names = [s.name for s in sources_for(plan, plan.vms[0])]
+    intx = [f"/pcie@10000000 IRQ {irq}" for irq in (35, 36, 37, 38)]
+    assert [n for n in names if n.startswith("/pcie")] == intx
+    r = simulate(plan)
+    assert r.ok, r.violations
+    assert r.timed is not None
+    assert {("vm0", n) for n in intx} <= r.timed.taken_from

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from conftest import EXAMPLES, Run
 from sim_plans import arm_plan, arm_vm, x86_plan
 
 Cli = Callable[..., Run]
+REPR = re.compile(r"'|\(\d+,|\(\)|None|\{")  # what str() of a tuple, None or dict looks like
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
@@ -56,7 +58,11 @@ def test_trace_file_is_chrome_trace_events(cli: Cli, tmp_path: Path) -> None:
     events = json.loads(trace.read_text())["traceEvents"]
     names = {e["name"] for e in events if e["ph"] == "X"}
     assert {"vm0", "vm0_vcpu0"} <= names
-    assert {e["args"]["name"] for e in events if e["ph"] == "M"} == {"core 0"}
+    assert [(e["name"], e["tid"], e["args"]) for e in events if e["ph"] == "M"] == [
+        ("process_name", 0, {"name": "arm_test on qemu-arm-virt: timed run"}),
+        ("thread_name", 0, {"name": "core 0"}),
+        ("thread_sort_index", 0, {"sort_index": 0}),
+    ]
     again = tmp_path / "again.json"
     cli("simulate", str(tmp_path), "--trace", str(again), "--seed", "3")
     assert again.read_bytes() == trace.read_bytes()
@@ -69,15 +75,46 @@ def test_counterexample_trace_has_a_track_per_actor(cli: Cli, tmp_path: Path) ->
             "--trace", str(trace))  # fmt: skip
     assert r.exit_code == 1 and "error[E502]" in r.stderr
     events = json.loads(trace.read_text())["traceEvents"]
-    assert [e["args"]["name"] for e in events if e["ph"] == "M"] == ["device", "vmm", "guest"]
+    names = [e["args"]["name"] for e in events if e["name"] == "thread_name"]
+    assert names == ["device", "vmm", "guest"]
+    process = [e["args"]["name"] for e in events if e["name"] == "process_name"]
+    assert process == ["counterexample in vm0.vcpu0: E502"]
     assert events[-1]["name"] == "E502 no interrupt lost"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [("--explore", "--vmm-model", "x86_split"), ("--vmm-model", "x86_split", "--suspend-to-stop")],
+    ids=["counterexample", "timed"],
+)
+def test_trace_args_are_words_not_python_reprs(
+    cli: Cli, tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan().to_json())
+    trace = tmp_path / "t.json"
+    cli("simulate", str(tmp_path), *flags, "--trace", str(trace))
+    events = json.loads(trace.read_text())["traceEvents"]
+    texts = [e["name"] for e in events] + [
+        str(v) for e in events for v in e.get("args", {}).values()
+    ]
+    assert any("->" in t or " to " in t for t in texts)
+    assert not [t for t in texts if REPR.search(t)]
 
 
 def test_spin_knob_and_priority_from_the_plan(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "plan.json").write_text(arm_plan(vmm_priority=98).to_json())
-    assert cli("simulate", str(tmp_path)).exit_code == 0
+    r = cli("simulate", str(tmp_path))  # the guest may busy-loop: the explorer tries it
+    assert r.exit_code == 1
+    assert (
+        "error[E505]: arm_test on qemu-arm-virt: while linux's guest busy-loops (priority 99): vm0 (priority 98) runnable"
+        in r.stderr
+    )
     r = cli("simulate", str(tmp_path), "--spin", "linux")
-    assert r.exit_code == 1 and "error[E505]" in r.stderr
+    assert (
+        r.exit_code == 1 and "error[E505]: arm_test on qemu-arm-virt: vm0 (priority 98)" in r.stderr
+    )
+    (tmp_path / "plan.json").write_text(arm_plan().to_json())
+    assert cli("simulate", str(tmp_path)).exit_code == 0
 
 
 def test_explain_names_a_property_code(cli: Cli) -> None:
@@ -207,5 +244,66 @@ def test_a_hand_edited_plan_json_is_refused_not_simulated(cli: Cli, tmp_path: Pa
 def test_a_spinning_x86_guest_ends_its_timed_run(cli: Cli, model: str) -> None:
     # the guest's loop has no exit of its own: only notifications end its VMEnter segments
     r = cli("simulate", str(EXAMPLES / "minimal.yaml"), "--vmm-model", model, "--spin", "vm0")
+    label = "x86 VMM" if model == "x86" else "x86_split VMM: historical two-thread design"
+    assert r.stdout.startswith(f"minimal on ia32 ({label}")
+    if model == "x86":
+        assert r.exit_code == 0, r.stderr
+    else:  # the two-thread VMM injects at the guest's next exit, which never comes
+        assert r.exit_code == 1
+        assert "error[E510]: minimal on ia32: vm0: interrupt line serial (IRQ 4) masked" in r.stderr
+
+
+def test_bounded_exploration_says_it_is_not_exhaustive(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan().to_json())
+    r = cli("simulate", str(tmp_path), "--explore", "--max-states", "20")
+    assert r.exit_code == 0
+    assert "no violation in 20 states to depth " in r.stdout
+    assert ", not exhaustive (a bound was reached); ok" in r.stdout
+    out = json.loads(
+        cli("simulate", str(tmp_path), "--explore", "--max-states", "20", "--format", "json").stdout
+    )
+    assert out["plans"][0]["explored"]["exhaustive"] is False
+    full = cli("simulate", str(tmp_path), "--explore")
+    assert ", exhaustive; ok" in full.stdout
+
+
+def test_require_exhaustive_exits_1_on_a_bounded_run(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan().to_json())
+    r = cli("simulate", str(tmp_path), "--require-exhaustive", "--max-states", "20")
+    assert r.exit_code == 1
+    assert "error: --require-exhaustive: not exhaustive: x86_test on ia32" in r.stderr
+    assert cli("simulate", str(tmp_path), "--require-exhaustive").exit_code == 0
+
+
+SCAFFOLD_PLATFORMS = ("pc99", "qemu-arm-virt", "tx2", "zcu102", "exynos5422")
+
+
+@pytest.mark.parametrize("platform", SCAFFOLD_PLATFORMS)
+def test_every_new_guest_scaffold_explores_clean_and_exhaustively(
+    cli: Cli, platform: str, tmp_path: Path
+) -> None:
+    r = cli("new-guest", "-o", str(tmp_path), "--no-input", "--set", f"platform={platform}")
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.startswith(f"minimal on ia32 ({model} VMM): timed run ")
+    (system,) = tmp_path.glob("*/system.yaml")
+    out = json.loads(
+        cli("simulate", str(system), "--require-exhaustive", "--format", "json").stdout
+    )
+    assert out["ok"] and all(p["explored"]["exhaustive"] for p in out["plans"]), out
+
+
+@pytest.mark.parametrize("nodes", [2, 4])
+@pytest.mark.parametrize("example", ["vm_minimal", "vm_multi", "vm_virtio_net"])
+def test_smp_variants_of_the_arm_examples_explore_clean(
+    cli: Cli, example: str, nodes: int, tmp_path: Path
+) -> None:
+    text = (EXAMPLES / f"{example}.yaml").read_text().replace("num_nodes: 1", f"num_nodes: {nodes}")
+    system = tmp_path / f"{example}.yaml"
+    system.write_text(text)
+    r = cli("simulate", str(system), "--require-exhaustive")
+    assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_x86_vms_sharing_a_core_at_one_priority_explore_clean(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan(vms=3).to_json())
+    r = cli("simulate", str(tmp_path), "--require-exhaustive")
+    assert r.exit_code == 0, r.stdout + r.stderr

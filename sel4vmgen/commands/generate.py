@@ -73,4 +73,14 @@ def command(file: str, out: str, check: bool, force: bool, no_simulate: bool, fm
         _finish([*found, *differ], fmt, f"up to date: {out}")
         return
     n = len(result.changed)
-    _finish(found, fmt, f"wrote {n} changed file(s) in {out}" if n else f"up to date: {out}")
+    wrote = f"wrote {n} changed file(s) in {out}" if n else f"up to date: {out}"
+    _finish(found, fmt, f"{wrote}\n{_scope(no_simulate)}")
+
+
+def _scope(no_simulate: bool) -> str:
+    """What the quick simulation checked before writing (or that it did not run)."""
+    if no_simulate:
+        return "not simulated (--no-simulate)"
+    from sel4vmgen.sim.run import quick_check_scope
+
+    return quick_check_scope()

@@ -20,7 +20,8 @@ from sel4vmgen.pipeline import check_file, exit_code
 from sel4vmgen.plan.invariants import problems
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.sim import trace
-from sel4vmgen.sim.run import MODELS, Options, SimReport, limits_of, simulate
+from sel4vmgen.sim.run import LABELS, MODELS, Options, SimReport, limits_of, simulate
+from sel4vmgen.source import Document
 
 
 def plan_files(folder: Path) -> list[Path]:
@@ -30,9 +31,9 @@ def plan_files(folder: Path) -> list[Path]:
     return found
 
 
-def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic]]:
-    """Plans from a generated app folder, or resolved from a system file, and the warnings
-    found on the way; exits on failure."""
+def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic], Document | None]:
+    """Plans from a generated app folder, or resolved from a system file, the warnings found
+    on the way and the file's document (to place findings at their lines); exits on failure."""
     path = Path(target)
     if path.is_dir():
         files = plan_files(path)
@@ -48,7 +49,7 @@ def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic]]:
             if broken:
                 _die(2, f"{f}: not a plan sel4vmgen would make: {'; '.join(broken)}")
             plans.append(plan)
-        return plans, []
+        return plans, [], None
     checked = check_file(target)
     if not checked.ok or checked.loaded is None:
         emit(list(checked.diagnostics), fmt)
@@ -56,10 +57,11 @@ def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic]]:
     from sel4vmgen.plan.resolve import resolve_all
 
     try:
-        return list(resolve_all(checked.loaded)), list(checked.diagnostics)
+        plans = list(resolve_all(checked.loaded))
     except DiagnosticError as e:
         emit(list(e.diagnostics), fmt)
         raise SystemExit(1) from None
+    return plans, list(checked.diagnostics), checked.loaded.document
 
 
 def _die(code: int, message: str) -> None:
@@ -73,7 +75,8 @@ def _die(code: int, message: str) -> None:
 @click.option(
     "--vmm-model",
     type=click.Choice(["x86", "x86_split", "arm"]),
-    help="the VMM design to run and explore (default: the plan's architecture)",
+    help="the VMM design to run and explore (default: the plan's architecture); x86_split is "
+    "the historical two-thread x86 design, kept for comparison",
 )
 @click.option("--seed", type=click.IntRange(0), help="seed of the timed run (default: the plan's)")
 @click.option("--max-states", type=click.IntRange(1), help="exploration bound on states")
@@ -89,6 +92,9 @@ def _die(code: int, message: str) -> None:
                    "notification exit")  # fmt: skip
 @click.option("--suspend-to-stop", is_flag=True,
               help="x86_split variant: suspend the VCPU thread while injecting")  # fmt: skip
+@click.option("--require-exhaustive", is_flag=True,
+              help="explore, and exit 1 unless every exploration covered its whole state space "
+                   "within the bounds")  # fmt: skip
 @click.option("--trace", "trace_file", type=click.Path(dir_okay=False, writable=True),
               help="write a Chrome/Perfetto trace (JSON) of the run or counterexample")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -106,11 +112,12 @@ def command(
     unchecked_lrs: bool,
     stale_after_notification: bool,
     suspend_to_stop: bool,
+    require_exhaustive: bool,
     trace_file: str | None,
     fmt: str,
 ) -> None:
     """Run system FILE (or the generated app DIR) in the simulator and report violations."""
-    plans, warnings = load_plans(target, fmt)
+    plans, warnings, doc = load_plans(target, fmt)
     if warnings and fmt == "text":
         emit(warnings, fmt)
     reports = []
@@ -124,7 +131,7 @@ def command(
         if max_depth:
             limits = limits.depth(max_depth)
         opts = Options(
-            explore=explore,
+            explore=explore or require_exhaustive,
             vmm_model=vmm_model,  # type: ignore[arg-type]
             check_shadow=not unchecked_lrs,
             reread_after_notification=not stale_after_notification,
@@ -139,8 +146,11 @@ def command(
             _die(2, f"{target}: cannot simulate {plan.system} on {plan.platform}: {e}")
     if trace_file:
         _write_trace(reports, trace_file)
-    _print(reports, fmt, warnings)
-    raise SystemExit(0 if all(r.ok for r in reports) else 1)
+    _print(reports, fmt, warnings, doc)
+    partial = _not_exhaustive(reports) if require_exhaustive else []
+    if partial and fmt == "text":
+        click.echo(f"error: --require-exhaustive: not exhaustive: {', '.join(partial)}", err=True)
+    raise SystemExit(0 if all(r.ok for r in reports) and not partial else 1)
 
 
 def _check_spin(plan: Plan, spin: tuple[str, ...]) -> None:
@@ -161,14 +171,15 @@ def _write_trace(reports: list[SimReport], path: str) -> None:
         assert report.timed is not None
         t = report.timed
         end = max((e.time for e in t.log), default=0)
-        data = trace.chrome_trace_timed(t.log, t.cores, end, t.violations)
+        where = f"{report.system} on {report.platform}: timed run"
+        data = trace.chrome_trace_timed(t.log, t.cores, end, t.violations, where)
     try:
         Path(path).write_text(trace.dumps(data), encoding="utf-8")
     except OSError as e:
         _die(2, f"cannot write {path}: {e.strerror}")
 
 
-def _print(rs: list[SimReport], fmt: str, warnings: list[Diagnostic]) -> None:
+def _print(rs: list[SimReport], fmt: str, warnings: list[Diagnostic], doc: Document | None) -> None:
     if fmt == "json":
         out = {
             "ok": all(r.ok for r in rs),
@@ -180,7 +191,7 @@ def _print(rs: list[SimReport], fmt: str, warnings: list[Diagnostic]) -> None:
     for r in rs:
         click.echo(_summary(r))
         if not r.ok:
-            found: list[Diagnostic] = list(r.diagnostics())
+            found: list[Diagnostic] = list(r.diagnostics(doc))
             emit(found, "text")
             if r.trace_text:
                 click.echo(r.trace_text)
@@ -188,7 +199,8 @@ def _print(rs: list[SimReport], fmt: str, warnings: list[Diagnostic]) -> None:
 
 def _summary(r: SimReport) -> str:
     d = r.to_dict()
-    parts = [f"{r.system} on {r.platform} ({r.vmm_model} VMM):"]
+    label = LABELS.get(r.vmm_model, f"{r.vmm_model} VMM")
+    parts = [f"{r.system} on {r.platform} ({label}):"]
     if "timed" in d:
         t = d["timed"]
         parts.append(
@@ -197,7 +209,25 @@ def _summary(r: SimReport) -> str:
         )
     if "explored" in d:
         e = d["explored"]
-        bound = "exhaustive" if e["complete"] else "bounded"
-        parts.append(f"explored {e['states']} states to depth {e['max_depth']} ({bound});")
+        if not r.ok:
+            parts.append(f"explored {e['states']} states to depth {e['max_depth']};")
+        elif e["exhaustive"]:
+            parts.append(
+                f"no violation in {e['states']} states to depth {e['max_depth']}, exhaustive;"
+            )
+        else:
+            parts.append(
+                f"no violation in {e['states']} states to depth {e['max_depth']}, "
+                "not exhaustive (a bound was reached);"
+            )
     parts.append("ok" if r.ok else f"{len(r.violations)} violation(s)")
     return " ".join(parts)
+
+
+def _not_exhaustive(rs: list[SimReport]) -> list[str]:
+    """The plans whose exploration stopped at a bound."""
+    return [
+        f"{r.system} on {r.platform}"
+        for r in rs
+        if r.explored is not None and not r.explored.complete
+    ]

@@ -35,6 +35,7 @@ from sel4vmgen.render.writer import WriteError, check_tree, write_tree
 if TYPE_CHECKING:
     from sel4vmgen.model import Loaded
     from sel4vmgen.plan.model import Image, Plan
+    from sel4vmgen.source import Document
 
 __all__ = [
     "BACKENDS",
@@ -215,8 +216,9 @@ def resolve_plans(loaded: Loaded) -> tuple[Plan, ...]:
     return tuple(resolve_all(loaded))
 
 
-def simulate_plans(plans: Sequence[Plan]) -> tuple[Diagnostic, ...]:
-    """The simulator's quick check of each plan (static checks and a short timed run)."""
+def simulate_plans(plans: Sequence[Plan], doc: Document | None = None) -> tuple[Diagnostic, ...]:
+    """The simulator's quick check of each plan (static checks and a short timed run), its
+    findings placed in `doc`, the system file."""
     from sel4vmgen.sim import check_plan
 
     found: list[Diagnostic] = []
@@ -231,7 +233,7 @@ def simulate_plans(plans: Sequence[Plan]) -> tuple[Diagnostic, ...]:
                 )
             )
             continue
-        found.extend(check_plan(plan).diagnostics())
+        found.extend(check_plan(plan).diagnostics(doc))
     return tuple(found)
 
 
@@ -248,7 +250,7 @@ def generate(
     plans = resolve_plans(loaded)
     violations: tuple[Diagnostic, ...] = ()
     if simulate:
-        violations = simulate_plans(plans)
+        violations = simulate_plans(plans, loaded.document)
         if has_errors(violations):
             return GenerateResult(out, plans, violations=violations)
     digest = input_hash(loaded, plans)

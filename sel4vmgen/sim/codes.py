@@ -49,7 +49,8 @@ CODES: tuple[Code, ...] = (
         "E506",
         "interrupt latency over the bound",
         "The time from a device raising an interrupt to the guest taking it exceeded the VM's "
-        "stated `irq_latency_us` (or one 2 ms tick when none is stated).",
+        "stated `irq_latency_us` (or, when none is stated, one timeslice: 10 ms, the longest a VM "
+        "waits for its turn on a core shared at equal priority).",
         "requirements: {irq_latency_us: 1}   # shorter than one pass of the VMM",
     ),
     Code(
@@ -74,5 +75,14 @@ CODES: tuple[Code, ...] = (
         "overflow ring can hold (63 usable); the VMM aborts.  An interrupt storm while the "
         "guest keeps interrupts disabled does this.",
         "simulation: {device_irq_hz: 1000000}   # an interrupt storm against 4 list registers",
+    ),
+    Code(
+        "E510",
+        "interrupt line masked forever",
+        "The kernel masked a device's IRQ line when it fired and nobody acked it for a whole "
+        "timeslice: the device cannot interrupt again.  The VMM acks a passthrough line when the "
+        "guest EOIs the interrupt it carries; a line whose interrupt never reaches the guest "
+        "(its VM starved, or merged with another line) stays masked.",
+        "vms:\n  - name: vm1\n    priority: 200   # above vm0 on its core: while vm1 spins, vm0's lines stay masked",
     ),
 )

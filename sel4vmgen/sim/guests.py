@@ -66,12 +66,19 @@ def sources_for(plan: Plan, vm: VmPlan, vcpu: int = 0) -> tuple[Source, ...]:
         timer = Source("timer", 0)  # the PIT/HPET tick the VMM's time server emulates on IRQ 0
     if vcpu:
         return (timer,)
+    routes = [r for r in plan.irq_routes if r.vm == vm.instance and r.kind != "vtimer"]
+    names = [r.name or f"irq{r.source}" for r in routes]
     routed = [
-        Source(r.name or f"irq{r.source}", r.virq, r.kind == "passthrough")
-        for r in plan.irq_routes
-        if r.vm == vm.instance and r.kind != "vtimer"
+        Source(_label(n, r.virq, names.count(n) > 1), r.virq, r.kind == "passthrough")
+        for n, r in zip(names, routes, strict=True)
     ]
     return (timer, *routed)
+
+
+def _label(name: str, irq: int, shared_name: bool) -> str:
+    """A source's name, with its line when another line of the VM has the same name (the
+    INTx lines of one PCIe controller are one device's): each line is acked on its own."""
+    return f"{name} IRQ {irq}" if shared_name else name
 
 
 def workload(plan: Plan, vm: VmPlan, interrupts: int = 3, vcpu: int = 0) -> Workload:

@@ -235,6 +235,8 @@ class IrqHandler:
     badge: int
     masked: bool = False
     asserted: bool = False  # raised again while masked: delivered at the ack
+    masked_at: int = -1  # when the kernel last masked it (-1: not masked)
+    name: str = ""  # the source it carries, for reports
 
 
 class Guest:
@@ -268,6 +270,15 @@ class Tcb:
     vm_exit: Any = None
     ready_since: int | None = None
     run_us: int = 0
+
+
+def fault_words(msg: Any) -> str:
+    """A fault message as trace text: its fields separated by spaces (`maint 2`, `wfi`)."""
+    if isinstance(msg, tuple | list):
+        return " ".join(fault_words(m) for m in msg) or "fault"
+    if isinstance(msg, dict):
+        return " ".join(f"{k}={fault_words(v)}" for k, v in sorted(msg.items()))
+    return "-" if msg is None else str(msg)
 
 
 class KEvent(NamedTuple):
@@ -488,7 +499,7 @@ class Kernel:
         fault = isinstance(op, Call) and op.fault
         t.pending_fault = fault
         if fault:
-            self.note(t.core, "fault", t.name, f"{op.msg!r} to {ep.name}")
+            self.note(t.core, "fault", t.name, f"{fault_words(op.msg)} to {ep.name}")
         if ep.receivers:
             r = ep.receivers.popleft()
             self._deliver(r, t, op.badge, op.msg, call)
@@ -609,14 +620,14 @@ class Kernel:
         if h.masked:
             h.asserted = True
             return False
-        h.masked = True
+        h.masked, h.masked_at = True, self.sim.now
         self.note(h.ntfn.bound.core if h.ntfn.bound else 0, "irq", f"irq{h.irq}")
         self.signal(h.ntfn, h.badge)
         return True
 
     def _ack_irq(self, t: Tcb, op: AckIrq) -> None:
         h = op.handler
-        h.masked = False
+        h.masked, h.masked_at = False, -1
         if h.asserted:
             h.asserted = False
             self.raise_irq(h)

@@ -26,6 +26,7 @@ TITLES = {
     "E507": "boot images inside RAM, apart and aligned",
     "E508": "every device the guest is given is backed",
     "E509": "the vGIC overflow ring never fills",
+    "E510": "no interrupt line masked forever",
 }
 
 

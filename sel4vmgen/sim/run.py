@@ -20,12 +20,14 @@ from sel4vmgen.sim.explore import Counterexample, Limits, Product, Reductions, R
 from sel4vmgen.sim.guests import workload
 from sel4vmgen.sim.layout import check_layout
 from sel4vmgen.sim.monitor import Violation
-from sel4vmgen.sim.timed import Scenario, TimedResult, run
+from sel4vmgen.sim.timed import Scenario, TimedResult, run, spinning_guests
 from sel4vmgen.sim.x86 import X86Model
 from sel4vmgen.sim.x86_split import SplitModel
+from sel4vmgen.source import Document
 
 VmmModel = Literal["x86", "x86_split", "arm"]
 MODELS: dict[str, tuple[str, ...]] = {"x86": ("x86", "x86_split"), "arm": ("arm",)}
+LABELS = {"x86_split": "x86_split VMM: historical two-thread design, for comparison"}
 QUICK_MS = 20  # check_plan's timed run
 EXPLORE_INTERRUPTS = 3  # interrupts per VM (or VCPU) in an exploration
 
@@ -33,7 +35,9 @@ HINTS = {
     "E501": "use the single-thread x86 VMM (one thread for VMM and guest)",
     "E502": "inject only into a list register the VMM's shadow shows free",
     "E503": "never suspend a thread that may hold an unanswered fault",
-    "E505": "give the VMM thread a priority above its VCPU threads (camkes-vm: base_prio, VCPUs at base_prio - 1)",
+    "E505": "no guest may run above another VM's threads on their core: lower the busy VM's "
+    "priority, or give the VMM thread a priority above its VCPU threads (camkes-vm: base_prio, "
+    "VCPUs at base_prio - 1)",
     "E507": "move the image, or give RAM room for it",
     "E509": "rate-limit the interrupt source, or let the guest take interrupts",
 }
@@ -52,6 +56,7 @@ class Options:
     limits: Limits | None = None
     reductions: Reductions = field(default_factory=Reductions)
     scenario: dict[str, Any] = field(default_factory=dict)
+    guest_branches: bool = True  # also run each guest busy-looping in turn
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,17 @@ class SimReport:
     def counterexample(self) -> Counterexample | None:
         return self.explored.counterexample if self.explored else None
 
-    def diagnostics(self) -> tuple[Diagnostic, ...]:
+    def diagnostics(self, doc: Document | None = None) -> tuple[Diagnostic, ...]:
+        """The violations as diagnostics; with the system's `doc`, each at the YAML line it
+        blames (the VM, its priority, its latency bound)."""
         where = f"{self.system} on {self.platform}"
         return tuple(
-            Diagnostic(v.code, f"{where}: {v.message}", hint=HINTS.get(v.code))
+            Diagnostic(
+                v.code,
+                f"{where}: {v.message}",
+                doc.span(v.blame) if doc is not None and v.blame else None,
+                hint=HINTS.get(v.code),
+            )
             for v in self.violations
         )
 
@@ -115,6 +127,7 @@ class SimReport:
                 "states": e.states,
                 "max_depth": e.max_depth,
                 "complete": e.complete,
+                "exhaustive": e.complete,
                 "skipped_symmetric": e.skipped_symmetric,
             }
             cex = e.counterexample
@@ -176,6 +189,11 @@ def simulate(plan: Plan, opts: Options | None = None) -> SimReport:
     timed = run(plan, scenario)
     violations += timed.violations
     text = trace.kernel_timeline(timed.log, timed.violations) if timed.violations else ""
+    if opts.guest_branches:
+        known = {(v.code, v.subject) for v in violations}
+        violations += [
+            v for v in spinning_guests(plan, scenario) if (v.code, v.subject) not in known
+        ]
     explored, model = None, None
     if opts.explore:
         model = plan_model(plan, opts)
@@ -192,3 +210,12 @@ def simulate(plan: Plan, opts: Options | None = None) -> SimReport:
 def check_plan(plan: Plan) -> SimReport:
     """The quick check `generate` runs: static checks and a short timed run."""
     return simulate(plan, Options(scenario={"duration_ms": QUICK_MS}))
+
+
+def quick_check_scope() -> str:
+    """What `check_plan` checks, in words `generate` prints after writing."""
+    return (
+        f"quick simulation: layout checks (E507, E508) and a {QUICK_MS} ms timed run "
+        "(E502-E506) of each plan; interleavings not explored "
+        "(run `sel4vmgen simulate FILE --explore` for that)"
+    )

@@ -23,6 +23,8 @@ from sel4vmgen.sim.guests import EMULATED, sources_for
 from sel4vmgen.sim.kernel import Endpoint, IrqHandler, Kernel, KEvent, Notification, Tcb
 from sel4vmgen.sim.monitor import STARVATION_US, Monitor, Violation
 
+SPIN_CODES = frozenset({"E505"})  # what a busy-looping guest causes: threads starved
+
 MAX_BOOT_TOUCHES = 8  # devices touched at boot beyond this behave alike
 
 
@@ -58,20 +60,57 @@ class TimedResult:
     events: int
     latencies: dict[str, list[int]] = field(default_factory=dict)
     cores: int = 1
+    taken_from: frozenset[tuple[str, str]] = frozenset()  # (vm, source) the guests took
 
 
 def run(plan: Plan, scenario: Scenario) -> TimedResult:
     """Build the system of `plan` in the kernel model and run it for the scenario's duration."""
     k = Kernel(cores=max(1, plan.num_nodes))
     bounds = {v.instance: v.irq_latency_us for v in plan.vms if v.irq_latency_us is not None}
-    mon = Monitor(k, scenario.starvation_us, bounds)
+    index = {v.instance: i for i, v in enumerate(plan.vms)}
+    mon = Monitor(k, scenario.starvation_us, bounds, index, frozenset(bounds))
+    mon.owner = {t.name: t.vm for t in plan.threads if t.vm is not None}
     for vm in plan.vms:
         build = _build_arm if plan.arch == "arm" else _build_x86
         if scenario.design == "x86_split":
             build = _build_split
         build(k, plan, vm, scenario, mon)
     k.run(scenario.duration_ms * 1000)
-    return TimedResult(mon.violations, k.log, k.sim.events, mon.latencies, len(k.cores))
+    mon.finish()
+    return TimedResult(
+        mon.violations,
+        k.log,
+        k.sim.events,
+        mon.latencies,
+        len(k.cores),
+        frozenset(mon.taken_from),
+    )
+
+
+def spinning_guests(plan: Plan, scenario: Scenario) -> list[Violation]:
+    """The branch the guest decides: each VM's guest in turn busy-loops with its timer off
+    (a guest may), long enough to see starvation; what that causes, blamed on its priority."""
+    found: list[Violation] = []
+    seen: set[tuple[str, str]] = set()
+    duration = max(scenario.duration_ms, 3 * scenario.starvation_us // 1000)
+    for i, vm in enumerate(plan.vms):
+        if _spins(vm, scenario):
+            continue  # already busy-looping in the main run
+        branch = replace(scenario, spin=(vm.instance,), duration_ms=duration)
+        for v in run(plan, branch).violations:
+            if v.code in SPIN_CODES and (v.code, v.subject) not in seen:
+                seen.add((v.code, v.subject))
+                prio = _guest_priority(plan, vm)
+                why = f"while {vm.name}'s guest busy-loops (priority {prio}): {v.message}"
+                found.append(replace(v, message=why, blame=("vms", i, "priority")))
+    return found
+
+
+def _guest_priority(plan: Plan, vm: VmPlan) -> int:
+    """The priority the guest's code runs at: its VCPU threads (ARM), its VM thread (x86)."""
+    role = "vcpu" if plan.arch == "arm" else "vm"
+    prios = [t.priority for t in plan.threads if t.vm == vm.instance and t.role == role]
+    return max(prios, default=vm.priority)
 
 
 def _thread(plan: Plan, vm: VmPlan, role: str, vcpu: int | None = None) -> Thread:
@@ -112,8 +151,10 @@ def _lines(
     lines: dict[int, tuple[IrqHandler, str]] = {}
     sources = sources_for(plan, vm)
     for i, src in enumerate(sources[first:], start=first):
-        h = IrqHandler(src.irq, ntfn, 1 << i)
+        h = IrqHandler(src.irq, ntfn, 1 << i, name=src.name)
         lines[1 << i] = (h, src.name)
+        if i:  # the timer's line is the VMM's own (acked with AckVPPI, or emulated)
+            mon.lines.append((vm.instance, h))
         rng = random.Random(f"{s.seed}:{vm.instance}:{src.name}:{i}")
         hz = s.timer_hz if i == 0 else s.device_irq_hz
 

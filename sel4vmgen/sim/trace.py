@@ -47,7 +47,7 @@ def describe(action: Hashable, part: Any, before: Any = None, after: Any = None)
     if action == "guest" and before is not None and after is not None:
         return "guest", _guest_words(part, before, after)
     actor = "guest" if action == "guest" else "vmm"
-    return actor, STEP_WORDS.get(str(action), str(action))
+    return actor, STEP_WORDS.get(str(action), _show(action))
 
 
 def _guest_words(part: Any, before: Any, after: Any) -> str:
@@ -91,10 +91,16 @@ def _field(name: str, v: Any, part: Any) -> str:
 
 
 def _show(v: Any) -> str:
+    """A state value as trace text (no Python reprs: sequences in brackets, None as -)."""
     if isinstance(v, bool):
         return str(int(v))
     if isinstance(v, str):
         return v or "-"
+    if v is None:
+        return "-"
+    if isinstance(v, tuple | list | frozenset | set):
+        items = sorted(v, key=str) if isinstance(v, frozenset | set) else v
+        return "[" + ", ".join(_show(x) for x in items) + "]"
     return str(v)
 
 
@@ -119,25 +125,29 @@ def timeline(model: Any, cex: Counterexample) -> str:
 
 
 def kernel_timeline(log: Sequence[KEvent], broken: Sequence[Any] = (), limit: int = 60) -> str:
-    """Kernel events of a timed run up to the last violation (at most `limit`), one per line,
+    """Kernel events of a timed run up to the first violation (at most `limit`), one per line,
     with each violation (anything with `time_us`, `code`, `message`) where it happened."""
-    end = max((v.time_us or 0 for v in broken), default=None)
+    end = min((v.time_us or 0 for v in broken), default=None)
     shown = [e for e in log if e.kind != "idle" and (end is None or e.time <= end)][-limit:]
     lines = [
         (e.time, 0, f"core {e.core}  {e.kind:<16} {e.thread} {e.detail}".rstrip()) for e in shown
     ]
     lines += [(v.time_us or 0, 1, f"!!!     {v.code} {v.message}") for v in broken]
-    head = f"kernel events (the last {len(shown)} before the violation):" if broken else ""
+    head = f"kernel events (the last {len(shown)} before the first violation):" if broken else ""
     body = [f"  {t / 1000:>9.3f} ms  {text}" for t, _, text in sorted(lines, key=lambda x: x[:2])]
     return "\n".join([head, *body] if head else body)
 
 
 def chrome_trace_timed(
-    log: Sequence[KEvent], cores: int, end_us: int, broken: Sequence[Any] = ()
+    log: Sequence[KEvent],
+    cores: int,
+    end_us: int,
+    broken: Sequence[Any] = (),
+    process: str = "timed run",
 ) -> dict[str, Any]:
     """Trace events for a timed run: who ran on which core, instant kernel events, and the
     violations (on core 0's track, at the time they were seen)."""
-    events: list[dict[str, Any]] = [_meta(c, f"core {c}") for c in range(cores)]
+    events = _tracks(process, [f"core {c}" for c in range(cores)])
     running: dict[int, KEvent] = {}
     for e in log:
         if e.kind in ("switch", "idle"):
@@ -158,7 +168,7 @@ def chrome_trace_timed(
 def chrome_trace_cex(model: Any, cex: Counterexample) -> dict[str, Any]:
     """Trace events for a counterexample: one track per actor, one microsecond per step."""
     actors = ["device", "vmm", "guest"]
-    events: list[dict[str, Any]] = [_meta(i, a) for i, a in enumerate(actors)]
+    events = _tracks(f"counterexample in {cex.model}: {cex.code}", actors)
     n = 0
     for n, actor, what, changes in steps(model, cex):
         events.append(_span(what, actors.index(actor), n, 1, changes))
@@ -170,8 +180,19 @@ def dumps(trace: dict[str, Any]) -> str:
     return json.dumps(trace, indent=1, sort_keys=True) + "\n"
 
 
-def _meta(tid: int, name: str) -> dict[str, Any]:
-    return {"ph": "M", "name": "thread_name", "pid": 1, "tid": tid, "args": {"name": name}}
+def _tracks(process: str, threads: Sequence[str]) -> list[dict[str, Any]]:
+    """Metadata events naming the process and each track, in this order (Perfetto shows the
+    names and sorts the tracks by `thread_sort_index`)."""
+    events = [_meta("process_name", 0, process)]
+    for tid, name in enumerate(threads):
+        events.append(_meta("thread_name", tid, name))
+        events.append(_meta("thread_sort_index", tid, tid))
+    return events
+
+
+def _meta(kind: str, tid: int, value: str | int) -> dict[str, Any]:
+    key = "sort_index" if kind.endswith("sort_index") else "name"
+    return {"ph": "M", "name": kind, "pid": 1, "tid": tid, "args": {key: value}}
 
 
 def _span(name: str, tid: int, ts: int, dur: int, detail: str = "") -> dict[str, Any]:
