@@ -17,6 +17,8 @@ platform (`Vm.on`); the others run once.  Each rule is a small function of a
     ports    x86 IO ports and PCI functions
     links    connections, and what is declared but not used
     strings  text the generated app cannot hold (CAmkES strings, CMake arguments)
+    files    guest images and component sources: regular files the build can use
+    target   what seL4 and camkes-vm cannot mean: repeated IRQs or platforms, sizes
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sel4vmgen.platforms.model import Platform
 from sel4vmgen.rules import (
     arch,
     fields,
+    files,
     images,
     irqs,
     links,
@@ -38,6 +41,7 @@ from sel4vmgen.rules import (
     options,
     ports,
     strings,
+    target,
 )
 from sel4vmgen.rules.context import Ctx, Rule, error
 
@@ -48,6 +52,8 @@ ONCE: tuple[Rule, ...] = (
     *options.RULES_ONCE,
     *links.RULES_ONCE,
     *strings.RULES_ONCE,
+    *files.RULES_ONCE,
+    *target.RULES_ONCE,
 )
 PER_PLATFORM: tuple[Rule, ...] = (
     *arch.RULES,
@@ -58,6 +64,8 @@ PER_PLATFORM: tuple[Rule, ...] = (
     *ports.RULES,
     *links.RULES,
     *strings.RULES,
+    *files.RULES,
+    *target.RULES,
 )
 
 Lookup = Callable[[str], Platform | None]
