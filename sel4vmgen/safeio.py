@@ -161,24 +161,27 @@ def path_text_problem(text: str) -> str | None:
 # ---------------------------------------------------------------- writing
 
 
-def writable_target(path: Path) -> None:
-    """Refuse a target that is a symlink or exists and is not a regular file."""
+def writable_target(path: Path) -> os.stat_result | None:
+    """Refuse a target that is a symlink or exists and is not a regular file; the target's
+    status when it exists."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
-        return
+        return None
     except OSError as e:
         raise _os_problem(e) from None
     if stat.S_ISLNK(st.st_mode):
-        raise FileProblem("symlink", f"{path} is a symlink; refusing to write through it")
+        raise FileProblem("symlink", "it is a symlink, and no output is written through one")
     if not stat.S_ISREG(st.st_mode):
-        raise FileProblem(kind_of(st.st_mode)[0], f"{path} is {kind_of(st.st_mode)[1]}")
+        kind, words = kind_of(st.st_mode)
+        raise FileProblem(kind, f"it is {words}, not a regular file")
+    return st
 
 
 def atomic_write(path: Path, data: bytes, *, make_parents: bool = False) -> None:
     """Replace (or create) the regular file `path` with `data` atomically."""
     path = Path(path)
-    writable_target(path)
+    before = writable_target(path)
     parent = path.parent
     try:
         if make_parents:
@@ -187,9 +190,11 @@ def atomic_write(path: Path, data: bytes, *, make_parents: bool = False) -> None
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(tmp, flags, 0o666)
     except OSError as e:
-        raise FileProblem("io", f"cannot write {path}: {e.strerror or e}") from None
+        raise FileProblem("io", e.strerror or str(e)) from None
     try:
         with os.fdopen(fd, "wb") as f:
+            if before is not None:
+                os.fchmod(f.fileno(), before.st_mode & 0o7777)  # keep the file's mode
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -199,7 +204,7 @@ def atomic_write(path: Path, data: bytes, *, make_parents: bool = False) -> None
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(e, OSError):
-            raise FileProblem("io", f"cannot write {path}: {e.strerror or e}") from None
+            raise FileProblem("io", e.strerror or str(e)) from None
         raise
 
 

@@ -17,7 +17,6 @@ import click
 from sel4vmgen.commands.output import emit
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.pipeline import check_file, exit_code
-from sel4vmgen.plan.invariants import problems
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.sim import trace
 from sel4vmgen.sim.run import MODELS, Options, SimReport, limits_of, simulate
@@ -38,16 +37,14 @@ def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic]]:
         files = plan_files(path)
         if not files:
             _die(2, f"{target}: no plan.json in this folder (is it a generated application?)")
+        from sel4vmgen.plan.read import CorruptPlan, read_plan
+
         plans = []
         for f in files:
             try:
-                plan = Plan.from_json(f.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, ValueError) as e:
-                _die(2, f"{f}: not a readable plan: {e}")
-            broken = problems(plan)
-            if broken:
-                _die(2, f"{f}: not a plan sel4vmgen would make: {'; '.join(broken)}")
-            plans.append(plan)
+                plans.append(read_plan(f))
+            except CorruptPlan as e:
+                _die(2, str(e))
         return plans, []
     checked = check_file(target)
     if not checked.ok or checked.loaded is None:
@@ -162,10 +159,12 @@ def _write_trace(reports: list[SimReport], path: str) -> None:
         t = report.timed
         end = max((e.time for e in t.log), default=0)
         data = trace.chrome_trace_timed(t.log, t.cores, end, t.violations)
+    from sel4vmgen.safeio import FileProblem, atomic_write
+
     try:
-        Path(path).write_text(trace.dumps(data), encoding="utf-8")
-    except OSError as e:
-        _die(2, f"cannot write {path}: {e.strerror}")
+        atomic_write(Path(path), trace.dumps(data).encode("utf-8"))
+    except FileProblem as e:
+        _die(2, f"cannot write {path}: {e.detail}")
 
 
 def _print(rs: list[SimReport], fmt: str, warnings: list[Diagnostic]) -> None:
