@@ -726,9 +726,16 @@ def test_unreadable_component_source_is_e408_and_writes_nothing(tmp_path: Path) 
     [d] = err.value.diagnostics
     assert (d.code, d.message) == (
         "E408",
-        "component crossvm_init: cannot read source c/missing.c: No such file or directory",
+        "component crossvm_init: cannot read source c/missing.c: file not found",
     )
     assert not (tmp_path / "app").exists()
+    # and validate reported it first, at the line naming the source
+    from sel4vmgen.pipeline import check_file
+
+    found = [(d.code, d.message) for d in check_file(system).diagnostics if d.is_error]
+    assert found == [
+        ("E241", "component crossvm_init source c/missing.c cannot be copied: file not found")
+    ]
 
 
 def test_two_sources_with_one_file_name_are_e408(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ and conflicts in red.  Missing folders of OUT are created.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def _names(plan: Plan) -> set[str]:
 
 def _app_plan(app: Path, platform: str | None) -> Plan:
     """The plan of a generated app: `plan.json`, or `<platform>/plan.json` when it has several."""
-    if (app / "plan.json").is_file():
+    if os.path.lexists(app / "plan.json"):  # the reader refuses what is not a plan file
         return _from_json(app / "plan.json")
     found = sorted(app.glob("*/plan.json"))
     if not found:

@@ -10,6 +10,7 @@ or unreadable input.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -24,7 +25,8 @@ from sel4vmgen.sim.run import MODELS, Options, SimReport, limits_of, simulate
 
 def plan_files(folder: Path) -> list[Path]:
     """The plan files of a generated application, in a stable order."""
-    found = [folder / "plan.json"] if (folder / "plan.json").is_file() else []
+    # present at all (a FIFO or a dangling link too): the reader says what is wrong with it
+    found = [folder / "plan.json"] if os.path.lexists(folder / "plan.json") else []
     found += sorted(folder.glob("plan-*.json")) + sorted(folder.glob("*/plan.json"))
     return found
 
