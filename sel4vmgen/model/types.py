@@ -125,6 +125,7 @@ _CHECKOUT_VARS = (
 )
 
 
+_RANGES = {"size": "1 to 2^64-1 bytes", "address": "0 to 2^64-1"}
 _KINDS = {
     "size": "a size (write 0x1000, 4096 or 4KiB)",
     "address": "an address (write a number such as 0x40000000)",
@@ -165,8 +166,8 @@ def _number(value: Any, kind: str) -> tuple[int, str]:
     if len(digits.lstrip("0xX")) > 40:  # far beyond 2^64; int() refuses 4300+ decimal digits
         raise PydanticCustomError(
             "value_range",
-            "{kind} of {n} digits is out of range (0 to 2^64-1)",
-            {"kind": kind, "n": len(digits)},
+            "{kind} of {n} digits is out of range ({range})",
+            {"kind": kind, "n": len(digits), "range": _RANGES[kind]},
         )
     n = int(digits, 16) if digits.lower().startswith("0x") else int(digits, 10)
     return n, unit
