@@ -354,6 +354,14 @@ CODES: tuple[Code, ...] = (
         "# the system file in /home/me/a;b/, with kernel: {image: bzimage}",
     ),
     Code(
+        "E248",
+        "x86 cross-VM event without a dataport",
+        "On x86 the generated cross-VM connections give each event of a VM one of its "
+        "dataports to travel with, so a VM needs at least as many dataports as events.",
+        "connections:\n  - {type: cross_vm, vm: vm0, component: peer,\n"
+        "     events: [{name: ready, direction: to_vm, peer: ready}]}",
+    ),
+    Code(
         "W201",
         "more VCPUs than nodes",
         "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "

@@ -9,7 +9,8 @@
   guest's RAM, stay below 4 GiB; on a 64-bit one the heap stays inside the
   user half of the address space (47 bits on x86_64, 48 on aarch64).  x86
   guest RAM goes to camkes-vm as `attribute int guest_ram_mb`
-  (components/VM/configurations/vm.h), a C int.
+  (components/VM/configurations/vm.h), a C int;
+- E248 an x86 VM with more cross-VM events than dataports.
 """
 
 from __future__ import annotations
@@ -155,5 +156,34 @@ def sizes_the_target_holds(ctx: Ctx) -> list[Diagnostic]:
     return out
 
 
-RULES_ONCE = (platform_twice, dataport_pages)
+def x86_events_with_dataports(ctx: Ctx) -> list[Diagnostic]:
+    """E248: on x86 each cross-VM event of a VM travels with one of its dataports (the
+    generated app pairs the n-th event with the n-th dataport, as optiplex9020 does), so a
+    VM may not have more events than dataports."""
+    if ctx.system.arch != "x86":
+        return []
+    events: dict[str, list[Span]] = {}
+    ports: dict[str, int] = {}
+    for c, conn in enumerate(ctx.system.connections):
+        if isinstance(conn, CrossVm):
+            ports[conn.vm] = ports.get(conn.vm, 0) + len(conn.dataports)
+            spans = [ctx.span("connections", c, "events", e) for e in range(len(conn.events))]
+            events.setdefault(conn.vm, []).extend(spans)
+    out: list[Diagnostic] = []
+    for vm, spans in events.items():
+        n = ports.get(vm, 0)
+        if len(spans) > n:
+            out.append(
+                error(
+                    "E248",
+                    f"{vm} has {len(spans)} cross-VM event(s) but {n} dataport(s); on x86 each "
+                    "event travels with a dataport",
+                    spans[n],
+                    hint="add a dataport to the connection, or drop the event",
+                )
+            )
+    return out
+
+
+RULES_ONCE = (platform_twice, dataport_pages, x86_events_with_dataports)
 RULES = (irqs_twice_in_a_vm, sizes_the_target_holds)
