@@ -215,7 +215,7 @@ def test_mutated_examples(tmp_path: Path, content: bytes) -> None:
 # ---------------------------------------------------------------- validate decides for generate
 
 PIPELINE = settings(
-    max_examples=120,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, MINIMAL_X86, run_cli
+from conftest import EXAMPLES, FIXTURES, MINIMAL_X86, run_cli
 
 from sel4vmgen.pipeline import check_file
 
@@ -210,6 +210,32 @@ def test_plan_json_that_is_not_a_regular_file(tmp_path: Path, kind: str) -> None
         run = run_cli(*args)
         assert run.exit_code == 2
         assert "corrupt plan: cannot read it: " in run.stderr
+
+
+BAD_PLANS = sorted((FIXTURES / "bad-plan").glob("*.json"))
+
+
+@pytest.mark.parametrize("fixture", BAD_PLANS, ids=[p.stem for p in BAD_PLANS])
+def test_bad_plan_fixture_exits_2_with_its_exact_message(tmp_path: Path, fixture: Path) -> None:
+    """Each fixtures/bad-plan/NAME.json pins, in NAME.expect, what follows "corrupt plan: "."""
+    want = fixture.with_suffix(".expect").read_text(encoding="utf-8").rstrip("\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    plan = app / "plan.json"
+    plan.write_bytes(fixture.read_bytes())
+    readers = [["simulate", str(app)], ["graph", str(plan)], ["graph", str(app)]]
+    if want.startswith("not a plan sel4vmgen would make"):
+        readers = readers[:1]  # graph draws a well-formed plan that breaks an invariant
+    for args in readers:
+        run = run_cli(*args)
+        assert (run.exit_code, run.stderr) == (2, f"error: {plan}: corrupt plan: {want}\n")
+
+
+def test_every_bad_plan_fixture_has_its_expectation() -> None:
+    assert len(BAD_PLANS) >= 10
+    assert sorted(p.stem for p in (FIXTURES / "bad-plan").glob("*.expect")) == [
+        p.stem for p in BAD_PLANS
+    ]
 
 
 # ---------------------------------------------------------------- writing

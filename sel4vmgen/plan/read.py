@@ -52,7 +52,7 @@ def _depth(text: str) -> int:
 def _number(text: str) -> int:
     digits = text.lstrip("-")
     if len(digits) > 20:
-        raise ValueError(f"a number of {len(digits)} digits")
+        raise ValueError(f"a number of {len(digits)} digits is beyond 64 bits")
     n = int(text)
     if not -MAX_INT < n < MAX_INT:
         raise ValueError("a number beyond 64 bits")
@@ -99,12 +99,20 @@ def read_plan(path: Path, *, invariants: bool = True) -> Plan:
     except FileProblem as e:
         raise CorruptPlan(f"{where}: corrupt plan: cannot read it: {e.detail}") from None
     try:
-        data = _parse(raw.decode("utf-8"))
-        if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-            got = data.get("format") if isinstance(data, dict) else None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CorruptPlan(
+            f"{where}: corrupt plan: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})"
+        ) from None
+    try:
+        data = _parse(text)
+        if not isinstance(data, dict):
+            raise CodecError("the file holds a JSON value that is not an object")
+        if data.get("format") != PLAN_FORMAT:
+            got = data.get("format")
             raise CodecError(f"plan format {shown_text(repr(got))} is not {PLAN_FORMAT}")
         plan = decode(Plan, data)
-    except (UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError) as e:
+    except (ValueError, TypeError, KeyError, RecursionError) as e:
         raise CorruptPlan(f"{where}: corrupt plan: {shown_text(str(e), 300)}") from None
     broken = problems(plan) if invariants else []
     if broken:
