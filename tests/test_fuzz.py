@@ -252,3 +252,21 @@ def test_what_validate_accepts_generates_simulates_and_draws(
     for plan in plan_files(app):
         drawn = run_cli("graph", str(plan), "-o", str(here / "system.dot"))
         assert drawn.exit_code == 0, drawn.stderr
+
+
+def test_validate_reports_what_resolving_refuses(tmp_path: Path) -> None:
+    """Found by the property above: one file-server name for a kernel and an initrd was first
+    refused by `generate` (E301); `validate` now reports it at the VM."""
+    system = tmp_path / "system.yaml"
+    system.write_text(
+        "name: s\narch: arm\nsel4_arch: aarch64\nplatform: qemu-arm-virt\nvms:\n"
+        "  - name: vm0\n    kernel: {image: linux, name: linux}\n"
+        "    initrd: {image: rootfs.cpio, name: linux}\n",
+        encoding="utf-8",
+    )
+    run = run_cli("validate", str(system))
+    assert run.exit_code == 1
+    assert (
+        f"{system}:6:5: error[E301]: on qemu-arm-virt: file-server name 'linux' is used for "
+        "linux (vm0) and rootfs.cpio (vm0)"
+    ) in run.stderr.splitlines()
