@@ -31,13 +31,15 @@ LOAD_CODES: tuple[Code, ...] = (
     _c(
         "E002",
         "not a file",
-        "The path names a directory or another non-regular file.",
+        "The path names a folder, a FIFO, a socket or a device (perhaps through a symlink) "
+        "rather than a regular file.  A FIFO is never waited on: it is refused at once.",
         "sel4vmgen validate examples/   # a folder, not a system file",
     ),
     _c(
         "E003",
         "file cannot be read",
-        "The operating system refused to read the file (permissions, I/O error).",
+        "The operating system refused to read the file (permissions, I/O error), or its path "
+        "is a symlink loop.",
         "chmod 000 system.yaml && sel4vmgen validate system.yaml",
     ),
     _c(
@@ -57,7 +59,9 @@ LOAD_CODES: tuple[Code, ...] = (
         "E006",
         "YAML syntax error",
         "The file is not well-formed YAML: an unclosed bracket or quote, a bad escape, an "
-        "undefined alias, a tab used for indentation, or a `!tag` (tags are not supported).",
+        "undefined alias, a tab used for indentation, a `!tag` or `!!int`-style tag, or a "
+        "`%YAML`/`%TAG` directive (tags and directives change how values are read, so "
+        "they are not supported).",
         "vms: [vm0\nname: x   # the flow list is never closed",
     ),
     _c(
@@ -152,6 +156,22 @@ MODEL_CODES: tuple[Code, ...] = (
         "platform: PC99   # platform names are lowercase",
     ),
 )
+
+
+# Codes whose diagnostics may carry no position, on purpose: the problem is the whole
+# input file (it cannot be opened or read), or the whole run (the output folder, the
+# rendering of a plan, a simulation finding about a plan rather than a line).  Every
+# other diagnostic points at the line it concerns.
+WHOLE_FILE = frozenset({"E001", "E002", "E003"})
+
+
+def whole(code: str) -> str | None:
+    """'file' or 'run' when a diagnostic of `code` may be positionless on purpose, else None."""
+    if code in WHOLE_FILE:
+        return "file"
+    if code[1:2] in ("4", "5"):  # E4xx generation, E5xx/W5xx simulation
+        return "run"
+    return None
 
 
 @cache

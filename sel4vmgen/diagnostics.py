@@ -102,13 +102,12 @@ class _SourceCache:
 
     def line(self, file: str, line: int) -> str | None:
         if file not in self._lines:
-            try:
-                data = Path(file).read_bytes()
-                if len(data) > 8 * 1024 * 1024:
-                    self._lines[file] = None
-                else:
-                    self._lines[file] = data.decode("utf-8", "replace").splitlines()
-            except OSError:
+            from sel4vmgen.safeio import TEXT_CAP, FileProblem, read_regular
+
+            try:  # never blocks on a FIFO, never reads a device
+                data = read_regular(Path(file), TEXT_CAP)
+                self._lines[file] = data.decode("utf-8", "replace").splitlines()
+            except FileProblem:
                 self._lines[file] = None
         lines = self._lines[file]
         if lines is None or not 1 <= line <= len(lines):

@@ -13,10 +13,10 @@ the folder into place.  On errors nothing is written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -560,6 +560,17 @@ def _report(
     return text, tuple(_moved(d, renames) for d in diagnostics)
 
 
+def _move_into_place(rendered: Path, final: Path) -> None:
+    """Rename the rendered folder to `final` in one step, never replacing what is there."""
+    from sel4vmgen.safeio import RENAME_NOREPLACE, rename2
+
+    if rename2(rendered, final, RENAME_NOREPLACE):
+        return
+    if os.path.lexists(final):
+        raise FileExistsError(17, "it already exists", str(final))
+    os.rename(rendered, final)
+
+
 def scaffold(given: Mapping[str, str], output_dir: Path) -> Result:
     """Answers (missing ones defaulted) -> a checked guest folder in `output_dir`.
 
@@ -577,9 +588,15 @@ def scaffold(given: Mapping[str, str], output_dir: Path) -> Result:
     if answers["os"] not in OS_KINDS:
         raise ScaffoldError(f"os must be one of {', '.join(OS_KINDS)}, not '{answers['os']}'")
     final = output_dir / folder_name(answers["name"])
-    if final.exists():
+    if os.path.lexists(final):
         raise ScaffoldError(f"{final} already exists; choose another name or -o folder")
-    with tempfile.TemporaryDirectory(prefix="sel4vmgen-new-guest-") as tmp_name:
+    made = [p for p in (output_dir, *output_dir.parents) if not os.path.lexists(p)]
+    try:  # rendered beside the final folder, so that it is moved there in one rename
+        output_dir.mkdir(parents=True, exist_ok=True)
+        staging = tempfile.TemporaryDirectory(prefix=".sel4vmgen-new-guest-", dir=output_dir)
+    except OSError as e:
+        raise ScaffoldError(f"cannot write {final}: {e.strerror or e}") from None
+    with staging as tmp_name:
         tmp = Path(tmp_name)
         try:
             rendered = render(answers, tmp, final)
@@ -588,11 +605,14 @@ def scaffold(given: Mapping[str, str], output_dir: Path) -> Result:
         checked = check_file(rendered / "system.yaml")
         text, moved = _report(checked.diagnostics, rendered, final)
         if not checked.ok or has_errors(checked.diagnostics):
+            staging.cleanup()
+            for folder in made:  # nothing written: not even the folders -o named
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
             return Result(None, moved, text)
         files = tuple(sorted(p.name for p in rendered.iterdir()))
         try:
-            output_dir.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(rendered), str(final))
+            _move_into_place(rendered, final)
         except OSError as e:
             raise ScaffoldError(f"cannot write {final}: {e.strerror or e}") from None
     return Result(final, moved, text, files)

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, Span
+from sel4vmgen.safeio import TEXT_CAP, FileProblem, path_text_problem, read_regular
 
 PathKey = tuple[str | int, ...]
 
-MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES = TEXT_CAP
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 MAX_INCLUDE_DEPTH = 8
@@ -69,27 +70,22 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def shown_path(text: str) -> str:
+    """A path as messages show it: as it is, or escaped when it holds what no terminal
+    should print (a lone surrogate from undecodable bytes, a control or bidi character)."""
+    if path_text_problem(text) is None:
+        return text
+    return text.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
 def read_text(path: Path, shown: str, at: Span | None = None) -> str:
-    """Read a file as UTF-8 text, refusing directories, huge files and binary data."""
+    """Read a regular file as UTF-8 text, refusing folders, FIFOs, sockets, devices, symlink
+    loops, huge files and binary data.  A FIFO is never waited on (`safeio`)."""
     where = at or Span(shown, 1, 1)
     try:
-        if not path.exists():
-            raise _fail("E001", f"file not found: {shown}", at)
-        if not path.is_file():
-            raise _fail("E002", f"not a regular file: {shown}", at)
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _fail(
-                "E005",
-                f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes",
-                where,
-            )
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)  # st_size can understate (/proc files, growth)
-        if len(raw) > MAX_FILE_BYTES:
-            raise _fail("E005", f"file is over the limit of {MAX_FILE_BYTES} bytes", where)
-    except OSError as e:
-        raise _fail("E003", f"cannot read {shown}: {e.strerror or e}", at) from None
+        raw = read_regular(path, MAX_FILE_BYTES)
+    except FileProblem as e:
+        raise _unreadable(e, shown, at, where) from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -113,6 +109,17 @@ def read_text(path: Path, shown: str, at: Span | None = None) -> str:
         col = nul - (text.rfind("\n", 0, nul) + 1) + 1
         raise _fail("E004", "file contains a NUL byte: not a text file", Span(shown, line, col))
     return text
+
+
+def _unreadable(e: FileProblem, shown: str, at: Span | None, where: Span) -> DiagnosticError:
+    """E001/E002/E003/E005 for a file `safeio` refused."""
+    if e.kind == "missing":
+        return _fail("E001", f"{e.detail}: {shown}", at)
+    if e.kind == "large":
+        return _fail("E005", f"file is {e.detail}", where)
+    if e.kind in ("directory", "fifo", "socket", "device", "other"):
+        return _fail("E002", f"not a regular file: {shown} ({e.detail})", at)
+    return _fail("E003", f"cannot read {shown}: {e.detail}", at)
 
 
 def _yaml_error(e: Exception, shown: str) -> DiagnosticError:
@@ -152,9 +159,17 @@ def _duplicate_key(message: str) -> str | None:
     return rest.split('"', 1)[0]
 
 
-_CORE_TAGS = frozenset(
-    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")
-)
+def _tag_text(tag: Any) -> str:
+    """A tag as written: `!!int` for the core schema's, else as the parser gives it."""
+    text = str(getattr(tag, "value", tag))
+    core = "tag:yaml.org,2002:"
+    return "!!" + text[len(core) :] if text.startswith(core) else text
+
+
+def _directive_span(text: str, shown: str) -> Span:
+    m = _DIRECTIVE_RE.search(text)
+    line = text.count("\n", 0, m.start()) + 1 if m else 1
+    return Span(shown, line, 1)
 
 
 def _scan_events(yaml: Any, text: str, shown: str) -> None:
@@ -167,6 +182,13 @@ def _scan_events(yaml: Any, text: str, shown: str) -> None:
         mark = event.start_mark
         here = Span(shown, mark.line + 1, mark.column + 1)
         if kind == "DocumentStartEvent":
+            if getattr(event, "version", None) or getattr(event, "tags", None):
+                raise _fail(
+                    "E006",
+                    "YAML directives (`%YAML`, `%TAG`) are not supported",
+                    _directive_span(text, shown),
+                    hint="remove the `%` line: a system file is read as YAML 1.2",
+                )
             documents += 1
             if documents > 1:
                 raise _fail(
@@ -189,16 +211,17 @@ def _scan_events(yaml: Any, text: str, shown: str) -> None:
                 hint="an alias may only repeat a node that is complete",
             )
         tag = getattr(event, "tag", None)
-        if tag is not None and str(tag) not in _CORE_TAGS:
+        if tag is not None:
             raise _fail(
                 "E006",
-                f"YAML tag '{tag}' is not supported",
+                f"YAML tag '{_tag_text(tag)}' is not supported: it changes how the value is read",
                 here,
                 hint="write the plain value without a `!tag`",
             )
 
 
 _MARKER_RE = re.compile(r"^(---|\.\.\.)", re.M)
+_DIRECTIVE_RE = re.compile(r"^%", re.M)
 _DEEP_INDENT_RE = re.compile(rf"^[ \t]{{{MAX_DEPTH},}}\S", re.M)
 
 
@@ -211,6 +234,7 @@ def _needs_scan(text: str) -> bool:
         "*" in text
         or "!" in text
         or _MARKER_RE.search(text) is not None
+        or _DIRECTIVE_RE.search(text) is not None
         or text.count("[") + text.count("{") > MAX_DEPTH
         or _DEEP_INDENT_RE.search(text) is not None
     )
@@ -431,15 +455,18 @@ class _Loading:
 def _include_target(ref: Any, at: Span, chain: tuple[_Loading, ...]) -> _Loading:
     """The file an `include:` names, refusing bad values, cycles and deep nesting.
     It is shown as the including file's folder joined with the reference."""
-    if not isinstance(ref, str) or not ref.strip() or "\x00" in ref:
+    if not isinstance(ref, str) or not ref.strip():
         raise _fail(
             "E011",
             f"`include` takes the path of a YAML file, not {describe(ref) if ref else 'empty text'}",
             at,
         )
+    bad = path_text_problem(ref)
+    if bad is not None:
+        raise _fail("E011", f"`include` path holds {bad}, which no file name should", at)
     parent = chain[-1]
     target = _Loading(
-        (parent.path.parent / ref).resolve(),
+        Path(os.path.realpath(parent.path.parent / ref)),
         os.path.normpath(os.path.join(os.path.dirname(parent.shown), ref)),
     )
     paths = [c.path for c in chain]
@@ -457,7 +484,7 @@ def _fragment(ref: Any, at: Span, chain: tuple[_Loading, ...], budget: _Budget) 
     try:
         doc = load_fragment(target.path, target.shown, at, budget)
     except DiagnosticError as e:
-        raise _include_failed(e, ref, at) from None
+        raise _include_failed(e, ref, at, target.shown) from None
     if not isinstance(doc.data, dict):
         raise _fail(
             "E010",
@@ -489,14 +516,12 @@ def _expand_includes(doc: Document, top: _Loading, budget: _Budget) -> None:
         vms[i] = merged.data
 
 
-def _include_failed(e: DiagnosticError, ref: str, at: Span) -> DiagnosticError:
+def _include_failed(e: DiagnosticError, ref: str, at: Span, shown: str) -> DiagnosticError:
     """Errors in an included file keep their own position; unreadable ones point at the include."""
     out = []
     for d in e.diagnostics:
         if d.code in ("E001", "E002", "E003"):
-            reason = {"E001": "file not found", "E002": "not a regular file"}.get(
-                d.code, "cannot read it"
-            )
+            reason = d.message.replace(f": {shown}", "").replace(f" {shown}:", " it:")
             out.append(Diagnostic("E011", f"cannot include '{ref}': {reason}", at, hint=d.hint))
         else:
             out.append(d)
@@ -506,7 +531,7 @@ def _include_failed(e: DiagnosticError, ref: str, at: Span) -> DiagnosticError:
 def load_document(path: str | Path) -> Document:
     """Load a system file with its includes; raise `DiagnosticError` on any problem."""
     p = Path(path)
-    shown = str(path)
+    shown = shown_path(str(path))
     budget = _Budget()
     doc = load_fragment(p, shown, None, budget)
     if not isinstance(doc.data, dict):
@@ -516,5 +541,5 @@ def load_document(path: str | Path) -> Document:
             doc.span(()),
             hint="start with `name:`, `arch:`, `platform:` and `vms:`",
         )
-    _expand_includes(doc, _Loading(p.resolve(), shown), budget)
+    _expand_includes(doc, _Loading(Path(os.path.realpath(p)), shown), budget)
     return doc

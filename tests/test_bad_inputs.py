@@ -158,7 +158,7 @@ def test_missing_file_is_unreadable_exit_2(tmp_path: Path) -> None:
 def test_directory_is_unreadable_exit_2(tmp_path: Path) -> None:
     result = check_file(tmp_path)
     assert [(d.code, d.message) for d in result.diagnostics] == [
-        ("E002", f"not a regular file: {tmp_path}")
+        ("E002", f"not a regular file: {tmp_path} (a folder)")
     ]
     assert exit_code([result]) == 2
 

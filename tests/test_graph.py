@@ -792,7 +792,7 @@ def test_command_refuses_a_json_file_that_is_not_a_plan(tmp_path: Path) -> None:
     bad.write_text('{"format": 99}', encoding="utf-8")
     result = CliRunner().invoke(cli, ["graph", str(bad)])
     assert result.exit_code == 2
-    assert f"is not a sel4vmgen plan: plan format 99 is not {PLAN_FORMAT}" in result.output
+    assert f"corrupt plan: plan format 99 is not {PLAN_FORMAT}" in result.output
 
 
 @settings(max_examples=300, deadline=None)

@@ -143,7 +143,7 @@ def test_unreadable_plan_and_empty_folder_exit_2(cli: Cli, tmp_path: Path) -> No
     assert r.exit_code == 2 and "no plan.json in this folder" in r.stderr
     (tmp_path / "plan.json").write_text('{"format": 99}')
     r = cli("simulate", str(tmp_path))
-    assert r.exit_code == 2 and "not a readable plan: plan format 99 is not 1" in r.stderr
+    assert r.exit_code == 2 and "corrupt plan: plan format 99 is not 1" in r.stderr
 
 
 def test_config_errors_exit_1_before_simulating(cli: Cli, tmp_path: Path) -> None:
@@ -168,8 +168,9 @@ def test_plan_the_models_cannot_run_exits_2_without_a_traceback(cli: Cli, tmp_pa
     r = cli("simulate", str(tmp_path))
     assert r.exit_code == 2
     first = bad.threads[0].name
-    assert f"not a plan sel4vmgen would make: thread {first} has priority 300, outside 0-255" in (
-        r.stderr
+    assert (
+        f"corrupt plan: not a plan sel4vmgen would make: thread {first} has priority 300, outside 0-255"
+        in (r.stderr)
     )
 
 
@@ -235,7 +236,7 @@ def test_a_hand_edited_plan_json_is_refused_not_simulated(cli: Cli, tmp_path: Pa
     r = cli("simulate", str(tmp_path))
     assert r.exit_code == 2
     assert r.stderr.strip() == (
-        f"error: {tmp_path / 'plan.json'}: not a plan sel4vmgen would make: "
+        f"error: {tmp_path / 'plan.json'}: corrupt plan: not a plan sel4vmgen would make: "
         "num_nodes is 0; a system has at least one core; VM vm0 has -5 VCPUs"
     )
 

@@ -3,13 +3,15 @@
 FILE is a system YAML file (checked and resolved, like `validate` then `plan`),
 a generated application's `plan.json`, or the application folder holding it.
 DOT is written by our own code; SVG and PNG go through the Graphviz `dot`
-program, and its absence is a usage error (exit 2).  With `--memory` each VM's
+program, and its absence is a usage error (exit 2).  OUT is written atomically, never
+through a symlink or onto a FIFO or device (exit 2).  With `--memory` each VM's
 guest-physical memory map is drawn to scale, overlapping windows side by side
 and conflicts in red.  Missing folders of OUT are created.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -26,14 +28,12 @@ def _fail(message: str, code: int) -> SystemExit:
 
 
 def _from_json(path: Path) -> Plan:
-    from sel4vmgen.codec import CodecError
+    from sel4vmgen.plan.read import CorruptPlan, read_plan
 
     try:
-        return Plan.from_json(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise _fail(f"cannot read {path}: {e}", 2) from None
-    except (CodecError, ValueError, TypeError, KeyError) as e:
-        raise _fail(f"{path} is not a sel4vmgen plan: {e}", 2) from None
+        return read_plan(path, invariants=False)
+    except CorruptPlan as e:
+        raise _fail(str(e), 2) from None
 
 
 def _resolve(path: Path, platform: str | None) -> Plan:
@@ -66,7 +66,7 @@ def _names(plan: Plan) -> set[str]:
 
 def _app_plan(app: Path, platform: str | None) -> Plan:
     """The plan of a generated app: `plan.json`, or `<platform>/plan.json` when it has several."""
-    if (app / "plan.json").is_file():
+    if os.path.lexists(app / "plan.json"):  # the reader refuses what is not a plan file
         return _from_json(app / "plan.json")
     found = sorted(app.glob("*/plan.json"))
     if not found:
@@ -116,11 +116,12 @@ def _write(data: bytes, output: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
+    from sel4vmgen.safeio import FileProblem, atomic_write
+
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes(data)
-    except OSError as e:
-        raise _fail(f"cannot write {output}: {e.strerror or e}", 2) from None
+        atomic_write(output, data, make_parents=True)
+    except FileProblem as e:
+        raise _fail(f"cannot write {output}: {e.detail}", 2) from None
 
 
 @click.command()

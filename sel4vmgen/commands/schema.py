@@ -1,4 +1,7 @@
-"""`sel4vmgen schema [-o FILE]`: the JSON Schema of the system format."""
+"""`sel4vmgen schema [-o FILE]`: the JSON Schema of the system format.
+
+FILE is written atomically, never through a symlink or onto a FIFO or device (exit 2).
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,10 @@ def command(output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
+        from sel4vmgen.safeio import FileProblem, atomic_write
+
         try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as e:
-            click.echo(f"error: cannot write {output}: {e.strerror or e}", err=True)
+            atomic_write(output, text.encode("utf-8"))
+        except FileProblem as e:
+            click.echo(f"error: cannot write {output}: {e.detail}", err=True)
             raise SystemExit(2) from None

@@ -10,6 +10,7 @@ or unreadable input.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -17,7 +18,6 @@ import click
 from sel4vmgen.commands.output import emit
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.pipeline import check_file, exit_code
-from sel4vmgen.plan.invariants import problems
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.sim import trace
 from sel4vmgen.sim.run import LABELS, MODELS, Options, SimReport, limits_of, simulate
@@ -26,7 +26,8 @@ from sel4vmgen.source import Document
 
 def plan_files(folder: Path) -> list[Path]:
     """The plan files of a generated application, in a stable order."""
-    found = [folder / "plan.json"] if (folder / "plan.json").is_file() else []
+    # present at all (a FIFO or a dangling link too): the reader says what is wrong with it
+    found = [folder / "plan.json"] if os.path.lexists(folder / "plan.json") else []
     found += sorted(folder.glob("plan-*.json")) + sorted(folder.glob("*/plan.json"))
     return found
 
@@ -39,16 +40,14 @@ def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic], Doc
         files = plan_files(path)
         if not files:
             _die(2, f"{target}: no plan.json in this folder (is it a generated application?)")
+        from sel4vmgen.plan.read import CorruptPlan, read_plan
+
         plans = []
         for f in files:
             try:
-                plan = Plan.from_json(f.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, ValueError) as e:
-                _die(2, f"{f}: not a readable plan: {e}")
-            broken = problems(plan)
-            if broken:
-                _die(2, f"{f}: not a plan sel4vmgen would make: {'; '.join(broken)}")
-            plans.append(plan)
+                plans.append(read_plan(f))
+            except CorruptPlan as e:
+                _die(2, str(e))
         return plans, [], None
     checked = check_file(target)
     if not checked.ok or checked.loaded is None:
@@ -173,10 +172,12 @@ def _write_trace(reports: list[SimReport], path: str) -> None:
         end = max((e.time for e in t.log), default=0)
         where = f"{report.system} on {report.platform}: timed run"
         data = trace.chrome_trace_timed(t.log, t.cores, end, t.violations, where)
+    from sel4vmgen.safeio import FileProblem, atomic_write
+
     try:
-        Path(path).write_text(trace.dumps(data), encoding="utf-8")
-    except OSError as e:
-        _die(2, f"cannot write {path}: {e.strerror}")
+        atomic_write(Path(path), trace.dumps(data).encode("utf-8"))
+    except FileProblem as e:
+        _die(2, f"cannot write {path}: {e.detail}")
 
 
 def _print(rs: list[SimReport], fmt: str, warnings: list[Diagnostic], doc: Document | None) -> None:

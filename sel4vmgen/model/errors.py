@@ -168,9 +168,9 @@ def _shown(value: Any) -> str:
         return f"'{text}'" if len(text) <= 40 else f"'{text[:37]}...'"
     if isinstance(value, bool | None | dict | list | tuple):
         return describe(value)
-    if isinstance(value, int) and len(str(value)) > 24:
-        return f"{str(value)[:6]}...({len(str(value))} digits)"
-    return str(value)
+    from sel4vmgen.text import shown
+
+    return shown(value)
 
 
 def _count_message(err: ErrorDetails, where: str) -> str:

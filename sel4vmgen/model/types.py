@@ -125,6 +125,7 @@ _CHECKOUT_VARS = (
 )
 
 
+_RANGES = {"size": "1 to 2^64-1 bytes", "address": "0 to 2^64-1"}
 _KINDS = {
     "size": "a size (write 0x1000, 4096 or 4KiB)",
     "address": "an address (write a number such as 0x40000000)",
@@ -162,6 +163,12 @@ def _number(value: Any, kind: str) -> tuple[int, str]:
             {"text": _printable(value), "kind": _KINDS[kind]},
         )
     digits, unit = m.group(1).replace("_", ""), m.group(3)
+    if len(digits.lstrip("0xX")) > 40:  # far beyond 2^64; int() refuses 4300+ decimal digits
+        raise PydanticCustomError(
+            "value_range",
+            "{kind} of {n} digits is out of range ({range})",
+            {"kind": kind, "n": len(digits), "range": _RANGES[kind]},
+        )
     n = int(digits, 16) if digits.lower().startswith("0x") else int(digits, 10)
     return n, unit
 
@@ -200,8 +207,9 @@ def parse_address(value: Any) -> int:
 
 
 def _short(n: int) -> str:
-    text = str(n)
-    return text if len(text) <= 24 else f"{text[:6]}...({len(text)} digits)"
+    from sel4vmgen.text import shown_int
+
+    return shown_int(n)
 
 
 def check_identifier(value: Any) -> str:
@@ -243,6 +251,16 @@ def check_image_path(value: Any) -> str:
     if not value or len(value) > 1024:
         raise PydanticCustomError("bad_path", "an image path must be 1 to 1024 characters")
     bad = next((c for c in value if c in "\x00\n\r\"'\\;`" or ord(c) < 0x20), None)
+    if bad is None:
+        from sel4vmgen.safeio import path_text_problem
+
+        problem = path_text_problem(value)
+        if problem is not None:
+            raise PydanticCustomError(
+                "bad_path",
+                "image path holds {problem}, which no file name should",
+                {"problem": problem},
+            )
     if bad is not None:
         raise PydanticCustomError(
             "bad_path",

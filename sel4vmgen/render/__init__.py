@@ -31,6 +31,7 @@ from sel4vmgen import __version__
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, Severity, has_errors
 from sel4vmgen.render.env import RenderError
 from sel4vmgen.render.writer import WriteError, check_tree, write_tree
+from sel4vmgen.safeio import TEXT_CAP, FileProblem, read_regular
 
 if TYPE_CHECKING:
     from sel4vmgen.model import Loaded
@@ -150,9 +151,9 @@ def copied_sources(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
                 )
             path = Path(ctx.image_path(source))
             try:
-                out[rel] = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
-                reason = getattr(e, "strerror", None) or str(e)
+                out[rel] = read_regular(path, TEXT_CAP).decode("utf-8")
+            except (FileProblem, UnicodeDecodeError) as e:
+                reason = str(e)
                 raise DiagnosticError(
                     [
                         Diagnostic(

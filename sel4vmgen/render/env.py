@@ -83,7 +83,7 @@ def camkes_string(value: str) -> str:
     """
     if not isinstance(value, str):
         raise RenderError(f"camkes_string expects text, not {value!r}")
-    bad = [c for c in value if ord(c) < 0x20 or ord(c) == 0x7F]
+    bad = [c for c in value if _control(c)]
     if bad:
         raise RenderError(f"a CAmkES string cannot hold the control character {bad[0]!r}")
     if '"' in value:
@@ -133,9 +133,17 @@ def _cmake_char(ch: str) -> str:
         return "\\r"
     if ch == "\t":
         return "\\t"
-    if ord(ch) < 0x20 or ord(ch) == 0x7F:
+    if _control(ch):
         raise RenderError(f"a CMake argument cannot hold the control character {ch!r}")
     return ch
+
+
+def _control(ch: str) -> bool:
+    """C0/C1 controls, line separators and bidirectional controls (`safeio`)."""
+    from sel4vmgen.safeio import BIDI, SEPARATORS
+
+    o = ord(ch)
+    return o < 0x20 or 0x7F <= o <= 0x9F or ch in SEPARATORS or ch in BIDI
 
 
 def c_comment(value: str) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -37,6 +38,7 @@ from pathlib import Path, PurePosixPath
 
 MANIFEST = "sel4vmgen-manifest.json"
 MANIFEST_FORMAT = 1
+MANIFEST_CAP = 16 * 1024 * 1024
 
 
 class WriteError(Exception):
@@ -98,19 +100,42 @@ def encoded(files: Mapping[str, str], version: str, input_sha256: str) -> dict[s
     return out
 
 
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
 def previous_manifest(out_dir: Path) -> dict[str, str] | None:
-    """`{path: sha256}` from the existing manifest, or None when there is none or it is unreadable."""
+    """`{path: sha256}` from the existing manifest, or None when there is none or it is not one
+    sel4vmgen wrote: not a regular file (a symlink, a FIFO), too large, not JSON, another
+    format or tool, a path that could leave the folder, or a value that is not a SHA-256."""
+    from sel4vmgen.safeio import FileProblem, read_regular
+
     path = out_dir / MANIFEST
-    if path.is_symlink() or not path.is_file():
+    if path.is_symlink():
         return None
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_regular(path, MANIFEST_CAP).decode("utf-8"))
+    except (FileProblem, ValueError, RecursionError):
         return None
-    files = data.get("files") if isinstance(data, dict) else None
-    if not isinstance(files, dict):
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         return None
-    return {str(k): str(v) for k, v in files.items()}
+    files = data.get("files")
+    if data.get("tool") != "sel4vmgen" or not isinstance(files, dict):
+        return None
+    for rel, digest in files.items():
+        if not isinstance(digest, str) or not _SHA256_RE.match(digest) or rel == MANIFEST:
+            return None
+        try:
+            safe_relpath(rel)
+        except WriteError:
+            return None
+    return dict(files)
+
+
+def trusted(out_dir: Path, old: Mapping[str, str]) -> set[str]:
+    """The files of the previous manifest that sel4vmgen may replace or remove: those still
+    holding the content the manifest names.  Anything else listed (edited since, or a user's
+    file the manifest names with another content) is the user's and is never removed."""
+    return {rel for rel, digest in old.items() if _file_digest(out_dir / rel) == digest}
 
 
 def _inside(out_dir: Path, rel: str) -> bool:
@@ -199,11 +224,11 @@ def write_tree(
     _not_the_working_folder(out_dir)
     old = previous_manifest(out_dir) or {}
     changed = tuple(rel for rel, data in new.items() if _file_digest(out_dir / rel) != sha256(data))
-    removed = tuple(sorted(rel for rel in old if rel not in new and (out_dir / rel).exists()))
+    removed = tuple(sorted(rel for rel in trusted(out_dir, old) if rel not in new))
     result = WriteResult(out_dir, tuple(new), changed, removed)
     if not changed and not removed:
         return result
-    keep = _user_entries(out_dir, set(old) | set(new))
+    keep = _user_entries(out_dir, trusted(out_dir, old) | set(new), set(old) | set(new))
     if not force:
         edited = blocked(out_dir, new)
         if edited:
@@ -258,8 +283,7 @@ def _written_by_sel4vmgen(out_dir: Path) -> None:
     """An existing non-empty folder must hold a manifest: anything else is not ours to replace."""
     if not out_dir.is_dir():
         return
-    manifest = out_dir / MANIFEST
-    if manifest.is_file() and not manifest.is_symlink():
+    if previous_manifest(out_dir) is not None:
         return
     try:
         with os.scandir(out_dir) as entries:
@@ -288,12 +312,13 @@ def _not_the_working_folder(out_dir: Path) -> None:
         )
 
 
-def _user_entries(out_dir: Path, owned: set[str]) -> list[str]:
+def _user_entries(out_dir: Path, owned: set[str], listed: set[str]) -> list[str]:
     """What in `out_dir` sel4vmgen does not own, to carry over: files, symlinks (never followed)
-    and empty folders.  A FIFO, socket or device cannot be carried over: `WriteError`."""
+    and empty folders (but the folders of `listed` files, which were made for them).  A FIFO,
+    socket or device cannot be carried over: `WriteError`."""
     if not out_dir.is_dir():
         return []
-    ours = {str(parent) for rel in owned for parent in PurePosixPath(rel).parents}
+    ours = {str(parent) for rel in listed for parent in PurePosixPath(rel).parents}
     found: list[str] = []
 
     def unreadable(e: OSError) -> None:
@@ -386,9 +411,18 @@ def _copy_entry(src: Path, dst: Path) -> None:
 
 
 def _swap(tmp: Path, out_dir: Path) -> None:
-    """Rename `tmp` to `out_dir`; an existing `out_dir` is renamed aside first, then removed."""
-    if not out_dir.exists():
-        os.rename(tmp, out_dir)
+    """Put `tmp` in place of `out_dir`.  An existing `out_dir` is exchanged with `tmp` in one
+    step (Linux renameat2 RENAME_EXCHANGE), so no moment leaves `out_dir` missing, and the old
+    tree (now at `tmp`) is removed; where the system cannot exchange, `out_dir` is renamed
+    aside, `tmp` renamed into place, and the old tree removed."""
+    from sel4vmgen.safeio import RENAME_NOREPLACE, exchange, rename2
+
+    if not os.path.lexists(out_dir):
+        if not rename2(tmp, out_dir, RENAME_NOREPLACE):
+            os.rename(tmp, out_dir)
+        return
+    if exchange(tmp, out_dir):
+        shutil.rmtree(tmp, ignore_errors=True)
         return
     aside = out_dir.parent / f".{out_dir.name}.old-{os.urandom(4).hex()}"
     os.rename(out_dir, aside)

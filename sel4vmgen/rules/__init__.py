@@ -18,6 +18,8 @@ platform (`Vm.on`); the others run once.  Each rule is a small function of a
     links    connections, and what is declared but not used
     strings  text the generated app cannot hold (CAmkES strings, CMake arguments)
     microkit the framework of each platform; the Microkit tool's checks
+    files    guest images and component sources: regular files the build can use
+    target   what seL4 and camkes-vm cannot mean: repeated IRQs or platforms, sizes
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sel4vmgen.platforms.model import Platform
 from sel4vmgen.rules import (
     arch,
     fields,
+    files,
     images,
     irqs,
     links,
@@ -40,6 +43,7 @@ from sel4vmgen.rules import (
     options,
     ports,
     strings,
+    target,
 )
 from sel4vmgen.rules.context import Ctx, Rule, error
 
@@ -51,6 +55,8 @@ ONCE: tuple[Rule, ...] = (
     *links.RULES_ONCE,
     *strings.RULES_ONCE,
     *microkit.RULES_ONCE,
+    *files.RULES_ONCE,
+    *target.RULES_ONCE,
 )
 PER_PLATFORM: tuple[Rule, ...] = (
     *arch.RULES,
@@ -62,6 +68,8 @@ PER_PLATFORM: tuple[Rule, ...] = (
     *links.RULES,
     *strings.RULES,
     *microkit.RULES,
+    *files.RULES,
+    *target.RULES,
 )
 
 Lookup = Callable[[str], Platform | None]

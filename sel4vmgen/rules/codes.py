@@ -300,6 +300,68 @@ CODES: tuple[Code, ...] = (
         "cmdline: 'console=ttyS0 root=\"/dev/vda\"'   # CAmkES strings have no escapes",
     ),
     Code(
+        "E241",
+        "file cannot be used",
+        "A file the system names must be a regular file the tool and the build can read: a "
+        "guest image that is present may not be a folder, FIFO, socket, device or symlink loop, "
+        "nor larger than 4 GiB; a native component source (copied into the app) must exist and "
+        "be UTF-8 text of at most 4 MiB.  An image that is absent is left to the build.",
+        "kernel:\n  image: /dev/zero   # a device, not an image file",
+    ),
+    Code(
+        "E242",
+        "component source cannot be copied",
+        "A native component's sources are copied into one folder of the app by their file "
+        "name, so each needs a plain name (not hidden, not `.` or `..`) that no other source of "
+        "the component has.",
+        "components:\n  - name: peer\n    type: Peer\n    sources: [a/main.c, b/main.c]",
+    ),
+    Code(
+        "E243",
+        "IRQ named twice in one VM",
+        "A VM's passthrough IRQs (and x86 IOAPIC pins) each get one IRQ handler capability; "
+        "naming one twice asks camkes-vm for the same capability twice.",
+        "passthrough: {irqs: [40, 40]}",
+    ),
+    Code(
+        "E244",
+        "platform listed twice",
+        "Each platform of `platform:` is built once; a second entry for it means nothing.",
+        "platform: [qemu-arm-virt, qemu-arm-virt]",
+    ),
+    Code(
+        "E245",
+        "dataport not a whole number of pages",
+        "A CAmkES dataport (and a virtio_net virtqueue) is shared memory mapped in 4 KiB "
+        "frames, so its size is a multiple of 4096.",
+        "dataports:\n  - {name: buf, size: 5000, peer: buf}",
+    ),
+    Code(
+        "E246",
+        "size the target cannot hold",
+        "On a 32-bit seL4 (ia32, aarch32) the VMM is a 32-bit process and the guest a 32-bit "
+        "machine: heap, dataports, virtqueues and guest RAM stay below 4 GiB.  On a 64-bit "
+        "one the VMM heap stays within the user address space (47 bits on x86_64, 48 on "
+        "aarch64), and x86 guest RAM is camkes-vm's `attribute int guest_ram_mb`, a C int.",
+        "sel4_arch: ia32\nvms:\n  - name: vm0\n    ram: {size: 8GiB}",
+    ),
+    Code(
+        "E247",
+        "image path the build cannot carry",
+        "The build is given each image by its full path (a relative path joined to the system "
+        "file's folder); CMake cannot carry a `;` or a control character in it, and on x86 "
+        "the file server splits its `name:file` entries at `:`.",
+        "# the system file in /home/me/a;b/, with kernel: {image: bzimage}",
+    ),
+    Code(
+        "E248",
+        "x86 cross-VM event without a dataport",
+        "On x86 the generated cross-VM connections give each event of a VM one of its "
+        "dataports to travel with, so a VM needs at least as many dataports as events.",
+        "connections:\n  - {type: cross_vm, vm: vm0, component: peer,\n"
+        "     events: [{name: ready, direction: to_vm, peer: ready}]}",
+    ),
+    Code(
         "W201",
         "more VCPUs than nodes",
         "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from sel4vmgen.diagnostics import Diagnostic
 from sel4vmgen.model.system import Vm
 from sel4vmgen.rules.context import Ctx, error, image_file
+from sel4vmgen.safeio import IMAGE_CAP, FileProblem, inspect_regular
 
 X86_ONLY: tuple[tuple[str, ...], ...] = (
     ("iospace_domain",),
@@ -118,10 +119,9 @@ def _header_kind(base: Path, vm: Vm) -> tuple[str, tuple[str, ...]] | None:
     if path is None:
         return None
     try:
-        with path.open("rb") as f:
-            head = f.read(0x240)
-    except OSError:
-        return None
+        head = inspect_regular(path, IMAGE_CAP, 0x240)[1]
+    except FileProblem:
+        return None  # not a usable file: E241 says so
     if head[0x38:0x3C] == b"ARM\x64":
         return "an arm64 Image", ("aarch64",)
     if head[:4] == b"\x7fELF" and len(head) > 4:

@@ -22,6 +22,7 @@ from itertools import combinations
 from sel4vmgen.diagnostics import Diagnostic, Span
 from sel4vmgen.model.system import Vm
 from sel4vmgen.rules.context import Ctx, error, hexr, image_file, line_of
+from sel4vmgen.safeio import IMAGE_CAP, FileProblem, inspect_regular
 
 MiB2 = 2 << 20
 DTB_MAX = MiB2  # arm64 booting.rst: at most 2 MiB
@@ -54,9 +55,9 @@ def _ram(vm: Vm) -> tuple[int, int] | None:
 def _file_size(ctx: Ctx, image: str | None) -> int:
     path = image_file(ctx.base_dir, image) if image else None
     try:
-        return path.stat().st_size if path else 0
-    except OSError:
-        return 0
+        return inspect_regular(path, IMAGE_CAP)[0] if path else 0
+    except FileProblem:
+        return 0  # not a usable file: E241 says so
 
 
 def placements(ctx: Ctx, i: int, vm: Vm, base: int) -> list[Placed]:

@@ -5,7 +5,8 @@ it cannot write (`render.env`):
 
 - a CAmkES string (`camkes_string`): camkes-tool reads `"[^"]*"` with no
   escapes, after the C preprocessor, so no double quote, no control character
-  (below 0x20, or DEL) and no odd run of backslashes at the end (the
+  (C0, DEL, C1 with NEL, U+2028/U+2029, or a bidirectional control, which
+  would reorder what a reviewer of the generated file sees) and no odd run of backslashes at the end (the
   preprocessor would read `\\"` as an escaped quote).  A VM's `cmdline` is one
   on both architectures (ARM `vm_image_config.kernel_bootcmdline`, x86
   `kernel_cmdline`), and so is `stdout` on ARM (`kernel_stdout`).
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from sel4vmgen.diagnostics import Diagnostic
 from sel4vmgen.rules.context import Ctx, error
+from sel4vmgen.safeio import BIDI, SEPARATORS
 from sel4vmgen.source import PathKey
 
 _NAMED = {
@@ -43,11 +45,20 @@ _NO_CAMKES_ESCAPES = "camkes-tool has no escapes"
 
 
 def _control(ch: str) -> bool:
-    return ord(ch) < 0x20 or ord(ch) == 0x7F
+    """A C0 or C1 control (NEL is U+0085), a line or paragraph separator, a bidirectional
+    control: characters that end a line or reorder text wherever the output is read."""
+    o = ord(ch)
+    return o < 0x20 or 0x7F <= o <= 0x9F or ch in SEPARATORS or ch in BIDI
 
 
 def _named(ch: str) -> str:
-    return _NAMED.get(ch) or f"the control character \\x{ord(ch):02x}"
+    if ch in _NAMED:
+        return _NAMED[ch]
+    if ch in BIDI:
+        return f"the bidirectional control \\u{ord(ch):04x}"
+    if ch in SEPARATORS:
+        return f"the line separator \\u{ord(ch):04x}"
+    return f"the control character \\x{ord(ch):02x}" if ord(ch) < 0x100 else repr(ch)
 
 
 def _listed(chars: list[str]) -> str:

@@ -1,0 +1,151 @@
+"""Files the system names: guest images and native component sources, checked where named.
+
+`generate` copies each component source into the app and the build reads each
+guest image, so whatever would stop either is found here, at the line that
+names the file:
+
+- an image present on this machine must be a regular file (not a folder,
+  FIFO, socket, device or symlink loop) of at most `safeio.IMAGE_CAP` bytes;
+  one that is absent is left to the build (it may be made later);
+- a component source (one that does not start with a checkout variable) must
+  be present, a regular file of at most `safeio.TEXT_CAP` bytes of UTF-8
+  text, with a plain file name (not hidden, not `.` or `..`) that no other
+  source of the component has (they are copied into one folder);
+- the path the build is given (a relative path made absolute against the
+  system file's folder) must be one CMake can carry: no `;` and no control
+  character; on x86 no `:` either, since DefineCAmkESVMFileServer splits
+  its `name:file` entries at the colon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from sel4vmgen.diagnostics import Diagnostic, Span
+from sel4vmgen.rules.context import Ctx, error
+from sel4vmgen.safeio import IMAGE_CAP, TEXT_CAP, FileProblem, inspect_regular, read_regular
+
+
+def _local(base: Path, path: str) -> Path | None:
+    """The file a path names on this machine; None for a checkout-variable path."""
+    if path.startswith("$"):
+        return None
+    p = Path(path)
+    return p if p.is_absolute() else base / p
+
+
+def _absent(e: FileProblem) -> bool:
+    return e.kind == "missing"
+
+
+def _unusable(what: str, path: str, e: FileProblem, at: Span) -> Diagnostic:
+    return error("E241", f"{what} {path} cannot be used: {e.detail}", at)
+
+
+def _build_path(ctx: Ctx, path: str, what: str, at: Span) -> list[Diagnostic]:
+    """E247: the path the build is given holds what CMake (or the x86 file server) cannot."""
+    full = path
+    if not path.startswith("$") and not Path(path).is_absolute():
+        full = (ctx.base_dir / path).as_posix()
+    refused = ";" + (":" if ctx.system.arch == "x86" else "")
+    bad = next((c for c in full if c in refused or ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is None:
+        return []
+    why = "the x86 file server splits its entries at ':'" if bad == ":" else "CMake cannot carry it"
+    return [
+        error(
+            "E247",
+            f"{what} {path}{'' if full == path else f' is {full!r} to the build, which'} "
+            f"holds {bad!r}: {why}",
+            at,
+            hint="move the system file or the image to a folder whose path has no such character",
+        )
+    ]
+
+
+def _images(ctx: Ctx) -> Iterator[tuple[str, str, Span]]:
+    """(what, path, where) for every guest image of the VMs on this platform."""
+    for i, vm in ctx.vm_indices():
+        yield f"{vm.name} kernel image", vm.kernel.image, ctx.at(i, "kernel", "image")
+        if vm.initrd is not None:
+            yield f"{vm.name} initrd image", vm.initrd.image, ctx.at(i, "initrd", "image")
+        if vm.dtb is not None and vm.dtb.file is not None:
+            yield f"{vm.name} DTB file", vm.dtb.file, ctx.at(i, "dtb", "file")
+
+
+def image_files(ctx: Ctx) -> list[Diagnostic]:
+    """E241 an image that is present but not a usable regular file; E247 its build path."""
+    out: list[Diagnostic] = []
+    for what, path, at in _images(ctx):
+        out += _build_path(ctx, path, what, at)
+        local = _local(ctx.base_dir, path)
+        if local is None:
+            continue
+        try:
+            inspect_regular(local, IMAGE_CAP)
+        except FileProblem as e:
+            if not _absent(e):
+                out.append(_unusable(what, path, e, at))
+    return out
+
+
+def _source_name(source: str) -> str | None:
+    """Why the file name of a source cannot be copied into the app, or None."""
+    name = source.rsplit("/", 1)[-1]
+    if name in ("", ".", ".."):
+        return f"'{source}' names no file (its last part is '{name}')"
+    if name.startswith("."):
+        return f"'{name}' is a hidden file name"
+    return None
+
+
+def _source_text(local: Path) -> str | None:
+    """Why a component source cannot be copied as text, or None."""
+    try:
+        raw = read_regular(local, TEXT_CAP)
+    except FileProblem as e:
+        return e.detail
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f"byte 0x{raw[e.start]:02x} at offset {e.start} is not UTF-8"
+    return None
+
+
+def component_sources(ctx: Ctx) -> list[Diagnostic]:
+    """E241 a source that cannot be read as text; E242 a name that cannot be copied."""
+    out: list[Diagnostic] = []
+    for c, comp in enumerate(ctx.system.components):
+        seen: dict[str, Span] = {}
+        for k, source in enumerate(comp.sources):
+            at = ctx.span("components", c, "sources", k)
+            local = _local(ctx.base_dir, source)
+            if local is None:
+                continue
+            what = f"component {comp.name} source"
+            bad_name = _source_name(source)
+            if bad_name is not None:
+                out.append(error("E242", f"{what} {bad_name}; it cannot be copied", at))
+                continue
+            name = PurePosixPath(source).name
+            if name in seen:
+                out.append(
+                    error(
+                        "E242",
+                        f"{what} {source} has the file name of another of its sources "
+                        f"(line {seen[name].line}); both are copied to one folder",
+                        at,
+                        seen[name],
+                    )
+                )
+                continue
+            seen[name] = at
+            why = _source_text(local)
+            if why is not None:
+                out.append(error("E241", f"{what} {source} cannot be copied: {why}", at))
+    return out
+
+
+RULES_ONCE = (component_sources,)
+RULES = (image_files,)
