@@ -270,6 +270,15 @@ class CMakeOption:
 
 
 @dataclass(frozen=True)
+class QemuPlan:
+    """How the build runs the platform under QEMU: the RAM it gives the machine (`-m`),
+    written as QEMU_MEMORY so that the DTB the kernel is built against and the `simulate`
+    script both see it (seL4/seL4_tools cmake-tool/helpers/simulation.cmake)."""
+
+    memory_mb: int
+
+
+@dataclass(frozen=True)
 class SimulationPlan:
     """Scenario knobs for the simulator, resolved from the system's `simulation:`."""
 
@@ -306,6 +315,7 @@ class Plan:
     simulation: SimulationPlan | None = None
     input_sha256: str = ""
     notes: tuple[str, ...] = field(default=())
+    qemu: QemuPlan | None = None  # the platform is a QEMU machine
 
     def to_json(self) -> str:
         """Stable JSON: keys in field order, two-space indent, trailing newline."""

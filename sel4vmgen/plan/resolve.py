@@ -38,6 +38,7 @@ from sel4vmgen.model import Loaded
 from sel4vmgen.model.system import System
 from sel4vmgen.plan.arm import ArmVm, arm_vm, first_ram_base, next_ram_base, vm_threads
 from sel4vmgen.plan.common import (
+    MIB,
     SERIAL_IRQ_PRIORITY,
     PlanError,
     fixed_threads,
@@ -51,6 +52,7 @@ from sel4vmgen.plan.model import (
     ComponentPlan,
     Gic,
     Plan,
+    QemuPlan,
     SimulationPlan,
     Thread,
     VmPlan,
@@ -68,6 +70,7 @@ def resolve(system: System, platform: Platform) -> Plan:
     links = resolve_links(system, platform)
     vms = _x86_vms(system, links) if platform.arch == "x86" else _arm_vms(system, platform, links)
     plans = tuple(v.plan for v in vms)
+    threads = _threads(system, platform, plans)
     images, clashes = share_images([i for v in vms for i in v.images])
     if clashes:
         first, clash = clashes[0]
@@ -88,10 +91,10 @@ def resolve(system: System, platform: Platform) -> Plan:
         arm_platform=platform.arm_platform,
         num_nodes=system.num_nodes,
         vms=plans,
-        threads=_threads(system, platform, plans),
+        threads=threads,
         irq_routes=tuple(r for v in vms for r in v.routes),
         file_server=images,
-        cmake_options=_cmake(system, platform, plans),
+        cmake_options=_cmake(system, platform, plans, threads),
         components=tuple(
             ComponentPlan(c.name, c.type, tuple(c.sources), c.priority) for c in system.components
         ),
@@ -100,6 +103,7 @@ def resolve(system: System, platform: Platform) -> Plan:
         simulation=SimulationPlan(**system.simulation.model_dump()),
         input_sha256=_digest(system),
         notes=_notes(system, plans),
+        qemu=_qemu(platform),
     )
 
 
@@ -185,18 +189,29 @@ def _gic(platform: Platform) -> Gic | None:
     )
 
 
+def _qemu(platform: Platform) -> QemuPlan | None:
+    """A QEMU platform's machine gets the whole RAM its data describes (in MiB)."""
+    if not platform.qemu:
+        return None
+    return QemuPlan(sum(r.size for r in platform.ram) // MIB)
+
+
 def _cmake(
-    system: System, platform: Platform, plans: tuple[VmPlan, ...]
+    system: System, platform: Platform, plans: tuple[VmPlan, ...], threads: tuple[Thread, ...]
 ) -> tuple[CMakeOption, ...]:
     """CMake options in a fixed order, then the system's kernel_options as written."""
     out: list[CMakeOption] = []
     if platform.arch == "x86":
         out.append(CMakeOption("KernelSel4Arch", system.sel4_arch))
-        if system.sel4_arch == "x86_64":
+        # 64-bit guests: a VM loaded without relocations (real minimal_64; optiplex9020
+        # runs 32-bit guests on x86_64 and leaves the option off)
+        if system.sel4_arch == "x86_64" and any(p.kernel_relocs == "" for p in plans):
             out.append(CMakeOption("KernelX86_64VTX64BitGuests", True))
         out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
     else:
         out.extend(_arm_options(system, platform, plans))
+        if any(t.role == "time_server" for t in threads):
+            out.extend(_time_server_options(platform))
     out.extend(CMakeOption(k, v) for k, v in system.kernel_options.items())
     return tuple(out)
 
@@ -224,6 +239,16 @@ def _arm_options(
     if system.num_nodes > 1:
         out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
     return out
+
+
+def _time_server_options(platform: Platform) -> list[CMakeOption]:
+    """What the platform's TimeServer needs (rules/platform_facts.py refuses a system that
+    needs one where the platform data does not say)."""
+    if platform.time_server_options is None:
+        raise PlanError(
+            "E307", f"platform {platform.name} has no data on what a TimeServer needs there"
+        )
+    return [CMakeOption(n, _cmake_value(v)) for n, v in platform.time_server_options]
 
 
 def _cmake_value(value: str) -> str | bool:

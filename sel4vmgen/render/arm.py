@@ -87,12 +87,9 @@ class PlatformView:
     images: tuple[ImageView, ...]
     settings: tuple[SettingLine, ...]
     dts: tuple[tuple[str, str], ...]  # (relative path, text)
-    qemu_script: bool = False  # write build-*/simulate for qemu-system-aarch64
-
-
-# Platforms whose build also writes the `simulate` script that boots the image under QEMU,
-# as camkes-vm-examples apps/Arm/vm_minimal/CMakeLists.txt does for qemu-arm-virt.
-QEMU_PLATFORMS = frozenset({"qemu-arm-virt"})
+    # QEMU_MEMORY in MiB on a QEMU platform (0 elsewhere); the build then also writes the
+    # `simulate` script that boots the image, as camkes-vm-examples vm_minimal does
+    qemu_memory: int = 0
 
 
 @dataclass(frozen=True)
@@ -306,7 +303,7 @@ def _platform_view(
         images=tuple(_images(plan, ctx)),
         settings=settings,
         dts=dts,
-        qemu_script=plan.platform in QEMU_PLATFORMS,
+        qemu_memory=plan.qemu.memory_mb if plan.qemu is not None else 0,
     )
 
 

@@ -36,6 +36,7 @@ from sel4vmgen.rules import (
     memory,
     names,
     options,
+    platform_facts,
     ports,
     strings,
 )
@@ -56,6 +57,7 @@ PER_PLATFORM: tuple[Rule, ...] = (
     *images.RULES,
     *irqs.RULES,
     *ports.RULES,
+    *platform_facts.RULES,
     *links.RULES,
     *strings.RULES,
 )
