@@ -219,11 +219,17 @@ def _cmake(
 def _arm_options(
     system: System, platform: Platform, plans: tuple[VmPlan, ...]
 ) -> list[CMakeOption]:
-    virtio = any(p.virtio_console or p.virtio_net for p in plans)
+    # the VMM's virtual PCI bus carries its virtio devices and the cross-VM dataports
+    # (camkes-vm-examples apps/Arm/vm_cross_connector/settings.cmake:12)
+    pci = any(p.virtio_console or p.virtio_net or p.dataports for p in plans)
     wanted = [
-        ("VmPCISupport", virtio),
+        ("VmPCISupport", pci),
         ("VmVirtioConsole", any(p.virtio_console for p in plans)),
         ("VmVirtioNetVirtqueue", any(p.virtqueues for p in plans)),
+        # a virtio-net VM without a link is answered by the VMM's arping module
+        # (camkes-vm-examples apps/Arm/vm_virtio_net/settings.cmake:17; default OFF in
+        # camkes-vm components/VM_Arm/CMakeLists.txt)
+        ("VmVirtioNetArping", any(p.virtio_net and not p.virtqueues for p in plans)),
         ("VmInitRdFile", any(p.initrd is not None for p in plans)),
         ("VmDtbFile", any(p.dtb_mode == "provide" for p in plans)),
     ]

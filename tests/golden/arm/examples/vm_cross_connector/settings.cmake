@@ -12,6 +12,7 @@ if("${PLATFORM}" STREQUAL "qemu-arm-virt")
     set(AARCH64 ON CACHE BOOL "" FORCE)
     # the RAM QEMU gives the machine: the kernel's DTB and the `simulate` script see it
     set(QEMU_MEMORY "2048")
+    set(VmPCISupport ON CACHE BOOL "" FORCE)
     set(VmInitRdFile ON CACHE BOOL "" FORCE)
     set(KernelArmCPU "cortex-a53" CACHE STRING "" FORCE)
 endif()
