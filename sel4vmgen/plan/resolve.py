@@ -57,6 +57,7 @@ from sel4vmgen.plan.model import (
     Thread,
     VmPlan,
 )
+from sel4vmgen.plan.overlays import rootfs_overlays
 from sel4vmgen.plan.x86 import X86Vm, iospace_domains, vm_thread, x86_vm
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ def resolve(system: System, platform: Platform) -> Plan:
         input_sha256=_digest(system),
         notes=_notes(system, plans),
         qemu=_qemu(platform),
+        overlays=rootfs_overlays(plans, images) if platform.arch == "arm" else (),
     )
 
 
