@@ -18,6 +18,7 @@ from sel4vmgen.plan.model import (
     Image,
     IrqRoute,
     Plan,
+    QemuPlan,
     Region,
     Thread,
     Virtqueue,
@@ -139,6 +140,7 @@ def arm_plan(*vms: VmPlan, platform: str = "qemu-arm-virt", num_nodes: int = 2) 
             CMakeOption("VmInitRdFile", True),
         ),
         gic=QEMU_GIC,
+        qemu=QemuPlan(2048) if platform == "qemu-arm-virt" else None,
     )
 
 

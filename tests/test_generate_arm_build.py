@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from arm_app import EXAMPLE_FILES, EXAMPLES, generated
+from arm_app import EXAMPLE_FILES, EXAMPLES, ROOT, generated
 from arm_plans import arm_plan, crossvm_vm, vm_plan
 
 from sel4vmgen.plan.model import ComponentPlan
@@ -235,6 +235,15 @@ function(UpdateDtbFromInitrd dtb initrd address target out)
     get_filename_component(base "${dtb}" NAME)
     set(${out} "${CMAKE_CURRENT_BINARY_DIR}/gen_dtb_${base}" PARENT_SCOPE)
 endfunction()
+# camkes-vm-linux vm-linux-helpers.cmake signatures
+function(AddFileToOverlayDir filename file_location root_location overlay_name)
+    file(APPEND "${RECORD}" "Overlay|${overlay_name}|${root_location}/${filename}|${file_location}\n")
+endfunction()
+function(AddOverlayDirToRootfs overlay image distro mode out target)
+    file(APPEND "${RECORD}" "Rootfs|${overlay}|${image}|${distro}|${mode}|${ARGN}\n")
+    add_custom_target(${target})
+    set(${out} "overlaid:${overlay}" PARENT_SCOPE)
+endfunction()
 """
 
 
@@ -281,15 +290,35 @@ def test_cmakelists_gives_the_file_server_the_plan_images(path: Path, tmp_path: 
         calls = configure(files, plan.arm_platform or plan.platform, tmp_path / plan.platform)
         served = {c[1]: c[2] for c in calls if c[0] == "AddToFileServer"}
         assert set(served) == {i.fs_name for i in plan.file_server}
+        rootfs = {c[1]: c[2] for c in calls if c[0] == "Rootfs"}
+        overlaid = {o.image: o.target for o in plan.overlays}
         for image in plan.file_server:
-            if image.role != "dtb":
-                assert served[image.fs_name] == image.source.replace(
-                    "${CAMKES_VM_IMAGES_DIR}", "/images"
-                )
+            source = image.source.replace("${CAMKES_VM_IMAGES_DIR}", "/images")
+            if image.fs_name in overlaid:  # served rebuilt from the plan's initrd
+                target = overlaid[image.fs_name]
+                assert served[image.fs_name] == f"overlaid:{target}"
+                assert rootfs[target] == source
+            elif image.role != "dtb":
+                assert served[image.fs_name] == source
         assert ["ImportPath", plan.arm_platform or plan.platform] in calls
         [root] = [c for c in calls if c[0] == "Rootserver"]
         assert root[1] == f"{plan.system}.camkes"
         assert root[2].endswith("CPP_INCLUDES;/camkes-vm/components/VM_Arm")
+
+
+@needs_cmake
+def test_an_hvc0_rootfs_is_rebuilt_with_its_inittab(tmp_path: Path) -> None:
+    _, files = generated(ROOT / "examples" / "vm_multi.yaml")
+    calls = configure(files, "qemu-arm-virt", tmp_path)
+    inittab = str(tmp_path / "app" / "overlay_files" / "inittab_hvc0")
+    assert [c for c in calls if c[0] in ("Overlay", "Rootfs")] == [
+        ["Overlay", "overlay_linux_initrd_vm0", "etc/inittab", inittab],
+        ["Rootfs", "overlay_linux_initrd_vm0", "/images/qemu-arm-virt/rootfs.cpio.gz",
+         "buildroot", "rootfs_install", "GZIP"],
+        ["Overlay", "overlay_linux_initrd_vm_client", "etc/inittab", inittab],
+        ["Rootfs", "overlay_linux_initrd_vm_client", "/images/qemu-arm-virt/rootfs.cpio.gz",
+         "buildroot", "rootfs_install", "GZIP"],
+    ]  # fmt: skip
 
 
 @needs_cmake

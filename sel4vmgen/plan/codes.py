@@ -49,4 +49,12 @@ CODES: tuple[Code, ...] = (
         "The platform has no free interrupt for the virtio or cross-VM notifications the VM needs.",
         "platform: tx1   # camkes-vm lists no free IRQ for tx1\nvms:\n  - name: vm0\n    virtio: {console: true}",
     ),
+    Code(
+        "E308",
+        "platform data lacks a setting the system needs",
+        "The system needs a CMake setting the platform's data file does not give (for "
+        "instance the kernel timer options a TimeServer needs, which a virtio console brings "
+        "in); sel4vmgen does not guess it.  `validate` reports the same as E249.",
+        "platform: tx2\nvms:\n  - name: vm0\n    virtio: {console: true}",
+    ),
 )

@@ -282,6 +282,38 @@ class CMakeOption:
 
 
 @dataclass(frozen=True)
+class OverlayFile:
+    """A file the build adds to a guest rootfs: where it goes in the rootfs, and the file of
+    the app it is made from (written by the renderer from `getty`)."""
+
+    name: str  # file name inside the rootfs folder (inittab)
+    folder: str  # folder inside the rootfs (etc)
+    source: str  # path inside the app (overlay_files/inittab_hvc0)
+    getty: str  # the console the inittab starts a getty on (hvc0)
+
+
+@dataclass(frozen=True)
+class RootfsOverlay:
+    """An initrd rebuilt with extra files at build time (camkes-vm-linux's
+    AddFileToOverlayDir / AddOverlayDirToRootfs), loaded under the initrd's file-server name."""
+
+    image: str  # fs_name of the initrd it replaces
+    target: str  # CMake name of the overlay and its targets (an identifier)
+    distro: Literal["buildroot"]  # the rootfs flavour install_artifacts_rootfs.sh unpacks
+    gzip: bool  # the rootfs is a .cpio.gz and the result is compressed again
+    files: tuple[OverlayFile, ...]
+
+
+@dataclass(frozen=True)
+class QemuPlan:
+    """How the build runs the platform under QEMU: the RAM it gives the machine (`-m`),
+    written as QEMU_MEMORY so that the DTB the kernel is built against and the `simulate`
+    script both see it (seL4/seL4_tools cmake-tool/helpers/simulation.cmake)."""
+
+    memory_mb: int
+
+
+@dataclass(frozen=True)
 class SimulationPlan:
     """Scenario knobs for the simulator, resolved from the system's `simulation:`."""
 
@@ -320,6 +352,8 @@ class Plan:
     notes: tuple[str, ...] = field(default=())
     framework: Literal["camkes", "microkit"] = "camkes"
     microkit: MicrokitSystem | None = None  # the SDF of a Microkit plan
+    qemu: QemuPlan | None = None  # the platform is a QEMU machine
+    overlays: tuple[RootfsOverlay, ...] = ()  # initrds rebuilt with extra files
 
     def to_json(self) -> str:
         """Stable JSON: keys in field order, two-space indent, trailing newline."""

@@ -38,6 +38,7 @@ from sel4vmgen.model import Loaded
 from sel4vmgen.model.system import System
 from sel4vmgen.plan.arm import ArmVm, arm_vm, first_ram_base, next_ram_base, vm_threads
 from sel4vmgen.plan.common import (
+    MIB,
     SERIAL_IRQ_PRIORITY,
     PlanError,
     fixed_threads,
@@ -51,10 +52,12 @@ from sel4vmgen.plan.model import (
     ComponentPlan,
     Gic,
     Plan,
+    QemuPlan,
     SimulationPlan,
     Thread,
     VmPlan,
 )
+from sel4vmgen.plan.overlays import rootfs_overlays
 from sel4vmgen.plan.x86 import X86Vm, iospace_domains, vm_thread, x86_vm
 
 if TYPE_CHECKING:
@@ -70,6 +73,7 @@ def resolve(system: System, platform: Platform) -> Plan:
     links = resolve_links(system, platform)
     vms = _x86_vms(system, links) if platform.arch == "x86" else _arm_vms(system, platform, links)
     plans = tuple(v.plan for v in vms)
+    threads = _threads(system, platform, plans)
     images, clashes = share_images([i for v in vms for i in v.images])
     if clashes:
         first, clash = clashes[0]
@@ -90,10 +94,10 @@ def resolve(system: System, platform: Platform) -> Plan:
         arm_platform=platform.arm_platform,
         num_nodes=system.num_nodes,
         vms=plans,
-        threads=_threads(system, platform, plans),
+        threads=threads,
         irq_routes=tuple(r for v in vms for r in v.routes),
         file_server=images,
-        cmake_options=_cmake(system, platform, plans),
+        cmake_options=_cmake(system, platform, plans, threads),
         components=tuple(
             ComponentPlan(c.name, c.type, tuple(c.sources), c.priority) for c in system.components
         ),
@@ -102,6 +106,8 @@ def resolve(system: System, platform: Platform) -> Plan:
         simulation=SimulationPlan(**system.simulation.model_dump()),
         input_sha256=_digest(system),
         notes=_notes(system, plans),
+        qemu=_qemu(platform),
+        overlays=rootfs_overlays(plans, images) if platform.arch == "arm" else (),
     )
 
 
@@ -217,18 +223,29 @@ def _gic(platform: Platform) -> Gic | None:
     )
 
 
+def _qemu(platform: Platform) -> QemuPlan | None:
+    """A QEMU platform's machine gets the whole RAM its data describes (in MiB)."""
+    if not platform.qemu:
+        return None
+    return QemuPlan(sum(r.size for r in platform.ram) // MIB)
+
+
 def _cmake(
-    system: System, platform: Platform, plans: tuple[VmPlan, ...]
+    system: System, platform: Platform, plans: tuple[VmPlan, ...], threads: tuple[Thread, ...]
 ) -> tuple[CMakeOption, ...]:
     """CMake options in a fixed order, then the system's kernel_options as written."""
     out: list[CMakeOption] = []
     if platform.arch == "x86":
         out.append(CMakeOption("KernelSel4Arch", system.sel4_arch))
-        if system.sel4_arch == "x86_64":
+        # 64-bit guests: a VM loaded without relocations (real minimal_64; optiplex9020
+        # runs 32-bit guests on x86_64 and leaves the option off)
+        if system.sel4_arch == "x86_64" and any(p.kernel_relocs == "" for p in plans):
             out.append(CMakeOption("KernelX86_64VTX64BitGuests", True))
         out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
     else:
         out.extend(_arm_options(system, platform, plans))
+        if any(t.role == "time_server" for t in threads):
+            out.extend(_time_server_options(platform))
     out.extend(CMakeOption(k, v) for k, v in system.kernel_options.items())
     return tuple(out)
 
@@ -236,11 +253,17 @@ def _cmake(
 def _arm_options(
     system: System, platform: Platform, plans: tuple[VmPlan, ...]
 ) -> list[CMakeOption]:
-    virtio = any(p.virtio_console or p.virtio_net for p in plans)
+    # the VMM's virtual PCI bus carries its virtio devices and the cross-VM dataports
+    # (camkes-vm-examples apps/Arm/vm_cross_connector/settings.cmake:12)
+    pci = any(p.virtio_console or p.virtio_net or p.dataports for p in plans)
     wanted = [
-        ("VmPCISupport", virtio),
+        ("VmPCISupport", pci),
         ("VmVirtioConsole", any(p.virtio_console for p in plans)),
         ("VmVirtioNetVirtqueue", any(p.virtqueues for p in plans)),
+        # a virtio-net VM without a link is answered by the VMM's arping module
+        # (camkes-vm-examples apps/Arm/vm_virtio_net/settings.cmake:17; default OFF in
+        # camkes-vm components/VM_Arm/CMakeLists.txt)
+        ("VmVirtioNetArping", any(p.virtio_net and not p.virtqueues for p in plans)),
         ("VmInitRdFile", any(p.initrd is not None for p in plans)),
         ("VmDtbFile", any(p.dtb_mode == "provide" for p in plans)),
     ]
@@ -256,6 +279,16 @@ def _arm_options(
     if system.num_nodes > 1:
         out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
     return out
+
+
+def _time_server_options(platform: Platform) -> list[CMakeOption]:
+    """What the platform's TimeServer needs (rules/platform_facts.py refuses a system that
+    needs one where the platform data does not say)."""
+    if platform.time_server_options is None:
+        raise PlanError(
+            "E308", f"platform {platform.name} has no data on what a TimeServer needs there"
+        )
+    return [CMakeOption(n, _cmake_value(v)) for n, v in platform.time_server_options]
 
 
 def _cmake_value(value: str) -> str | bool:

@@ -136,3 +136,10 @@ class Platform:
     ram_untyped: bool = True  # the platform's apps list guest RAM in `untyped_mmios`
     framework: Literal["camkes", "microkit"] = "camkes"  # which framework builds for it
     microkit: MicrokitFacts | None = None  # Microkit boards only
+    # The platform is a QEMU machine whose RAM is what `-m` gives it: the build passes the
+    # platform's RAM (`ram`) to QEMU as QEMU_MEMORY, both when it dumps the DTB the kernel is
+    # built against and in the `simulate` script.
+    qemu: bool = False
+    # CMake options a TimeServer (libplatsupport's ltimer) needs on this platform; None when
+    # the data does not say (a system that needs a TimeServer there is refused).
+    time_server_options: tuple[tuple[str, str], ...] | None = None

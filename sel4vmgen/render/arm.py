@@ -71,6 +71,18 @@ class ImageView:
     dts: str = ""  # CMake-quoted .dts source
     initrd: str = ""  # CMake-quoted initrd source
     initrd_addr: str = ""
+    overlay: OverlayView | None = None  # the initrd is rebuilt with extra files first
+
+
+@dataclass(frozen=True)
+class OverlayView:
+    """A rootfs overlay: its CMake name, flavour, compression and (name, source, folder)
+    of each file (AddFileToOverlayDir / AddOverlayDirToRootfs of camkes-vm-linux)."""
+
+    target: str
+    distro: str
+    gzip: bool
+    files: tuple[tuple[str, str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -87,12 +99,9 @@ class PlatformView:
     images: tuple[ImageView, ...]
     settings: tuple[SettingLine, ...]
     dts: tuple[tuple[str, str], ...]  # (relative path, text)
-    qemu_script: bool = False  # write build-*/simulate for qemu-system-aarch64
-
-
-# Platforms whose build also writes the `simulate` script that boots the image under QEMU,
-# as camkes-vm-examples apps/Arm/vm_minimal/CMakeLists.txt does for qemu-arm-virt.
-QEMU_PLATFORMS = frozenset({"qemu-arm-virt"})
+    # QEMU_MEMORY in MiB on a QEMU platform (0 elsewhere); the build then also writes the
+    # `simulate` script that boots the image, as camkes-vm-examples vm_minimal does
+    qemu_memory: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,10 @@ def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
             env, "devices.camkes.j2", app=app, plat=plat
         )
         files.update(dict(plat.dts))
+    for plan in plans:
+        for overlay in plan.overlays:
+            for f in overlay.files:
+                files[f.source] = render_template(env, "inittab.j2", getty=f.getty)
     glue = crossvm_glue(plans)
     if glue is not None:
         files["src/cross_vm_connections.c"] = render_template(
@@ -306,7 +319,7 @@ def _platform_view(
         images=tuple(_images(plan, ctx)),
         settings=settings,
         dts=dts,
-        qemu_script=plan.platform in QEMU_PLATFORMS,
+        qemu_memory=plan.qemu.memory_mb if plan.qemu is not None else 0,
     )
 
 
@@ -353,8 +366,25 @@ def _images(plan: Plan, ctx: RenderContext) -> Iterable[ImageView]:
         yield _image_view(plan, ctx, image)
 
 
+def _overlay_view(plan: Plan, image: Image) -> OverlayView | None:
+    for o in plan.overlays:
+        if o.image == image.fs_name:
+            files = tuple(
+                (
+                    cmake_quote(f.name),
+                    cmake_path("${CMAKE_CURRENT_SOURCE_DIR}/" + f.source),
+                    cmake_quote(f.folder),
+                )
+                for f in o.files
+            )
+            return OverlayView(identifier(o.target), cmake_quote(o.distro), o.gzip, files)
+    return None
+
+
 def _image_view(plan: Plan, ctx: RenderContext, image: Image) -> ImageView:
     name = cmake_quote(image.fs_name)
+    if image.role == "initrd":
+        return ImageView(name, _source(ctx, image), overlay=_overlay_view(plan, image))
     vm = _owner(plan, image)
     if image.role != "dtb" or vm is None:
         return ImageView(name, _source(ctx, image))

@@ -362,6 +362,16 @@ CODES: tuple[Code, ...] = (
         "     events: [{name: ready, direction: to_vm, peer: ready}]}",
     ),
     Code(
+        "E249",
+        "platform data lacks a setting the system needs",
+        "A virtio console brings camkes-vm's SerialServer and a TimeServer into an ARM app, "
+        "and a TimeServer needs platform-specific kernel timer options (qemu-arm-virt: "
+        "KernelArmExportPCNTUser and KernelArmExportPTMRUser, as camkes-vm-examples vm_multi "
+        "sets them).  sel4vmgen takes them from the platform data and refuses to guess when "
+        "the data does not give them.",
+        "platform: tx2\nvms:\n  - name: vm0\n    virtio: {console: true}",
+    ),
+    Code(
         "W201",
         "more VCPUs than nodes",
         "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "

@@ -10,6 +10,8 @@ endif()
 set(LibUSB OFF CACHE BOOL "" FORCE)
 if("${PLATFORM}" STREQUAL "qemu-arm-virt")
     set(AARCH64 ON CACHE BOOL "" FORCE)
+    # the RAM QEMU gives the machine: the kernel's DTB and the `simulate` script see it
+    set(QEMU_MEMORY "2048")
     set(KernelArmCPU "cortex-a53" CACHE STRING "" FORCE)
     set(VmInitRdFile ON CACHE BOOL "" FORCE)
 endif()

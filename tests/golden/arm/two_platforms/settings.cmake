@@ -10,6 +10,8 @@ endif()
 set(LibUSB OFF CACHE BOOL "" FORCE)
 if("${PLATFORM}" STREQUAL "qemu-arm-virt")
     set(AARCH64 ON CACHE BOOL "" FORCE)
+    # the RAM QEMU gives the machine: the kernel's DTB and the `simulate` script see it
+    set(QEMU_MEMORY "2048")
     # The plan places VCPUs on 2 cores (KernelMaxNumNodes comes from NUM_NODES).
     if(NOT DEFINED NUM_NODES)
         set(NUM_NODES 2 CACHE STRING "" FORCE)

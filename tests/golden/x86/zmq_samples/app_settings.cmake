@@ -2,5 +2,5 @@
 
 cmake_minimum_required(VERSION 3.8.2)
 
-set(KernelSel4Arch ia32 CACHE STRING "" FORCE)
+set(KernelSel4Arch x86_64 CACHE STRING "" FORCE)
 set(KernelMaxNumNodes 1 CACHE STRING "" FORCE)

@@ -1,0 +1,113 @@
+"""Settings parity: every CMake setting of a real camkes-vm-examples app, in the generated app.
+
+tests/data/real_settings.json records, for each real app/platform combination an example
+mirrors, each setting the real app's settings.cmake / app_settings.cmake (and CMakeLists.txt,
+for SIMULATION) sets, with its file and line at the recorded commit.  The example is
+generated in memory and its settings file read back: every real setting must be there with
+the same value, unless the data says why sel4vmgen deliberately differs (`differs`); every
+setting the generated app adds beyond the real one must be listed in `generated_extra`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sel4vmgen.model import load
+from sel4vmgen.render import RenderContext, render_plans, resolve_plans
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA: dict[str, Any] = json.loads((ROOT / "tests" / "data" / "real_settings.json").read_text())
+APPS: dict[str, Any] = DATA["apps"]
+SET = re.compile(r'^\s*set\((\w+)\s+("[^"]*"|\S+?)[\s)]')
+BLOCK = re.compile(r'^if\("\$\{(?:PLATFORM|KernelARMPlatform)\}" STREQUAL "([^"]+)"\)')
+ELSEIF = re.compile(r'^\s*elseif\("\$\{KernelARMPlatform\}" STREQUAL "([^"]+)"\)')
+# Settings of the generated files that are not app settings (CMake plumbing).
+PLUMBING = {"cpp_flags", "supported", "NUM_NODES"}
+
+
+def generated_files(example: str) -> dict[str, str]:
+    path = ROOT / "examples" / f"{example}.yaml"
+    loaded = load(path)
+    return render_plans(resolve_plans(loaded), RenderContext(path.parent, example))
+
+
+def settings_of(text: str, platform: str) -> dict[str, str]:
+    """`set(NAME VALUE ...)` lines outside any platform block or in `platform`'s block."""
+    out: dict[str, str] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        if m := BLOCK.match(line.strip()) or ELSEIF.match(line):
+            current = m.group(1)
+            continue
+        if line.strip() in ("endif()", "else()") and not line.startswith(" "):
+            current = None
+            continue
+        m = SET.match(line)
+        if m and current in (None, platform) and m.group(1) not in PLUMBING:
+            out[m.group(1)] = m.group(2).strip('"')
+    return out
+
+
+def generated_settings(example: str, platform: str) -> dict[str, str]:
+    files = generated_files(example)
+    names = ("settings.cmake", "app_settings.cmake", "CMakeLists.txt")
+    out: dict[str, str] = {}
+    for name in names:
+        if name in files:
+            out |= settings_of(files[name], platform)
+    return out
+
+
+def test_data_covers_every_example_that_mirrors_a_real_app() -> None:
+    mirrored = {case["example"] for case in APPS.values()}
+    # The Microkit examples mirror libvmm's examples, compared in test_generate_microkit.py.
+    examples = {
+        p.stem for p in (ROOT / "examples").glob("*.yaml") if not p.stem.startswith("microkit_")
+    }
+    assert examples <= mirrored, f"examples without real settings data: {examples - mirrored}"
+
+
+@pytest.mark.parametrize("key", sorted(APPS))
+def test_every_real_setting_is_generated(key: str) -> None:
+    case = APPS[key]
+    got = generated_settings(case["example"], case["platform"])
+    wrong = [
+        f"{s['name']}={s['value']} ({s['file']}:{s['line']}) generated as {got.get(s['name'])}"
+        for s in case["settings"]
+        if "differs" not in s and got.get(s["name"]) != s["value"]
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("key", sorted(APPS))
+def test_a_listed_difference_is_a_real_difference(key: str) -> None:
+    case = APPS[key]
+    got = generated_settings(case["example"], case["platform"])
+    same = [
+        s["name"] for s in case["settings"] if "differs" in s and got.get(s["name"]) == s["value"]
+    ]
+    assert same == [], "listed as different but generated the same"
+
+
+@pytest.mark.parametrize("key", sorted(APPS))
+def test_every_extra_generated_setting_is_explained(key: str) -> None:
+    case = APPS[key]
+    got = generated_settings(case["example"], case["platform"])
+    real = {s["name"] for s in case["settings"]}
+    extra = sorted(set(got) - real - set(DATA["generated_extra"]) - {"SIMULATION"})
+    assert extra == []
+
+
+def test_settings_reader_reads_a_platform_block() -> None:
+    text = (
+        'set(LibUSB OFF CACHE BOOL "" FORCE)\n'
+        'if("${PLATFORM}" STREQUAL "a")\n    set(QEMU_MEMORY "2048")\nendif()\n'
+        'if("${PLATFORM}" STREQUAL "b")\n    set(X ON CACHE BOOL "" FORCE)\nendif()\n'
+    )
+    assert settings_of(text, "a") == {"LibUSB": "OFF", "QEMU_MEMORY": "2048"}
+    assert settings_of(text, "b") == {"LibUSB": "OFF", "X": "ON"}
