@@ -15,8 +15,6 @@ from typing import Any
 
 import click
 
-from sel4vmgen import __version__
-
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("sel4vmgen.commands.validate", "check system files and report every problem"),
     "schema": ("sel4vmgen.commands.schema", "print the JSON Schema of the system format"),
@@ -54,8 +52,25 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """`--version`: the package's version (read only when asked for)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from sel4vmgen.version import version
+
+    click.echo(f"sel4vmgen, version {version()}")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="sel4vmgen")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """sel4vmgen: one YAML file to a checked, simulated seL4 CAmkES VMM application."""
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from cookiecutter.exceptions import CookiecutterException
 
+from sel4vmgen.app.check import check_file
 from sel4vmgen.diagnostics import Diagnostic, Span, has_errors
-from sel4vmgen.pipeline import check_file
 from sel4vmgen.platforms import Platform, UnknownPlatform, load, names
 
 SEL4_ARCHS = ("aarch64", "aarch32", "x86_64", "ia32")

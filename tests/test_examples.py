@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from sel4vmgen.app.check import check_file
 from sel4vmgen.model import load
-from sel4vmgen.pipeline import check_file
 from sel4vmgen.plan import resolve_all
 from sel4vmgen.plan.model import Plan, Region, VmPlan
 

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from sel4vmgen.app.check import UNREADABLE, Checked, check_file, exit_code
 from sel4vmgen.codes import whole
-from sel4vmgen.pipeline import UNREADABLE, Checked, check_file, exit_code
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 FUZZ = settings(
@@ -247,9 +247,9 @@ def test_what_validate_accepts_generates_simulates_and_draws(
     sim = run_cli("simulate", str(app), "--duration-ms", "5")
     assert sim.exit_code in (0, 1), sim.stderr
     assert "corrupt plan" not in sim.stderr
-    from sel4vmgen.commands.simulate import plan_files
+    from sel4vmgen.app.planfile import plan_paths
 
-    for plan in plan_files(app):
+    for plan in plan_paths(app):
         drawn = run_cli("graph", str(plan), "-o", str(here / "system.dot"))
         assert drawn.exit_code == 0, drawn.stderr
 

@@ -24,6 +24,7 @@ from sel4vmgen.plan.model import (
     ComponentPlan,
     Dataport,
     Event,
+    Gic,
     Image,
     IrqRoute,
     PciDevice,
@@ -204,6 +205,7 @@ def arm_plan() -> Plan:
         vms=(vm0, vm1),
         threads=threads,
         irq_routes=routes,
+        gic=Gic(2, 0x08000000, 0x08010000, 0x08040000, 0x08030000, 4, 25, 27),
         file_server=(
             _image("kernel", "linux", None, None, None),
             _image("initrd", "linux-initrd", None, None, None),
@@ -720,7 +722,7 @@ def test_devices_with_one_name_get_distinct_nodes() -> None:
 
 
 def _resolved(path: Path) -> Plan:
-    from sel4vmgen.pipeline import check_file
+    from sel4vmgen.app.check import check_file
     from sel4vmgen.plan import resolve_all
 
     checked = check_file(path)
@@ -808,7 +810,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_examples_draw_with_no_false_overlap(example: Path) -> None:
-    from sel4vmgen.pipeline import check_file
+    from sel4vmgen.app.check import check_file
     from sel4vmgen.plan import resolve_all
 
     checked = check_file(example)

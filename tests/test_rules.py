@@ -21,12 +21,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sel4vmgen.codes import all_codes
+from sel4vmgen.codes.rules import CODES
+from sel4vmgen.codes.rules_microkit import CODES as MICROKIT_CODES
 from sel4vmgen.diagnostics import Diagnostic, Severity, sort_diagnostics
 from sel4vmgen.model import load
 from sel4vmgen.rules import check
-from sel4vmgen.rules.codes import CODES
 from sel4vmgen.rules.intervals import Interval, overlaps
-from sel4vmgen.rules.microkit_codes import CODES as MICROKIT_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "bad-at-check").glob("*.yaml"))
@@ -471,9 +471,10 @@ def test_a_system_that_checks_clean_renders_and_one_with_e240_does_not(
     """validate refuses (E240) exactly the text generate cannot write (E405)."""
     import copy
 
+    from sel4vmgen.app.generate import app_files, resolve_plans
     from sel4vmgen.diagnostics import DiagnosticError
     from sel4vmgen.model import Loaded, validate
-    from sel4vmgen.render import RenderContext, render_plans, resolve_plans
+    from sel4vmgen.render import RenderContext
     from sel4vmgen.source import Document
 
     data = copy.deepcopy(_E240_ARM if arch == "arm" else _E240_X86)
@@ -490,7 +491,7 @@ def test_a_system_that_checks_clean_renders_and_one_with_e240_does_not(
     refused = [d for d in check(loaded) if d.code == "E240"]
     assert all(d.span is not None and d.span.line > 0 for d in refused)
     try:
-        render_plans(resolve_plans(loaded), RenderContext(ROOT, "text"))
+        app_files(resolve_plans(loaded), RenderContext(ROOT, "text"))
     except DiagnosticError as e:
         assert [d.code for d in e.diagnostics] == ["E405"]
         assert refused, e.diagnostics[0].message

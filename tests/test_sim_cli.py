@@ -32,9 +32,10 @@ def test_generated_app_folder_is_simulated_from_its_plan_files(cli: Cli, tmp_pat
     assert r.stdout.startswith("x86_test on ia32 (x86 VMM): timed run ")
     assert r.stdout.rstrip().endswith("; ok")
     multi = tmp_path / "multi"
-    (multi / "qemu-arm-virt").mkdir(parents=True)
+    for platform in ("qemu-arm-virt", "ia32"):  # the layout `generate` writes for several
+        (multi / platform).mkdir(parents=True)
     (multi / "qemu-arm-virt" / "plan.json").write_text(arm_plan().to_json())
-    (multi / "plan-ia32.json").write_text(x86_plan().to_json())
+    (multi / "ia32" / "plan.json").write_text(x86_plan().to_json())
     out = json.loads(cli("simulate", str(multi), "--format", "json").stdout)
     assert [p["platform"] for p in out["plans"]] == ["ia32", "qemu-arm-virt"]
 

@@ -32,7 +32,6 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
-from sel4vmgen import __version__
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.model import Loaded
 from sel4vmgen.model.system import System
@@ -59,6 +58,7 @@ from sel4vmgen.plan.model import (
 )
 from sel4vmgen.plan.overlays import rootfs_overlays
 from sel4vmgen.plan.x86 import X86Vm, iospace_domains, vm_thread, x86_vm
+from sel4vmgen.version import version
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import Platform
@@ -85,7 +85,7 @@ def resolve(system: System, platform: Platform) -> Plan:
         )
     return Plan(
         format=PLAN_FORMAT,
-        tool_version=__version__,
+        tool_version=version(),
         system=system.name,
         arch=platform.arch,
         sel4_arch=system.sel4_arch,
@@ -120,7 +120,7 @@ def _microkit(system: System, platform: Platform) -> Plan:
     plans, routes, mk = build(system, platform)
     return Plan(
         format=PLAN_FORMAT,
-        tool_version=__version__,
+        tool_version=version(),
         system=system.name,
         arch=platform.arch,
         sel4_arch=system.sel4_arch,
