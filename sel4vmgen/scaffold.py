@@ -28,11 +28,11 @@ from cookiecutter.exceptions import CookiecutterException
 from sel4vmgen.app.check import check_file
 from sel4vmgen.diagnostics import Diagnostic, Span, has_errors
 from sel4vmgen.platforms import Platform, UnknownPlatform, load, names
+from sel4vmgen.units import GIB, KIB, MIB
 
 SEL4_ARCHS = ("aarch64", "aarch32", "x86_64", "ia32")
 OS_KINDS = ("linux-buildroot", "linux-custom")
 EXTRA_KEYS = ("cmdline", "system", "schema")  # settable with --set, never asked
-MiB = 1 << 20
 
 # Guest images camkes-vm-examples' apps/Arm/vm_minimal/CMakeLists.txt adds to the file
 # server, per KernelARMPlatform, from the camkes-vm-images checkout: (folder, initrd file).
@@ -188,7 +188,7 @@ def default(key: str, answers: Mapping[str, str]) -> str:
     if key == "vcpus":
         return str(guest.vcpus if guest is not None else 1)
     if key == "ram":
-        return size_text(guest.ram_size if guest is not None else 128 * MiB)
+        return size_text(guest.ram_size if guest is not None else 128 * MIB)
     if key == "console":
         return _console_default(plat)
     if key == "passthrough":
@@ -210,7 +210,7 @@ def choices(key: str, answers: Mapping[str, str]) -> tuple[str, ...]:
 
 def size_text(n: int) -> str:
     """Bytes as the shortest exact unit: 512MiB, 1GiB, 0x1800."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", MiB), ("KiB", 1 << 10)):
+    for unit, scale in (("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
         if n % scale == 0:
             return f"{n // scale}{unit}"
     return hex(n)
@@ -331,9 +331,9 @@ def layout(plat: Platform | None, ram: str) -> Layout:
     g = plat.guest
     end = g.ram_base + size
     dtb, initrd = g.dtb_addr, g.initrd_addr
-    fits = dtb + MiB <= end and initrd + g.initrd_max_size <= end
-    if not fits and size >= 16 * MiB + g.initrd_max_size + 16 * MiB:
-        dtb = end - 16 * MiB
+    fits = dtb + MIB <= end and initrd + g.initrd_max_size <= end
+    if not fits and size >= 16 * MIB + g.initrd_max_size + 16 * MIB:
+        dtb = end - 16 * MIB
         initrd = dtb - g.initrd_max_size
     return Layout(size, g.ram_base, g.ram_paddr, dtb, initrd)
 

@@ -25,6 +25,7 @@ RANKS: dict[str, int] = {
     "version": 0,  # the package's version, from its metadata
     "text": 0,  # shortening text for messages
     "codes": 0,  # the codes' tables: plain data
+    "units": 0,  # sizes: MIB, PAGE
     "safeio": 1,  # reading and writing files safely
     "diagnostics": 2,
     "source": 3,  # YAML with positions

@@ -25,6 +25,7 @@ from sel4vmgen.model.system import DtbNode, System, Vm
 from sel4vmgen.plan.common import PlanError, image, pow2_chunks, settings
 from sel4vmgen.plan.links import Links, mac
 from sel4vmgen.plan.model import DtFacts, Image, IrqRoute, Region, Thread, VmPlan, Vpci
+from sel4vmgen.units import PAGE
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import GicFacts, GuestDefaults, Platform
@@ -33,7 +34,6 @@ DEFAULT_BASE_PRIO = 100  # VM_CONFIGURATION_DEF base_prio (camkes-vm VM_Arm conf
 ENTRY_OFFSET = {"aarch64": 0x80000, "aarch32": 0x8000}  # VM_Arm vm.h linux_address_config
 RAM_ALIGN = 0x200000  # arm64 Image: 2 MiB-aligned base (Linux Documentation/arm64/booting.rst)
 DTB_TAIL = 0x1000000  # vm_multi: DTB at RAM end - 16 MiB
-PAGE = 0x1000
 # Sizes of the VMM's virtual PCI windows, the same on every platform sel4vmgen knows
 # (PCI_CFG_REGION_SIZE, PCI_IO_REGION_SIZE, PCI_MEM_REGION_SIZE in seL4/seL4_projects_libs
 # libsel4vmmplatsupport plat_include/<plat>/sel4vmmplatsupport/plat/vpci.h); the

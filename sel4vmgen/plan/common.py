@@ -19,7 +19,6 @@ ImageBase = Literal["build", "absolute", "system", "generated"]
 ImageRole = Literal["kernel", "initrd", "dtb"]
 PathKey = tuple[str | int, ...]
 
-MIB = 1 << 20
 # CAmkESDefaultPriority: component threads without a priority attribute
 # (seL4/camkes-tool camkes.cmake).
 # time_server.priority = 255 (seL4/camkes-vm components/VM/configurations/vm.h,

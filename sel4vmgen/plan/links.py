@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING
 from sel4vmgen.model.system import CrossVm, System, VirtioNet
 from sel4vmgen.plan.common import PlanError
 from sel4vmgen.plan.model import Dataport, Event, Virtqueue, VirtqueueEnd
+from sel4vmgen.units import PAGE
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import Platform
-
-PAGE = 0x1000
 
 
 @dataclass

@@ -37,7 +37,6 @@ from sel4vmgen.model import Loaded
 from sel4vmgen.model.system import System
 from sel4vmgen.plan.arm import ArmVm, arm_vm, first_ram_base, next_ram_base, vm_threads
 from sel4vmgen.plan.common import (
-    MIB,
     SERIAL_IRQ_PRIORITY,
     PlanError,
     fixed_threads,
@@ -58,6 +57,7 @@ from sel4vmgen.plan.model import (
 )
 from sel4vmgen.plan.overlays import rootfs_overlays
 from sel4vmgen.plan.x86 import X86Vm, iospace_domains, vm_thread, x86_vm
+from sel4vmgen.units import MIB
 from sel4vmgen.version import version
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sel4vmgen.model.system import System, Vm
-from sel4vmgen.plan.common import MIB, PlanError, image, settings
+from sel4vmgen.plan.common import PlanError, image, settings
 from sel4vmgen.plan.links import Links, mac
 from sel4vmgen.plan.model import (
     CAMKES_DEFAULT_PRIORITY,
@@ -28,6 +28,7 @@ from sel4vmgen.plan.model import (
     Thread,
     VmPlan,
 )
+from sel4vmgen.units import MIB
 
 DEFAULT_RAM = 128 * MIB  # guest_ram_mb = 128 (camkes-vm-examples apps/x86/minimal/minimal.camkes)
 FIRST_IOSPACE_DOMAIN = 0x0F  # iospace_domain = 0x0f (apps/x86/minimal, optiplex9020)

@@ -35,8 +35,8 @@ from sel4vmgen.render.env import (
     hex_filter,
     render_template,
 )
+from sel4vmgen.units import MIB
 
-MIB = 1 << 20
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CMAKE_BARE = re.compile(r"^[A-Za-z0-9_.+-]+$")
 # Attributes the template writes from plan fields; a `Setting` may not set them again.
