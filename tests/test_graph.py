@@ -153,7 +153,6 @@ def _arm_vm(index: int, base: int, **more: object) -> VmPlan:
         "initrd": _image("initrd", "linux-initrd", inst, base + 0x5700000, 0x1900000),
         "dtb": _image("dtb", "linux-dtb", inst, base + 0x7000000, 0x10000),
         "dtb_mode": "generate",
-        "kernel_entry": base + 0x80000,
         "cmdline": "console=hvc0",
         "stdout": "hvc0",
     }
@@ -239,7 +238,6 @@ def x86_plan() -> Plan:
         initrd=_image("initrd", "rootfs.cpio", None, None, None),
         dtb=None,
         dtb_mode="none",
-        kernel_entry=None,
         cmdline="console=ttyS0",
         stdout=None,
         pci_devices=(PciDevice("nic", 0, 0x19, 0, 11),),

@@ -71,7 +71,7 @@ def test_arm_defaults_come_from_the_platform_guest_layout(tmp_path: Path) -> Non
     vm = plan.vms[0]
     assert (vm.instance, vm.component, vm.vcpus, vm.priority) == ("vm0", "VM", 2, 100)
     assert (vm.ram.guest, vm.ram.paddr, vm.ram.size) == (0x40000000, 0x40000000, 0x20000000)
-    assert vm.kernel_entry == 0x40080000
+    assert vm.kernel.guest == 0x40080000
     assert vm.stdout == "/pl011@9000000" and vm.cmdline == ""
     assert vm.dtb_nodes == ("/pl011@9000000",)
     assert [(r.paddr, r.size) for r in vm.untyped_mmios] == [
@@ -120,7 +120,7 @@ def test_aarch32_entry_offset_and_cmake_options(tmp_path: Path) -> None:
     )
     plan = resolve_all(system(tmp_path, text))[0]
     vm = plan.vms[0]
-    assert vm.kernel_entry == 0x40008000 and vm.kernel.format == "zImage"
+    assert vm.kernel.guest == 0x40008000 and vm.kernel.format == "zImage"
     assert (plan.kernel_platform, plan.arm_platform) == ("exynos5", "exynos5422")
     assert [(o.name, o.value) for o in plan.cmake_options] == [
         ("VmPCISupport", True),
@@ -208,7 +208,7 @@ def test_x86_vm_defaults_relocs_and_iospace_domains(tmp_path: Path) -> None:
     vms = x86_vm("a") + x86_vm("b", "    iospace_domain: 0x10\n") + x86_vm("c")
     plan = x86(tmp_path, vms)
     got = [
-        (v.component, v.guest_ram_mb, v.iospace_domain, v.kernel_relocs, v.priority)
+        (v.component, v.ram.size >> 20, v.iospace_domain, v.kernel_relocs, v.priority)
         for v in plan.vms
     ]
     assert got == [
@@ -231,21 +231,36 @@ def test_x86_64_has_no_relocs_and_its_cmake_options_in_order(tmp_path: Path) -> 
     extra = "kernel_options:\n  LibSel4VMMUseHPET: true\n  KernelHugePage: false\n"
     plan = x86(tmp_path, x86_vm("a"), "x86_64", extra)
     assert plan.vms[0].kernel_relocs == ""
+    # KernelSel4Arch and KernelMaxNumNodes are these two fields, written first by the renderer
+    assert (plan.sel4_arch, plan.num_nodes) == ("x86_64", 1)
     assert [(o.name, o.value) for o in plan.cmake_options] == [
-        ("KernelSel4Arch", "x86_64"),
         ("KernelX86_64VTX64BitGuests", True),
-        ("KernelMaxNumNodes", 1),
         ("LibSel4VMMUseHPET", True),
         ("KernelHugePage", False),
     ]
 
 
-def test_x86_ram_must_be_whole_mib(tmp_path: Path) -> None:
+def test_x86_ram_in_whole_mib_is_a_rule_and_the_renderer_guards_it(tmp_path: Path) -> None:
+    """The rules refuse the size at its line (E211); resolve assumes a checked system, and a
+    plan that holds such RAM anyway breaks an invariant and is refused by the renderer
+    (camkes-vm's guest_ram_mb cannot carry it) as an internal error, never rounded."""
+    from sel4vmgen.app.generate import app_files
+    from sel4vmgen.plan.invariants import problems
+    from sel4vmgen.render import RenderContext
+    from sel4vmgen.rules import check
+
+    loaded = system(
+        tmp_path,
+        "name: t\narch: x86\nsel4_arch: ia32\nplatform: pc99\nvms:\n"
+        + x86_vm("a", "    ram: {size: 0x180000}\n"),
+    )
+    assert [(d.code, d.span.line if d.span else 0) for d in check(loaded)] == [("E211", 8)]
+    plan = resolve_all(loaded)[0]
+    assert problems(plan) == ["VM vm0: RAM 0x180000 is not a whole number of MiB"]
     with pytest.raises(DiagnosticError) as info:
-        x86(tmp_path, x86_vm("a", "    ram: {size: 0x180000}\n"))
+        app_files([plan], RenderContext(tmp_path, "t"))
     (d,) = info.value.diagnostics
-    assert d.code == "E303" and d.span is not None and (d.span.line, d.span.col) == (8, 17)
-    assert d.message == "on pc99: VM a: RAM size 0x180000 is not a whole number of MiB"
+    assert (d.code, d.message) == ("E405", "vm0: guest RAM 0x180000 is not a whole number of MiB")
 
 
 def test_image_paths_are_kept_as_written_with_a_base(tmp_path: Path) -> None:
@@ -376,14 +391,14 @@ def test_platform_without_guest_layout_is_e302(tmp_path: Path) -> None:
     assert info.value.message == "platform qemu-arm-virt has no default guest layout"
 
 
-def test_a_plan_error_in_a_per_platform_patch_points_at_the_patch(tmp_path: Path) -> None:
+def test_a_refusal_in_a_per_platform_patch_points_at_the_patch(tmp_path: Path) -> None:
+    from sel4vmgen.rules import check
+
     text = "name: t\narch: x86\nsel4_arch: ia32\nplatform: pc99\nvms:\n" + x86_vm(
         "a", "    per_platform:\n      pc99:\n        ram: {size: 0x180000}\n"
     )
-    with pytest.raises(DiagnosticError) as info:
-        resolve_all(system(tmp_path, text))
-    (d,) = info.value.diagnostics
-    assert d.code == "E303" and d.span is not None and (d.span.line, d.span.col) == (10, 21)
+    (d,) = check(system(tmp_path, text))
+    assert d.code == "E211" and d.span is not None and (d.span.line, d.span.col) == (10, 21)
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)

@@ -144,7 +144,7 @@ def test_unreadable_plan_and_empty_folder_exit_2(cli: Cli, tmp_path: Path) -> No
     assert r.exit_code == 2 and "no plan.json in this folder" in r.stderr
     (tmp_path / "plan.json").write_text('{"format": 99}')
     r = cli("simulate", str(tmp_path))
-    assert r.exit_code == 2 and "corrupt plan: plan format 99 is not 1" in r.stderr
+    assert r.exit_code == 2 and "corrupt plan: plan format 99 is not 2" in r.stderr
 
 
 def test_config_errors_exit_1_before_simulating(cli: Cli, tmp_path: Path) -> None:

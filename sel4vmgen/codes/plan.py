@@ -28,7 +28,7 @@ CODES: tuple[Code, ...] = (
         "E303",
         "guest RAM not a whole number of MiB",
         "x86 guest RAM is given to camkes-vm as `guest_ram_mb`, so its size must be a multiple "
-        "of 1 MiB.",
+        "of 1 MiB.  No longer given: `validate` refuses such a size at its line as E211.",
         "ram: {size: 0x1000}",
     ),
     Code(

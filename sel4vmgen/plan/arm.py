@@ -10,7 +10,8 @@ Follows camkes-vm's VM_Arm component and the camkes-vm-examples apps:
   the previous VM's RAM (vm_multi: 0x40000000, 0x48000000, 0x50000000);
 - a VM on a RAM other than the platform default puts its DTB 16 MiB (at most 1/8 of RAM)
   below the end of RAM and its initrd `max_size` below that (vm_multi);
-- kernel entry = RAM base + 0x80000 (aarch64) or + 0x8000 (aarch32) (VM_Arm vm.h);
+- kernel entry = RAM base + the platform's `kernel_entry_offset` (0x80000 on aarch64,
+  0x8000 on aarch32: VM_Arm vm.h);
 - `untyped_mmios` = the GICV page (`<GICV>:12`, mapped at the guest's GICC) unless the VM
   maps it as an mmio itself, then the VM's own untypeds, then guest RAM split into aligned
   power-of-two pieces when the platform's apps list RAM there.
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from sel4vmgen.platforms.model import GicFacts, GuestDefaults, Platform
 
 DEFAULT_BASE_PRIO = 100  # VM_CONFIGURATION_DEF base_prio (camkes-vm VM_Arm configurations/vm.h)
-ENTRY_OFFSET = {"aarch64": 0x80000, "aarch32": 0x8000}  # VM_Arm vm.h linux_address_config
 RAM_ALIGN = 0x200000  # arm64 Image: 2 MiB-aligned base (Linux Documentation/arm64/booting.rst)
 DTB_TAIL = 0x1000000  # vm_multi: DTB at RAM end - 16 MiB
 # Sizes of the VMM's virtual PCI windows, the same on every platform sel4vmgen knows
@@ -100,11 +100,11 @@ def _boot_addresses(vm: Vm, ram: Region, g: GuestDefaults) -> tuple[int, int, in
 
 def _images(
     vm: Vm, inst: str, system: System, ram: Region, g: GuestDefaults
-) -> tuple[Image, Image | None, Image | None, int]:
+) -> tuple[Image, Image | None, Image | None]:
     dtb_addr, initrd_addr, max_size = _boot_addresses(vm, ram, g)
     entry = vm.kernel.entry
     if entry is None:
-        entry = (ram.guest or 0) + ENTRY_OFFSET.get(system.sel4_arch, 0x80000)
+        entry = (ram.guest or 0) + g.kernel_entry_offset
     fmt = vm.kernel.format or ("Image" if system.sel4_arch == "aarch64" else "zImage")
     kernel = image("kernel", vm.kernel.name or "linux", vm.kernel.image, inst, guest=entry, fmt=fmt)
     initrd = None
@@ -113,7 +113,7 @@ def _images(
         initrd = image(
             "initrd", name, vm.initrd.image, inst, guest=initrd_addr, max_size=max_size, fmt="cpio"
         )
-    return kernel, initrd, _dtb_image(vm, inst, len(system.vms), dtb_addr), entry
+    return kernel, initrd, _dtb_image(vm, inst, len(system.vms), dtb_addr)
 
 
 def _dtb_image(vm: Vm, inst: str, count: int, addr: int) -> Image | None:
@@ -235,7 +235,7 @@ def arm_vm(
     g = _guest(platform, where)
     inst = f"vm{n}"
     ram = ram_region(vm, g, next_base)
-    kernel, initrd, dtb, entry = _images(vm, inst, system, ram, g)
+    kernel, initrd, dtb = _images(vm, inst, system, ram, g)
     paths, compatibles = _dtb_query(vm, g)
     mmios = tuple(
         Region("mmio", f"mmio{i}", w.size, guest=w.paddr, paddr=w.paddr)
@@ -258,7 +258,6 @@ def arm_vm(
         initrd=initrd,
         dtb=dtb,
         dtb_mode=vm.dtb.mode if vm.dtb else "generate",
-        kernel_entry=entry,
         cmdline=vm.cmdline if vm.cmdline is not None else g.cmdline,
         stdout=vm.stdout if vm.stdout is not None else g.stdout,
         dtb_nodes=paths,

@@ -101,7 +101,6 @@ def x86_vm(vm: Vm, n: int) -> tuple[VmPlan, tuple[IrqRoute, ...]]:
         initrd=initrd,
         dtb=None,
         dtb_mode="none",
-        kernel_entry=None,
         cmdline=vm.cmdline if vm.cmdline is not None else DEFAULT_CMDLINE,
         stdout=None,
         ioports=ioports,

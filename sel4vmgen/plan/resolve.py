@@ -236,12 +236,11 @@ def _cmake(
     """CMake options in a fixed order, then the system's kernel_options as written."""
     out: list[CMakeOption] = []
     if platform.arch == "x86":
-        out.append(CMakeOption("KernelSel4Arch", system.sel4_arch))
-        # 64-bit guests: a VM loaded without relocations (real minimal_64; optiplex9020
+        # KernelSel4Arch and KernelMaxNumNodes are the plan's sel4_arch and num_nodes, which
+        # the renderer writes first.  64-bit guests: a VM loaded without relocations (real minimal_64; optiplex9020
         # runs 32-bit guests on x86_64 and leaves the option off)
         if system.sel4_arch == "x86_64" and any(p.kernel_relocs == "" for p in plans):
             out.append(CMakeOption("KernelX86_64VTX64BitGuests", True))
-        out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
     else:
         out.extend(_arm_options(system, platform, plans))
         if any(t.role == "time_server" for t in threads):

@@ -262,7 +262,7 @@ def address_config(vm: VmPlan) -> dict[str, CamkesValue]:
         "dtb_addr": _addr(dtb_address(vm), "DTB address", vm),
         "initrd_addr": f"0x{vm.initrd.guest:x}" if vm.initrd and vm.initrd.guest else "0x0",
         # "-1" = the VMM's default entry, RAM base + 0x80000 (vm.h, main.c)
-        "kernel_entry_addr": f"0x{vm.kernel_entry:x}" if vm.kernel_entry is not None else "-1",
+        "kernel_entry_addr": f"0x{vm.kernel.guest:x}" if vm.kernel.guest is not None else "-1",
     }
 
 
