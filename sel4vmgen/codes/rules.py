@@ -434,4 +434,13 @@ CODES: tuple[Code, ...] = (
         "vms:\n  - name: vm0\n    passthrough: {mmios: [{paddr: 0x10000000, size: 4KiB}]}\n"
         "  - name: vm1\n    passthrough: {mmios: [{paddr: 0x10000000, size: 4KiB}]}",
     ),
+    Code(
+        "E280",
+        "no free interrupt for notifications",
+        "camkes-vm signals an ARM guest's virtio devices (on a platform with no fixed virtio "
+        "IRQ) and the cross-VM events sent to it on one of the platform's free interrupts "
+        "(free_plat_interrupts, VM_Arm vmlinux.h); the platform data lists none.",
+        "platform: zcu102\nconnections:\n  - type: cross_vm\n    vm: a\n    component: peer\n"
+        "    events: [{name: e, direction: to_vm, peer: e}]",
+    ),
 )

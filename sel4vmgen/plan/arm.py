@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sel4vmgen.model.system import DtbNode, System, Vm
-from sel4vmgen.plan.common import PlanError, image, pow2_chunks, settings
+from sel4vmgen.plan.common import PlanError, image, internal, pow2_chunks, settings
 from sel4vmgen.plan.links import Links, mac
 from sel4vmgen.plan.model import DtFacts, Image, IrqRoute, Region, Thread, VmPlan, Vpci
 from sel4vmgen.units import PAGE
@@ -57,13 +57,13 @@ class ArmVm:
 
 def _guest(platform: Platform, where: tuple[str | int, ...]) -> GuestDefaults:
     if platform.guest is None:
-        raise PlanError("E302", f"platform {platform.name} has no default guest layout", where)
+        raise internal(f"platform {platform.name} has no default guest layout", where)
     return platform.guest
 
 
 def _gic(platform: Platform) -> GicFacts:
     if platform.gic is None:  # every ARM data file has one; guarded for the type checker
-        raise PlanError("E302", f"platform {platform.name} has no GIC facts")
+        raise internal(f"platform {platform.name} has no GIC facts")
     return platform.gic
 
 
@@ -210,9 +210,8 @@ def _virtio_irq(platform: Platform, vm: str) -> int:
 
 def _free_irq(platform: Platform, vm: str) -> int:
     if not platform.free_irqs:
-        raise PlanError(
-            "E306", f"VM {vm}: platform {platform.name} has no free interrupt for notifications"
-        )
+        # rules/irqs.py refuses it (E280)
+        raise internal(f"VM {vm}: platform {platform.name} has no free interrupt for notifications")
     return platform.free_irqs[0]
 
 

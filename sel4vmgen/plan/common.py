@@ -40,6 +40,21 @@ class PlanError(Exception):
         return f"{self.code}: {self.message}"
 
 
+INTERNAL = "E309"
+
+
+def internal(message: str, path: PathKey = ()) -> PlanError:
+    """The error resolve raises when the system breaks what the rules guarantee (or the
+    platform data what its loader guarantees): a bug in sel4vmgen, not a problem of the
+    input, said as such."""
+    return PlanError(
+        INTERNAL,
+        f"internal error: {message}; the rules should have refused this system, so this is "
+        "a bug in sel4vmgen: please report it with the system file",
+        path,
+    )
+
+
 def image_base(path: str) -> ImageBase:
     """How a path as written is to be read: a CMake variable, absolute, or system-relative."""
     if path.startswith("${"):

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal
 
 from sel4vmgen.model.system import System, Vm
 from sel4vmgen.plan.arm import arm_vm, first_ram_base, next_ram_base
-from sel4vmgen.plan.common import PlanError
+from sel4vmgen.plan.common import PlanError, internal
 from sel4vmgen.plan.links import resolve_links
 from sel4vmgen.plan.microkit_model import (
     MicrokitSystem,
@@ -173,7 +173,7 @@ def sdf(
 ) -> MicrokitSystem:
     """The SDF, with its names checked unique (E307)."""
     if platform.microkit is None:
-        raise PlanError("E302", f"platform {platform.name} is not a Microkit board")
+        raise internal(f"platform {platform.name} is not a Microkit board")
     _unique("memory region", [r.name for r in regions])
     _unique("protection domain", [p.name for p in pds])
     config: Literal["debug", "smp-debug"] = "smp-debug" if system.num_nodes > 1 else "debug"

@@ -40,6 +40,7 @@ from sel4vmgen.plan.common import (
     SERIAL_IRQ_PRIORITY,
     PlanError,
     fixed_threads,
+    internal,
     share_images,
 )
 from sel4vmgen.plan.links import Links, resolve_links
@@ -153,9 +154,10 @@ def resolve_all(loaded: Loaded) -> tuple[Plan, ...]:
         )
         try:
             plans.append(resolve(system, load(name)))
-        except UnknownPlatform as e:
+        except UnknownPlatform as e:  # rules/arch.py refuses it first
+            bug = internal(str(e))
             raise DiagnosticError(
-                [Diagnostic("E305", str(e), loaded.document.span(where))]
+                [Diagnostic(bug.code, bug.message, loaded.document.span(where))]
             ) from None
         except PlanError as e:
             span = loaded.document.span(_patched_path(system, name, e.path))
@@ -284,9 +286,7 @@ def _time_server_options(platform: Platform) -> list[CMakeOption]:
     """What the platform's TimeServer needs (rules/platform_facts.py refuses a system that
     needs one where the platform data does not say)."""
     if platform.time_server_options is None:
-        raise PlanError(
-            "E308", f"platform {platform.name} has no data on what a TimeServer needs there"
-        )
+        raise internal(f"platform {platform.name} has no data on what a TimeServer needs there")
     return [CMakeOption(n, _cmake_value(v)) for n, v in platform.time_server_options]
 
 
