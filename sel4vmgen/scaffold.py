@@ -322,19 +322,15 @@ def _parse_size(text: str) -> int | None:
 
 
 def layout(plat: Platform | None, ram: str) -> Layout:
-    """Where the images go: the platform's vm_minimal addresses while they fit in the RAM
-    asked for; otherwise the DTB 16 MiB below the top and the initrd right under it
-    (camkes-vm-examples vm_multi places them so)."""
+    """Where the images go: where `resolve` would put them in the RAM asked for
+    (`plan.arm.boot_addresses`), written into the guest so that the reader sees them."""
     size = _parse_size(ram)
     if plat is None or plat.arch != "arm" or plat.guest is None or size is None:
         return Layout(size)
+    from sel4vmgen.plan.arm import boot_addresses
+
     g = plat.guest
-    end = g.ram_base + size
-    dtb, initrd = g.dtb_addr, g.initrd_addr
-    fits = dtb + MIB <= end and initrd + g.initrd_max_size <= end
-    if not fits and size >= 16 * MIB + g.initrd_max_size + 16 * MIB:
-        dtb = end - 16 * MIB
-        initrd = dtb - g.initrd_max_size
+    dtb, initrd, _ = boot_addresses(g.ram_base, size, g)
     return Layout(size, g.ram_base, g.ram_paddr, dtb, initrd)
 
 

@@ -25,13 +25,21 @@ from typing import TYPE_CHECKING
 from sel4vmgen.model.system import DtbNode, System, Vm
 from sel4vmgen.plan.common import PlanError, image, internal, pow2_chunks, settings
 from sel4vmgen.plan.links import Links, mac
-from sel4vmgen.plan.model import DtFacts, Image, IrqRoute, Region, Thread, VmPlan, Vpci
+from sel4vmgen.plan.model import (
+    CAMKES_VM_BASE_PRIO,
+    DtFacts,
+    Image,
+    IrqRoute,
+    Region,
+    Thread,
+    VmPlan,
+    Vpci,
+)
 from sel4vmgen.units import PAGE
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import GicFacts, GuestDefaults, Platform
 
-DEFAULT_BASE_PRIO = 100  # VM_CONFIGURATION_DEF base_prio (camkes-vm VM_Arm configurations/vm.h)
 RAM_ALIGN = 0x200000  # arm64 Image: 2 MiB-aligned base (Linux Documentation/arm64/booting.rst)
 DTB_TAIL = 0x1000000  # vm_multi: DTB at RAM end - 16 MiB
 # Sizes of the VMM's virtual PCI windows, the same on every platform sel4vmgen knows
@@ -82,15 +90,24 @@ def ram_region(vm: Vm, g: GuestDefaults, next_base: int) -> Region:
     return Region("ram", "ram", size, guest=base, paddr=paddr)
 
 
+def boot_addresses(
+    base: int, size: int, g: GuestDefaults, initrd_max_size: int | None = None
+) -> tuple[int, int, int]:
+    """(dtb, initrd, initrd max size) guest addresses in a RAM of `size` bytes at `base`:
+    the platform's vm_minimal addresses on its default RAM, else the DTB 16 MiB (at most
+    1/8 of RAM) below the top and the initrd right under it (vm_multi).  The one placement
+    rule: `resolve` and the new-guest scaffold both use it."""
+    max_size = initrd_max_size or g.initrd_max_size
+    if base == g.ram_base and size == g.ram_size:
+        return g.dtb_addr, g.initrd_addr, max_size
+    dtb = base + size - min(DTB_TAIL, size // 8)
+    return dtb, dtb - max_size, max_size
+
+
 def _boot_addresses(vm: Vm, ram: Region, g: GuestDefaults) -> tuple[int, int, int]:
-    """(dtb, initrd, initrd max size) guest addresses."""
-    base = ram.guest or 0
-    max_size = vm.initrd.max_size if vm.initrd and vm.initrd.max_size else g.initrd_max_size
-    if base == g.ram_base and ram.size == g.ram_size:
-        dtb, initrd = g.dtb_addr, g.initrd_addr
-    else:
-        dtb = base + ram.size - min(DTB_TAIL, ram.size // 8)
-        initrd = dtb - max_size
+    """(dtb, initrd, initrd max size) guest addresses: `boot_addresses`, unless written."""
+    asked = vm.initrd.max_size if vm.initrd else None
+    dtb, initrd, max_size = boot_addresses(ram.guest or 0, ram.size, g, asked)
     if vm.dtb and vm.dtb.address is not None:
         dtb = vm.dtb.address
     if vm.initrd and vm.initrd.address is not None:
@@ -244,7 +261,7 @@ def arm_vm(
     events = tuple(links.events.get(inst, ()))
     virtio_console = bool(vm.virtio and vm.virtio.console)
     virtio_net = bool(vm.virtio and vm.virtio.net) or bool(ends)
-    prio = vm.priority if vm.priority is not None else DEFAULT_BASE_PRIO
+    prio = vm.priority if vm.priority is not None else CAMKES_VM_BASE_PRIO
     plan = VmPlan(
         index=n,
         name=vm.name,

@@ -24,6 +24,9 @@ PLAN_FORMAT = 2  # 2: derived copies dropped (guest_ram_mb, kernel_entry, x86 ar
 
 # The priority CAmkES gives a thread whose component sets none (camkes-tool's default).
 CAMKES_DEFAULT_PRIORITY = 254
+# camkes-vm's ARM VMM thread priority when the app sets none: VM_CONFIGURATION_DEF's
+# base_prio (seL4/camkes-vm components/VM_Arm/configurations/vm.h).
+CAMKES_VM_BASE_PRIO = 100
 
 ThreadRole = Literal[
     "vm", "vmm", "vcpu", "irq_server", "component", "time_server", "serial", "fserv"
@@ -99,6 +102,11 @@ class Image:
     # relative to the system file's folder (made absolute at render time), "generated" = a file
     # the renderer writes into the app (relative to the app folder).
     base: Literal["build", "absolute", "system", "generated"] = "build"
+
+    @property
+    def extent(self) -> int:
+        """The bytes it takes in guest memory: its size when known, else the room reserved."""
+        return self.size if self.size is not None else (self.max_size or 0)
 
 
 @dataclass(frozen=True)

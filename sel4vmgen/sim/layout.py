@@ -39,7 +39,7 @@ def _placed(vm: VmPlan) -> list[tuple[str, int, int]]:
         if img is None or img.guest is None:
             continue
         start = img.guest
-        out.append((img.role, start, max(1, img.size or img.max_size or 0)))
+        out.append((img.role, start, max(1, img.extent)))
     return out
 
 
