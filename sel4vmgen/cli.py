@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from typing import Any
 
@@ -76,7 +77,11 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console entry point; click turns usage errors into exit code 2."""
+    """Console entry point; click turns usage errors into exit code 2.
+
+    The command line uses no pydantic plugin, so it tells pydantic not to look for any:
+    the look-up reads every installed package's entry points, a large part of the start."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         return cli.main(args=argv, prog_name="sel4vmgen")
     except KeyboardInterrupt:
