@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.model import Loaded
@@ -85,15 +85,8 @@ def resolve(system: System, platform: Platform) -> Plan:
             ("vms", _index(plans, clash.vm)),
         )
     return Plan(
-        format=PLAN_FORMAT,
-        tool_version=version(),
-        system=system.name,
-        arch=platform.arch,
-        sel4_arch=system.sel4_arch,
+        **_common(system, platform),
         platform=system.sel4_arch if platform.arch == "x86" else platform.name,
-        kernel_platform=platform.kernel_platform,
-        arm_platform=platform.arm_platform,
-        num_nodes=system.num_nodes,
         vms=plans,
         threads=threads,
         irq_routes=tuple(r for v in vms for r in v.routes),
@@ -103,13 +96,27 @@ def resolve(system: System, platform: Platform) -> Plan:
             ComponentPlan(c.name, c.type, tuple(c.sources), c.priority) for c in system.components
         ),
         virtqueues=tuple(links.virtqueues),
-        gic=_gic(platform),
-        simulation=SimulationPlan(**system.simulation.model_dump()),
-        input_sha256=_digest(system),
         notes=_notes(system, plans),
         qemu=_qemu(platform),
         overlays=rootfs_overlays(plans, images) if platform.arch == "arm" else (),
     )
+
+
+def _common(system: System, platform: Platform) -> dict[str, Any]:
+    """The fields every Plan takes the same way, whatever its framework."""
+    return {
+        "format": PLAN_FORMAT,
+        "tool_version": version(),
+        "system": system.name,
+        "arch": platform.arch,
+        "sel4_arch": system.sel4_arch,
+        "kernel_platform": platform.kernel_platform,
+        "arm_platform": platform.arm_platform,
+        "num_nodes": system.num_nodes,
+        "gic": _gic(platform),
+        "simulation": SimulationPlan(**system.simulation.model_dump()),
+        "input_sha256": _digest(system),
+    }
 
 
 def _microkit(system: System, platform: Platform) -> Plan:
@@ -120,23 +127,13 @@ def _microkit(system: System, platform: Platform) -> Plan:
     build = x86_system if platform.arch == "x86" else arm_system
     plans, routes, mk = build(system, platform)
     return Plan(
-        format=PLAN_FORMAT,
-        tool_version=version(),
-        system=system.name,
-        arch=platform.arch,
-        sel4_arch=system.sel4_arch,
+        **_common(system, platform),
         platform=platform.name,
-        kernel_platform=platform.kernel_platform,
-        arm_platform=platform.arm_platform,
-        num_nodes=system.num_nodes,
         vms=plans,
         threads=threads(plans, mk),
         irq_routes=routes,
         file_server=(),
         cmake_options=(),
-        gic=_gic(platform),
-        simulation=SimulationPlan(**system.simulation.model_dump()),
-        input_sha256=_digest(system),
         framework="microkit",
         microkit=mk,
     )
