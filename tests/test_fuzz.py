@@ -256,7 +256,7 @@ def test_what_validate_accepts_generates_simulates_and_draws(
 
 def test_validate_reports_what_resolving_refuses(tmp_path: Path) -> None:
     """Found by the property above: one file-server name for a kernel and an initrd was first
-    refused by `generate` (E301); `validate` now reports it at the VM."""
+    refused by `generate` (E301); the rules now refuse it at the initrd's name (E281)."""
     system = tmp_path / "system.yaml"
     system.write_text(
         "name: s\narch: arm\nsel4_arch: aarch64\nplatform: qemu-arm-virt\nvms:\n"
@@ -267,6 +267,6 @@ def test_validate_reports_what_resolving_refuses(tmp_path: Path) -> None:
     run = run_cli("validate", str(system))
     assert run.exit_code == 1
     assert (
-        f"{system}:6:5: error[E301]: on qemu-arm-virt: file-server name 'linux' is used for "
+        f"{system}:8:40: error[E281]: file-server name 'linux' is used for "
         "linux (vm0) and rootfs.cpio (vm0)"
     ) in run.stderr.splitlines()

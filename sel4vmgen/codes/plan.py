@@ -14,7 +14,8 @@ CODES: tuple[Code, ...] = (
         "E301",
         "one file-server name for two different files",
         "Two VMs give the same file-server name (kernel.name, initrd.name) to different image "
-        "files; the file server holds one file per name.",
+        "files; the file server holds one file per name.  No longer given: `validate` "
+        "refuses it at its line as E281.",
         "vms:\n  - name: a\n    kernel: {image: a/Image, name: linux}\n"
         "  - name: b\n    kernel: {image: b/Image, name: linux}",
     ),

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sel4vmgen.model.defaults import DTB_NAME, INITRD_NAME, KERNEL_NAME, written_dtb_name
 from sel4vmgen.model.system import DtbNode, System, Vm
 from sel4vmgen.plan.common import PlanError, image, internal, pow2_chunks, settings
 from sel4vmgen.plan.links import Links, mac
@@ -123,10 +124,11 @@ def _images(
     if entry is None:
         entry = (ram.guest or 0) + g.kernel_entry_offset
     fmt = vm.kernel.format or ("Image" if system.sel4_arch == "aarch64" else "zImage")
-    kernel = image("kernel", vm.kernel.name or "linux", vm.kernel.image, inst, guest=entry, fmt=fmt)
+    kname = vm.kernel.name or KERNEL_NAME["arm"]
+    kernel = image("kernel", kname, vm.kernel.image, inst, guest=entry, fmt=fmt)
     initrd = None
     if vm.initrd is not None:
-        name = vm.initrd.name or "linux-initrd"
+        name = vm.initrd.name or INITRD_NAME["arm"]
         initrd = image(
             "initrd", name, vm.initrd.image, inst, guest=initrd_addr, max_size=max_size, fmt="cpio"
         )
@@ -140,10 +142,10 @@ def _dtb_image(vm: Vm, inst: str, count: int, addr: int) -> Image | None:
         # no file-server entry (empty fs_name and source)
         return image("dtb", "", "", inst, guest=addr, fmt="dtb", base="generated")
     if d.file is None:  # provide, written by sel4vmgen from the plan
-        name = "linux-dtb" if count == 1 else f"linux-dtb-{inst}"
+        name = written_dtb_name(inst, count)
         return image("dtb", name, f"{inst}.dts", inst, guest=addr, fmt="dts", base="generated")
     fmt = "dts" if d.file.endswith(".dts") else "dtb"
-    return image("dtb", d.base_name or "linux-dtb", d.file, inst, guest=addr, fmt=fmt)
+    return image("dtb", d.base_name or DTB_NAME, d.file, inst, guest=addr, fmt=fmt)
 
 
 def _dtb_query(vm: Vm, g: GuestDefaults) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -78,8 +78,7 @@ def resolve(system: System, platform: Platform) -> Plan:
     images, clashes = share_images([i for v in vms for i in v.images])
     if clashes:
         first, clash = clashes[0]
-        raise PlanError(
-            "E301",
+        raise internal(  # rules/names.py refuses it (E281)
             f"file-server name '{clash.fs_name}' is used for {first.source} ({first.vm}) "
             f"and {clash.source} ({clash.vm})",
             ("vms", _index(plans, clash.vm)),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sel4vmgen.model.defaults import INITRD_NAME, KERNEL_NAME
 from sel4vmgen.model.system import System, Vm
 from sel4vmgen.plan.common import image, settings
 from sel4vmgen.plan.links import Links, mac
@@ -77,11 +78,11 @@ def _relocs(vm: Vm, system: System, kernel_name: str) -> str:
 
 
 def _images(vm: Vm, inst: str) -> tuple[Image, Image | None]:
-    kname = vm.kernel.name or "bzimage"
+    kname = vm.kernel.name or KERNEL_NAME["x86"]
     kernel = image("kernel", kname, vm.kernel.image, inst, fmt=vm.kernel.format or "bzImage")
     initrd = None
     if vm.initrd is not None:
-        iname = vm.initrd.name or "rootfs.cpio"
+        iname = vm.initrd.name or INITRD_NAME["x86"]
         initrd = image(
             "initrd", iname, vm.initrd.image, inst, max_size=vm.initrd.max_size, fmt="cpio"
         )

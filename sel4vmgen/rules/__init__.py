@@ -60,6 +60,7 @@ ONCE: tuple[Rule, ...] = (
     *target.RULES_ONCE,
 )
 PER_PLATFORM: tuple[Rule, ...] = (
+    *names.RULES_PER_PLATFORM,
     *arch.RULES,
     *fields.RULES,
     *memory.RULES,

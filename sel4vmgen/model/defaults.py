@@ -1,0 +1,20 @@
+"""Names sel4vmgen chooses where the system file leaves them out, and which the rules must
+know as well as resolve: the file-server names a VM's images get.
+
+They are the names the camkes-vm-examples apps use (apps/x86/minimal: `bzimage`,
+`rootfs.cpio`; apps/Arm/vm_minimal: `linux`, `linux-initrd`, `linux-dtb`).  `resolve`
+names the images with them and `rules/names.py` refuses two files under one name, so
+both read them here.
+"""
+
+from __future__ import annotations
+
+KERNEL_NAME = {"x86": "bzimage", "arm": "linux"}
+INITRD_NAME = {"x86": "rootfs.cpio", "arm": "linux-initrd"}
+DTB_NAME = "linux-dtb"
+
+
+def written_dtb_name(instance: str, vms: int) -> str:
+    """The file-server name of a DTB sel4vmgen writes from the plan (`dtb: {mode: provide}`
+    without a file): `linux-dtb` alone, one per VM instance when there are several."""
+    return DTB_NAME if vms == 1 else f"{DTB_NAME}-{instance}"
