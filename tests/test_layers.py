@@ -26,6 +26,7 @@ RANKS: dict[str, int] = {
     "text": 0,  # shortening text for messages
     "codes": 0,  # the codes' tables: plain data
     "units": 0,  # sizes: MIB, PAGE
+    "defaults": 0,  # choices more than one stage must know
     "safeio": 1,  # reading and writing files safely
     "diagnostics": 2,
     "source": 3,  # YAML with positions

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sel4vmgen.model.defaults import DTB_NAME, INITRD_NAME, KERNEL_NAME, written_dtb_name
+from sel4vmgen.defaults import DTB_NAME, INITRD_NAME, KERNEL_NAME, written_dtb_name
 from sel4vmgen.model.system import DtbNode, System, Vm
 from sel4vmgen.plan.common import PlanError, image, internal, pow2_chunks, settings
 from sel4vmgen.plan.links import Links, mac

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sel4vmgen.codec import Hex, decode, encode
+from sel4vmgen.defaults import SIMULATION
 from sel4vmgen.plan.microkit_model import MicrokitSystem
 
 PLAN_FORMAT = 2  # 2: derived copies dropped (guest_ram_mb, kernel_entry, x86 arch options)
@@ -334,6 +335,9 @@ class SimulationPlan:
     critical_section_us: int
     max_states: int
     max_depth: int
+
+
+DEFAULT_SIMULATION = SimulationPlan(**SIMULATION)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sel4vmgen.model.defaults import INITRD_NAME, KERNEL_NAME
+from sel4vmgen.defaults import INITRD_NAME, KERNEL_NAME
 from sel4vmgen.model.system import System, Vm
 from sel4vmgen.plan.common import image, settings
 from sel4vmgen.plan.links import Links, mac

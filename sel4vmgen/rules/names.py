@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
+from sel4vmgen.defaults import DTB_NAME, INITRD_NAME, KERNEL_NAME, written_dtb_name
 from sel4vmgen.diagnostics import Diagnostic, Span
-from sel4vmgen.model.defaults import DTB_NAME, INITRD_NAME, KERNEL_NAME, written_dtb_name
 from sel4vmgen.model.system import CrossVm, VirtioNet, Vm
 from sel4vmgen.rules.context import Ctx, error, line_of
 
