@@ -30,6 +30,10 @@ def __getattr__(name: str) -> Any:
         from sel4vmgen.rules import check
 
         return check
+    if name == "resolve":
+        from sel4vmgen.plan import resolve
+
+        return resolve
     if name == "generate":
         from sel4vmgen.app.generate import generate
 
