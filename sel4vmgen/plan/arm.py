@@ -43,13 +43,6 @@ if TYPE_CHECKING:
 
 RAM_ALIGN = 0x200000  # arm64 Image: 2 MiB-aligned base (Linux Documentation/arm64/booting.rst)
 DTB_TAIL = 0x1000000  # vm_multi: DTB at RAM end - 16 MiB
-# Sizes of the VMM's virtual PCI windows, the same on every platform sel4vmgen knows
-# (PCI_CFG_REGION_SIZE, PCI_IO_REGION_SIZE, PCI_MEM_REGION_SIZE in seL4/seL4_projects_libs
-# libsel4vmmplatsupport plat_include/<plat>/sel4vmmplatsupport/plat/vpci.h); the
-# addresses are the platform's `vpci` facts.
-VPCI_CFG_SIZE = 0x1000000
-VPCI_IO_SIZE = 0x10000
-VPCI_MEM_SIZE = 0x1000000
 # INTx pin of camkes-vm's virtio-PCI devices (VIRTIO_INTERRUPT_PIN, libsel4vmmplatsupport
 # drivers/virtio.h).
 VIRTIO_PCI_PIN = 1
@@ -318,14 +311,17 @@ def _vpci(platform: Platform, virtio: tuple[bool, ...]) -> Vpci | None:
     count = sum(virtio)
     if not count or platform.vpci is None:
         return None
+    if platform.vpci_sizes is None:  # the loader requires both
+        raise internal(f"platform {platform.name} gives vpci without vpci_sizes")
     cfg, io, mem = platform.vpci
+    cfg_size, io_size, mem_size = platform.vpci_sizes
     return Vpci(
         cfg=cfg,
-        cfg_size=VPCI_CFG_SIZE,
+        cfg_size=cfg_size,
         io=io,
-        io_size=VPCI_IO_SIZE,
+        io_size=io_size,
         mem=mem,
-        mem_size=VPCI_MEM_SIZE,
+        mem_size=mem_size,
         slots=tuple(range(1, count + 1)),
         pin=VIRTIO_PCI_PIN,
     )
