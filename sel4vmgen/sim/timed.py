@@ -22,6 +22,7 @@ from sel4vmgen.sim import arm, x86, x86_split
 from sel4vmgen.sim.guests import EMULATED, sources_for
 from sel4vmgen.sim.kernel import Endpoint, IrqHandler, Kernel, KEvent, Notification, Tcb
 from sel4vmgen.sim.monitor import STARVATION_US, Monitor, Violation
+from sel4vmgen.sim.program import spawn
 
 SPIN_CODES = frozenset({"E505"})  # what a busy-looping guest causes: threads starved
 
@@ -167,16 +168,50 @@ def _lines(
 
 
 def _build_x86(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
-    t = _thread(plan, vm, "vm")
-    ntfn = Notification(f"{vm.instance}_ntfn")
     crit = s.critical_section_us
     phases, loop = x86.x86_phases(_touches(vm), crit, _spins(vm, s))
     guest = x86.X86Guest(vm.instance, phases, loop, mon)
-    lines = _lines(k, plan, vm, ntfn, s, mon, 0)
-    tcb = k.thread(t.name, t.priority, t.core or 0, x86.vm_body(guest, ntfn, lines))
+    tcb = build_x86_vm(k, plan, vm, guest)
+    for i, h in enumerate(tcb_handlers(k, tcb)):
+        drive(k, h, s, mon, vm, i)
+
+
+def build_x86_vm(k: Kernel, plan: Plan, vm: VmPlan, guest: x86.X86Port) -> Tcb:
+    """The kernel objects of one x86 VM: its thread (the plan's priority and core) running
+    `X86Vmm` on `guest`, its bound notification, an IRQ handler per source; started."""
+    t = _thread(plan, vm, "vm")
+    ntfn = k.notification(f"{vm.instance}_ntfn")
+    sources = sources_for(plan, vm)
+    first = len(k.handlers)
+    for i, src in enumerate(sources):
+        k.irq_handler(src.irq, ntfn, 1 << i, src.name)
+    program = x86.X86Vmm(tuple(range(first, len(k.handlers))), k.notifications.index(ntfn))
+    if isinstance(guest, x86.X86Guest):
+        guest.names = tuple(src.name for src in sources)
+    tcb = spawn(k, t.name, t.priority, t.core or 0, program)
     tcb.guest = guest
     k.bind(tcb, ntfn)
     k.start(tcb)
+    return tcb
+
+
+def tcb_handlers(k: Kernel, tcb: Tcb) -> list[IrqHandler]:
+    """The IRQ handlers that signal `tcb`'s bound notification, in badge order."""
+    return sorted((h for h in k.handlers if h.ntfn is tcb.bound), key=lambda h: h.badge)
+
+
+def drive(k: Kernel, h: IrqHandler, s: Scenario, mon: Monitor, vm: VmPlan, i: int) -> None:
+    """A device firing `h` periodically (the timer at `timer_hz`, others at `device_irq_hz`)."""
+    if i:  # the timer's line is the VMM's own (emulated)
+        mon.lines.append((vm.instance, h))
+    rng = random.Random(f"{s.seed}:{vm.instance}:{h.name}:{i}")
+    hz = s.timer_hz if i == 0 else s.device_irq_hz
+
+    def fire() -> None:
+        if k.device_raise(h):
+            mon.raised(vm.instance, h.name)
+
+    periodic(k, hz, rng, fire)
 
 
 def _build_split(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
