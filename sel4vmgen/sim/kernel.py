@@ -439,6 +439,10 @@ class Kernel:
             core.dispatch_pending = True
             self.sim.at(self.sim.now, self._dispatch, core)
 
+    def dispatch(self, core: Core) -> None:
+        """Deferred work of an instant: run the highest-priority ready thread if idle."""
+        self._dispatch(core)
+
     def _dispatch(self, core: Core) -> None:
         if self.choices:
             self._chose(("dispatch", core.index))

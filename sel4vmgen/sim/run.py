@@ -20,8 +20,8 @@ from sel4vmgen.sim.explore import Counterexample, Limits, Product, Reductions, R
 from sel4vmgen.sim.guests import workload
 from sel4vmgen.sim.layout import check_layout
 from sel4vmgen.sim.monitor import Violation
+from sel4vmgen.sim.system import SystemModel, groups, x86_system
 from sel4vmgen.sim.timed import Scenario, TimedResult, run, spinning_guests
-from sel4vmgen.sim.x86 import X86Model
 from sel4vmgen.sim.x86_split import SplitModel
 from sel4vmgen.source import Document
 
@@ -151,17 +151,23 @@ def default_model(plan: Plan) -> VmmModel:
     return "arm" if plan.arch == "arm" else "x86"
 
 
-def plan_model(plan: Plan, opts: Options) -> Product:
-    """The explorer's model of the whole plan: one component per VM (per VCPU on ARM)."""
+def plan_model(plan: Plan, opts: Options) -> Product | SystemModel:
+    """The explorer's model of the whole plan: on x86 the plan's threads on the kernel
+    model (`sim/system.py`); for the other designs one component per VM (per VCPU on ARM)."""
     kind = opts.vmm_model or default_model(plan)
     if kind not in MODELS[plan.arch]:
         raise ValueError(f"VMM model {kind} does not run {plan.arch} guests")
+    if kind == "x86":
+        reread = opts.reread_after_notification
+        if not opts.reductions.independent:
+            return x86_system(plan, opts.interrupts, reread=reread)
+        return Product(
+            plan.system,
+            [x86_system(plan, opts.interrupts, reread=reread, vms=g) for g in groups(plan)],
+        )
     parts: list[Any] = []
     for vm in plan.vms:
-        if kind == "x86":
-            w = workload(plan, vm, opts.interrupts)
-            parts.append(X86Model(w, opts.reread_after_notification))
-        elif kind == "x86_split":
+        if kind == "x86_split":
             parts.append(SplitModel(workload(plan, vm, opts.interrupts), opts.stop))
         else:
             lrs = plan.gic.list_registers if plan.gic else 4
@@ -184,7 +190,12 @@ def simulate(plan: Plan, opts: Options | None = None) -> SimReport:
     violations = check_layout(plan)
     design = "x86_split" if kind == "x86_split" else ""
     scenario = Scenario.of(
-        plan, check_shadow=opts.check_shadow, design=design, stop=opts.stop, **opts.scenario
+        plan,
+        check_shadow=opts.check_shadow,
+        design=design,
+        stop=opts.stop,
+        reread_after_notification=opts.reread_after_notification,
+        **opts.scenario,
     )
     timed = run(plan, scenario)
     violations += timed.violations

@@ -40,6 +40,7 @@ class Scenario:
     critical_section_us: int = 50
     spin: tuple[str, ...] = ()  # VMs (name or instance) whose guests busy-loop, tickless
     check_shadow: bool = True
+    reread_after_notification: bool = True  # False: the stale-RFLAGS x86 VMM
     design: str = ""  # x86_split: the two-thread x86 VMM instead of the plan's own
     stop: str = "none"  # x86_split: "suspend" to stop the VCPU thread while injecting
     starvation_us: int = STARVATION_US
@@ -171,12 +172,12 @@ def _build_x86(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> 
     crit = s.critical_section_us
     phases, loop = x86.x86_phases(_touches(vm), crit, _spins(vm, s))
     guest = x86.X86Guest(vm.instance, phases, loop, mon)
-    tcb = build_x86_vm(k, plan, vm, guest)
+    tcb = build_x86_vm(k, plan, vm, guest, s.reread_after_notification)
     for i, h in enumerate(tcb_handlers(k, tcb)):
         drive(k, h, s, mon, vm, i)
 
 
-def build_x86_vm(k: Kernel, plan: Plan, vm: VmPlan, guest: x86.X86Port) -> Tcb:
+def build_x86_vm(k: Kernel, plan: Plan, vm: VmPlan, guest: x86.X86Port, reread: bool = True) -> Tcb:
     """The kernel objects of one x86 VM: its thread (the plan's priority and core) running
     `X86Vmm` on `guest`, its bound notification, an IRQ handler per source; started."""
     t = _thread(plan, vm, "vm")
@@ -185,7 +186,8 @@ def build_x86_vm(k: Kernel, plan: Plan, vm: VmPlan, guest: x86.X86Port) -> Tcb:
     first = len(k.handlers)
     for i, src in enumerate(sources):
         k.irq_handler(src.irq, ntfn, 1 << i, src.name)
-    program = x86.X86Vmm(tuple(range(first, len(k.handlers))), k.notifications.index(ntfn))
+    handlers = tuple(range(first, len(k.handlers)))
+    program = x86.X86Vmm(handlers, k.notifications.index(ntfn), reread)
     if isinstance(guest, x86.X86Guest):
         guest.names = tuple(src.name for src in sources)
     tcb = spawn(k, t.name, t.priority, t.core or 0, program)

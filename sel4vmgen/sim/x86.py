@@ -311,6 +311,7 @@ class VmmLocal(NamedTuple):
     info: Any = None  # the exit, or the notification word
     pic: tuple[int, ...] = ()  # sources pending at the emulated PIC, oldest first
     to_ack: tuple[int, ...] = ()  # taken by the guest at the last entry: its EOI acks them
+    seen: bool = False  # could the guest take an interrupt, as the last fault exit said
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,9 @@ class X86Vmm:
 
     handlers: tuple[int, ...]
     ntfn: int
+    # False: a VMM that decides on the RFLAGS/interruptibility of the last fault exit after
+    # a notification exit, which returns neither (libvmm 47e9a4c4 fixed this)
+    reread: bool = True
 
     def start(self) -> VmmLocal:
         return VmmLocal("enter")
@@ -332,7 +336,8 @@ class X86Vmm:
             return s._replace(at="got"), VMEnter()
         if s.at == "got":
             kind, info = value
-            return s._replace(at="ack", kind=kind, info=info), Compute(EXIT_US)
+            seen = guest.can_take() if kind == "fault" else s.seen
+            return s._replace(at="ack", kind=kind, info=info, seen=seen), Compute(EXIT_US)
         if s.at == "ack" and s.to_ack:
             return s._replace(to_ack=s.to_ack[1:]), AckIrq(k.handlers[self.handlers[s.to_ack[0]]])
         if s.at == "ack":
@@ -349,8 +354,9 @@ class X86Vmm:
             i for i in range(len(self.handlers)) if word >> i & 1 and i not in s.pic
         )
         to_ack: tuple[int, ...] = ()
-        if pic and guest.entry_free() and guest.can_take():
+        can = s.seen if not self.reread and s.kind == "notif" else guest.can_take()
+        if pic and guest.entry_free() and can:
             guest.inject(pic[0])
             pic, to_ack = pic[1:], (pic[0],)
         guest.window = bool(pic)
-        return VmmLocal("got", pic=pic, to_ack=to_ack), VMEnter()
+        return VmmLocal("got", pic=pic, to_ack=to_ack, seen=s.seen), VMEnter()
