@@ -43,11 +43,9 @@ from sel4vmgen.sim.kernel import (
     KEvent,
     Notification,
     State,
-    Syscall,
     Tcb,
-    Wait,
 )
-from sel4vmgen.sim.program import Running, spawn
+from sel4vmgen.sim.program import Running
 from sel4vmgen.sim.properties import TITLES
 from sel4vmgen.sim.x86 import NEVER_US, X86Port
 
@@ -346,6 +344,55 @@ class SystemModel:
         error = s.world.error or (k.errors[0] if k.errors else "")
         return SysState(freeze(k), World(left, raised, error))
 
+    # ---------------------------------------------------------- showing a step
+
+    def describe(self, a: Hashable, before: SysState, after: SysState) -> tuple[str, str, str]:
+        """(actor, what, what changed) for one step, in the trace's words."""
+        assert isinstance(a, tuple)
+        tt = self.template.threads
+        if a[0] == "irq":
+            h, line = self.template.handlers[a[1]], self.lines[a[1]]
+            actor, what = "device", f"device raises {line.vm} {h.name} (IRQ {h.irq})"
+        elif a[0] == "guest":
+            exits = a[2] in ("hlt", "mmio", "window")
+            actor = tt[a[1]].name
+            what = f"guest exits: {a[2]}" if exits else f"guest executes {a[2]}"
+        elif a[0] == "done":
+            actor, what = tt[a[1]].name, "computation ends, the thread runs on"
+        else:
+            cur = before.kernel.cores[a[1]].current
+            actor, what = "kernel", f"timeslice of {tt[cur].name} ends on core {a[1]}"
+        return actor, what, self._changes(before, after)
+
+    def _changes(self, b: SysState, a: SysState) -> str:
+        out: list[str] = []
+        tt = self.template.threads
+        for i, (x, y) in enumerate(zip(b.kernel.threads, a.kernel.threads, strict=True)):
+            if x.state != y.state:
+                out.append(f"{tt[i].name} {x.state.value}->{y.state.value}")
+            old, new = x.local, y.local
+            if old != new and isinstance(old, tuple) and isinstance(new, tuple):
+                fields: tuple[str, ...] = getattr(new, "_fields", ())
+                for f, u, v in zip(fields, old, new, strict=False):
+                    if u != v and f in ("pic", "to_ack"):
+                        out.append(f"{tt[i].name} {f} {_show(u)}->{_show(v)}")
+            if x.guest != y.guest and x.guest is not None:
+                g0, g1 = self._guest(b, i), self._guest(a, i)
+                for f in ("if_", "shadow", "window", "entry"):
+                    u, v = getattr(g0, f), getattr(g1, f)
+                    if u != v:
+                        out.append(f"{f.rstrip('_')} {_show(u)}->{_show(v)}")
+        for n, ((w0, _), (w1, _)) in enumerate(
+            zip(b.kernel.notifications, a.kernel.notifications, strict=True)
+        ):
+            if w0 != w1:
+                out.append(f"{self.template.notifications[n].name} word {w0:#x}->{w1:#x}")
+        for h, (m0, m1) in enumerate(zip(b.kernel.irqs, a.kernel.irqs, strict=True)):
+            if m0[0] != m1[0]:
+                name = self.template.handlers[h].name
+                out.append(f"{name} {'masked' if m1[0] else 'acked'}")
+        return ", ".join(out)
+
     # ---------------------------------------------------------- properties
 
     def properties(self) -> Sequence[Property[SysState]]:
@@ -430,6 +477,14 @@ def apply(k: Kernel, a: tuple[Any, ...]) -> None:
         k.raise_irq(k.handlers[a[1]])
     else:
         raise ValueError(f"unknown choice {a!r}")
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, tuple):
+        return "[" + ", ".join(map(str, v)) + "]"
+    return str(v)
 
 
 def drain(k: Kernel) -> None:
@@ -530,22 +585,6 @@ class FreeX86Guest(X86Port):
 # ------------------------------------------------------------------ a Plan as a system
 
 
-@dataclass(frozen=True)
-class Idle:
-    """A server whose protocol is not modelled: it waits on its notification."""
-
-    ntfn: int
-
-    def start(self) -> int:
-        return 0
-
-    def step(self, k: Kernel, me: Tcb, local: int, value: Any) -> tuple[int, Syscall | None]:
-        return 0, Wait(k.notifications[self.ntfn])
-
-
-VM_ROLES = frozenset({"vm", "vmm", "vcpu", "irq_server"})
-
-
 def x86_system(
     plan: Plan,
     interrupts: int,
@@ -556,7 +595,7 @@ def x86_system(
     """The x86 plan's threads, IRQ lines and guests as one explorable system (with `vms`,
     only those VMs' threads, and the servers)."""
     from sel4vmgen.sim.guests import EMULATED, sources_for
-    from sel4vmgen.sim.timed import build_x86_vm
+    from sel4vmgen.sim.timed import build_servers, build_x86_vm
 
     k = Kernel(max(1, plan.num_nodes), ticks=False)
     lines: list[Line] = []
@@ -573,12 +612,7 @@ def x86_system(
             mine[i % len(sources)] += 1
         fires += mine
         lines += [Line(vm.instance, i, t) for i in range(len(sources))]
-    for th in plan.threads:
-        if th.role in VM_ROLES:
-            continue
-        n = k.notification(f"{th.name}_ntfn")
-        tcb = spawn(k, th.name, th.priority, th.core or 0, Idle(k.notifications.index(n)))
-        k.start(tcb)
+    build_servers(k, plan)
     name = plan.system if vms is None else "+".join(v.instance for v in chosen)
     return SystemModel(name, k, fires, lines, _identity(plan, chosen, interrupts, budget, reread))
 
@@ -595,6 +629,8 @@ def _identity(
         srcs = tuple((s.irq, s.masked_until_ack) for s in sources_for(plan, vm))
         mmio = any(d.kind in EMULATED for d in vm.devices) or vm.virtio_console
         return (vm.priority, threads, srcs, mmio)
+
+    from sel4vmgen.sim.timed import VM_ROLES
 
     servers = tuple((t.role, t.priority, t.core) for t in plan.threads if t.role not in VM_ROLES)
     return ("x86", tuple(one(v) for v in vms), servers, interrupts, budget, reread)

@@ -20,7 +20,17 @@ from dataclasses import dataclass, field, replace
 from sel4vmgen.plan.model import Plan, Thread, VmPlan
 from sel4vmgen.sim import arm, x86, x86_split
 from sel4vmgen.sim.guests import EMULATED, sources_for
-from sel4vmgen.sim.kernel import Endpoint, IrqHandler, Kernel, KEvent, Notification, Tcb
+from sel4vmgen.sim.kernel import (
+    BLOCKED_ON_NOTIFICATION,
+    Endpoint,
+    IrqHandler,
+    Kernel,
+    KEvent,
+    Notification,
+    Syscall,
+    Tcb,
+    Wait,
+)
 from sel4vmgen.sim.monitor import STARVATION_US, Monitor, Violation
 from sel4vmgen.sim.program import spawn
 
@@ -67,16 +77,7 @@ class TimedResult:
 
 def run(plan: Plan, scenario: Scenario) -> TimedResult:
     """Build the system of `plan` in the kernel model and run it for the scenario's duration."""
-    k = Kernel(cores=max(1, plan.num_nodes))
-    bounds = {v.instance: v.irq_latency_us for v in plan.vms if v.irq_latency_us is not None}
-    index = {v.instance: i for i, v in enumerate(plan.vms)}
-    mon = Monitor(k, scenario.starvation_us, bounds, index, frozenset(bounds))
-    mon.owner = {t.name: t.vm for t in plan.threads if t.vm is not None}
-    for vm in plan.vms:
-        build = _build_arm if plan.arch == "arm" else _build_x86
-        if scenario.design == "x86_split":
-            build = _build_split
-        build(k, plan, vm, scenario, mon)
+    k, mon = build(plan, scenario)
     k.run(scenario.duration_ms * 1000)
     mon.finish()
     return TimedResult(
@@ -87,6 +88,52 @@ def run(plan: Plan, scenario: Scenario) -> TimedResult:
         len(k.cores),
         frozenset(mon.taken_from),
     )
+
+
+def build(plan: Plan, scenario: Scenario) -> tuple[Kernel, Monitor]:
+    """The kernel of a timed run of `plan`: its threads, objects and devices, not yet run."""
+    k = Kernel(cores=max(1, plan.num_nodes))
+    bounds = {v.instance: v.irq_latency_us for v in plan.vms if v.irq_latency_us is not None}
+    index = {v.instance: i for i, v in enumerate(plan.vms)}
+    mon = Monitor(k, scenario.starvation_us, bounds, index, frozenset(bounds))
+    mon.owner = {t.name: t.vm for t in plan.threads if t.vm is not None}
+    for vm in plan.vms:
+        make = _build_arm if plan.arch == "arm" else _build_x86
+        if scenario.design == "x86_split":
+            make = _build_split
+        make(k, plan, vm, scenario, mon)
+    if plan.arch == "x86" and scenario.design != "x86_split":
+        build_servers(k, plan)
+    return k, mon
+
+
+VM_ROLES = frozenset({"vm", "vmm", "vcpu", "irq_server"})
+
+
+@dataclass(frozen=True)
+class Idle:
+    """A server whose protocol is not modelled: it waits on its notification."""
+
+    ntfn: int
+
+    def start(self) -> int:
+        return 0
+
+    def step(self, k: Kernel, me: Tcb, local: int, value: object) -> tuple[int, Syscall]:
+        return 0, Wait(k.notifications[self.ntfn])
+
+
+def build_servers(k: Kernel, plan: Plan) -> None:
+    """The plan's threads that serve no one VM (time server, serial server, file server,
+    native components), at their priorities and cores, as they are once initialised:
+    waiting on their notification."""
+    for th in plan.threads:
+        if th.role in VM_ROLES:
+            continue
+        n = k.notification(f"{th.name}_ntfn")
+        tcb = spawn(k, th.name, th.priority, th.core or 0, Idle(k.notifications.index(n)))
+        tcb.state, tcb.blocked_on = BLOCKED_ON_NOTIFICATION, n
+        n.waiters.append(tcb)
 
 
 def spinning_guests(plan: Plan, scenario: Scenario) -> list[Violation]:
