@@ -26,11 +26,11 @@ notification.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from sel4vmgen.plan.model import Plan
+from sel4vmgen.plan.model import Plan, VmPlan
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.kernel import (
     BLOCKED_ON_REPLY,
@@ -60,9 +60,9 @@ class Explorable(Protocol):
 
     def restored(self, state: Any) -> Guest: ...
 
-    def moves(self) -> Sequence[str]: ...
+    def moves(self) -> Sequence[Hashable]: ...
 
-    def move(self, m: str) -> str | None:
+    def move(self, m: Hashable) -> str | None:
         """Make move `m`; the VM exit it makes, or None."""
         ...
 
@@ -75,7 +75,7 @@ class ThreadSnap(NamedTuple):
     value: Hashable
     caller: int  # thread index, -1 none
     pending_fault: bool
-    compute_left: int
+    compute_left: int  # 1 while computing: the explorer has no clock
     blocked_on: tuple[str, int] | None  # ("ep" | "ntfn", index)
     local: Hashable  # its program's state
     continue_pending: bool
@@ -136,7 +136,7 @@ def freeze(k: Kernel, guests: bool = True) -> KState:
                 _encode(t.value, ix),
                 ix[id(t.caller)] if t.caller is not None else -1,
                 t.pending_fault,
-                t.compute_left,
+                int(t.compute_left > 0),  # untimed: computing or not
                 where,
                 local,
                 t.continue_pending,
@@ -553,7 +553,7 @@ class FreeX86Guest(X86Port):
             self.entry = -1
         return NEVER_US, "spin"
 
-    def moves(self) -> Sequence[str]:
+    def moves(self) -> Sequence[Hashable]:
         if self.window and self.if_ and not self.shadow:
             return ("window",)
         if not self.budget:
@@ -567,7 +567,7 @@ class FreeX86Guest(X86Port):
             out.append("mmio")
         return out
 
-    def move(self, m: str) -> str | None:
+    def move(self, m: Hashable) -> str | None:
         if m in ("cli", "sti", "mmio", "hlt") and self.budget:
             self.budget -= 1
         if m == "cli":
@@ -578,7 +578,7 @@ class FreeX86Guest(X86Port):
             self.shadow = False
         else:
             self.shadow = False
-            return m
+            return str(m)
         return None
 
 
@@ -591,9 +591,11 @@ def x86_system(
     budget: int = GUEST_MOVES,
     reread: bool = True,
     vms: Sequence[str] | None = None,
+    guest: Callable[[VmPlan], X86Port] | None = None,
 ) -> SystemModel:
     """The x86 plan's threads, IRQ lines and guests as one explorable system (with `vms`,
-    only those VMs' threads, and the servers)."""
+    only those VMs' threads, and the servers).  Each guest is a `FreeX86Guest`, or what
+    `guest` makes (an explorable one: `X86Guest` replays a timed run's script)."""
     from sel4vmgen.sim.guests import EMULATED, sources_for
     from sel4vmgen.sim.timed import build_servers, build_x86_vm
 
@@ -604,8 +606,12 @@ def x86_system(
     for vm in chosen:
         sources = sources_for(plan, vm)
         mmio = any(d.kind in EMULATED for d in vm.devices) or vm.virtio_console
-        guest = FreeX86Guest(vm.instance, tuple(s.name for s in sources), mmio, budget)
-        tcb = build_x86_vm(k, plan, vm, guest, reread)
+        g = (
+            guest(vm)
+            if guest
+            else FreeX86Guest(vm.instance, tuple(x.name for x in sources), mmio, budget)
+        )
+        tcb = build_x86_vm(k, plan, vm, g, reread)
         t = k.threads.index(tcb)
         mine = [0] * len(sources)
         for i in range(interrupts):

@@ -215,10 +215,14 @@ def _lines(
     return lines
 
 
+def x86_guest(vm: VmPlan, s: Scenario, mon: Monitor) -> x86.X86Guest:
+    """The timed run's guest of an x86 VM: boot, then work, a critical section, HLT."""
+    phases, loop = x86.x86_phases(_touches(vm), s.critical_section_us, _spins(vm, s))
+    return x86.X86Guest(vm.instance, phases, loop, mon)
+
+
 def _build_x86(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
-    crit = s.critical_section_us
-    phases, loop = x86.x86_phases(_touches(vm), crit, _spins(vm, s))
-    guest = x86.X86Guest(vm.instance, phases, loop, mon)
+    guest = x86_guest(vm, s, mon)
     tcb = build_x86_vm(k, plan, vm, guest, s.reread_after_notification)
     for i, h in enumerate(tcb_handlers(k, tcb)):
         drive(k, h, s, mon, vm, i)

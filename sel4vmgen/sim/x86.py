@@ -290,6 +290,32 @@ class X86Guest(X86Port):
     def advance(self) -> None:
         self.idx, self.off = self._next(self.idx), 0
 
+    # as the explorer drives it (`system.Explorable`): the script decides, time does not
+    def snapshot(self) -> Hashable:
+        return (self.idx, self.off, self.start, self.entry, self.window)
+
+    def restored(self, state: Any) -> X86Guest:
+        g = X86Guest(self.vm, self.phases, self.loop, self.monitor)
+        g.names = self.names
+        g.idx, g.off, g.start, g.entry, g.window = state
+        return g
+
+    def moves(self) -> Sequence[Hashable]:
+        """The exit the script makes next (`segment` has moved to it), none when it spins."""
+        ph = self.phases[self.idx]
+        if self.window and ph.if_on:
+            return ("window",)
+        return () if ph.kind == "work" else (ph.kind,)
+
+    def move(self, m: Hashable) -> str | None:
+        """An exit; or ("seek", phase, offset): where the guest has got to when a
+        notification or a preemption cuts its segment (in a timed run, the time decides)."""
+        if isinstance(m, tuple):
+            _, idx, off = m
+            self.start = (idx, off)
+            return None
+        return str(m)
+
 
 def x86_phases(devices: int, crit_us: int, spin: bool) -> tuple[list[Phase], int]:
     """Boot (interrupts off, one MMIO access per emulated device), then the loop; its start."""
