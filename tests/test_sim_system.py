@@ -13,13 +13,15 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sim_plans import resolve_example, x86_plan
 
-from sel4vmgen.plan.model import Plan, VmPlan
-from sel4vmgen.sim.explore import Limits, check
+from sel4vmgen.plan.model import IrqRoute, Plan, Thread, VmPlan
+from sel4vmgen.sim.explore import Limits, Product, Reductions, check
 from sel4vmgen.sim.kernel import RUNNING_VM, Kernel
 from sel4vmgen.sim.monitor import Monitor
-from sel4vmgen.sim.system import KState, SystemModel, freeze, x86_system
+from sel4vmgen.sim.system import KState, SystemModel, freeze, groups, x86_system
 from sel4vmgen.sim.timed import Scenario, build, x86_guest
 from sel4vmgen.sim.x86 import X86Guest
 
@@ -150,3 +152,39 @@ def test_the_explorer_runs_the_plans_threads_at_their_priorities_and_cores() -> 
         ("vm1_ntfn", 1),
         ("vm1_ntfn", 2),
     ]
+
+
+@st.composite
+def small_plans(draw: st.DrawFn) -> tuple[Plan, bool, int]:
+    """An x86 plan of one or two VMs with random priorities, cores and lines, a VMM design
+    (good or stale) and a number of interrupts."""
+    n = draw(st.integers(1, 2))
+    plan = x86_plan(vms=n)
+    vms, threads, routes = [], [], []
+    for v in plan.vms:
+        prio = draw(st.sampled_from([100, 200, 254]))
+        core = draw(st.integers(0, 1))
+        vms.append(replace(v, priority=prio))
+        threads.append(Thread(v.instance, "vm", prio, core, v.instance, 0))
+        for j in range(draw(st.integers(0, 2))):
+            routes.append(IrqRoute(v.instance, 10 + j, 10 + j, "level", "passthrough", f"d{j}"))
+    plan = replace(plan, vms=tuple(vms), threads=tuple(threads), irq_routes=tuple(routes))
+    plan = replace(plan, num_nodes=2)
+    return plan, draw(st.booleans()), draw(st.integers(1, 2))
+
+
+@settings(max_examples=12, deadline=None)
+@given(small_plans())
+def test_reductions_keep_the_verdict_and_the_violations(case: tuple[Plan, bool, int]) -> None:
+    plan, reread, interrupts = case
+    limits = Limits(max_depth=10_000, max_states=400_000)
+    whole = check(x86_system(plan, interrupts, 2, reread), limits, collect=True)
+    parts = Product(
+        plan.system,
+        [x86_system(plan, interrupts, 2, reread, vms=g) for g in groups(plan)],
+    )
+    reduced = check(parts, limits, Reductions(), collect=True)
+    assert whole.complete and reduced.complete
+    assert reduced.ok == whole.ok
+    assert reduced.codes == whole.codes
+    assert reduced.states <= whole.states
