@@ -328,6 +328,7 @@ class Kernel:
         self.endpoints: list[Endpoint] = []  # those made by `endpoint`, `notification`,
         self.notifications: list[Notification] = []  # `irq_handler`: what `system.freeze` sees
         self.handlers: list[IrqHandler] = []
+        self.objects: list[Any] = []  # other objects with state (ARM VCPUs): snapshot/restored
         self.log: list[KEvent] = []
         self.observers: list[Callable[[KEvent], None]] = []
         self.tick_hooks: list[Callable[[int], None]] = []
@@ -368,6 +369,11 @@ class Kernel:
         h = IrqHandler(irq, ntfn, badge, name=name)
         self.handlers.append(h)
         return h
+
+    def world_choice(self, choice: tuple[Any, ...]) -> None:
+        """A choice of the world that is not a line (an ARM virtual timer expiring), recorded."""
+        if self.choices:
+            self._chose(choice)
 
     def device_raise(self, h: IrqHandler) -> bool:
         """A device asserts `h`'s line (a choice of the world): `raise_irq`, recorded."""

@@ -12,7 +12,6 @@ violations.
 
 from __future__ import annotations
 
-import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -302,32 +301,62 @@ def _arm_phases(
 
 
 def _build_arm(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
+    vcpus = build_arm_vm(k, plan, vm, s, mon)
+    tcb_vmm = next(t for t in k.threads if t.name == _thread(plan, vm, "vmm").name)
+    for i, h in enumerate(tcb_handlers(k, tcb_vmm), start=1):
+        drive(k, h, s, mon, vm, i)
+    assert tcb_vmm.bound is not None
+    for obj, t in vcpus:
+        if _spins(vm, s):
+            continue  # a spinning guest is tickless: its virtual timer is off
+        vc = k.objects[obj]
+        rng = random.Random(f"{s.seed}:{vm.instance}:vtimer:{vc.index}")
+
+        def fire(obj: int = obj, t: int = t, n: Notification = tcb_vmm.bound) -> None:
+            k.world_choice(("vtimer", obj))
+            arm.vtimer_fire(k, k.objects[obj], k.threads[t], n)
+
+        periodic(k, s.timer_hz, rng, fire)
+
+
+def build_arm_vm(
+    k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor | None
+) -> list[tuple[int, int]]:
+    """The kernel objects of one ARM VM: a VCPU object and thread per VCPU (the plan's
+    priorities and cores) running `VcpuThread`, the VMM thread running `ArmVmm` with its
+    fault endpoint and bound notification, an IRQ handler per routed line; the VMM and the
+    boot VCPU started.  Returns (VCPU object, VCPU thread) indices."""
     lrs = plan.gic.list_registers if plan.gic else 4
     vmm_t = _thread(plan, vm, "vmm")
     vcpu_ts = [t for t in plan.threads if t.vm == vm.instance and t.role == "vcpu"] or [
         Thread(f"{vm.instance}_vcpu0", "vcpu", max(0, vm.priority - 1), 0, vm.instance, 0)
     ]
-    ep, ntfn = Endpoint(f"{vm.instance}_fault_ep"), Notification(f"{vm.instance}_ntfn")
-    vcpus: list[arm.Vcpu] = []
-    tcbs: list[Tcb] = []
+    ep, ntfn = k.endpoint(f"{vm.instance}_fault_ep"), k.notification(f"{vm.instance}_ntfn")
+    ep_i = k.endpoints.index(ep)
+    out: list[tuple[int, int]] = []
     for t in vcpu_ts:
         idx = t.vcpu or 0
         phases, loop = _arm_phases(vm, idx, s, len(vcpu_ts) - 1)
         vc = arm.Vcpu(
             vm.instance, idx, phases, loop, [[arm.INVALID, None] for _ in range(lrs)], [None] * lrs
         )
-        vcpus.append(vc)
-        tcbs.append(k.thread(t.name, t.priority, t.core or 0, arm.vcpu_body(vc, ep, mon)))
-    lines = _lines(k, plan, vm, ntfn, s, mon, 1)
-    body = arm.vmm_body(vcpus, ep, lines, s.check_shadow, mon, lambda i: k.start(tcbs[i]))
-    vmm = k.thread(vmm_t.name, vmm_t.priority, vmm_t.core or 0, body)
+        vc.monitor = mon
+        k.objects.append(vc)
+        tcb = spawn(k, t.name, t.priority, t.core or 0, arm.VcpuThread(len(k.objects) - 1, ep_i))
+        out.append((len(k.objects) - 1, k.threads.index(tcb)))
+    first = len(k.handlers)
+    for i, src in enumerate(sources_for(plan, vm)[1:], start=1):
+        k.irq_handler(src.irq, ntfn, 1 << i, src.name)
+    program = arm.ArmVmm(
+        tuple(o for o, _ in out),
+        tuple(t for _, t in out),
+        ep_i,
+        tuple(range(first, len(k.handlers))),
+        s.check_shadow,
+    )
+    vmm = spawn(k, vmm_t.name, vmm_t.priority, vmm_t.core or 0, program)
     k.bind(vmm, ntfn)
     k.start(vmm)
-    if tcbs:
-        vcpus[0].started = True
-        k.start(tcbs[0])
-    for vc, tcb in zip(vcpus, tcbs, strict=True):
-        if _spins(vm, s):
-            continue  # a spinning guest is tickless: its virtual timer is off
-        rng = random.Random(f"{s.seed}:{vm.instance}:vtimer:{vc.index}")
-        periodic(k, s.timer_hz, rng, functools.partial(arm.vtimer_fire, k, vc, tcb, mon, ntfn))
+    k.objects[out[0][0]].started = True
+    k.start(k.threads[out[0][1]])
+    return out
