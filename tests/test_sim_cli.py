@@ -76,9 +76,9 @@ def test_counterexample_trace_has_a_track_per_actor(cli: Cli, tmp_path: Path) ->
     assert r.exit_code == 1 and "error[E502]" in r.stderr
     events = json.loads(trace.read_text())["traceEvents"]
     names = [e["args"]["name"] for e in events if e["name"] == "thread_name"]
-    assert names == ["device", "vmm", "guest"]
+    assert names == ["device", "kernel", "vm0_vcpu0", "vm0"]  # the plan's threads
     process = [e["args"]["name"] for e in events if e["name"] == "process_name"]
-    assert process == ["counterexample in vm0.vcpu0: E502"]
+    assert process == ["counterexample in vm0: E502"]
     assert events[-1]["name"] == "E502 no interrupt lost"
 
 

@@ -286,6 +286,9 @@ class VcpuThread:
 
     vcpu: int  # index in kernel.objects
     ep: int
+    # the explorer runs a phase of work as one chunk: the guest's state between two chunks
+    # of one phase is the same, so the extra steps would only repeat it
+    chunk_us: int = CHUNK_US
 
     def start(self) -> VcpuLocal:
         return VcpuLocal("top")
@@ -318,7 +321,7 @@ class VcpuThread:
             kind, us, on = vc.phases[vc.idx]
             vc.if_on = on
             if kind == "work":
-                n = min(us - vc.off, CHUNK_US)
+                n = min(us - vc.off, self.chunk_us)
                 return VcpuLocal("worked", n), Compute(n)
             if kind in ("mmio", "psci"):  # an emulated access, or PSCI CPU_ON for VCPU `us`
                 return VcpuLocal("advance"), Call(ep, (kind, us), badge, fault=True)

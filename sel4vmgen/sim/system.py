@@ -49,6 +49,7 @@ from sel4vmgen.sim.program import Running
 from sel4vmgen.sim.properties import TITLES
 from sel4vmgen.sim.x86 import NEVER_US, X86Port
 
+WHOLE_PHASE = 1 << 30  # an ARM guest's phase of work as one computation (see `VcpuThread`)
 GUEST_MOVES = 3  # moves a guest makes of its own choosing before it settles (STI, then HLT)
 KERNEL_ERRORS = {"fault_discarded", "reply_cap_lost", "reply_dropped"}  # E503 in the log
 
@@ -94,6 +95,7 @@ class KState(NamedTuple):
     endpoints: tuple[tuple[tuple[tuple[int, Hashable, int, bool], ...], tuple[int, ...]], ...]
     notifications: tuple[tuple[int, tuple[int, ...]], ...]
     irqs: tuple[tuple[bool, bool], ...]  # (masked, asserted)
+    objects: tuple[Hashable, ...] = ()  # other kernel objects (ARM VCPUs)
 
 
 def _encode(v: Any, ix: dict[int, int]) -> Hashable:
@@ -164,7 +166,8 @@ def freeze(k: Kernel, guests: bool = True) -> KState:
     )
     ntfns = tuple((n.word, tuple(ix[id(w)] for w in n.waiters)) for n in k.notifications)
     irqs = tuple((h.masked, h.asserted) for h in k.handlers)
-    return KState(tuple(threads), cores, eps, ntfns, irqs)
+    objects = tuple(o.snapshot() for o in k.objects)
+    return KState(tuple(threads), cores, eps, ntfns, irqs, objects)
 
 
 def _explorable(g: object) -> bool:
@@ -222,6 +225,7 @@ def thaw(template: Kernel, s: KState, into: Kernel | None = None) -> Kernel:
         nh = IrqHandler(h.irq, k.notifications[nt_ix[id(h.ntfn)]], h.badge, name=h.name)
         nh.masked, nh.asserted = masked, asserted
         k.handlers.append(nh)
+    k.objects = [o.restored(x) for o, x in zip(template.objects, s.objects, strict=True)]
     return k
 
 
@@ -284,19 +288,21 @@ class SystemModel:
         fires: Sequence[int],
         lines: Sequence[Line],
         key: Hashable = None,
+        timers: Sequence[tuple[int, int, int]] = (),
     ) -> None:
         self.name = name
         self.template = template
         self.lines = tuple(lines)
-        self.fires = tuple(fires)
+        self.fires = tuple(fires)  # per IRQ handler, then per timer
         self.key = key
+        self.timers = tuple(timers)  # ARM virtual timers: (VCPU object, its thread, VMM ntfn)
 
     def symmetry_key(self) -> Hashable:
         """Equal only for systems the plan makes identical (None: like no other)."""
         return ("system", id(self)) if self.key is None else self.key
 
     def init_states(self) -> Sequence[SysState]:
-        z = (0,) * len(self.fires)
+        z = (0,) * len(self.template.handlers)
         k = thaw(self.template, freeze(self.template))
         drain(k)
         return [SysState(freeze(k), World(self.fires, z, ""))]
@@ -324,19 +330,31 @@ class SystemModel:
             prio = self.template.threads[t].priority
             if any(p == prio for p, _ in cs.queues):
                 acts.append(("expire", c))
-        for h, n in enumerate(s.world.left):
+        nh = len(ks.irqs)
+        for h, n in enumerate(s.world.left[:nh]):
             if n and not ks.irqs[h][1]:
                 acts.append(("irq", h))
+        for j, n in enumerate(s.world.left[nh:]):
+            obj = self.timers[j][0]
+            vc = self.template.objects[obj].restored(ks.objects[obj])
+            if n and vc.started and not vc.vppi_masked:
+                acts.append(("vtimer", j))
         return acts
 
     def next_state(self, s: SysState, a: Hashable) -> SysState:
         k = thaw(self.template, s.kernel, _Stepping(len(self.template.cores)))
         assert isinstance(k, _Stepping) and isinstance(a, tuple)
         left = s.world.left
-        apply(k, a)
+        if a[0] == "vtimer":
+            from sel4vmgen.sim.arm import vtimer_fire
+
+            obj, t, n = self.timers[a[1]]
+            vtimer_fire(k, k.objects[obj], k.threads[t], k.notifications[n])
+        else:
+            apply(k, a)
         drain(k)
-        if a[0] == "irq":
-            h = a[1]
+        if a[0] in ("irq", "vtimer"):
+            h = a[1] if a[0] == "irq" else len(s.kernel.irqs) + a[1]
             left = (*left[:h], left[h] - 1, *left[h + 1 :])
         raised = s.world.raised
         for h in k.signalled:
@@ -359,6 +377,9 @@ class SystemModel:
             what = f"guest exits: {a[2]}" if exits else f"guest executes {a[2]}"
         elif a[0] == "done":
             actor, what = tt[a[1]].name, "computation ends, the thread runs on"
+        elif a[0] == "vtimer":
+            vc = self.template.objects[self.timers[a[1]][0]]
+            actor, what = "device", f"virtual timer of {vc.vm}.vcpu{vc.index} expires"
         else:
             cur = before.kernel.cores[a[1]].current
             actor, what = "kernel", f"timeslice of {tt[cur].name} ends on core {a[1]}"
@@ -387,6 +408,15 @@ class SystemModel:
         ):
             if w0 != w1:
                 out.append(f"{self.template.notifications[n].name} word {w0:#x}->{w1:#x}")
+        for o, (ob, oa) in enumerate(zip(b.kernel.objects, a.kernel.objects, strict=True)):
+            if ob != oa:
+                v0 = self.template.objects[o].restored(ob)
+                v1 = self.template.objects[o].restored(oa)
+                name = f"{v1.vm}.vcpu{v1.index}"
+                for f in ("lrs", "shadow", "ring"):
+                    u, w = getattr(v0, f), getattr(v1, f)
+                    if list(u) != list(w):
+                        out.append(f"{name} {f} {_show_vgic(u)}->{_show_vgic(w)}")
         for h, (m0, m1) in enumerate(zip(b.kernel.irqs, a.kernel.irqs, strict=True)):
             if m0[0] != m1[0]:
                 name = self.template.handlers[h].name
@@ -396,6 +426,8 @@ class SystemModel:
     # ---------------------------------------------------------- properties
 
     def properties(self) -> Sequence[Property[SysState]]:
+        if self.template.objects:
+            return self._arm_properties()
         return [
             Property(TITLES["E501"], "E501", "always", lambda s: not self._bad(s), self._bad),
             Property(
@@ -413,6 +445,52 @@ class SystemModel:
                 self._unanswered,
             ),
         ]  # fmt: skip
+
+    def _arm_properties(self) -> list[Property[SysState]]:
+        def err(s: SysState) -> str:
+            return s.world.error
+
+        return [
+            Property(TITLES["E509"], "E509", "always", lambda s: not self._aborted(s), self._aborted),
+            Property(TITLES["E502"], "E502", "always", lambda s: not self._lost(s), self._lost),
+            Property(TITLES["E503"], "E503", "always", lambda s: not err(s), err),
+            Property(
+                TITLES["E510"], "E510", "eventually", lambda s: not self._masked(s), self._masked
+            ),
+            Property(
+                TITLES["E511"], "E511", "eventually", lambda s: not self._stuck_virq(s),
+                self._stuck_virq,
+            ),
+            Property(
+                TITLES["E512"], "E512", "eventually", lambda s: not self._unanswered(s),
+                self._unanswered,
+            ),
+        ]  # fmt: skip
+
+    def _vcpus(self, s: SysState) -> list[Any]:
+        return [o.restored(x) for o, x in zip(self.template.objects, s.kernel.objects, strict=True)]
+
+    def _aborted(self, s: SysState) -> str:
+        for v in self._vcpus(s):
+            if v.aborted:
+                return (
+                    f"{v.vm}.vcpu{v.index}: {len(v.ring) + 1} interrupts waiting for "
+                    f"{len(v.lrs)} list registers: the overflow ring is full, the VMM aborts"
+                )
+        return ""
+
+    def _lost(self, s: SysState) -> str:
+        return next((v.lost for v in self._vcpus(s) if v.lost), "")
+
+    def _stuck_virq(self, s: SysState) -> str:
+        for v in self._vcpus(s):
+            pending = [src for st, src in v.lrs if st == 1] + list(v.ring)
+            if pending and v.if_on:
+                return (
+                    f"{v.vm}.vcpu{v.index}: interrupt {pending[0]} pending, never delivered, "
+                    "though the guest has interrupts enabled"
+                )
+        return ""
 
     def _guest(self, s: SysState, t: int) -> Any:
         g = self.template.threads[t].guest
@@ -448,8 +526,9 @@ class SystemModel:
         return ""
 
     def _unanswered(self, s: SysState) -> str:
+        idle = {v.wfi_caller for v in self._vcpus(s) if not v.pending_lr() >= 0}  # WFI at rest
         for t, ts in enumerate(s.kernel.threads):
-            if ts.state is BLOCKED_ON_REPLY and ts.pending_fault:
+            if ts.state is BLOCKED_ON_REPLY and ts.pending_fault and t not in idle:
                 return f"fault of {self.template.threads[t].name} never answered"
         return ""
 
@@ -485,6 +564,15 @@ def _show(v: Any) -> str:
     if isinstance(v, tuple):
         return "[" + ", ".join(map(str, v)) + "]"
     return str(v)
+
+
+def _show_vgic(v: Any) -> str:
+    states = ("invalid", "pending", "active")
+    items = [
+        states[x[0]] + (f" {x[1]}" if x[0] else "") if isinstance(x, list) else (x or "-")
+        for x in v
+    ]
+    return "[" + ", ".join(items) + "]"
 
 
 def drain(k: Kernel) -> None:
@@ -618,7 +706,8 @@ def x86_system(
             mine[i % len(sources)] += 1
         fires += mine
         lines += [Line(vm.instance, i, t) for i in range(len(sources))]
-    build_servers(k, plan)
+    if vms is None:
+        build_servers(k, plan)
     name = plan.system if vms is None else "+".join(v.instance for v in chosen)
     return SystemModel(name, k, fires, lines, _identity(plan, chosen, interrupts, budget, reread))
 
@@ -642,11 +731,66 @@ def _identity(
     return ("x86", tuple(one(v) for v in vms), servers, interrupts, budget, reread)
 
 
+def arm_system(
+    plan: Plan,
+    interrupts: int,
+    check_shadow: bool = True,
+    vms: Sequence[str] | None = None,
+    chunk_us: int = WHOLE_PHASE,
+) -> SystemModel:
+    """The ARM plan's threads (a VMM thread and VCPU threads per VM, at their priorities and
+    cores), VCPU objects, IRQ lines and virtual timers as one explorable system."""
+    from sel4vmgen.sim.guests import sources_for
+    from sel4vmgen.sim.timed import Scenario, build_arm_vm, build_servers
+
+    scenario = Scenario.of(plan, check_shadow=check_shadow)
+    k = Kernel(max(1, plan.num_nodes), ticks=False)
+    lines: list[Line] = []
+    fires: list[int] = []
+    timer_fires: list[int] = []
+    timers: list[tuple[int, int, int]] = []
+    chosen = [vm for vm in plan.vms if vms is None or vm.instance in vms]
+    for vm in chosen:
+        vcpus = build_arm_vm(k, plan, vm, scenario, None, chunk_us)
+        routed = len(sources_for(plan, vm)) - 1
+        share = [0] * (routed + 1)  # the boot VCPU's timer, then each line
+        for i in range(interrupts):
+            share[i % len(share)] += 1
+        fires += share[1:]
+        lines += [Line(vm.instance, i, vcpus[0][1]) for i in range(1, routed + 1)]
+        vmm_ntfn = next(n for n in k.notifications if n.name == f"{vm.instance}_ntfn")
+        for j, (obj, t) in enumerate(vcpus):
+            timers.append((obj, t, k.notifications.index(vmm_ntfn)))
+            timer_fires.append(share[0] if j == 0 else interrupts)
+    if vms is None:
+        build_servers(k, plan)
+    name = plan.system if vms is None else "+".join(v.instance for v in chosen)
+    key = ("arm", check_shadow, interrupts, _arm_identity(plan, chosen))
+    return SystemModel(name, k, fires + timer_fires, lines, key, timers)
+
+
+def _arm_identity(plan: Plan, vms: Sequence[Any]) -> Hashable:
+    from sel4vmgen.sim.guests import EMULATED, sources_for
+    from sel4vmgen.sim.timed import VM_ROLES
+
+    def one(vm: Any) -> Hashable:
+        threads = tuple((t.role, t.priority, t.core) for t in plan.threads if t.vm == vm.instance)
+        srcs = tuple(s.irq for s in sources_for(plan, vm))
+        mmio = sum(1 for d in vm.devices if d.kind in EMULATED) + int(vm.virtio_console)
+        return (threads, srcs, mmio)
+
+    servers = tuple((t.role, t.priority, t.core) for t in plan.threads if t.role not in VM_ROLES)
+    lrs = plan.gic.list_registers if plan.gic else 4
+    return (tuple(one(v) for v in vms), servers, lrs)
+
+
 def groups(plan: Plan) -> list[list[str]]:
     """The plan's VMs in groups that share a kernel object of the model, each explored apart.
-    The x86 system shares none between VMs (cross-VM events and virtqueues are not yet
-    signals in it), so each VM is its own group.  VMs that share only a core are apart too:
+    The systems share none between VMs (cross-VM events and virtqueues are not yet signals
+    in them), so each VM is its own group.  VMs that share only a core are apart too:
     another VM's thread on the core can only delay a VM's steps, and the untimed model
     already has every order of those steps and its interrupts; what the delay costs in time
-    (starvation, latency) is the timed run's to check (E505, E506)."""
+    (starvation, latency) is the timed run's to check (E505, E506).  Servers are left out
+    of a group's system: they share no object with a VM and, waiting on notifications
+    nobody signals, never take a core."""
     return [[vm.instance] for vm in plan.vms]

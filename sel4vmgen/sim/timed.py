@@ -320,7 +320,12 @@ def _build_arm(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> 
 
 
 def build_arm_vm(
-    k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor | None
+    k: Kernel,
+    plan: Plan,
+    vm: VmPlan,
+    s: Scenario,
+    mon: Monitor | None,
+    chunk_us: int = arm.CHUNK_US,
 ) -> list[tuple[int, int]]:
     """The kernel objects of one ARM VM: a VCPU object and thread per VCPU (the plan's
     priorities and cores) running `VcpuThread`, the VMM thread running `ArmVmm` with its
@@ -342,7 +347,9 @@ def build_arm_vm(
         )
         vc.monitor = mon
         k.objects.append(vc)
-        tcb = spawn(k, t.name, t.priority, t.core or 0, arm.VcpuThread(len(k.objects) - 1, ep_i))
+        tcb = spawn(
+            k, t.name, t.priority, t.core or 0, arm.VcpuThread(len(k.objects) - 1, ep_i, chunk_us)
+        )
         out.append((len(k.objects) - 1, k.threads.index(tcb)))
     first = len(k.handlers)
     for i, src in enumerate(sources_for(plan, vm)[1:], start=1):

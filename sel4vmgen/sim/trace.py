@@ -171,8 +171,10 @@ def chrome_trace_timed(
 def chrome_trace_cex(model: Any, cex: Counterexample) -> dict[str, Any]:
     """Trace events for a counterexample: one track per actor, one microsecond per step."""
     shown = steps(model, cex)
+    part = find_part(model, cex.model)
     actors = ["device", "vmm", "guest"]
-    actors += sorted({a for _, a, _, _ in shown} - set(actors))  # a system's threads, kernel
+    if hasattr(part, "template"):  # a system on the kernel model: a track per thread
+        actors = ["device", "kernel", *(t.name for t in part.template.threads)]
     events = _tracks(f"counterexample in {cex.model}: {cex.code}", actors)
     n = 0
     for n, actor, what, changes in shown:
