@@ -19,6 +19,7 @@ from sel4vmgen.commands.output import emit
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.sim import trace
+from sel4vmgen.sim.explore import Reductions
 from sel4vmgen.sim.run import LABELS, MODELS, Options, SimReport, limits_of, simulate
 from sel4vmgen.source import Document
 
@@ -83,6 +84,9 @@ def _die(code: int, message: str) -> None:
                    "notification exit")  # fmt: skip
 @click.option("--suspend-to-stop", is_flag=True,
               help="x86_split variant: suspend the VCPU thread while injecting")  # fmt: skip
+@click.option("--no-reduce", is_flag=True,
+              help="explore without reductions: the whole system as one, every order of "
+                   "independent steps, symmetric components each")  # fmt: skip
 @click.option("--require-exhaustive", is_flag=True,
               help="explore, and exit 1 unless every exploration covered its whole state space "
                    "within the bounds")  # fmt: skip
@@ -103,6 +107,7 @@ def command(
     unchecked_lrs: bool,
     stale_after_notification: bool,
     suspend_to_stop: bool,
+    no_reduce: bool,
     require_exhaustive: bool,
     trace_file: str | None,
     fmt: str,
@@ -129,6 +134,7 @@ def command(
             stop="suspend" if suspend_to_stop else "none",
             interrupts=interrupts,
             limits=limits,
+            reductions=Reductions(False, False, False) if no_reduce else Reductions(),
             scenario={"seed": seed, "duration_ms": duration_ms, "spin": spin or None},
         )
         try:
