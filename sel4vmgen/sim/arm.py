@@ -343,7 +343,12 @@ def set_pending(vc: Vcpu, src: str, check_shadow: bool) -> None:
             vc.aborted = True
             if vc.monitor is not None:
                 vc.monitor.report(
-                    "E509", vc.vm, f"{vc.vm}: vGIC overflow ring full: the VMM aborts"
+                    "E509",
+                    vc.vm,
+                    f"{vc.vm}: vGIC overflow ring full: {len(vc.ring) + 1} interrupts waiting "
+                    f"for {len(vc.lrs)} list registers"
+                    + ("" if vc.if_on else " while the guest has interrupts off")
+                    + ": the VMM aborts",
                 )
             return
         vc.ring.append(src)
