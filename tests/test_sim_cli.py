@@ -32,9 +32,10 @@ def test_generated_app_folder_is_simulated_from_its_plan_files(cli: Cli, tmp_pat
     assert r.stdout.startswith("x86_test on ia32 (x86 VMM): timed run ")
     assert r.stdout.rstrip().endswith("; ok")
     multi = tmp_path / "multi"
-    (multi / "qemu-arm-virt").mkdir(parents=True)
+    for platform in ("qemu-arm-virt", "ia32"):  # the layout `generate` writes for several
+        (multi / platform).mkdir(parents=True)
     (multi / "qemu-arm-virt" / "plan.json").write_text(arm_plan().to_json())
-    (multi / "plan-ia32.json").write_text(x86_plan().to_json())
+    (multi / "ia32" / "plan.json").write_text(x86_plan().to_json())
     out = json.loads(cli("simulate", str(multi), "--format", "json").stdout)
     assert [p["platform"] for p in out["plans"]] == ["ia32", "qemu-arm-virt"]
 
@@ -143,7 +144,7 @@ def test_unreadable_plan_and_empty_folder_exit_2(cli: Cli, tmp_path: Path) -> No
     assert r.exit_code == 2 and "no plan.json in this folder" in r.stderr
     (tmp_path / "plan.json").write_text('{"format": 99}')
     r = cli("simulate", str(tmp_path))
-    assert r.exit_code == 2 and "corrupt plan: plan format 99 is not 1" in r.stderr
+    assert r.exit_code == 2 and "corrupt plan: plan format 99 is not 2" in r.stderr
 
 
 def test_config_errors_exit_1_before_simulating(cli: Cli, tmp_path: Path) -> None:

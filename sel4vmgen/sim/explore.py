@@ -26,6 +26,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
+from sel4vmgen.plan.model import DEFAULT_SIMULATION
+
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A", bound=Hashable)
 
@@ -61,8 +63,8 @@ class Model(Protocol[S, A]):
 class Limits:
     """Search bounds; build with `Limits().depth(n).states(n).seconds(s)`."""
 
-    max_depth: int = 200
-    max_states: int = 200_000
+    max_depth: int = DEFAULT_SIMULATION.max_depth
+    max_states: int = DEFAULT_SIMULATION.max_states
     max_seconds: float = 60.0
     progress: bool = False
 

@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from sel4vmgen.plan.model import Plan, Thread, VmPlan
+from sel4vmgen.plan.model import DEFAULT_SIMULATION, Plan, Thread, VmPlan
 from sel4vmgen.sim import arm, x86, x86_split
 from sel4vmgen.sim.guests import EMULATED, sources_for
 from sel4vmgen.sim.kernel import (
@@ -42,11 +42,11 @@ MAX_BOOT_TOUCHES = 8  # devices touched at boot beyond this behave alike
 class Scenario:
     """The knobs of a run: `Plan.simulation`, overridden from the command line."""
 
-    seed: int = 0
-    duration_ms: int = 100
-    timer_hz: int = 250
-    device_irq_hz: int = 1000
-    critical_section_us: int = 50
+    seed: int = DEFAULT_SIMULATION.seed
+    duration_ms: int = DEFAULT_SIMULATION.duration_ms
+    timer_hz: int = DEFAULT_SIMULATION.timer_hz
+    device_irq_hz: int = DEFAULT_SIMULATION.device_irq_hz
+    critical_section_us: int = DEFAULT_SIMULATION.critical_section_us
     spin: tuple[str, ...] = ()  # VMs (name or instance) whose guests busy-loop, tickless
     check_shadow: bool = True
     reread_after_notification: bool = True  # False: the stale-RFLAGS x86 VMM
