@@ -9,10 +9,14 @@ the explorer offers there.  The guests replay the timed run's own script.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sim_plans import resolve_example, x86_plan
@@ -188,3 +192,16 @@ def test_reductions_keep_the_verdict_and_the_violations(case: tuple[Plan, bool, 
     assert reduced.ok == whole.ok
     assert reduced.codes == whole.codes
     assert reduced.states <= whole.states
+
+
+def test_no_reduce_explores_the_whole_plan_as_one_system(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    (tmp_path / "plan.json").write_text(x86_plan(vms=2).to_json())
+    args = ("simulate", str(tmp_path), "--explore", "--interrupts", "1", "--format", "json")
+    split = json.loads(cli(*args).stdout)["plans"][0]["explored"]
+    whole = json.loads(cli(*args, "--no-reduce").stdout)["plans"][0]["explored"]
+    assert split["models"] == ["vm0", "vm1"] and split["skipped_symmetric"] == 1
+    assert whole["models"] == ["x86_test"] and whole["skipped_symmetric"] == 0
+    assert split["exhaustive"] and whole["exhaustive"]
+    assert whole["states"] > split["states"]
