@@ -265,6 +265,11 @@ class Vcpu:
             self.wfi_caller, self.aborted, self.cursor, self.started, self.lost,
         )  # fmt: skip
 
+    @staticmethod
+    def timer_armed(state: Any) -> bool:
+        """In a snapshot: the VCPU has started and its virtual timer is not masked."""
+        return bool(state[11] and not state[7])
+
     def restored(self, state: Any) -> Vcpu:
         lrs, shadow, ring, *rest = state
         v = Vcpu(self.vm, self.index, self.phases, self.loop, [list(x) for x in lrs],

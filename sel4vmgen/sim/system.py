@@ -296,6 +296,7 @@ class SystemModel:
         self.fires = tuple(fires)  # per IRQ handler, then per timer
         self.key = key
         self.timers = tuple(timers)  # ARM virtual timers: (VCPU object, its thread, VMM ntfn)
+        self._last: tuple[object, list[Any]] = (None, [])
 
     def symmetry_key(self) -> Hashable:
         """Equal only for systems the plan makes identical (None: like no other)."""
@@ -336,8 +337,7 @@ class SystemModel:
                 acts.append(("irq", h))
         for j, n in enumerate(s.world.left[nh:]):
             obj = self.timers[j][0]
-            vc = self.template.objects[obj].restored(ks.objects[obj])
-            if n and vc.started and not vc.vppi_masked:
+            if n and self.template.objects[obj].timer_armed(ks.objects[obj]):
                 acts.append(("vtimer", j))
         return acts
 
@@ -468,7 +468,11 @@ class SystemModel:
         ]  # fmt: skip
 
     def _vcpus(self, s: SysState) -> list[Any]:
-        return [o.restored(x) for o, x in zip(self.template.objects, s.kernel.objects, strict=True)]
+        objs = s.kernel.objects
+        if self._last[0] is not objs:  # the properties of one state ask in turn
+            restored = [o.restored(x) for o, x in zip(self.template.objects, objs, strict=True)]
+            self._last = (objs, restored)
+        return self._last[1]
 
     def _aborted(self, s: SysState) -> str:
         for v in self._vcpus(s):
