@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from sel4vmgen.plan.model import Plan, VmPlan
 from sel4vmgen.sim.explore import Property
@@ -54,6 +54,7 @@ GUEST_MOVES = 3  # moves a guest makes of its own choosing before it settles (ST
 KERNEL_ERRORS = {"fault_discarded", "reply_cap_lost", "reply_dropped"}  # E503 in the log
 
 
+@runtime_checkable
 class Explorable(Protocol):
     """A guest the explorer drives: its state as a value, rebuilt from one, and its moves."""
 
@@ -131,7 +132,7 @@ def freeze(k: Kernel, guests: bool = True) -> KState:
         body = t.body
         local = body.local if isinstance(body, Running) else None
         g = t.guest
-        gs = g.snapshot() if guests and _explorable(g) else None  # type: ignore[union-attr]
+        gs = g.snapshot() if guests and isinstance(g, Explorable) else None
         threads.append(
             ThreadSnap(
                 t.state,
@@ -170,10 +171,6 @@ def freeze(k: Kernel, guests: bool = True) -> KState:
     return KState(tuple(threads), cores, eps, ntfns, irqs, objects)
 
 
-def _explorable(g: object) -> bool:
-    return hasattr(g, "snapshot") and hasattr(g, "restored")
-
-
 def thaw(template: Kernel, s: KState, into: Kernel | None = None) -> Kernel:
     """A kernel with `template`'s objects (names, priorities, cores, programs, bindings)
     in state `s`.  No clock runs in it: its event heap is ignored (`SystemModel` reads the
@@ -193,7 +190,7 @@ def thaw(template: Kernel, s: KState, into: Kernel | None = None) -> Kernel:
         nt.body.me = nt
         g = t.guest
         if g is not None:
-            nt.guest = g.restored(ts.guest) if _explorable(g) else g  # type: ignore[attr-defined]
+            nt.guest = g.restored(ts.guest) if isinstance(g, Explorable) else g
         if t.bound is not None:
             n = k.notifications[nt_ix[id(t.bound)]]
             nt.bound, n.bound = n, nt
@@ -326,7 +323,9 @@ class SystemModel:
                 acts.append(("done", t))
             elif ts.state is RUNNING_VM:
                 g = self.template.threads[t].guest
-                guest = g.restored(ts.guest)  # type: ignore[union-attr]
+                assert isinstance(g, Explorable)
+                guest = g.restored(ts.guest)
+                assert isinstance(guest, Explorable)
                 acts += [("guest", t, m) for m in guest.moves()]
             prio = self.template.threads[t].priority
             if any(p == prio for p, _ in cs.queues):
@@ -498,7 +497,8 @@ class SystemModel:
 
     def _guest(self, s: SysState, t: int) -> Any:
         g = self.template.threads[t].guest
-        return g.restored(s.kernel.threads[t].guest)  # type: ignore[union-attr]
+        assert isinstance(g, Explorable)
+        return g.restored(s.kernel.threads[t].guest)
 
     def _bad(self, s: SysState) -> str:
         for t, ts in enumerate(s.kernel.threads):
@@ -551,6 +551,7 @@ def apply(k: Kernel, a: tuple[Any, ...]) -> None:
     elif kind == "guest":
         t = k.threads[a[1]]
         g = t.guest
+        assert isinstance(g, Explorable)
         exit_ = g.move(a[2])
         if exit_ is not None:
             k.vm_exit(k.cores[t.core], t, exit_)
