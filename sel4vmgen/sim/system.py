@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from sel4vmgen.plan.model import Plan, VmPlan
 from sel4vmgen.sim.explore import Property
@@ -685,12 +685,15 @@ def x86_system(
     reread: bool = True,
     vms: Sequence[str] | None = None,
     guest: Callable[[VmPlan], X86Port] | None = None,
+    split: Literal["", "none", "suspend"] = "",
 ) -> SystemModel:
     """The x86 plan's threads, IRQ lines and guests as one explorable system (with `vms`,
     only those VMs' threads, and the servers).  Each guest is a `FreeX86Guest`, or what
-    `guest` makes (an explorable one: `X86Guest` replays a timed run's script)."""
+    `guest` makes (an explorable one: `X86Guest` replays a timed run's script).  With
+    `split`, the historical two-thread VMM ("suspend": it suspends the VCPU thread while
+    injecting)."""
     from sel4vmgen.sim.guests import EMULATED, sources_for
-    from sel4vmgen.sim.timed import build_servers, build_x86_vm
+    from sel4vmgen.sim.timed import build_servers, build_split_vm, build_x86_vm
 
     k = Kernel(max(1, plan.num_nodes), ticks=False)
     lines: list[Line] = []
@@ -704,7 +707,11 @@ def x86_system(
             if guest
             else FreeX86Guest(vm.instance, tuple(x.name for x in sources), mmio, budget)
         )
-        tcb = build_x86_vm(k, plan, vm, g, reread)
+        if split:
+            build_split_vm(k, plan, vm, g, "suspend" if split == "suspend" else "none")
+            tcb = next(x for x in k.threads if x.guest is g)  # the VCPU thread runs the guest
+        else:
+            tcb = build_x86_vm(k, plan, vm, g, reread)
         t = k.threads.index(tcb)
         mine = [0] * len(sources)
         for i in range(interrupts):
@@ -714,7 +721,8 @@ def x86_system(
     if vms is None:
         build_servers(k, plan)
     name = plan.system if vms is None else "+".join(v.instance for v in chosen)
-    return SystemModel(name, k, fires, lines, _identity(plan, chosen, interrupts, budget, reread))
+    key = _identity(plan, chosen, interrupts, budget, reread), split
+    return SystemModel(name, k, fires, lines, key)
 
 
 def _identity(
