@@ -100,8 +100,7 @@ def build(plan: Plan, scenario: Scenario) -> tuple[Kernel, Monitor]:
         if scenario.design == "x86_split":
             make = _build_split
         make(k, plan, vm, scenario, mon)
-    if plan.arch == "x86" and scenario.design != "x86_split":
-        build_servers(k, plan)
+    build_servers(k, plan)
     return k, mon
 
 
