@@ -148,6 +148,16 @@ class Passthrough(Model):
     mmios: tuple[MemoryWindow, ...] = ()
     untyped_mmios: tuple[MemoryWindow, ...] = ()
     irqs: tuple[Annotated[int, Field(ge=0, le=1023)], ...] = ()
+    irq_caps: tuple[Annotated[int, Field(ge=0, le=1023)], ...] = Field(
+        default=(),
+        description="ARM: IRQs whose handler capabilities the VMM gets by number (VM_Arm "
+        "`irqs`; the platform's vmlinux.h routes them), where `irqs` go with the DTB (`dtb_irqs`)",
+    )
+    smmu: tuple[Annotated[int, Field(ge=0, le=63)], ...] = Field(
+        default=(),
+        description="tk1: SMMU module ids (swgroups) of the devices given to the guest; the VM "
+        "gets an IO space for each (VM_Arm `smmu`) and the kernel its SMMU (KernelTk1SMMU)",
+    )
     keep_devices: tuple[DtbPath, ...] = ()
     keep_devices_and_subtree: tuple[DtbPath, ...] = ()
     ioports: tuple[IoPorts, ...] = ()
@@ -207,8 +217,14 @@ class VmFields(Model):
     )
 
 
+# Parts of a VM a `per_platform` patch may remove by writing `null` (e.g. a board whose guest
+# boots from its own disk and loads no initrd, as vm_minimal on tx1 and tk1).
+REMOVABLE = frozenset({"initrd"})
+
+
 class VmPatch(VmFields):
-    """What a VM changes on one platform (`per_platform:`)."""
+    """What a VM changes on one platform (`per_platform:`); `initrd: null` removes the
+    VM's initrd on that platform."""
 
 
 class Vm(VmFields):
@@ -224,7 +240,9 @@ class Vm(VmFields):
         if patch is None:
             return self
         update = {
-            k: getattr(patch, k) for k in patch.model_fields_set if getattr(patch, k) is not None
+            k: getattr(patch, k)
+            for k in patch.model_fields_set
+            if getattr(patch, k) is not None or k in REMOVABLE
         }
         return self.model_copy(update=update)
 
@@ -318,6 +336,14 @@ class System(Model):
     kernel_options: dict[
         Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")], bool | int | str
     ] = Field(default_factory=dict)
+    platform_options: dict[
+        PlatformName,
+        dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")], bool | int | str],
+    ] = Field(
+        default_factory=dict,
+        description="CMake options written for one platform only, by platform name (zcu102: "
+        "VmZynqmpPetalinuxVersion, the Petalinux release of its guest images)",
+    )
     components: tuple[Component, ...] = ()
     vms: Annotated[tuple[Vm, ...], Field(max_length=4096)]
     connections: tuple[Connection, ...] = ()

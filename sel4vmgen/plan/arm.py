@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING
 from sel4vmgen.model.system import DtbNode, System, Vm
 from sel4vmgen.plan.common import PlanError, image, pow2_chunks, settings
 from sel4vmgen.plan.links import Links, mac
-from sel4vmgen.plan.model import DtFacts, Image, IrqRoute, Region, Thread, VmPlan, Vpci
+from sel4vmgen.plan.model import (
+    DtFacts,
+    Image,
+    IrqRoute,
+    Region,
+    Setting,
+    Thread,
+    VmPlan,
+    Vpci,
+)
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import GicFacts, GuestDefaults, Platform
@@ -264,6 +273,7 @@ def arm_vm(
         dtb_nodes=paths,
         dtb_compatibles=compatibles,
         dtb_irqs=tuple(vm.passthrough.irqs) if vm.passthrough else (),
+        irqs=tuple(vm.passthrough.irq_caps) if vm.passthrough else (),
         mmios=mmios,
         untyped_mmios=_untyped(vm, ram, platform, mmios),
         keep_devices=tuple(vm.passthrough.keep_devices) if vm.passthrough else (),
@@ -275,7 +285,7 @@ def arm_vm(
         dataports=tuple(links.dataports.get(inst, ())),
         events=events,
         virtqueues=ends,
-        settings=settings(vm),
+        settings=(*settings(vm), *_smmu(vm)),
         map_one_to_one=g.map_one_to_one,
         clean_cache=g.clean_cache,
         irq_latency_us=vm.requirements.irq_latency_us if vm.requirements else None,
@@ -292,6 +302,13 @@ def arm_vm(
         raise PlanError(e.code, e.message, (*where, asked)) from None
     images = tuple(i for i in (kernel, initrd, dtb) if i is not None and i.fs_name)
     return ArmVm(plan, images, routes)
+
+
+def _smmu(vm: Vm) -> tuple[Setting, ...]:
+    """The VM's SMMU module ids (camkes-tool gives it an IO space for each)."""
+    if vm.passthrough is None or not vm.passthrough.smmu:
+        return ()
+    return (Setting("smmu", tuple(vm.passthrough.smmu)),)
 
 
 def _vpci(platform: Platform, virtio: tuple[bool, ...]) -> Vpci | None:

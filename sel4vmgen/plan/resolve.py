@@ -247,6 +247,7 @@ def _cmake(
         if any(t.role == "time_server" for t in threads):
             out.extend(_time_server_options(platform))
     out.extend(CMakeOption(k, v) for k, v in system.kernel_options.items())
+    out.extend(CMakeOption(k, v) for k, v in system.platform_options.get(platform.name, {}).items())
     return tuple(out)
 
 
@@ -276,6 +277,12 @@ def _arm_options(
         out.append(CMakeOption(name, _cmake_value(value)))
     if smc:
         out.append(CMakeOption("KernelAllowSMCCalls", True))
+    if any(s.name == "smmu" for p in plans for s in p.settings):
+        if platform.smmu_options is None:
+            raise PlanError(
+                "E308", f"platform {platform.name} has no data on giving guests its SMMU"
+            )
+        out.extend(CMakeOption(n, _cmake_value(v)) for n, v in platform.smmu_options)
     if system.num_nodes > 1:
         out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
     return out

@@ -372,6 +372,25 @@ CODES: tuple[Code, ...] = (
         "platform: tx2\nvms:\n  - name: vm0\n    virtio: {console: true}",
     ),
     Code(
+        "E250",
+        "platform data lacks the SMMU options",
+        "A VM given SMMU module ids (`passthrough.smmu`, camkes-vm's VM_Arm `smmu`) needs the "
+        "kernel built with the platform's SMMU support (tk1: KernelTk1SMMU and "
+        "KernelTk1SMMUInterruptEnable, as camkes-vm-examples vm_minimal sets them).  sel4vmgen "
+        "takes them from the platform data and refuses to guess when the data does not give "
+        "them.",
+        "platform: tx2\nvms:\n  - name: vm0\n    passthrough: {smmu: [10]}",
+    ),
+    Code(
+        "E251",
+        "a platform option is not chosen",
+        "Some platforms build differently for a choice only the user knows: on zcu102 the "
+        "VMM is compiled for one Petalinux release (camkes-vm's VmZynqmpPetalinuxVersion: "
+        "2018_3, 2021_1 or 2022_1) and must load guest images of that release.  sel4vmgen does "
+        "not fall back to camkes-vm's default; write the choice in `platform_options`.",
+        "platform: zcu102\nvms:\n  - name: vm0\n    kernel: {image: zynqmp/2022_1/linux}",
+    ),
+    Code(
         "W201",
         "more VCPUs than nodes",
         "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "

@@ -185,6 +185,8 @@ _NOT_GENERATED_PASSTHROUGH = (
     ("untyped_mmios", "untyped MMIO windows (a CAmkES notion)"),
     ("keep_devices", "kept DTB nodes (the guest DTB is written whole)"),
     ("keep_devices_and_subtree", "kept DTB subtrees (the guest DTB is written whole)"),
+    ("irq_caps", "IRQs given by number (CAmkES VM_Arm `irqs`)"),
+    ("smmu", "SMMU module ids (CAmkES VM_Arm `smmu`)"),
 )
 
 
