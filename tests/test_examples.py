@@ -87,8 +87,7 @@ def _arm_vm(vm: VmPlan, plan: Plan) -> dict[str, Any]:
         f"{i}.clean_cache": vm.clean_cache,
         f"{i}.vswitch_mac_address": vm.mac,
     }
-    if vm.irqs:
-        out[f"{i}.irqs"] = list(vm.irqs)
+    out[f"{i}.irqs"] = list(vm.irqs)  # written when not empty (VM_Arm's default is [])
     for s in vm.settings:
         out[f"{i}.{s.name}"] = list(s.value) if isinstance(s.value, tuple) else s.value
     for end in vm.virtqueues:
