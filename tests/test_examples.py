@@ -205,10 +205,18 @@ def _real_image(k: str, cfg: dict[str, Any], out: dict[str, Any]) -> None:
         out[k + "clean_cache"] = bool(cfg["clean_cache"])
 
 
+def _renamed(case: dict[str, Any], name: str) -> str:
+    """A real instance name as sel4vmgen names that instance (the case's `renamed`)."""
+    renamed: dict[str, str] = case.get("renamed", {})
+    return renamed.get(name, name)
+
+
 def real_view(case: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in case["settings"].items():
         inst, attr = key.split(".", 1)
+        inst = _renamed(case, inst)
+        key = f"{inst}.{attr}"
         if case["platform"] == "pc99" or not inst.startswith("vm"):
             out[key] = value
         else:
@@ -259,7 +267,9 @@ def test_example_has_real_app_instances(key: str) -> None:
     case = REAL[key]
     plan = plan_for(case["example"], case["platform"])
     skip = IMPLICIT | set(case.get("not_compared", ()))
-    real = {k: v for k, v in case["instances"].items() if "." not in k and k not in skip}
+    real = {
+        _renamed(case, k): v for k, v in case["instances"].items() if "." not in k and k not in skip
+    }
     mine = {k: v for k, v in _plan_instances(plan).items() if k not in skip}
     assert mine == real
 

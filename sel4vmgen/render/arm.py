@@ -71,6 +71,7 @@ class ImageView:
     dts: str = ""  # CMake-quoted .dts source
     initrd: str = ""  # CMake-quoted initrd source
     initrd_addr: str = ""
+    initrd_target: str = ""  # the target that rebuilds `initrd` (an overlaid rootfs), if any
     overlay: OverlayView | None = None  # the initrd is rebuilt with extra files first
 
 
@@ -390,11 +391,18 @@ def _image_view(plan: Plan, ctx: RenderContext, image: Image) -> ImageView:
         return ImageView(name, _source(ctx, image))
     is_dts = image.source.endswith(".dts") or image.format == "dts"
     initrd = vm.initrd if vm.dtb_mode == "provide" else None
+    # an overlaid initrd: the DTB's initrd range is that of the rebuilt rootfs
+    # (camkes-vm-examples apps/Arm/vm_serial_server/CMakeLists.txt:40-48)
+    overlay = _overlay_view(plan, initrd) if initrd is not None else None
+    source = _source(ctx, initrd) if initrd is not None and initrd.guest is not None else ""
+    if overlay is not None and source:
+        source = f'"${{{overlay.target}_rootfs}}"'  # the target is an identifier
     return ImageView(
         fs_name=name,
         source="" if is_dts else _source(ctx, image),
         target=identifier(f"{vm.instance}_dtb"),
         dts=_source(ctx, image, dts_path(plan, vm) if writes_dts(vm) else "") if is_dts else "",
-        initrd=_source(ctx, initrd) if initrd is not None and initrd.guest is not None else "",
+        initrd=source,
         initrd_addr=f"0x{initrd.guest:x}" if initrd is not None and initrd.guest else "",
+        initrd_target=f"{overlay.target}_target" if overlay is not None and source else "",
     )
