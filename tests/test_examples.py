@@ -108,6 +108,13 @@ def _arm_vm(vm: VmPlan, plan: Plan) -> dict[str, Any]:
     ]
     for dp in vm.dataports:
         out |= {f"{i}.{dp.name}_id": dp.id, f"{i}.{dp.name}_size": dp.size}
+    if vm.ram_dataport is not None:  # the RAM shared for introspection, and its connection
+        ram = vm.ram_dataport
+        out |= {
+            f"{i}.{ram.name}_hardware_cached": False,
+            f"{i}_{ram.name}_conn.paddr": vm.ram.paddr,
+            f"{i}_{ram.name}_conn.size": ram.size,
+        }
     return out
 
 

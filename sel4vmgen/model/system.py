@@ -275,6 +275,15 @@ class Event(Model):
     peer: Identifier = Field(description="the component's event name")
 
 
+class GuestRam(Model):
+    """The VM's whole RAM shared with the component, for introspection (camkes-vm-examples
+    vm_introspect's `memdev`): the VMM builds the guest's RAM from this dataport's frames,
+    so the component can read guest memory."""
+
+    name: Identifier = Field(description="the VM's dataport name")
+    peer: Identifier = Field(description="the component's dataport name")
+
+
 class CrossVm(Model):
     """Dataports and events between a VM and a native component (camkes-vm cross-VM)."""
 
@@ -283,6 +292,9 @@ class CrossVm(Model):
     component: Identifier
     dataports: tuple[Dataport, ...] = ()
     events: tuple[Event, ...] = ()
+    guest_ram: GuestRam | None = Field(
+        default=None, description="ARM: share the VM's whole RAM with the component"
+    )
 
 
 class VirtioNet(Model):

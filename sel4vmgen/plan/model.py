@@ -247,6 +247,9 @@ class VmPlan:
     irq_server_priority: int | None = None  # ARM: base_prio + 1
     mac: str | None = None  # vswitch MAC of a VM with virtio-net (02:00:00:00:AA:<n+1>)
     vpci: Vpci | None = None  # ARM: the emulated PCI bus of its virtio devices
+    # ARM: the VM's RAM is this dataport, shared with a component (introspection); its size
+    # and guest address are the RAM's, and the RAM is then not in `untyped_mmios`
+    ram_dataport: Dataport | None = None
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,10 @@ from sel4vmgen.render.env import RenderError, cmake_quote, environment, render_t
 CAMKES_VM_BASE_PRIO = 100
 
 
+# The VMM source that builds a VM's RAM from the dataport it shares with a component.
+GUEST_RAM_SOURCE = "src/guest_ram_dataport.c"
+
+
 @dataclass(frozen=True)
 class SettingLine:
     """`<target>.<attr> = <text>;`"""
@@ -152,6 +156,11 @@ def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
         files["src/cross_vm_connections.c"] = render_template(
             env, "cross_vm_connections.c.j2", app=app, glue=glue
         )
+    ram = next((vm.ram_dataport for vm in plans[0].vms if vm.ram_dataport), None)
+    if ram is not None:
+        files[GUEST_RAM_SOURCE] = render_template(
+            env, "guest_ram_dataport.c.j2", app=app, handle=f"{identifier(ram.name)}_handle"
+        )
     for comp in app.components:
         files[f"components/{comp.type}/{comp.type}.camkes"] = render_template(
             env, "component.camkes.j2", app=app, comp=comp
@@ -180,7 +189,10 @@ def app_view(plans: Sequence[Plan], ctx: RenderContext) -> AppView:
         + tuple(("VirtQueueInit", identifier(q.instance)) for q in first.virtqueues),
         connections=connections(first),
         settings=shared,
-        vmm_sources=("src/cross_vm_connections.c",) if glue is not None else (),
+        vmm_sources=(
+            *(("src/cross_vm_connections.c",) if glue is not None else ()),
+            *((GUEST_RAM_SOURCE,) if any(vm.ram_dataport for vm in first.vms) else ()),
+        ),
         component_sources=tuple(
             (t.type, tuple(cmake_path(ctx.source_location(t.type, s)) for s in t.sources))
             for t in types

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sel4vmgen.plan.model import Event, Plan, VmPlan
-from sel4vmgen.render.arm_values import CamkesValue, identifier
+from sel4vmgen.render.arm_values import CamkesValue, HexInt, identifier
 from sel4vmgen.render.env import RenderError
 
 Settings = tuple[tuple[str, str, CamkesValue], ...]
@@ -112,6 +112,7 @@ def app_settings(plan: Plan) -> Settings:
                 (vm.instance, f"{dp.name}_id", dp.id),
                 (vm.instance, f"{dp.name}_size", dp.size),
             ]
+        out += _guest_ram_settings(vm)
     for q in plan.virtqueues:
         a, b = q.ends
         topology: list[CamkesValue] = [
@@ -123,6 +124,29 @@ def app_settings(plan: Plan) -> Settings:
         if comp.priority is not None:
             out.append((comp.name, "priority", comp.priority))
     return tuple(out)
+
+
+def guest_ram_connection(vm: VmPlan) -> str:
+    """The name of the connection that shares the VM's RAM with a component."""
+    dp = vm.ram_dataport
+    return identifier(f"{vm.instance}_{dp.name}_conn") if dp is not None else ""
+
+
+def _guest_ram_settings(vm: VmPlan) -> list[tuple[str, str, CamkesValue]]:
+    """The RAM window's physical range (on the connection) and, on both ends, uncached
+    frames, as camkes-vm-examples vm_introspect sets them (vm_memdev.paddr/size,
+    <end>.memdev_hardware_cached = false)."""
+    dp = vm.ram_dataport
+    if dp is None:
+        return []
+    conn = guest_ram_connection(vm)
+    paddr = vm.ram.paddr if vm.ram.paddr is not None else vm.ram.guest
+    return [
+        (conn, "paddr", HexInt(paddr or 0)),
+        (conn, "size", HexInt(dp.size)),
+        (vm.instance, f"{dp.name}_hardware_cached", False),
+        (dp.peer, f"{dp.peer_name}_hardware_cached", False),
+    ]
 
 
 def _setting_value(value: int | str | bool | tuple[int, ...] | tuple[str, ...]) -> CamkesValue:
@@ -140,6 +164,8 @@ def vm_interfaces(plan: Plan) -> tuple[str, ...]:
             lines.append(f"maybe uses VirtQueueDrv {identifier(end.send)};")
         for dp in vm.dataports:
             lines.append(f"dataport Buf({dp.size}) {identifier(dp.name)};")
+        if vm.ram_dataport is not None:  # sized by its connection's `size`
+            lines.append(f"dataport Buf {identifier(vm.ram_dataport.name)};")
         for ev in vm.events:
             verb = "emits" if ev.direction == "from_vm" else "consumes"
             lines.append(f"{verb} {event_type(ev.name)} {identifier(ev.name)};")
@@ -164,6 +190,10 @@ def connections(plan: Plan) -> tuple[Connection, ...]:
                     f"from {dp.peer}.{dp.peer_name}, to {vm.instance}.{dp.name}",
                 )
             )
+        if vm.ram_dataport is not None:
+            dp = vm.ram_dataport
+            ends = f"from {dp.peer}.{dp.peer_name}, to {vm.instance}.{dp.name}"
+            out.append(Connection("seL4SharedDataWithCaps", guest_ram_connection(vm), ends))
         out += [_event_connection(vm, ev) for ev in vm.events]
     single = len(plan.vms) == 1
     for vm in plan.vms:
@@ -202,6 +232,9 @@ def component_types(plan: Plan) -> tuple[ComponentType, ...]:
                 for dp in vm.dataports
                 if dp.peer == comp.name
             ]
+            ram = vm.ram_dataport
+            if ram is not None and ram.peer == comp.name:
+                lines.append(f"dataport Buf {identifier(ram.peer_name)};")
             for ev in vm.events:
                 if ev.peer != comp.name:
                     continue

@@ -391,6 +391,23 @@ CODES: tuple[Code, ...] = (
         "platform: zcu102\nvms:\n  - name: vm0\n    kernel: {image: zynqmp/2022_1/linux}",
     ),
     Code(
+        "E252",
+        "guest RAM shared on x86",
+        "`guest_ram` makes an ARM VMM build the guest's RAM from a dataport shared with a "
+        "component (camkes-vm-examples vm_introspect).  The x86 VMM allocates guest RAM "
+        "itself (guest_ram_mb) and has no such hook.",
+        "arch: x86\nconnections:\n  - type: cross_vm\n    vm: vm0\n    component: md\n"
+        "    guest_ram: {name: memdev, peer: memdev}",
+    ),
+    Code(
+        "E253",
+        "guest RAM shared twice",
+        "The VMM builds a VM's RAM from one shared dataport, so only one connection may share "
+        "it (`guest_ram`).",
+        "connections:\n  - {type: cross_vm, vm: vm0, component: a, guest_ram: {name: m, peer: m}}\n"
+        "  - {type: cross_vm, vm: vm0, component: b, guest_ram: {name: n, peer: n}}",
+    ),
+    Code(
         "W201",
         "more VCPUs than nodes",
         "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "
