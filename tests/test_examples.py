@@ -118,7 +118,7 @@ def _arm_vm(vm: VmPlan, plan: Plan) -> dict[str, Any]:
     return out
 
 
-def _x86_vm(vm: VmPlan) -> dict[str, Any]:
+def _x86_vm(vm: VmPlan, plan: Plan) -> dict[str, Any]:
     i = vm.instance
     out: dict[str, Any] = {
         f"{i}.guest_ram_mb": vm.guest_ram_mb,
@@ -129,7 +129,37 @@ def _x86_vm(vm: VmPlan) -> dict[str, Any]:
         f"{i}.initrd_image": vm.initrd.fs_name if vm.initrd else None,
     }
     for s in vm.settings:
-        out[f"{i}.{s.name}"] = s.value
+        out[f"{i}.{s.name}"] = list(s.value) if isinstance(s.value, tuple) else s.value
+    out[f"{i}.untyped_mmios"] = [
+        f"0x{r.paddr or 0:x}:{r.size.bit_length() - 1}" for r in vm.untyped_mmios
+    ]
+    out[f"{i}.exclude_paddr"] = [[r.paddr, r.size] for r in vm.exclude_paddr]
+    if vm.framebuffer:
+        out[f"{i}.simple_extra_bootinfo"] = ["SEL4_BOOTINFO_HEADER_X86_VBE"]
+    out[f"{i}.pci_devices"] = [
+        {
+            "bus": p.bus,
+            "dev": p.dev,
+            "fun": p.fun,
+            "irq": p.name,
+            "memory": [
+                {"paddr": m.paddr, "page_bits": m.page_bits, "size": m.size} for m in p.memory
+            ],
+            "name": p.name,
+        }
+        for p in vm.pci_devices
+    ]
+    out[f"{i}.vm_irqs"] = [
+        {
+            "active_low": int(r.active_low),
+            "dest": r.virq,
+            "level_trig": int(r.trigger == "level"),
+            "name": r.name,
+            "source": r.source,
+        }
+        for r in plan.irq_routes
+        if r.vm == i and r.kind == "passthrough"
+    ]
     for end in vm.virtqueues:
         out |= {f"{i}.{end.send}_id": end.send_id, f"{i}.{end.recv}_id": end.recv_id}
     for dp in vm.dataports:
@@ -146,7 +176,7 @@ def camkes_view(plan: Plan) -> dict[str, Any]:
         if t.role == "serial" and plan.arch == "x86":
             out["serial.serial_irq_priority"] = t.priority
     for vm in plan.vms:
-        out |= _arm_vm(vm, plan) if plan.arch == "arm" else _x86_vm(vm)
+        out |= _arm_vm(vm, plan) if plan.arch == "arm" else _x86_vm(vm, plan)
     return out
 
 

@@ -152,6 +152,14 @@ def plan_settings(p: Plan) -> dict[str, Any]:
                 for i in vm.ioports
             ]
         out.update(virtqueue_settings(p, vm))
+        if vm.untyped_mmios:
+            out[f"{a}.untyped_mmios"] = [
+                f"0x{r.paddr or 0:x}:{r.size.bit_length() - 1}" for r in vm.untyped_mmios
+            ]
+        if vm.framebuffer:
+            out[f"{a}.simple_extra_bootinfo"] = ["SEL4_BOOTINFO_HEADER_X86_VBE"]
+        if vm.exclude_paddr:
+            out[f"{a}.exclude_paddr"] = [[r.paddr, r.size] for r in vm.exclude_paddr]
         routes = [r for r in p.irq_routes if r.vm == a and r.kind == "passthrough"]
         if routes:
             out[f"{a}.vm_irqs"] = [
@@ -334,6 +342,7 @@ ALLOWED_ATTRIBUTES = {
     "_priority",
     "asid_pool",
     "untyped_mmios",
+    "simple_extra_bootinfo",  # the extra boot information a component's simple gets
 }
 ALLOWED_MACROS = {
     # camkes-vm components/VM/configurations/vm.h

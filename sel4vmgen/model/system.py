@@ -186,6 +186,11 @@ class Vmm(Model):
     untyped_pools: dict[
         Annotated[int, Field(ge=12, le=40)], Annotated[int, Field(ge=0, le=4096)]
     ] = Field(default_factory=dict, description="size_bits -> count (simple_untypedNN_pool)")
+    exclude_paddr: tuple[MemoryWindow, ...] = Field(
+        default=(),
+        description="x86: host-physical ranges the VMM must not use for guest RAM (camkes-vm "
+        "`exclude_paddr`; e.g. the IOMMU's RMRR regions, which stay mapped)",
+    )
     allow_smc: bool = False
     allowed_smc_functions: tuple[Annotated[int, Field(ge=0, le=0xFFFFFFFF)], ...] = ()
 
@@ -208,6 +213,11 @@ class VmFields(Model):
     virtio: Virtio | None = None
     requirements: Requirements | None = None
     iospace_domain: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    framebuffer: bool | None = Field(
+        default=None,
+        description="x86: give the guest the VESA frame buffer the boot loader set up (the "
+        "kernel passes its VBE information; its memory goes in passthrough.untyped_mmios)",
+    )
     vmm: Vmm | None = None
     budget_us: Annotated[int, Field(ge=1, le=MAX_BUDGET_US)] | None = Field(
         default=None, description="Microkit (MCS): the VM's scheduling budget in microseconds"

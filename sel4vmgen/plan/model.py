@@ -250,6 +250,8 @@ class VmPlan:
     # ARM: the VM's RAM is this dataport, shared with a component (introspection); its size
     # and guest address are the RAM's, and the RAM is then not in `untyped_mmios`
     ram_dataport: Dataport | None = None
+    exclude_paddr: tuple[Region, ...] = ()  # x86: host memory the VMM must not use as RAM
+    framebuffer: bool = False  # x86: the guest is given the VESA frame buffer (VBE info)
 
 
 @dataclass(frozen=True)

@@ -242,6 +242,8 @@ def _cmake(
         if system.sel4_arch == "x86_64" and any(p.kernel_relocs == "" for p in plans):
             out.append(CMakeOption("KernelX86_64VTX64BitGuests", True))
         out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
+        if any(p.framebuffer for p in plans):
+            out.extend(_framebuffer_options())
     else:
         out.extend(_arm_options(system, platform, plans))
         if any(t.role == "time_server" for t in threads):
@@ -296,6 +298,20 @@ def _time_server_options(platform: Platform) -> list[CMakeOption]:
             "E308", f"platform {platform.name} has no data on what a TimeServer needs there"
         )
     return [CMakeOption(n, _cmake_value(v)) for n, v in platform.time_server_options]
+
+
+def _framebuffer_options() -> list[CMakeOption]:
+    """A guest given the VESA frame buffer: the VMM maps it (libsel4vmmplatsupport
+    VESAFrameBuffer) from the VBE information the kernel takes from a linear multiboot
+    graphics mode, size left to the boot loader (camkes-vm-examples
+    apps/x86/cma34cr_ubuntu/app_settings.cmake:15-21)."""
+    return [
+        CMakeOption("KernelMultibootGFXMode", "linear"),
+        CMakeOption("KernelMultibootGFXModeWidth", 0),
+        CMakeOption("KernelMultibootGFXModeDepth", 0),
+        CMakeOption("KernelMultibootGFXModeHeight", 0),
+        CMakeOption("LibSel4VMMPlatsupportVESAFrameBuffer", True),
+    ]
 
 
 def _cmake_value(value: str) -> str | bool:

@@ -167,6 +167,15 @@ def x86_vm(vm: Vm, n: int, system: System, links: Links, domain: int) -> X86Vm:
         guest_ram_mb=size // MIB,
         kernel_relocs=_relocs(vm, system, kernel.fs_name),
         mac=mac(n) if virtio_net else None,
+        untyped_mmios=tuple(
+            Region("untyped_mmio", f"untyped{i}", w.size, paddr=w.paddr)
+            for i, w in enumerate(vm.passthrough.untyped_mmios if vm.passthrough else ())
+        ),
+        exclude_paddr=tuple(
+            Region("ram", f"exclude{i}", w.size, paddr=w.paddr)
+            for i, w in enumerate(vm.vmm.exclude_paddr if vm.vmm else ())
+        ),
+        framebuffer=bool(vm.framebuffer),
     )
     images = tuple(i for i in (kernel, initrd) if i is not None)
     return X86Vm(plan, images, _routes(vm, inst))

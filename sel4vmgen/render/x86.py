@@ -52,6 +52,9 @@ _FIELD_ATTRIBUTES = frozenset(
         "pci_devices",
         "vm_irqs",
         "priority",
+        "untyped_mmios",
+        "simple_extra_bootinfo",
+        "exclude_paddr",
     }
 )
 # Settings camkes-vm's own apps write in hex (the rest are written in decimal).
@@ -309,6 +312,22 @@ def guest_ram_mb(vm: VmPlan) -> int:
     return vm.ram.size // MIB
 
 
+def memory_attrs(vm: VmPlan) -> list[Attr]:
+    """untyped_mmios, the VBE boot information of a frame buffer, and exclude_paddr."""
+    attrs: list[Attr] = []
+    if vm.untyped_mmios:
+        rows = [
+            camkes_string(f"0x{r.paddr or 0:x}:{r.size.bit_length() - 1}") for r in vm.untyped_mmios
+        ]
+        attrs.append(Attr("untyped_mmios", "[" + ", ".join(rows) + "]"))
+    if vm.framebuffer:  # the VMM reads the VBE mode information from its bootinfo
+        attrs.append(Attr("simple_extra_bootinfo", '["SEL4_BOOTINFO_HEADER_X86_VBE"]'))
+    if vm.exclude_paddr:
+        rows = [f"[{hex_filter(r.paddr or 0)}, {hex_filter(r.size)}]" for r in vm.exclude_paddr]
+        attrs.append(Attr("exclude_paddr", "[" + ", ".join(rows) + "]"))
+    return attrs
+
+
 def device_attrs(plan: Plan, vm: VmPlan) -> list[Attr]:
     """vm_ioports, pci_devices and vm_irqs, as camkes-vm's Init templates read them."""
     attrs: list[Attr] = []
@@ -411,6 +430,7 @@ def vm_attrs(plan: Plan, vm: VmPlan, links: Sequence[VirtqueueLink]) -> tuple[At
         # thread of an instance without `priority` its default, which the plan records as is.
         attrs.append(Attr("priority", str(vm.priority)))
     attrs += setting_attrs(vm, vm.settings)
+    attrs += memory_attrs(vm)
     attrs += device_attrs(plan, vm)
     for dp in vm.dataports:
         attrs += [Attr(f"{dp.name}_id", str(dp.id)), Attr(f"{dp.name}_size", str(dp.size))]

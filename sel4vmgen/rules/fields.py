@@ -32,6 +32,8 @@ X86_ONLY: tuple[tuple[str, ...], ...] = (
     ("passthrough", "ioports"),
     ("passthrough", "pci"),
     ("passthrough", "x86_irqs"),
+    ("framebuffer",),
+    ("vmm", "exclude_paddr"),
 )
 ARM_ONLY: tuple[tuple[str, ...], ...] = (
     ("dtb",),
@@ -42,8 +44,9 @@ ARM_ONLY: tuple[tuple[str, ...], ...] = (
     ("initrd", "address"),
     ("passthrough", "devices"),
     ("passthrough", "mmios"),
-    ("passthrough", "untyped_mmios"),
     ("passthrough", "irqs"),
+    ("passthrough", "irq_caps"),
+    ("passthrough", "smmu"),
     ("passthrough", "keep_devices"),
     ("passthrough", "keep_devices_and_subtree"),
     ("vmm", "allow_smc"),
