@@ -251,6 +251,7 @@ def _renamed(case: dict[str, Any], name: str) -> str:
 def real_view(case: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in case["settings"].items():
+        key = _renamed(case, key)
         inst, attr = key.split(".", 1)
         inst = _renamed(case, inst)
         key = f"{inst}.{attr}"

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sel4vmgen.plan.model import Event, Plan, VmPlan
+from sel4vmgen.plan.model import Event, Plan, VirtqueueEnd, VmPlan
 from sel4vmgen.render.arm_values import CamkesValue, HexInt, identifier
 from sel4vmgen.render.env import RenderError
 
@@ -123,7 +123,30 @@ def app_settings(plan: Plan) -> Settings:
     for comp in plan.components:
         if comp.priority is not None:
             out.append((comp.name, "priority", comp.priority))
+        out += _component_link_settings(plan, comp.name)
     return tuple(out)
+
+
+def _component_ends(plan: Plan, name: str) -> list[tuple[VirtqueueEnd, int]]:
+    """The virtqueue ends of a native component, with each link's queue size."""
+    return [(e, q.shmem_size) for q in plan.virtqueues for e in q.ends if e.vm == name]
+
+
+def _component_link_settings(plan: Plan, name: str) -> list[tuple[str, str, CamkesValue]]:
+    """A component's end of a virtio-net link: ids and queue sizes as the VM's end has them,
+    and its MAC (camkes-vm-examples vm_virtio_net vm_echo_ping.camkes, ping_client)."""
+    ends = _component_ends(plan, name)
+    out: list[tuple[str, str, CamkesValue]] = []
+    for end, size in ends:
+        out += [
+            (name, f"{end.recv}_id", end.recv_id),
+            (name, f"{end.recv}_shmem_size", size),
+            (name, f"{end.send}_id", end.send_id),
+            (name, f"{end.send}_shmem_size", size),
+        ]
+    if ends:
+        out.append((name, "vswitch_mac_address", ends[0][0].mac))
+    return out
 
 
 def guest_ram_connection(vm: VmPlan) -> str:
@@ -240,6 +263,12 @@ def component_types(plan: Plan) -> tuple[ComponentType, ...]:
                     continue
                 verb = "consumes" if ev.direction == "from_vm" else "emits"
                 lines.append(f"{verb} {event_type(ev.name)} {identifier(ev.peer_name)};")
+        ends = _component_ends(plan, comp.name)
+        for end, _ in ends:
+            lines.append(f"uses VirtQueueDev {identifier(end.recv)};")
+            lines.append(f"uses VirtQueueDrv {identifier(end.send)};")
+        if ends:
+            lines.append('attribute string vswitch_mac_address = "";')
         types[comp.type] = ComponentType(
             identifier(comp.type), tuple(dict.fromkeys(lines)), comp.sources
         )
