@@ -136,6 +136,9 @@ def _x86_vm(vm: VmPlan, plan: Plan) -> dict[str, Any]:
     out[f"{i}.exclude_paddr"] = [[r.paddr, r.size] for r in vm.exclude_paddr]
     if vm.framebuffer:
         out[f"{i}.simple_extra_bootinfo"] = ["SEL4_BOOTINFO_HEADER_X86_VBE"]
+    if vm.blk_partitions:
+        out[f"{i}.sataserver_iface_partitions"] = list(vm.blk_partitions)
+        out[f"{i}.init_cons"] = [{"init": "make_virtio_blk"}]
     out[f"{i}.pci_devices"] = [
         {
             "bus": p.bus,
@@ -267,6 +270,8 @@ def _plan_instances(plan: Plan) -> dict[str, str]:
     out |= {c.name: c.type for c in plan.components}
     out |= {q.instance: "VirtQueueInit" for q in plan.virtqueues}
     out |= {t.name: FIXED_TYPES[t.name] for t in plan.threads if t.name in FIXED_TYPES}
+    if plan.sata is not None:  # SATA_COMPOSITION_DEF() of camkes-vm configurations/sata.h
+        out["sataserver"] = "Sataserver"
     return out
 
 

@@ -165,11 +165,21 @@ class Passthrough(Model):
     x86_irqs: tuple[X86Irq, ...] = ()
 
 
+class VirtioBlk(Model):
+    """x86: a virtio-blk disk the VMM serves from partitions of the SATA disk that camkes-vm's
+    Sataserver drives (the system's `sata:`), as camkes-vm-examples virtio_blk_sample."""
+
+    partitions: Annotated[
+        tuple[Annotated[int, Field(ge=1, le=128)], ...], Field(min_length=1, max_length=16)
+    ] = Field(default=(1,), description="the disk's partitions the guest sees, from 1")
+
+
 class Virtio(Model):
     """Virtio devices the VMM emulates for this guest."""
 
     console: bool = False
     net: bool = False
+    blk: VirtioBlk | None = None
 
 
 class Requirements(Model):
@@ -322,6 +332,24 @@ class VirtioNet(Model):
 Connection = Annotated[CrossVm | VirtioNet, Field(discriminator="type")]
 
 
+SataList = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[0-9a-fA-Fx:.,]+$")]
+
+
+class Sata(Model):
+    """x86: the AHCI SATA controller camkes-vm's Sataserver drives for virtio-blk guests, as
+    its `sataserver.*` settings name it (camkes-vm-examples virtio_blk_sample.camkes)."""
+
+    ioports: SataList = Field(description="the controller's IO port ranges, first:last,...")
+    iospaces: SataList = Field(description="IO space of the controller: domain:bus:dev:fun")
+    pci_bdfs: SataList = Field(description="PCI bus:dev.fun of the controller(s)")
+    iospace_id: Annotated[int, Field(ge=0, le=0xFFFF)] = Field(description="its IOMMU domain")
+    drive: Annotated[int, Field(ge=0, le=31)] = Field(default=0, description="the disk's port")
+    hardware: Literal["optiplex", "supermicro"] = Field(
+        description="the board whose AHCI details the Sataserver is built with "
+        "(CAmkESVMDestHardware; camkes-vm components/Sataserver/include/plat/pc99/<board>)"
+    )
+
+
 # ---------------------------------------------------------------- simulation knobs
 
 
@@ -369,6 +397,7 @@ class System(Model):
     components: tuple[Component, ...] = ()
     vms: Annotated[tuple[Vm, ...], Field(max_length=4096)]
     connections: tuple[Connection, ...] = ()
+    sata: Sata | None = Field(default=None, description="x86: the disk of virtio-blk guests")
     simulation: Simulation = Field(default_factory=lambda: Simulation())
 
     @field_validator("vms")

@@ -252,6 +252,7 @@ class VmPlan:
     ram_dataport: Dataport | None = None
     exclude_paddr: tuple[Region, ...] = ()  # x86: host memory the VMM must not use as RAM
     framebuffer: bool = False  # x86: the guest is given the VESA frame buffer (VBE info)
+    blk_partitions: tuple[int, ...] = ()  # x86: a virtio-blk disk of these SATA partitions
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,19 @@ class QemuPlan:
 
 
 @dataclass(frozen=True)
+class SataPlan:
+    """The SATA controller camkes-vm's Sataserver drives for virtio-blk guests."""
+
+    ioports: str
+    iospaces: str
+    pci_bdfs: str
+    num_bdfs: int
+    iospace_id: int
+    drive: int
+    hardware: str  # CAmkESVMDestHardware: the board's AHCI details for the Sataserver
+
+
+@dataclass(frozen=True)
 class SimulationPlan:
     """Scenario knobs for the simulator, resolved from the system's `simulation:`."""
 
@@ -359,6 +373,7 @@ class Plan:
     microkit: MicrokitSystem | None = None  # the SDF of a Microkit plan
     qemu: QemuPlan | None = None  # the platform is a QEMU machine
     overlays: tuple[RootfsOverlay, ...] = ()  # initrds rebuilt with extra files
+    sata: SataPlan | None = None  # x86: the Sataserver's disk, when a VM has virtio-blk
 
     def to_json(self) -> str:
         """Stable JSON: keys in field order, two-space indent, trailing newline."""

@@ -53,6 +53,7 @@ from sel4vmgen.plan.model import (
     Gic,
     Plan,
     QemuPlan,
+    SataPlan,
     SimulationPlan,
     Thread,
     VmPlan,
@@ -108,6 +109,7 @@ def resolve(system: System, platform: Platform) -> Plan:
         notes=_notes(system, plans),
         qemu=_qemu(platform),
         overlays=rootfs_overlays(plans, images) if platform.arch == "arm" else (),
+        sata=_sata(system, plans),
     )
 
 
@@ -244,12 +246,19 @@ def _cmake(
         out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
         if any(p.framebuffer for p in plans):
             out.extend(_framebuffer_options())
+        if any(p.blk_partitions for p in plans):
+            # the Sataserver drives an AHCI controller (virtio_blk_sample app_settings.cmake:19)
+            out.append(CMakeOption("SataserverUseAHCI", True))
     else:
         out.extend(_arm_options(system, platform, plans))
         if any(t.role == "time_server" for t in threads):
             out.extend(_time_server_options(platform))
     out.extend(CMakeOption(k, v) for k, v in system.kernel_options.items())
     out.extend(CMakeOption(k, v) for k, v in system.platform_options.get(platform.name, {}).items())
+    if system.sata is not None and any(p.blk_partitions for p in plans):
+        # the Sataserver's AHCI driver includes the board's details; camkes-vm stops the
+        # build without it (components/Sataserver/CMakeLists.txt)
+        out.append(CMakeOption("CAmkESVMDestHardware", system.sata.hardware))
     return tuple(out)
 
 
@@ -298,6 +307,16 @@ def _time_server_options(platform: Platform) -> list[CMakeOption]:
             "E308", f"platform {platform.name} has no data on what a TimeServer needs there"
         )
     return [CMakeOption(n, _cmake_value(v)) for n, v in platform.time_server_options]
+
+
+def _sata(system: System, plans: tuple[VmPlan, ...]) -> SataPlan | None:
+    """The Sataserver's controller, when a VM has a virtio-blk disk (rules/ refuse one
+    without `sata:`)."""
+    s = system.sata
+    if s is None or not any(p.blk_partitions for p in plans):
+        return None
+    bdfs = s.pci_bdfs.split(",")
+    return SataPlan(s.ioports, s.iospaces, s.pci_bdfs, len(bdfs), s.iospace_id, s.drive, s.hardware)
 
 
 def _framebuffer_options() -> list[CMakeOption]:

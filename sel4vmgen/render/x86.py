@@ -55,6 +55,9 @@ _FIELD_ATTRIBUTES = frozenset(
         "untyped_mmios",
         "simple_extra_bootinfo",
         "exclude_paddr",
+        "sataserver_iface_attributes",
+        "sataserver_iface_partitions",
+        "init_cons",
     }
 )
 # Settings camkes-vm's own apps write in hex (the rest are written in decimal).
@@ -96,6 +99,7 @@ class VmView:
     cross_vm: tuple[CrossVmEntry, ...]
     cross_vm_source: str | None  # relative path of its cross_vm_connections.c
     topology: tuple[int, ...]  # virtqueue peers (VM indices), in connections.h order
+    blk: bool = False  # a virtio-blk disk from the Sataserver (configurations/sata.h macros)
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,7 @@ class X86App:
     images_package: bool  # whether an image path needs find_package(camkes-vm-images)
     virtqueues: str | None  # the `init.init_topology` value when VMs are linked
     tool_version: str
+    sata: tuple[Attr, ...] = ()  # `sataserver.<name> = <value>;` when a VM has virtio-blk
 
 
 def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
@@ -194,6 +199,22 @@ def view(plan: Plan, ctx: RenderContext) -> X86App:
         images_package=any(s.startswith("${CAMKES_VM_IMAGES_DIR}") for s in sources),
         virtqueues=virtqueue_topology(vms),
         tool_version=ctx.tool_version,
+        sata=sata_attrs(plan),
+    )
+
+
+def sata_attrs(plan: Plan) -> tuple[Attr, ...]:
+    """The Sataserver's controller settings (camkes-vm-examples virtio_blk_sample.camkes)."""
+    s = plan.sata
+    if s is None:
+        return ()
+    return (
+        Attr("ioports", camkes_string(s.ioports)),
+        Attr("iospaces", camkes_string(s.iospaces)),
+        Attr("pci_bdfs", camkes_string(s.pci_bdfs)),
+        Attr("iospace_id", hex_filter(s.iospace_id)),
+        Attr("num_bdfs", str(s.num_bdfs)),
+        Attr("drive", str(s.drive)),
     )
 
 
@@ -431,6 +452,10 @@ def vm_attrs(plan: Plan, vm: VmPlan, links: Sequence[VirtqueueLink]) -> tuple[At
         attrs.append(Attr("priority", str(vm.priority)))
     attrs += setting_attrs(vm, vm.settings)
     attrs += memory_attrs(vm)
+    if vm.blk_partitions:  # the Sataserver client interface VM_INIT_SATA() declares
+        attrs.append(Attr("sataserver_iface_attributes", camkes_string(str(vm.index))))
+        parts = ", ".join(str(n) for n in vm.blk_partitions)
+        attrs.append(Attr("sataserver_iface_partitions", f"[{parts}]"))
     attrs += device_attrs(plan, vm)
     for dp in vm.dataports:
         attrs += [Attr(f"{dp.name}_id", str(dp.id)), Attr(f"{dp.name}_size", str(dp.size))]
@@ -607,4 +632,5 @@ def vm_view(plan: Plan, vm: VmPlan, cross_vm_count: int) -> VmView:
         cross_vm=tuple(entries),
         cross_vm_source=source,
         topology=tuple(x.peer for x in links),
+        blk=bool(vm.blk_partitions),
     )

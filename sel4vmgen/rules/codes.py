@@ -408,6 +408,16 @@ CODES: tuple[Code, ...] = (
         "  - {type: cross_vm, vm: vm0, component: b, guest_ram: {name: n, peer: n}}",
     ),
     Code(
+        "E254",
+        "virtio-blk without a SATA controller",
+        "An x86 virtio-blk disk is served from partitions of a SATA disk that camkes-vm's "
+        "Sataserver drives; the system names that AHCI controller in `sata:` (its IO ports, "
+        "IO space, PCI address and IOMMU domain, as camkes-vm-examples virtio_blk_sample sets "
+        "`sataserver.*`).  sel4vmgen does not guess a board's controller.  `sata:` on an ARM "
+        "system is refused with the same code.",
+        "vms:\n  - name: vm0\n    virtio: {blk: {partitions: [1]}}",
+    ),
+    Code(
         "W201",
         "more VCPUs than nodes",
         "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "
