@@ -134,6 +134,10 @@ def _x86_vm(vm: VmPlan, plan: Plan) -> dict[str, Any]:
         f"0x{r.paddr or 0:x}:{r.size.bit_length() - 1}" for r in vm.untyped_mmios
     ]
     out[f"{i}.exclude_paddr"] = [[r.paddr, r.size] for r in vm.exclude_paddr]
+    out[f"{i}.vm_ioports"] = [
+        {"end": p.end, "name": p.name, "pci_device": p.pci_device, "start": p.start}
+        for p in vm.ioports
+    ]
     if vm.framebuffer:
         out[f"{i}.simple_extra_bootinfo"] = ["SEL4_BOOTINFO_HEADER_X86_VBE"]
     if vm.blk_partitions:
