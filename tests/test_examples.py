@@ -321,6 +321,15 @@ def test_example_has_real_app_instances(key: str) -> None:
     assert mine == real
 
 
+def test_every_real_combination_is_compared_or_says_why_not() -> None:
+    every = json.loads((ROOT / "tests" / "data" / "real_settings.json").read_text())
+    not_mirrored = json.loads((ROOT / "tests" / "data" / "real_apps_subset.json").read_text())[
+        "_not_mirrored"
+    ]
+    assert set(REAL).isdisjoint(not_mirrored)
+    assert sorted(set(REAL) | set(not_mirrored)) == every["combinations"]
+
+
 def test_every_example_is_compared_or_is_minimal_only() -> None:
     compared = {c["example"] for c in REAL.values()}
     # The Microkit examples mirror libvmm's examples, compared in test_generate_microkit.py.
