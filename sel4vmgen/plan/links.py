@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sel4vmgen.model.system import CrossVm, System, VirtioNet
-from sel4vmgen.plan.common import PlanError
+from sel4vmgen.plan.common import internal
 from sel4vmgen.plan.model import Dataport, Event, Virtqueue, VirtqueueEnd
+from sel4vmgen.units import PAGE
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import Platform
-
-PAGE = 0x1000
 
 
 @dataclass
@@ -80,7 +79,8 @@ def _lookup(
 ) -> tuple[int, str]:
     found = names.get(name)
     if found is None:
-        raise PlanError("E304", f"connection names '{name}', which is not a VM or component", where)
+        # rules/links.py refuses it (E228)
+        raise internal(f"connection names '{name}', which is not a VM or component", where)
     return found
 
 
@@ -134,7 +134,8 @@ def _cross_vm(
         dps.append(Dataport(dp.name, dp.size, comp, dp.peer, ident, guest))
     if conn.guest_ram is not None:
         if vm in links.guest_ram:
-            raise PlanError("E253", f"{conn.vm} shares its RAM twice", (*where, "guest_ram"))
+            # rules/links.py refuses it (E253)
+            raise internal(f"{conn.vm} shares its RAM twice", (*where, "guest_ram"))
         links.guest_ram[vm] = (conn.guest_ram.name, comp, conn.guest_ram.peer)
     evs = links.events.setdefault(vm, [])
     for ev in conn.events:
