@@ -46,7 +46,6 @@ from sel4vmgen.render.arm_values import (
 from sel4vmgen.render.dts import guest_dts
 from sel4vmgen.render.env import RenderError, cmake_quote, environment, render_template
 
-
 # The VMM source that builds a VM's RAM from the dataport it shares with a component.
 GUEST_RAM_SOURCE = "src/guest_ram_dataport.c"
 
