@@ -48,8 +48,8 @@ EXAMPLE_WARNINGS: dict[str, list[str]] = {
         f"W201 15:12 vm0 asks for 4 VCPUs but num_nodes is 1; {_CAPPED}",
     ],
     "vm_multi_exynos5422.yaml": [
-        "W209 75:11 related 49:11 vm1 MMIO window 0x10000000-0x10001000 is also mapped by vm0 MMIO window 0x10000000-0x10001000 (line 49): both guests drive it",
-        "W209 101:11 related 49:11 vm2 MMIO window 0x10000000-0x10001000 is also mapped by vm0 MMIO window 0x10000000-0x10001000 (line 49): both guests drive it",
+        "W209 79:11 related 51:11 vm1 MMIO window 0x10000000-0x10001000 is also mapped by vm0 MMIO window 0x10000000-0x10001000 (line 51): both guests drive it",
+        "W209 107:11 related 51:11 vm2 MMIO window 0x10000000-0x10001000 is also mapped by vm0 MMIO window 0x10000000-0x10001000 (line 51): both guests drive it",
     ],
     "vm_virtio_net.yaml": [
         f"W201 15:12 vm0 asks for 4 VCPUs but num_nodes is 1; {_CAPPED}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -319,6 +320,8 @@ def test_smp_variants_of_the_arm_examples_explore_clean(
     text = (EXAMPLES / f"{example}.yaml").read_text().replace("num_nodes: 1", f"num_nodes: {nodes}")
     system = tmp_path / f"{example}.yaml"
     system.write_text(text)
+    # the files the examples add to guest root file systems, beside the system file
+    shutil.copytree(EXAMPLES / "overlay_files", tmp_path / "overlay_files")
     explored_clean(cli, system)
 
 

@@ -64,6 +64,21 @@ class Kernel(Model):
     )
 
 
+RootfsFolder = Annotated[
+    str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*/?$")
+]
+
+
+class RootfsFile(Model):
+    """A file the build adds to the initrd (camkes-vm-linux AddFileToOverlayDir), e.g. an
+    init script: `source` (relative to the system file) is copied into the app and put in
+    the rootfs as `folder`/`name`."""
+
+    name: FileName
+    source: ImagePath
+    folder: RootfsFolder = Field(description="folder inside the rootfs, e.g. etc/init.d")
+
+
 class Initrd(Model):
     """The initial RAM disk."""
 
@@ -71,6 +86,9 @@ class Initrd(Model):
     name: FileName | None = None
     address: Address | None = None
     max_size: Size | None = None
+    files: tuple[RootfsFile, ...] = Field(
+        default=(), description="ARM: files the build adds to this rootfs (init scripts, ...)"
+    )
 
 
 class Dtb(Model):

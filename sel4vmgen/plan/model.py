@@ -306,7 +306,8 @@ class OverlayFile:
     name: str  # file name inside the rootfs folder (inittab)
     folder: str  # folder inside the rootfs (etc)
     source: str  # path inside the app (overlay_files/inittab_hvc0)
-    getty: str  # the console the inittab starts a getty on (hvc0)
+    getty: str  # the console the inittab starts a getty on (hvc0); "" for a user's file
+    copy_of: str = ""  # a user's file (as the system names it) copied into the app at `source`
 
 
 @dataclass(frozen=True)

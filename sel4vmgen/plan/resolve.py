@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.model import Loaded
-from sel4vmgen.model.system import System
+from sel4vmgen.model.system import RootfsFile, System
 from sel4vmgen.plan.arm import ArmVm, arm_vm, first_ram_base, next_ram_base, vm_threads
 from sel4vmgen.plan.common import (
     SERIAL_IRQ_PRIORITY,
@@ -98,7 +98,9 @@ def resolve(system: System, platform: Platform) -> Plan:
         virtqueues=tuple(links.virtqueues),
         notes=_notes(system, plans),
         qemu=_qemu(platform),
-        overlays=rootfs_overlays(plans, images) if platform.arch == "arm" else (),
+        overlays=rootfs_overlays(plans, images, _rootfs_files(system, platform))
+        if platform.arch == "arm"
+        else (),
         sata=_sata(system, plans),
     )
 
@@ -311,6 +313,16 @@ def _sata(system: System, plans: tuple[VmPlan, ...]) -> SataPlan | None:
         return None
     bdfs = s.pci_bdfs.split(",")
     return SataPlan(s.ioports, s.iospaces, s.pci_bdfs, len(bdfs), s.iospace_id, s.drive, s.hardware)
+
+
+def _rootfs_files(system: System, platform: Platform) -> dict[str, tuple[RootfsFile, ...]]:
+    """The files each VM's initrd gets, by VM instance (its patch for the platform applied)."""
+    out: dict[str, tuple[RootfsFile, ...]] = {}
+    for n, written in enumerate(system.vms):
+        vm = written.on(platform.name)
+        if vm.initrd is not None and vm.initrd.files:
+            out[f"vm{n}"] = vm.initrd.files
+    return out
 
 
 def _framebuffer_options() -> list[CMakeOption]:

@@ -145,7 +145,8 @@ def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
     for plan in plans:
         for overlay in plan.overlays:
             for f in overlay.files:
-                files[f.source] = render_template(env, "inittab.j2", getty=f.getty)
+                if f.getty:  # a user's file is copied in by the application layer
+                    files[f.source] = render_template(env, "inittab.j2", getty=f.getty)
     glue = crossvm_glue(plans)
     if glue is not None:
         files["src/cross_vm_connections.c"] = render_template(
