@@ -314,11 +314,16 @@ def test_an_hvc0_rootfs_is_rebuilt_with_its_inittab(tmp_path: Path) -> None:
     _, files = generated(ROOT / "examples" / "vm_multi.yaml")
     calls = configure(files, "qemu-arm-virt", tmp_path)
     inittab = str(tmp_path / "app" / "overlay_files" / "inittab_hvc0")
+    added = str(tmp_path / "app" / "overlay_files")
     assert [c for c in calls if c[0] in ("Overlay", "Rootfs")] == [
         ["Overlay", "overlay_linux_initrd_vm0", "etc/inittab", inittab],
+        ["Overlay", "overlay_linux_initrd_vm0", "etc/init.d/S90bridge_setup",
+         f"{added}/linux-initrd-vm0/etc/init.d/S90bridge_setup"],
         ["Rootfs", "overlay_linux_initrd_vm0", "/images/qemu-arm-virt/rootfs.cpio.gz",
          "buildroot", "rootfs_install", "GZIP"],
         ["Overlay", "overlay_linux_initrd_vm_client", "etc/inittab", inittab],
+        ["Overlay", "overlay_linux_initrd_vm_client", "etc/init.d/S90client_net_vm",
+         f"{added}/linux-initrd-vm-client/etc/init.d/S90client_net_vm"],
         ["Rootfs", "overlay_linux_initrd_vm_client", "/images/qemu-arm-virt/rootfs.cpio.gz",
          "buildroot", "rootfs_install", "GZIP"],
     ]  # fmt: skip
