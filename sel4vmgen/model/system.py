@@ -87,7 +87,7 @@ class Initrd(Model):
     address: Address | None = None
     max_size: Size | None = None
     files: tuple[RootfsFile, ...] = Field(
-        default=(), description="ARM: files the build adds to this rootfs (init scripts, ...)"
+        default=(), description="files the build adds to this rootfs (init scripts, ...)"
     )
 
 

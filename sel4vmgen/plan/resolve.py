@@ -98,9 +98,7 @@ def resolve(system: System, platform: Platform) -> Plan:
         virtqueues=tuple(links.virtqueues),
         notes=_notes(system, plans),
         qemu=_qemu(platform),
-        overlays=rootfs_overlays(plans, images, _rootfs_files(system, platform))
-        if platform.arch == "arm"
-        else (),
+        overlays=rootfs_overlays(plans, images, _rootfs_files(system, platform)),
         sata=_sata(system, plans),
     )
 

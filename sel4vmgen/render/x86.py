@@ -22,6 +22,7 @@ from sel4vmgen.plan.model import (
     Image,
     IrqRoute,
     Plan,
+    RootfsOverlay,
     Setting,
     VirtqueueEnd,
     VmPlan,
@@ -110,12 +111,26 @@ class CMakeSet:
 
 
 @dataclass(frozen=True)
+class OverlayEntry:
+    """An initrd rebuilt with extra files (camkes-vm-linux AddFileToOverlayDir /
+    AddOverlayDirToRootfs, as zmq_samples' overlay_vm<i>): its CMake name, the rootfs it
+    starts from, and (name, source, folder) of each file, all CMake-quoted."""
+
+    target: str
+    rootfs: str
+    distro: str
+    gzip: bool
+    files: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
 class FileServerEntry:
     name: str  # escaped CMake argument
     path: str  # escaped CMake argument (or a ${variable} holding the path)
     decompress: str | None  # target name when the image is a bzImage
     decompressed: str | None  # variable holding the extracted kernel
     compressed: str | None  # escaped path of the bzImage
+    overlay: OverlayEntry | None = None  # the initrd is rebuilt with extra files first
 
 
 @dataclass(frozen=True)
@@ -194,7 +209,7 @@ def view(plan: Plan, ctx: RenderContext) -> X86App:
         num_nodes=plan.num_nodes,
         options=cmake_options(plan),
         vms=vms,
-        file_server=file_server(plan.file_server, ctx),
+        file_server=file_server(plan.file_server, ctx, plan.overlays),
         components=tuple(component_view(plan, c, ctx) for c in plan.components),
         images_package=any(s.startswith("${CAMKES_VM_IMAGES_DIR}") for s in sources),
         virtqueues=virtqueue_topology(vms),
@@ -244,8 +259,12 @@ def cmake_options(plan: Plan) -> tuple[CMakeSet, ...]:
     return tuple(out)
 
 
-def file_server(images: Sequence[Image], ctx: RenderContext) -> tuple[FileServerEntry, ...]:
-    """One AddToFileServer per file-server name; a bzImage kernel is decompressed first."""
+def file_server(
+    images: Sequence[Image], ctx: RenderContext, overlays: Sequence[RootfsOverlay] = ()
+) -> tuple[FileServerEntry, ...]:
+    """One AddToFileServer per file-server name; a bzImage kernel is decompressed first, an
+    overlaid initrd rebuilt first."""
+    rebuilt = {o.image: o for o in overlays}
     out: list[FileServerEntry] = []
     seen: dict[str, str] = {}
     kernels: set[str] = set()  # file names of the bzImages decompressed so far
@@ -271,6 +290,22 @@ def file_server(images: Sequence[Image], ctx: RenderContext) -> tuple[FileServer
             target, var = f"extract_linux_kernel{suffix}", f"decompressed_kernel{suffix}"
             out.append(
                 FileServerEntry(cmake_quote(image.fs_name), f"${{{var}}}", target, var, quoted)
+            )
+        elif image.fs_name in rebuilt:
+            o = rebuilt[image.fs_name]
+            target = identifier(o.target, "overlay name")
+            files = tuple(
+                (
+                    cmake_quote(f.name),
+                    cmake_quote("${CMAKE_CURRENT_SOURCE_DIR}/" + f.source, variables=True),
+                    cmake_quote(f.folder),
+                )
+                for f in o.files
+            )
+            entry = OverlayEntry(target, quoted, cmake_quote(o.distro), o.gzip, files)
+            path_var = f'"${{{target}_rootfs}}"'
+            out.append(
+                FileServerEntry(cmake_quote(image.fs_name), path_var, None, None, None, entry)
             )
         else:
             out.append(FileServerEntry(cmake_quote(image.fs_name), quoted, None, None, None))

@@ -46,7 +46,6 @@ ARM_ONLY: tuple[tuple[str, ...], ...] = (
     ("passthrough", "devices"),
     ("passthrough", "mmios"),
     ("passthrough", "irqs"),
-    ("initrd", "files"),
     ("passthrough", "irq_caps"),
     ("passthrough", "smmu"),
     ("passthrough", "keep_devices"),
