@@ -1,5 +1,5 @@
-"""The command line as a user meets it: validate (files, globs, formats, exit
-codes, summary), explain, --version and help."""
+"""The command line as a user meets it: validate (files, folders, globs, formats,
+exit codes, summary), explain and --list, shell completion, --version and help."""
 
 from __future__ import annotations
 
@@ -185,3 +185,152 @@ def test_module_entry_point_runs() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "1 file checked: 0 error(s), 0 warning(s)\n"
+
+
+# ---------------------------------------------------------------- folders
+
+
+def test_validate_a_folder_checks_every_yaml_file_below_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("systems/boards").mkdir(parents=True)
+    Path("systems/.hidden").mkdir()
+    Path("systems/a.yaml").write_text(MINIMAL_X86, encoding="utf-8")
+    Path("systems/boards/b.yml").write_text(BAD_VCPUS, encoding="utf-8")
+    Path("systems/boards/notes.txt").write_text("not a system", encoding="utf-8")
+    Path("systems/.hidden/c.yaml").write_text(TYPO, encoding="utf-8")
+    Path("systems/.d.yaml").write_text(TYPO, encoding="utf-8")
+    run = run_cli("validate", "systems/")
+    assert run.exit_code == 1
+    lines = run.stderr.splitlines()
+    assert (
+        "systems/boards/b.yml:7:12: error[E104]: 'vms[0].vcpus' must be at least 1, not 0" in lines
+    )
+    assert lines[-1] == "2 files checked: 1 error(s), 0 warning(s)"
+
+
+def test_validate_the_examples_folder() -> None:
+    run = run_cli("validate", str(EXAMPLES))
+    assert run.exit_code == 0, run.stderr
+    count = len(list(EXAMPLES.rglob("*.yaml")))
+    assert run.stderr.splitlines()[-1].startswith(f"{count} files checked: 0 error(s)")
+
+
+def test_a_folder_and_a_file_in_it_are_checked_once(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(MINIMAL_X86, encoding="utf-8")
+    run = run_cli("validate", str(tmp_path), str(tmp_path / "a.yaml"))
+    assert run.stderr == "1 file checked: 0 error(s), 0 warning(s)\n"
+
+
+def test_a_folder_with_no_yaml_file_is_e013_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("hello", encoding="utf-8")
+    run = run_cli("validate", str(tmp_path))
+    assert run.exit_code == 2
+    assert run.stderr.splitlines()[:2] == [
+        f"error[E013]: no *.yaml or *.yml file in folder {tmp_path}",
+        "  hint: name the system files, or a glob such as 'systems/**/*.yaml'",
+    ]
+
+
+# ---------------------------------------------------------------- explain --list
+
+
+def test_explain_list_prints_every_code_with_its_title() -> None:
+    run = run_cli("explain", "--list")
+    assert run.exit_code == 0
+    codes = all_codes()
+    assert run.stdout.splitlines() == [f"{c}  {codes[c].title}" for c in sorted(codes)]
+    assert "E013  no system files in a folder" in run.stdout.splitlines()
+
+
+def test_explain_needs_a_code_or_list() -> None:
+    run = run_cli("explain")
+    assert run.exit_code == 2
+    assert "Error: missing CODE (or --list for every code)" in run.stderr
+    assert run_cli("explain", "E101", "--list").exit_code == 2
+
+
+# ---------------------------------------------------------------- shell completion
+
+
+def complete(line: str) -> list[tuple[str, str]]:
+    """What click's bash completion answers for `line` (the cursor at its end), as
+    (type, value) pairs: the protocol the script from `bash_source` speaks."""
+    from click.testing import CliRunner
+
+    from sel4vmgen.cli import cli
+
+    words = line.split()
+    cword = len(words) if line.endswith(" ") else len(words) - 1
+    env = {
+        "_SEL4VMGEN_COMPLETE": "bash_complete",
+        "COMP_WORDS": line,
+        "COMP_CWORD": str(cword),
+    }
+    result = CliRunner().invoke(cli, [], env=env, prog_name="sel4vmgen")
+    assert result.exit_code == 0, result.output
+    return [tuple(row.split(",", 1)) for row in result.stdout.splitlines()]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "sel4vmgen validate exa",
+        "sel4vmgen validate examples/minimal.yaml exa",
+        "sel4vmgen generate exa",
+        "sel4vmgen plan exa",
+        "sel4vmgen simulate exa",
+        "sel4vmgen graph exa",
+        "sel4vmgen graph x.yaml -o pic",
+        "sel4vmgen schema -o sch",
+        "sel4vmgen simulate x.yaml --trace tr",
+    ],
+)
+def test_every_file_argument_completes_file_names(line: str) -> None:
+    assert complete(line) == [("file", line.split()[-1])]
+
+
+def test_output_folders_complete_folder_names() -> None:
+    assert complete("sel4vmgen generate x.yaml -o ou") == [("dir", "ou")]
+    assert complete("sel4vmgen new-guest -o ou") == [("dir", "ou")]
+
+
+def test_platform_names_complete_from_the_platform_database() -> None:
+    from sel4vmgen.platforms import names
+
+    assert complete("sel4vmgen platforms t") == [
+        ("plain", "tk1"),
+        ("plain", "tx1"),
+        ("plain", "tx2"),
+    ]
+    assert complete("sel4vmgen plan x.yaml --platform ") == [("plain", n) for n in names()]
+    assert complete("sel4vmgen graph x.yaml --platform qemu-") == [("plain", "qemu-arm-virt")]
+
+
+def test_explain_completes_diagnostic_codes_in_either_case() -> None:
+    codes = sorted(all_codes())
+    assert complete("sel4vmgen explain ") == [("plain", c) for c in codes]
+    assert complete("sel4vmgen explain e01") == [("plain", c) for c in codes if c.startswith("E01")]
+
+
+def test_zsh_completion_shows_each_code_with_its_title() -> None:
+    from click.testing import CliRunner
+
+    from sel4vmgen.cli import cli
+
+    env = {
+        "_SEL4VMGEN_COMPLETE": "zsh_complete",
+        "COMP_WORDS": "sel4vmgen explain E10",
+        "COMP_CWORD": "2",
+    }
+    out = CliRunner().invoke(cli, [], env=env, prog_name="sel4vmgen").stdout.splitlines()
+    assert out[:3] == ["plain", "E101", "unknown key"]
+
+
+def test_simulate_completes_the_vmm_models() -> None:
+    from sel4vmgen.sim.run import MODELS
+
+    offered = complete("sel4vmgen simulate x.yaml --vmm-model ")
+    assert offered == [("plain", m) for models in MODELS.values() for m in models]
+    assert [v for _, v in offered] == ["x86", "x86_split", "arm"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from sel4vmgen.commands import completion
 from sel4vmgen.commands.output import emit, format_option
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, has_errors
 from sel4vmgen.pipeline import check_file, exit_code
@@ -34,9 +35,15 @@ def _finish(diagnostics: Sequence[Diagnostic], fmt: str, note: str | None = None
 
 
 @click.command()
-@click.argument("file")
+@click.argument("file", shell_complete=completion.files)
 @click.option(
-    "-o", "--output", "out", required=True, metavar="DIR", help="folder of the application"
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    metavar="DIR",
+    help="folder of the application",
+    shell_complete=completion.folders,
 )
 @click.option("--check", is_flag=True, help="write nothing; exit 1 if DIR differs")
 @click.option("--force", is_flag=True, help="overwrite files edited since the last run")
