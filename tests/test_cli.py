@@ -334,3 +334,81 @@ def test_simulate_completes_the_vmm_models() -> None:
     offered = complete("sel4vmgen simulate x.yaml --vmm-model ")
     assert offered == [("plain", m) for models in MODELS.values() for m in models]
     assert [v for _, v in offered] == ["x86", "x86_split", "arm"]
+
+
+# ---------------------------------------------------------------- generate --check
+
+
+def _generated(tmp_path: Path) -> tuple[str, Path]:
+    out = tmp_path / "app"
+    system = str(EXAMPLES / "minimal.yaml")
+    assert run_cli("generate", system, "-o", str(out)).exit_code == 0
+    return system, out
+
+
+def test_check_prints_a_unified_diff_of_an_edited_file(tmp_path: Path) -> None:
+    system, out = _generated(tmp_path)
+    camkes = out / "minimal.camkes"
+    camkes.write_text(camkes.read_text().replace("guest_ram_mb = 128", "guest_ram_mb = 256"))
+    run = run_cli("generate", system, "-o", str(out), "--check")
+    assert run.exit_code == 1
+    assert run.stdout.splitlines()[:3] == [
+        f"--- {camkes} (on disk)",
+        f"+++ {camkes} (would be generated)",
+        "@@ -20,7 +20,7 @@",
+    ]
+    changed = [ln for ln in run.stdout.splitlines()[3:] if ln[:1] in "+-"]
+    assert changed == ["-        vm0.guest_ram_mb = 256;", "+        vm0.guest_ram_mb = 128;"]
+    assert run.stderr == f"error[E402]: {camkes} differs from what would be generated\n"
+
+
+def test_check_quiet_names_the_files_only(tmp_path: Path) -> None:
+    system, out = _generated(tmp_path)
+    (out / "app_settings.cmake").write_text("# edited\n")
+    run = run_cli("generate", system, "-o", str(out), "--check", "--quiet")
+    assert (run.exit_code, run.stdout) == (1, "")
+    assert run.stderr == (
+        f"error[E402]: {out / 'app_settings.cmake'} differs from what would be generated\n"
+    )
+
+
+def test_check_names_missing_left_over_and_binary_files(tmp_path: Path) -> None:
+    system, out = _generated(tmp_path)
+    (out / "README.md").unlink()
+    (out / "app_settings.cmake").write_bytes(b"\xff\xfe not text\n")
+    run = run_cli("generate", system, "-o", str(out), "--check")
+    assert run.exit_code == 1
+    assert run.stdout == (
+        f"{out / 'README.md'}: missing\n{out / 'app_settings.cmake'}: not UTF-8 text; not diffed\n"
+    )
+
+
+def test_check_diff_is_cut_at_its_limit(tmp_path: Path) -> None:
+    from sel4vmgen.commands.drift import DIFF_LINES
+
+    system, out = _generated(tmp_path)
+    generated = len((out / "minimal.camkes").read_text().splitlines())
+    (out / "minimal.camkes").write_text("".join(f"line {i}\n" for i in range(1000)))
+    run = run_cli("generate", system, "-o", str(out), "--check")
+    lines = run.stdout.splitlines()
+    assert len(lines) == DIFF_LINES + 1
+    whole = 3 + 1000 + generated  # ---, +++ and one hunk: every old line out, every new one in
+    assert lines[-1] == (
+        f"... {whole - DIFF_LINES} more line(s) of diff in 1 file(s) not shown; "
+        "run generate without --check to bring the folder up to date"
+    )
+
+
+def test_check_in_a_machine_format_prints_no_diff(tmp_path: Path) -> None:
+    system, out = _generated(tmp_path)
+    (out / "app_settings.cmake").write_text("# edited\n")
+    run = run_cli("generate", system, "-o", str(out), "--check", "--format", "json")
+    assert run.exit_code == 1
+    assert [d["code"] for d in json.loads(run.stdout)] == ["E402"]
+
+
+def test_check_of_an_up_to_date_folder_prints_no_diff(tmp_path: Path) -> None:
+    system, out = _generated(tmp_path)
+    run = run_cli("generate", system, "-o", str(out), "--check")
+    assert (run.exit_code, run.stdout) == (0, "")
+    assert run.stderr == f"up to date: {out}\n"

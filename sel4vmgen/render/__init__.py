@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from sel4vmgen import __version__
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, Severity, has_errors
 from sel4vmgen.render.env import RenderError
-from sel4vmgen.render.writer import WriteError, check_tree, write_tree
+from sel4vmgen.render.writer import WriteError, check_tree, encoded, write_tree
 from sel4vmgen.safeio import TEXT_CAP, FileProblem, read_regular
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ class GenerateResult:
     changed: tuple[str, ...] = ()  # files written (or, with check, that differ)
     violations: tuple[Diagnostic, ...] = field(default=())  # the simulator's findings
     checked: bool = False
+    expected: Mapping[str, bytes] = field(default_factory=dict)  # with check: each file's bytes
 
     @property
     def ok(self) -> bool:
@@ -260,8 +261,9 @@ def generate(
     try:
         if check:
             differ = check_tree(out, files, __version__, digest)
+            expected = encoded(files, __version__, digest)
             return GenerateResult(
-                out, plans, tuple(files), differ, violations=violations, checked=True
+                out, plans, tuple(files), differ, violations, checked=True, expected=expected
             )
         done = write_tree(out, files, version=__version__, input_sha256=digest, force=force)
     except WriteError as e:
