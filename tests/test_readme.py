@@ -289,3 +289,11 @@ def test_readme_commands_work_in_a_fresh_venv_from_the_system_python(tmp_path: P
     assert "1 passed" in second.stdout, shown
     for session in ("tests", "lint", "typecheck"):
         assert f"Session {session} was successful" in second.stderr, shown
+
+
+def test_readme_states_the_check_diff_limit_the_command_uses() -> None:
+    from sel4vmgen.commands.drift import DIFF_LINES
+
+    assert f"prints a unified diff of what differs (at most {DIFF_LINES} lines;" in " ".join(
+        README.split()
+    )
