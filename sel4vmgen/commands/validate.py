@@ -2,9 +2,10 @@
 
 Each argument is a file, a folder (every `*.yaml` and `*.yml` below it, in
 name order, hidden folders left out) or a glob.  `--only-marked` passes over
-the files whose opening comments lack the project's schema line (`# yaml-
-language-server: $schema=.../system.schema.json`), so that a pre-commit hook
-given every YAML file of a repository checks only its system files.
+the files whose opening comments lack the project's schema line
+(`# yaml-language-server: $schema=.../system.schema.json`), so that a
+pre-commit hook given every YAML file of a repository checks only its system
+files.
 """
 
 from __future__ import annotations
