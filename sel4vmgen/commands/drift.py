@@ -14,7 +14,7 @@ import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from sel4vmgen.render.writer import MANIFEST
+from sel4vmgen.app.writer import MANIFEST
 from sel4vmgen.safeio import TEXT_CAP, FileProblem, read_regular
 
 DIFF_LINES = 400  # lines of diff printed at most; enough for a few edits, short of a flood

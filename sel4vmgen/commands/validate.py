@@ -17,10 +17,10 @@ from pathlib import Path
 
 import click
 
+from sel4vmgen.app.check import Checked, check_file, exit_code
 from sel4vmgen.commands import completion
 from sel4vmgen.commands.output import emit, format_option
 from sel4vmgen.diagnostics import Diagnostic, summary_line
-from sel4vmgen.pipeline import Checked, check_file, exit_code
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # The comment that marks a system file (README.md, "Completion in editors"; new-guest writes it).
