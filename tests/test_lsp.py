@@ -26,7 +26,7 @@ from sel4vmgen.model.schema import SCHEMA_FILE, VM_SCHEMA_FILE, schema_text, vm_
 from sel4vmgen.model.system import Vm
 
 SERVER = ROOT / ".ci" / "node" / "node_modules" / ".bin" / "yaml-language-server"
-INSTALL = "npm install --no-save --prefix .ci/node yaml-language-server@1.19.2"
+INSTALL = "npm install --no-save --no-audit --no-fund --prefix .ci/node yaml-language-server@1.19.2"
 TIMEOUT = 60.0
 
 
@@ -257,3 +257,8 @@ def test_a_vm_file_is_checked_against_the_vm_schema(client: Client, folder: Path
     assert [(d["range"]["start"], d["message"]) for d in found] == [
         ({"line": 2, "character": 0}, "Property vcpu is not allowed.")
     ]
+
+
+def test_ci_installs_the_pinned_server() -> None:
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert INSTALL in script
