@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, MINIMAL_X86, run_cli
 
+from sel4vmgen.inputs import check_input
 from sel4vmgen.pipeline import check_file, exit_code
 
 STAGES = ("bad-at-load", "bad-at-validate")
@@ -92,7 +93,7 @@ def test_fixture_gives_exactly_the_expected_diagnostics(
     assert expected, f"{fixture.name} states no expectation"
     assert all(e.code[:2] in ("E0", "E1") for e in expected)
     monkeypatch.chdir(fixture.parent)
-    result = check_file(fixture.name)
+    result = check_input(fixture.name)
     got = [
         Expected(
             d.code,

@@ -9,7 +9,8 @@ import click
 
 from sel4vmgen.commands.output import emit, format_option
 from sel4vmgen.diagnostics import summary_line
-from sel4vmgen.pipeline import check_file, exit_code
+from sel4vmgen.inputs import check_input
+from sel4vmgen.pipeline import exit_code
 
 
 def expand(patterns: tuple[str, ...]) -> list[str]:
@@ -29,8 +30,10 @@ def expand(patterns: tuple[str, ...]) -> list[str]:
 @format_option
 @click.option("-q", "--quiet", is_flag=True, help="print no summary line")
 def command(files: tuple[str, ...], fmt: str, quiet: bool) -> None:
-    """Check system FILES (paths or globs) and report every problem with file:line:col."""
-    results = [check_file(f) for f in expand(files)]
+    """Check system FILES (paths or globs) and report every problem with file:line:col.
+
+    A VM file (what `include:` names, like new-guest's guest.yaml) is checked as a VM."""
+    results = [check_input(f) for f in expand(files)]
     diagnostics = [d for r in results for d in r.diagnostics]
     emit(diagnostics, fmt)
     if fmt == "text" and not quiet:
