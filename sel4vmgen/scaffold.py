@@ -431,17 +431,23 @@ def _hex(n: int | None) -> str:
     return "" if n is None else f"0x{n:X}"
 
 
-def schema_ref(folder: Path) -> str:
-    """The `$schema` for a system file in `folder`: schemas/system.schema.json of an
-    enclosing checkout (as a relative path) when there is one, else the schema's id."""
-    from sel4vmgen.model.schema import SCHEMA_ID
-
+def schema_ref(folder: Path, file_name: str) -> str | None:
+    """The `$schema` for a file in `folder`: schemas/FILE_NAME of an enclosing checkout (as a
+    relative path) when there is one, else None (the schema is then written into `folder`)."""
     start = folder.resolve()
     for parent in start.parents:
-        candidate = parent / "schemas" / "system.schema.json"
+        candidate = parent / "schemas" / file_name
         if candidate.is_file():
             return Path(os.path.relpath(candidate, start)).as_posix()
-    return SCHEMA_ID
+    return None
+
+
+def schemas_here(folder: Path) -> tuple[str, ...]:
+    """The schema files to write into the guest folder: those no enclosing checkout has, so
+    that every `$schema` line resolves offline, wherever the tool is installed."""
+    from sel4vmgen.model.schema import SCHEMA_FILE, VM_SCHEMA_FILE
+
+    return tuple(f for f in (SCHEMA_FILE, VM_SCHEMA_FILE) if schema_ref(folder, f) is None)
 
 
 def folder_name(name: str) -> str:
@@ -451,6 +457,8 @@ def folder_name(name: str) -> str:
 
 def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
     """The template's `_guest` values, each already formatted for the file it goes in."""
+    from sel4vmgen.model.schema import SCHEMA_FILE, VM_SCHEMA_FILE
+
     plat = platform_of(answers)
     arch = _arch_of(answers["arch"], plat)
     name = answers["name"]
@@ -463,7 +471,12 @@ def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
         "name": yaml_text(name),
         "title": name,
         "system": yaml_text(system),
-        "schema": answers.get("schema") or schema_ref(folder),
+        "schema": answers.get("schema") or schema_ref(folder, SCHEMA_FILE) or SCHEMA_FILE,
+        "vm_schema": schema_ref(folder, VM_SCHEMA_FILE) or VM_SCHEMA_FILE,
+        "schemas_here": [
+            {"file": f, "checks": "system.yaml" if f == SCHEMA_FILE else "guest.yaml"}
+            for f in schemas_here(folder)
+        ],
         "arch": arch,
         "sel4_arch": yaml_text(answers["arch"]),
         "platform": yaml_text(answers["platform"]),
@@ -518,7 +531,16 @@ def render(answers: Mapping[str, str], into: Path, final: Path) -> Path:
     )
     unused = "cmdline.txt" if guest["arch"] == "arm" else "overlay.dts"
     (Path(out) / unused).unlink(missing_ok=True)
+    _write_schemas(Path(out), [entry["file"] for entry in guest["schemas_here"]])
     return Path(out)
+
+
+def _write_schemas(folder: Path, files: list[str]) -> None:
+    from sel4vmgen.model.schema import SCHEMA_FILE, schema_text, vm_schema_text
+
+    for name in files:
+        text = schema_text() if name == SCHEMA_FILE else vm_schema_text()
+        (folder / name).write_text(text, encoding="utf-8")
 
 
 def _relocate(diagnostics: tuple[Diagnostic, ...], tmp: Path, final: Path) -> dict[str, str]:

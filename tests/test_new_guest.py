@@ -20,6 +20,7 @@ from sel4vmgen.cli import cli
 from sel4vmgen.diagnostics import format_text, has_errors
 from sel4vmgen.pipeline import check_file
 
+SCHEMAS = ("system.schema.json", "guest.schema.json")
 PLATFORMS = ("pc99", "qemu-arm-virt", "tx2", "tx1", "tk1", "zcu102", "odroidc2", "exynos5422")
 
 
@@ -46,7 +47,7 @@ def test_scaffolded_guest_validates_generates_and_simulates(platform: str, tmp_p
     folder = tmp_path / name
     expected = "overlay.dts" if platform != "pc99" else "cmdline.txt"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["README.md", "guest.yaml", "system.yaml", expected]
+        ["README.md", "guest.yaml", "system.yaml", expected, *SCHEMAS]
     )
     checked = check_file(folder / "system.yaml")
     assert checked.ok and checked.loaded is not None, format_text(checked.diagnostics)
@@ -116,23 +117,42 @@ def test_pc99_defaults_follow_the_x86_minimal_app(tmp_path: Path) -> None:
     assert (system["arch"], system["sel4_arch"], system["num_nodes"]) == ("x86", "x86_64", 1)
 
 
-def test_system_file_has_the_schema_line_and_includes_the_guest(tmp_path: Path) -> None:
+def first_line(path: Path) -> str:
+    return path.read_text(encoding="utf-8").splitlines()[0]
+
+
+def test_outside_a_checkout_the_schemas_are_written_next_to_the_files(tmp_path: Path) -> None:
+    from sel4vmgen.model.schema import schema_text, vm_schema_text
+
     assert new_guest(tmp_path, "vm1", "--no-input").exit_code == 0
-    lines = (tmp_path / "vm1" / "system.yaml").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == (
-        "# yaml-language-server: $schema=https://sel4vmgen.invalid/schemas/system.schema.json"
+    folder = tmp_path / "vm1"
+    assert (
+        first_line(folder / "system.yaml") == "# yaml-language-server: $schema=system.schema.json"
     )
-    assert yaml_file(tmp_path / "vm1" / "system.yaml")["vms"] == [{"include": "guest.yaml"}]
+    assert first_line(folder / "guest.yaml") == "# yaml-language-server: $schema=guest.schema.json"
+    assert (folder / "system.schema.json").read_text(encoding="utf-8") == schema_text()
+    assert (folder / "guest.schema.json").read_text(encoding="utf-8") == vm_schema_text()
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert (
+        "| `guest.schema.json` | the JSON Schema editors complete and check `guest.yaml` with |"
+        in (readme)
+    )
+    assert yaml_file(folder / "system.yaml")["vms"] == [{"include": "guest.yaml"}]
 
 
-def test_schema_line_points_at_an_enclosing_checkouts_schema(tmp_path: Path) -> None:
+def test_schema_lines_point_at_an_enclosing_checkouts_schemas(tmp_path: Path) -> None:
     (tmp_path / "schemas").mkdir()
-    (tmp_path / "schemas" / "system.schema.json").write_text("{}", encoding="utf-8")
+    for name in SCHEMAS:
+        (tmp_path / "schemas" / name).write_text("{}", encoding="utf-8")
     assert new_guest(tmp_path / "guests", "vm1", "--no-input").exit_code == 0
-    first = (tmp_path / "guests" / "vm1" / "system.yaml").read_text(encoding="utf-8")
-    assert first.splitlines()[0] == (
+    folder = tmp_path / "guests" / "vm1"
+    assert first_line(folder / "system.yaml") == (
         "# yaml-language-server: $schema=../../schemas/system.schema.json"
     )
+    assert first_line(folder / "guest.yaml") == (
+        "# yaml-language-server: $schema=../../schemas/guest.schema.json"
+    )
+    assert not any((folder / name).exists() for name in SCHEMAS)
 
 
 def test_guest_fragment_is_ready_for_include_from_another_system(tmp_path: Path) -> None:
