@@ -208,6 +208,14 @@ def choices(key: str, answers: Mapping[str, str]) -> tuple[str, ...]:
     return ()
 
 
+def answer_problem(key: str, value: str) -> str | None:
+    """What is wrong with an answer that fills no field of the system file (the guest OS
+    picks the images), else None; every other answer is checked by validating the result."""
+    if key == "os" and value not in OS_KINDS:
+        return f"os must be one of {', '.join(OS_KINDS)}, not '{value}'"
+    return None
+
+
 def size_text(n: int) -> str:
     """Bytes as the shortest exact unit: 512MiB, 1GiB, 0x1800."""
     for unit, scale in (("GiB", 1 << 30), ("MiB", MiB), ("KiB", 1 << 10)):
@@ -607,8 +615,9 @@ def scaffold(given: Mapping[str, str], output_dir: Path) -> Result:
         except UnicodeEncodeError:
             raise ScaffoldError(f"the answer to '{key}' is not valid UTF-8 text") from None
     answers = complete(given)
-    if answers["os"] not in OS_KINDS:
-        raise ScaffoldError(f"os must be one of {', '.join(OS_KINDS)}, not '{answers['os']}'")
+    problem = answer_problem("os", answers["os"])
+    if problem is not None:
+        raise ScaffoldError(problem)
     final = output_dir / folder_name(answers["name"])
     if os.path.lexists(final):
         raise ScaffoldError(f"{final} already exists; choose another name or -o folder")

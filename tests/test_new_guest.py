@@ -280,12 +280,86 @@ def test_interactive_answers_with_platform_defaults(tmp_path: Path) -> None:
     assert guest["passthrough"] == {"devices": ["/serial@3100000"]}
 
 
-def test_interactive_prompt_refuses_a_platform_of_another_architecture(tmp_path: Path) -> None:
+def prompts(output: str, prompt: str) -> int:
+    return output.count(prompt)
+
+
+NAME_PROMPT = "Guest name (a C identifier) [guest]: "
+RAM_PROMPT = "Guest RAM (e.g. 256MiB) [512MiB]: "
+
+
+def test_a_bad_answer_is_refused_at_its_prompt_with_validates_message(tmp_path: Path) -> None:
+    # name (refused, then given), arch, platform, os, vcpus, ram (refused, then given), ...
+    stdin = "\n".join(["9lives", "web", "", "", "", "3", "4GiB", "256MiB", "", "", ""])
+    result = new_guest(tmp_path, stdin=stdin)
+    assert result.exit_code == 0, result.output
+    errors = [ln for ln in result.output.splitlines() if "error[" in ln]
+    assert errors == [
+        "Error: error[E107]: vms[0].name: '9lives' is not a C identifier "
+        "(letters, digits and '_', not starting with a digit, at most 64 characters)",
+        "Error: error[E223]: the guest RAM of the first 1 VMs is 4096 MiB, more "
+        "than the 2048 MiB of memory qemu-arm-virt has",
+        "error[E207]: web RAM 0x40000000-0x140000000 is not inside the memory of qemu-arm-virt "
+        "(0x40000000-0xc0000000)",
+    ]
+    # only the refused questions were asked again; every other answer was kept
+    assert (prompts(result.output, NAME_PROMPT), prompts(result.output, "VCPUs [2]: ")) == (2, 1)
+    assert prompts(result.output, RAM_PROMPT) == 2
+    guest = yaml_file(tmp_path / "web" / "guest.yaml")
+    assert (guest["name"], guest["vcpus"], guest["ram"]["size"]) == ("web", 3, "256MiB")
+
+
+def test_a_platform_of_another_architecture_is_refused_with_the_rules_message(
+    tmp_path: Path,
+) -> None:
     stdin = "\n".join(["vm1", "ia32", "tx2", "pc99", "", "", "", "", "", ""])
     result = new_guest(tmp_path, stdin=stdin)
     assert result.exit_code == 0, result.output
-    assert "'tx2' is not 'pc99'" in result.output
+    assert (
+        "Platform (pc99) [pc99]: tx2\nError: error[E205]: platform tx2 is arm, but arch is x86"
+        in (result.output)
+    )
     assert yaml_file(tmp_path / "vm1" / "system.yaml")["sel4_arch"] == "ia32"
+
+
+def test_a_bad_set_answer_is_asked_again_alone(tmp_path: Path) -> None:
+    stdin = "\n".join(["", "", "", "", "", "128MiB", ""])  # arch, platform, os, console, ...
+    result = new_guest(tmp_path, "vm1", "--set", "ram=4GiB", "--set", "vcpus=1", stdin=stdin)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        "error[E223]: the guest RAM of the first 1 VMs is 4096 MiB, more than the 2048 MiB "
+        "of memory qemu-arm-virt has"
+    )
+    assert "VCPUs" not in result.output and prompts(result.output, RAM_PROMPT) == 1
+    guest = yaml_file(tmp_path / "vm1" / "guest.yaml")
+    assert (guest["vcpus"], guest["ram"]["size"]) == (1, "128MiB")
+
+
+def test_the_guest_os_answer_is_checked_at_its_prompt(tmp_path: Path) -> None:
+    stdin = "\n".join(["vm1", "", "", "windows", "linux-custom", "", "", "", "", ""])
+    result = new_guest(tmp_path, stdin=stdin)
+    assert result.exit_code == 0, result.output
+    assert "Error: os must be one of linux-buildroot, linux-custom, not 'windows'" in result.output
+    assert yaml_file(tmp_path / "vm1" / "guest.yaml")["kernel"]["image"] == "images/linux"
+
+
+def test_each_question_has_its_own_answer_type() -> None:
+    from sel4vmgen.answers import answer_for
+
+    filled = {
+        ("vms", 0, "name"): "name",
+        ("sel4_arch",): "arch",
+        ("platform",): "platform",
+        ("vms", 0, "kernel", "image"): "os",
+        ("num_nodes",): "vcpus",
+        ("vms", 0, "initrd", "address"): "ram",
+        ("vms", 0, "initrd", "image"): "os",
+        ("vms", 0, "stdout"): "console",
+        ("vms", 0, "passthrough", "devices", 0): "passthrough",
+    }
+    assert {p: answer_for(p) for p in filled} == filled
+    assert set(filled.values()) == {q.key for q in scaffold.questions()}
+    assert answer_for(("simulation", "seed")) is None
 
 
 def test_text_with_yaml_and_template_syntax_arrives_unchanged(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ and sizes and addresses say what they look like when they do not match.
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -101,11 +102,15 @@ def _text(s: dict[str, Any]) -> str:
     return json.dumps(s, indent=2, sort_keys=True) + "\n"
 
 
+@cache
 def schema_text() -> str:
+    """The system schema as written to schemas/system.schema.json."""
     return _text(schema())
 
 
+@cache
 def vm_schema_text() -> str:
+    """The VM file schema as written to schemas/guest.schema.json."""
     return _text(vm_schema())
 
 
