@@ -230,7 +230,9 @@ def test_hover_shows_the_fields_description(client: Client, folder: Path) -> Non
     )
     contents = result["contents"]
     shown = contents["value"] if isinstance(contents, dict) else str(contents)
+    print("hover on vcpus:", repr(shown))
     assert Vm.model_fields["vcpus"].description in shown
+    assert "Example:\n\n```yaml\n2\n```" in shown
 
 
 def test_a_typo_is_diagnosed_at_its_key(client: Client, folder: Path) -> None:
@@ -262,3 +264,35 @@ def test_a_vm_file_is_checked_against_the_vm_schema(client: Client, folder: Path
 def test_ci_installs_the_pinned_server() -> None:
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert INSTALL in script
+
+
+def test_a_scaffolded_guest_is_checked_by_the_editor_outside_a_checkout(
+    client: Client, tmp_path: Path
+) -> None:
+    from conftest import run_cli
+
+    assert run_cli("new-guest", "-o", str(tmp_path), "web", "--no-input").exit_code == 0
+    for name in ("system.yaml", "guest.yaml"):
+        text = (tmp_path / "web" / name).read_text(encoding="utf-8")
+        assert open_file(client, tmp_path / "web", text)[1] == [], name
+    guest = (tmp_path / "web" / "guest.yaml").read_text(encoding="utf-8")
+    typo = guest.replace("\nvcpus:", "\nvcpu:")
+    _, found = open_file(client, tmp_path / "web", typo)
+    line = typo.splitlines().index("vcpu: 2")
+    assert [(d["range"]["start"], d["message"]) for d in found] == [
+        ({"line": line, "character": 0}, "Property vcpu is not allowed.")
+    ]
+
+
+def test_hover_on_a_vm_file_key_shows_its_description(client: Client, folder: Path) -> None:
+    text = f"# yaml-language-server: $schema={VM_SCHEMA_FILE}\nname: web\nram:\n  size: 1GiB\n"
+    uri, _ = open_file(client, folder, text)
+    result = client.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": at(text, "  si")}
+    )
+    contents = result["contents"]
+    shown = contents["value"] if isinstance(contents, dict) else str(contents)
+    from sel4vmgen.model.system import Ram
+
+    assert Ram.model_fields["size"].description in shown
+    assert "Example:\n\n```yaml\n512MiB\n```" in shown
