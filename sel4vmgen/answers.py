@@ -114,14 +114,11 @@ else:
 class AnswerType(_ParamType):
     """One question's answer, refused with `validate`'s diagnostics for what it fills."""
 
-    def __init__(
-        self, key: str, answers: Mapping[str, str], output_dir: Path, choices: tuple[str, ...]
-    ) -> None:
+    def __init__(self, key: str, answers: Mapping[str, str], output_dir: Path) -> None:
         self.name = key
         self.key = key
         self.answers = answers
         self.output_dir = output_dir
-        self.choices = choices
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value)
@@ -132,10 +129,3 @@ class AnswerType(_ParamType):
         if found:
             self.fail("\n".join(one_line(d) for d in found), param, ctx)
         return text
-
-    def shell_complete(
-        self, ctx: click.Context, param: click.Parameter, incomplete: str
-    ) -> list[click.shell_completion.CompletionItem]:
-        from click.shell_completion import CompletionItem
-
-        return [CompletionItem(c) for c in self.choices if c.startswith(incomplete)]

@@ -37,7 +37,7 @@ def _prompt(key: str, answers: dict[str, str], output_dir: Path) -> str:
     allowed = scaffold.choices(key, answers)
     shown = f"{q.prompt} ({', '.join(allowed)})" if allowed else q.prompt
     others = {k: v for k, v in answers.items() if k != key}
-    kind = AnswerType(key, others, output_dir, allowed)
+    kind = AnswerType(key, others, output_dir)
     answer: str = click.prompt(shown, default=scaffold.default(key, others), type=kind)
     return answer
 
