@@ -241,12 +241,12 @@ class Passthrough(Model):
     )
     keep_devices: tuple[DtbPath, ...] = Field(
         default=(),
-        description="ARM: DTB nodes kept in the guest's device tree (dtb_keep_devices)",
+        description="ARM: DTB nodes kept in the guest's device tree (plat_keep_devices)",
         examples=[["/psci"]],
     )
     keep_devices_and_subtree: tuple[DtbPath, ...] = Field(
         default=(),
-        description="ARM: DTB nodes kept with all their children",
+        description="ARM: DTB nodes kept with all their children (plat_keep_devices_and_subtree)",
         examples=[["/soc"]],
     )
     ioports: tuple[IoPorts, ...] = Field(
