@@ -25,8 +25,12 @@ from conftest import ROOT
 from sel4vmgen.model.schema import SCHEMA_FILE, VM_SCHEMA_FILE, schema_text, vm_schema_text
 from sel4vmgen.model.system import Vm
 
-SERVER = ROOT / ".ci" / "node" / "node_modules" / ".bin" / "yaml-language-server"
-INSTALL = "npm install --no-save --no-audit --no-fund --prefix .ci/node yaml-language-server@1.19.2"
+MODULES = ROOT / ".ci" / "node" / "node_modules"
+SERVER = MODULES / ".bin" / "yaml-language-server"
+VERSION = "1.19.2"  # the messages pinned below are this version's
+INSTALL = (
+    f"npm install --no-save --no-audit --no-fund --prefix .ci/node yaml-language-server@{VERSION}"
+)
 TIMEOUT = 60.0
 
 
@@ -34,6 +38,10 @@ def server_command() -> list[str]:
     given = os.environ.get("SEL4VMGEN_YAML_LS")
     path = Path(given) if given else SERVER
     if path.is_file() and shutil.which("node"):
+        if not given:
+            package = MODULES / "yaml-language-server" / "package.json"
+            installed = json.loads(package.read_text(encoding="utf-8"))["version"]
+            assert installed == VERSION, f"{installed} installed; run `{INSTALL}`"
         return [str(path), "--stdio"]
     message = f"yaml-language-server is not installed (run `{INSTALL}`)"
     if os.environ.get("CI"):
