@@ -484,6 +484,7 @@ def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
         "schemas_here": [
             {"file": f, "checks": "system.yaml" if f == SCHEMA_FILE else "guest.yaml"}
             for f in schemas_here(folder)
+            if f != SCHEMA_FILE or not answers.get("schema")  # an answer names its own
         ],
         "arch": arch,
         "sel4_arch": yaml_text(answers["arch"]),

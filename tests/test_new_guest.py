@@ -452,3 +452,12 @@ def test_an_answer_that_is_not_text_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(scaffold.ScaffoldError, match="the answer to 'cmdline' is not valid UTF-8"):
         scaffold.scaffold({"name": "vm1", "cmdline": "bad \udcff byte"}, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_schema_answer_replaces_the_system_schema_written(tmp_path: Path) -> None:
+    url = "https://example.org/system.schema.json"
+    assert new_guest(tmp_path, "vm1", "--no-input", "--set", f"schema={url}").exit_code == 0
+    folder = tmp_path / "vm1"
+    assert first_line(folder / "system.yaml") == f"# yaml-language-server: $schema={url}"
+    assert not (folder / "system.schema.json").exists()
+    assert (folder / "guest.schema.json").is_file()
