@@ -8,7 +8,9 @@ platform database decides guest RAM, layout, console and command line.
 already formatted as a YAML scalar, so the template only places text), runs
 cookiecutter into a temporary folder, checks the result with the same
 `pipeline.check_file` that `validate` uses, and only when it is clean moves
-the folder into place.  On errors nothing is written.
+the folder into place.  On errors nothing is written.  The files' `$schema`
+lines name an enclosing checkout's schemas/, else the two schemas written
+into the folder, so that editors find them offline.
 """
 
 from __future__ import annotations
