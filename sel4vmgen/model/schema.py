@@ -30,6 +30,7 @@ INCLUDE_DOC = (
     "a VM file to include (relative to this file); keys written beside it replace its keys"
 )
 INCLUDE_EXAMPLE = "guests/linux.yaml"
+SYSTEM_FILE_DOC = "a sel4vmgen system file: one seL4 virtualisation system"
 VM_FILE_DOC = "one VM's fields in a file of its own, for `- include: FILE` in a system's vms"
 
 
@@ -75,16 +76,18 @@ def _finish(node: Any, key: str | None = None) -> Any:
     return out
 
 
-def _generated(model: type[BaseModel], schema_id: str, title: str) -> dict[str, Any]:
+def _generated(model: type[BaseModel], schema_id: str, description: str) -> dict[str, Any]:
+    """`model`'s schema for editors.  It has a description but no title: the YAML language
+    server heads every hover with the title of the schema, once per branch matched."""
     body = _finish(model.model_json_schema(mode="validation"))
     body.setdefault("$defs", {})[PLATFORM_DEF] = _platform_names()
-    head = {"$schema": DRAFT, "$id": schema_id, "title": title}
+    head = {"$schema": DRAFT, "$id": schema_id, "description": description}
     return head | {k: v for k, v in body.items() if k not in head}
 
 
 def schema() -> dict[str, Any]:
     """The system file's JSON Schema; a `vms` entry is a VM or an `include:`."""
-    s = _generated(System, SCHEMA_ID, "sel4vmgen system")
+    s = _generated(System, SCHEMA_ID, SYSTEM_FILE_DOC)
     vms = s["properties"]["vms"]
     vms["items"] = {"anyOf": [vms.get("items", {}), _include(required=True)]}
     return s
@@ -92,9 +95,8 @@ def schema() -> dict[str, Any]:
 
 def vm_schema() -> dict[str, Any]:
     """A VM file's JSON Schema: a VM's fields, none required, and `include:` of a base file."""
-    s = _generated(VmFile, VM_SCHEMA_ID, "sel4vmgen VM file")
+    s = _generated(VmFile, VM_SCHEMA_ID, VM_FILE_DOC)
     s["properties"]["include"] = _include(required=False)
-    s["description"] = VM_FILE_DOC
     return s
 
 
