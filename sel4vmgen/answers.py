@@ -81,8 +81,8 @@ def _where(span: Span | None, places: Mapping[tuple[str, int, int], PathKey]) ->
 
 def problems(answers: Mapping[str, str], output_dir: Path) -> dict[str | None, list[Diagnostic]]:
     """The errors of the guest folder these answers make, by the question they come from."""
+    from sel4vmgen.app.check import check_file
     from sel4vmgen.diagnostics import has_errors
-    from sel4vmgen.pipeline import check_file
 
     full = scaffold.complete(answers)
     final = output_dir / scaffold.folder_name(full["name"])

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, MINIMAL_X86, run_cli
 
-from sel4vmgen.inputs import check_input
-from sel4vmgen.pipeline import check_file, exit_code
+from sel4vmgen.app.check import check_file, exit_code
+from sel4vmgen.app.inputs import check_input
 
 STAGES = ("bad-at-load", "bad-at-validate")
 HEADER = "# expect: "

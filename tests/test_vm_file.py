@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from sel4vmgen.inputs import check_input
+from sel4vmgen.app.check import check_file
+from sel4vmgen.app.inputs import check_input
 from sel4vmgen.model.vm_file import is_vm_file
-from sel4vmgen.pipeline import check_file
 
 SYSTEM = """\
 name: sys

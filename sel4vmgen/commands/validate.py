@@ -7,10 +7,10 @@ import os
 
 import click
 
+from sel4vmgen.app.check import exit_code
+from sel4vmgen.app.inputs import check_input
 from sel4vmgen.commands.output import emit, format_option
 from sel4vmgen.diagnostics import summary_line
-from sel4vmgen.inputs import check_input
-from sel4vmgen.pipeline import exit_code
 
 
 def expand(patterns: tuple[str, ...]) -> list[str]:

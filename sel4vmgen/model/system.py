@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
+from sel4vmgen.defaults import SIMULATION
 from sel4vmgen.model.types import Address, FileName, Identifier, ImagePath, Size
 
 
@@ -515,27 +516,35 @@ class Simulation(Model):
     """Scenario knobs for the reference simulator (also settable on the command line)."""
 
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = Field(
-        default=0, description="the random seed of a run", examples=[42]
+        default=SIMULATION["seed"], description="the random seed of a run", examples=[42]
     )
     duration_ms: Annotated[int, Field(ge=1, le=60_000)] = Field(
-        default=100, description="simulated time, in milliseconds", examples=[100]
+        default=SIMULATION["duration_ms"],
+        description="simulated time, in milliseconds",
+        examples=[100],
     )
     timer_hz: Annotated[int, Field(ge=1, le=10_000)] = Field(
-        default=250, description="the guests' timer tick rate", examples=[250]
+        default=SIMULATION["timer_hz"], description="the guests' timer tick rate", examples=[250]
     )
     device_irq_hz: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
-        default=1000, description="the rate of passed-through device interrupts", examples=[1000]
+        default=SIMULATION["device_irq_hz"],
+        description="the rate of passed-through device interrupts",
+        examples=[1000],
     )
     critical_section_us: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
-        default=50,
+        default=SIMULATION["critical_section_us"],
         description="the longest a guest runs with interrupts masked, in microseconds",
         examples=[50],
     )
     max_states: Annotated[int, Field(ge=1, le=100_000_000)] = Field(
-        default=200_000, description="explore: the most states visited", examples=[200000]
+        default=SIMULATION["max_states"],
+        description="explore: the most states visited",
+        examples=[200000],
     )
     max_depth: Annotated[int, Field(ge=1, le=100_000)] = Field(
-        default=200, description="explore: the longest path followed", examples=[200]
+        default=SIMULATION["max_depth"],
+        description="explore: the longest path followed",
+        examples=[200],
     )
 
 

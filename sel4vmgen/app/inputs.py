@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sel4vmgen.app.check import Checked, check_file
 from sel4vmgen.diagnostics import DiagnosticError, has_errors, sort_diagnostics
-from sel4vmgen.pipeline import Checked, check_file
 
 
 @dataclass(frozen=True)
