@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sel4vmgen.answers import problems
-from sel4vmgen.model import schema as schema_module
+from sel4vmgen import jsonschema as schema_module
+from sel4vmgen.commands.answers import problems
 
 PLATFORMS = ("pc99", "qemu-arm-virt", "tx2", "tk1", "zcu102")
 REPEATS = 5

@@ -451,7 +451,7 @@ def schema_ref(folder: Path, file_name: str) -> str | None:
 def schemas_here(folder: Path) -> tuple[str, ...]:
     """The schema files to write into the guest folder: those no enclosing checkout has, so
     that every `$schema` line resolves offline, wherever the tool is installed."""
-    from sel4vmgen.model.schema import SCHEMA_FILE, VM_SCHEMA_FILE
+    from sel4vmgen.jsonschema import SCHEMA_FILE, VM_SCHEMA_FILE
 
     return tuple(f for f in (SCHEMA_FILE, VM_SCHEMA_FILE) if schema_ref(folder, f) is None)
 
@@ -463,7 +463,7 @@ def folder_name(name: str) -> str:
 
 def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
     """The template's `_guest` values, each already formatted for the file it goes in."""
-    from sel4vmgen.model.schema import SCHEMA_FILE, VM_SCHEMA_FILE
+    from sel4vmgen.jsonschema import SCHEMA_FILE, VM_SCHEMA_FILE
 
     plat = platform_of(answers)
     arch = _arch_of(answers["arch"], plat)
@@ -543,7 +543,7 @@ def render(answers: Mapping[str, str], into: Path, final: Path) -> Path:
 
 
 def _write_schemas(folder: Path, files: list[str]) -> None:
-    from sel4vmgen.model.schema import SCHEMA_FILE, schema_text, vm_schema_text
+    from sel4vmgen.jsonschema import SCHEMA_FILE, schema_text, vm_schema_text
 
     for name in files:
         text = schema_text() if name == SCHEMA_FILE else vm_schema_text()

@@ -22,7 +22,7 @@ from typing import IO, Any
 import pytest
 from conftest import ROOT
 
-from sel4vmgen.model.schema import SCHEMA_FILE, VM_SCHEMA_FILE, schema_text, vm_schema_text
+from sel4vmgen.jsonschema import SCHEMA_FILE, VM_SCHEMA_FILE, schema_text, vm_schema_text
 from sel4vmgen.model.system import Vm
 
 MODULES = ROOT / ".ci" / "node" / "node_modules"

@@ -122,7 +122,7 @@ def first_line(path: Path) -> str:
 
 
 def test_outside_a_checkout_the_schemas_are_written_next_to_the_files(tmp_path: Path) -> None:
-    from sel4vmgen.model.schema import schema_text, vm_schema_text
+    from sel4vmgen.jsonschema import schema_text, vm_schema_text
 
     assert new_guest(tmp_path, "vm1", "--no-input").exit_code == 0
     folder = tmp_path / "vm1"
@@ -344,7 +344,7 @@ def test_the_guest_os_answer_is_checked_at_its_prompt(tmp_path: Path) -> None:
 
 
 def test_each_question_has_its_own_answer_type() -> None:
-    from sel4vmgen.answers import answer_for
+    from sel4vmgen.commands.answers import answer_for
 
     filled = {
         ("vms", 0, "name"): "name",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES, ROOT, run_cli
 
-from sel4vmgen.model.schema import readme_tables, schema, schema_text, vm_schema, vm_schema_text
+from sel4vmgen.jsonschema import readme_tables, schema, schema_text, vm_schema, vm_schema_text
 from sel4vmgen.model.system import System, VmFile
 
 SCHEMA = ROOT / "schemas" / "system.schema.json"

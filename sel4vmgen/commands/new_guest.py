@@ -31,7 +31,7 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 
 def _prompt(key: str, answers: dict[str, str], output_dir: Path) -> str:
     """Ask one question until its answer passes `validate`'s checks of what it fills."""
-    from sel4vmgen.answers import AnswerType
+    from sel4vmgen.commands.answers import AnswerType
 
     q = next(q for q in scaffold.questions() if q.key == key)
     allowed = scaffold.choices(key, answers)
@@ -46,7 +46,7 @@ def _ask(given: dict[str, str], output_dir: Path) -> dict[str, str]:
     """Prompt for every question not given, in the template's order, each answer checked
     as it is given; then ask again only the questions whose answers the whole guest still
     finds fault with (a --set answer, or one a later answer made wrong)."""
-    from sel4vmgen.answers import one_line, problems
+    from sel4vmgen.commands.answers import one_line, problems
 
     answers = dict(given)
     if "platform" in answers and "arch" not in answers:

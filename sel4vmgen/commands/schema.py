@@ -19,7 +19,7 @@ import click
 )
 def command(output: Path | None, vm_file: bool) -> None:
     """Print (or write) the JSON Schema that editors use to complete system files."""
-    from sel4vmgen.model.schema import schema_text, vm_schema_text
+    from sel4vmgen.jsonschema import schema_text, vm_schema_text
 
     text = vm_schema_text() if vm_file else schema_text()
     if output is None:

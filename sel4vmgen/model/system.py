@@ -30,7 +30,7 @@ MAX_SEED = (1 << 63) - 1
 MAX_BUDGET_US = 3_600_000_000  # one hour; the Microkit tool reads budgets as u64 microseconds
 KERNEL_DOC = "the guest kernel: image, file-server name, format, entry (ARM)"
 FrameworkName = Literal["camkes", "microkit"]
-# A platform name's place in the JSON Schema, which `model.schema` fills with the names of
+# A platform name's place in the JSON Schema, which `jsonschema` fills with the names of
 # the platform database (the models check only the spelling; the rules check the name).
 PLATFORM_MARK = "x-sel4vmgen-platform"
 PlatformName = Annotated[
