@@ -2,9 +2,9 @@
 JSON-RPC), completes the keys of a VM and the platform names, shows a field's description
 on hover, and diagnoses a typo and a badly written size.
 
-The server is the npm package `yaml-language-server`, installed by `.ci/run` into
-`.ci/node/` (or named by $SEL4VMGEN_YAML_LS).  Without it the tests skip on a developer's
-machine and fail in CI ($CI set), so CI never passes without having run them.
+The server is the npm package `yaml-language-server` (Node.js), installed by `.ci/run` with
+npm into `.ci/node/` (or named by $SEL4VMGEN_YAML_LS).  Without it the tests skip on a
+developer's machine and fail in CI ($CI set), so CI never passes without having run them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ TIMEOUT = 60.0
 def server_command() -> list[str]:
     given = os.environ.get("SEL4VMGEN_YAML_LS")
     path = Path(given) if given else SERVER
-    if path.is_file() and shutil.which("node"):
+    if path.is_file():
         if not given:
             package = MODULES / "yaml-language-server" / "package.json"
             installed = json.loads(package.read_text(encoding="utf-8"))["version"]
