@@ -164,6 +164,16 @@ MODEL_CODES: tuple[Code, ...] = (
         "The value does not satisfy the field's rule; the message says which.",
         "platform: PC99   # platform names are lowercase",
     ),
+    _c(
+        "E110",
+        "a VM file, not a system",
+        "The file holds one VM's fields (what a system's `- include: FILE` names, like the "
+        "guest.yaml `new-guest` writes) but a command that needs a whole system was given it.  "
+        "`validate` checks a VM file on its own (its keys and values, against "
+        "schemas/guest.schema.json); `generate`, `simulate`, `plan` and `graph` take the "
+        "system file that includes it.",
+        "sel4vmgen generate guest/guest.yaml -o out   # give it guest/system.yaml",
+    ),
 )
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import click
 
-from sel4vmgen.app.check import Checked, check_file, exit_code
+from sel4vmgen.app.check import Checked, exit_code
+from sel4vmgen.app.inputs import check_input
 from sel4vmgen.commands import completion
 from sel4vmgen.commands.output import emit, format_option
 from sel4vmgen.diagnostics import Diagnostic, summary_line
@@ -67,11 +68,13 @@ def below(folder: str) -> list[str]:
     "$schema=.../system.schema.json` line; pass over the others",
 )
 def command(files: tuple[str, ...], fmt: str, quiet: bool, only_marked: bool) -> None:
-    """Check system FILES (files, folders or globs) and report every problem with file:line:col."""
+    """Check system FILES (files, folders or globs) and report every problem with file:line:col.
+
+    A VM file (what `include:` names, like new-guest's guest.yaml) is checked as a VM."""
     chosen = expand(files)
     if only_marked:
         chosen = [f for f in chosen if marked(f)]
-    results = [_empty_folder(f) if os.path.isdir(f) else check_file(f) for f in chosen]
+    results = [_empty_folder(f) if os.path.isdir(f) else check_input(f) for f in chosen]
     diagnostics = [d for r in results for d in r.diagnostics]
     emit(diagnostics, fmt)
     if fmt == "text" and not quiet:
