@@ -28,9 +28,13 @@ from dataclasses import dataclass
 from sel4vmgen.graph.dot import Graph, Html, esc
 from sel4vmgen.graph.system import ram_backing, size_text
 from sel4vmgen.plan.model import Image, Plan, VmPlan
+from sel4vmgen.rules.images import DTB_MAX
 
 IMAGES = frozenset({"kernel", "dtb", "initrd"})
+AREA = "area"  # a range the VMM allocates from: what lies wholly inside it is fine
 KIND_COLOURS = {
+    AREA: "#f4f4f4",
+    "reserved": "#d9d9d9",
     "ram": "#cfe8cf",
     "kernel": "#c6dbef",
     "dtb": "#dadaeb",
@@ -49,6 +53,7 @@ class Window:
     size: int
     kind: str
     name: str
+    room: str = ""  # where a size not read from a file comes from ("" = it was read)
 
     @property
     def end(self) -> int:
@@ -62,15 +67,63 @@ class Window:
 
 
 def _image(img: Image | None) -> Window | None:
+    """An image's load window: its file's size, else the room the layout leaves it (an
+    initrd's `max_size`; for a DTB the most arm64 allows, as the placement rules assume)."""
     if img is None or img.guest is None:
         return None
-    size = img.size if img.size is not None else (img.max_size or 0)
-    return Window(img.guest, size, img.role, img.fs_name or img.role)
+    name = img.fs_name or img.role
+    if img.size is not None:
+        return Window(img.guest, img.size, img.role, name)
+    if img.max_size:
+        return Window(img.guest, img.max_size, img.role, name, "max_size")
+    if img.role == "dtb":
+        return Window(img.guest, DTB_MAX, img.role, name, "the most a DTB may be")
+    return Window(img.guest, 0, img.role, name)
+
+
+# What camkes-vm's x86 VMM lays out in every guest (seL4/camkes-vm components/Init/src/main.c):
+# `guest_ram_regions`, RAM below the EBDA registered at fixed addresses;
+X86_LOW_RAM = (("low RAM", 0x500, 0x80000 - 0x500), ("low RAM to EBDA", 0x80000, 0x9FC00 - 0x80000))
+# `guest_fake_devices`, reserved and backed by frames so the guest's probes find memory;
+X86_FAKE_DEVICES = (
+    ("video BIOS", 0xC0000, 0xC8000 - 0xC0000),
+    ("mapped hardware and misc", 0xC8000, 0xE0000 - 0xC8000),
+    ("DMI", 0xF0000, 0x10000),
+)
+# `free_anonymous_regions`, the one range guest RAM (`guest_ram_mb`) is allocated from, first
+# fit and page aligned, in chunks of at most 512 MiB (vm_ram_register in a loop).
+X86_ANON = ("anonymous RAM area", 0x10003000, 0xA0000000 - 0x10003000)
+X86_RAM_CHUNK = 512 << 20
+
+
+def x86_windows(vm: VmPlan) -> list[Window]:
+    """The x86 VMM's fixed layout and where the guest's RAM lands in it.  RAM that does not
+    fit is drawn from where the VMM would next allocate, past the area's end: the VMM stops
+    there ("Failed to allocate ... bytes of guest ram")."""
+    found = [Window(start, size, "ram", name) for name, start, size in X86_LOW_RAM]
+    found += [Window(start, size, "reserved", name) for name, start, size in X86_FAKE_DEVICES]
+    name, area, area_size = X86_ANON
+    found.append(Window(area, area_size, AREA, name))
+    chunks = -(-vm.ram.size // X86_RAM_CHUNK)
+    at, left = area, vm.ram.size
+    for n in range(chunks):
+        size = min(left, X86_RAM_CHUNK)
+        if at + size > area + area_size:
+            found.append(Window(at, left, "ram", "guest RAM not allocated"))
+            break
+        found.append(Window(at, size, "ram", "guest RAM" if chunks == 1 else f"guest RAM {n + 1}"))
+        at, left = at + size, left - size
+    return found
+
+
+def _camkes_x86(vm: VmPlan, plan: Plan) -> bool:
+    """A CAmkES x86 guest: its VMM places the RAM, the plan holds only its size."""
+    return plan.arch == "x86" and plan.framework == "camkes" and vm.ram.guest is None
 
 
 def regions(vm: VmPlan, plan: Plan) -> list[Window]:
     """Every window in the VM's guest-physical space, sorted by address, duplicates dropped."""
-    found: list[Window] = []
+    found: list[Window] = x86_windows(vm) if _camkes_x86(vm, plan) else []
     if vm.ram.guest is not None:
         found.append(Window(vm.ram.guest, vm.ram.size, "ram", vm.ram.name or "RAM"))
     for w in (_image(vm.kernel), _image(vm.dtb), _image(vm.initrd)):
@@ -102,6 +155,8 @@ def _merge_twins(found: list[Window]) -> list[Window]:
 
 def _clash(a: Window, b: Window) -> bool:
     """Whether two overlapping windows are a mistake."""
+    if AREA in (a.kind, b.kind):
+        return not (a.within(b) or b.within(a))
     ram, other = (a, b) if a.kind == "ram" else (b, a)
     if ram.kind == "ram":
         return not (other.kind in IMAGES and other.within(ram))
@@ -240,6 +295,8 @@ def label_lines(w: Window, problems: list[str]) -> list[str]:
     """The text beside a window's bar: what, [start, end), size, then each conflict."""
     where = f"[{w.start:#x}, {w.end:#x})" if w.size else f"at {w.start:#x}"
     size = size_label(w.size) if w.size else "size unknown"
+    if w.room:
+        size = f"{size} ({w.room})"
     return [f"{w.kind}: {w.name}", where, size, *problems]
 
 
@@ -264,7 +321,7 @@ def _label_html(lines: list[str], red: int, width: float) -> Html:
 def spread(wanted: list[float], heights: list[float]) -> list[float]:
     """Centres for labels as near as can be to `wanted` without two overlapping: pushed
     down from the top, then up from y=0 if that took any below it."""
-    order = sorted(range(len(wanted)), key=lambda i: (-wanted[i], i))
+    order = sorted(range(len(wanted)), key=lambda i: (-wanted[i], -i))
     got = list(wanted)
     ceiling = float("inf")
     for i in order:
