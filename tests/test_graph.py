@@ -373,7 +373,8 @@ def test_the_legend_explains_each_kind_drawn_and_no_other() -> None:
         "virtual IRQ the VMM raises",
         "file server: the images each VM loads",
         "device to the VM it is passed to",
-        "IRQ delivered to the VM (dashed: raised by that device)",
+        "IRQ delivered to the VM",
+        "device that raises the IRQ",
         "shared-memory dataport",
         "event (notification)",
         "virtio-net link",
@@ -386,8 +387,11 @@ def test_the_legend_explains_each_kind_drawn_and_no_other() -> None:
         "device passed through to the VM",
         "physical IRQ routed to the VM",
         "device to the VM it is passed to",
-        "IRQ delivered to the VM (dashed: raised by that device)",
+        "IRQ delivered to the VM",
+        "device that raises the IRQ",
     ]
+    plan = replace(plan, irq_routes=(IrqRoute("vm0", -1, 4, "edge", "serial", "serial"),))
+    assert "device that raises the IRQ" not in _legend_rows(parse_dot(system_dot(plan)))
 
 
 def test_x86_pci_passthrough_and_ioapic_route() -> None:

@@ -318,10 +318,21 @@ def _label_html(lines: list[str], red: int, width: float) -> Html:
     )
 
 
-def spread(wanted: list[float], heights: list[float]) -> list[float]:
+def spread(
+    wanted: list[float], heights: list[float], lanes: list[int] | None = None
+) -> list[float]:
     """Centres for labels as near as can be to `wanted` without two overlapping: pushed
-    down from the top, then up from y=0 if that took any below it."""
-    order = sorted(range(len(wanted)), key=lambda i: (-wanted[i], -i))
+    down from the top, then up from y=0 if that took any below it.  Labels of bars at
+    heights closer than MIN_PT are stacked with the leftmost lane's on top, so that their
+    lines, which leave each bar rightwards, do not cross."""
+    lane = lanes or [0] * len(wanted)
+    group: dict[int, int] = {}
+    top = float("inf")
+    for i in sorted(range(len(wanted)), key=lambda i: (-wanted[i], i)):
+        if top - wanted[i] >= MIN_PT:
+            top = wanted[i]
+        group[i] = round(-top * 1000)
+    order = sorted(range(len(wanted)), key=lambda i: (group[i], lane[i], i))
     got = list(wanted)
     ceiling = float("inf")
     for i in order:
@@ -402,9 +413,14 @@ def _draw_vm(g: Graph, vm: VmPlan, plan: Plan, left: float) -> tuple[float, floa
     lane_count = 1 + max(b.lane for b in placed)
     label_left = lanes_left + lane_count * (LANE_PT + LANE_GAP) - LANE_GAP + 40
     texts = [label_lines(b.window, said.get(b.window, [])) for b in placed]
-    label_w = max(100.0, max(CHAR_PT * len(line) for lines in texts for line in lines) + 6)
+    widest = max(  # the first line is bold: a tenth wider
+        CHAR_PT * len(line) * (1.1 if n == 0 else 1.0)
+        for lines in texts
+        for n, line in enumerate(lines)
+    )
+    label_w = max(100.0, widest + 6)
     heights = [LINE_PT * len(lines) + 2 for lines in texts]
-    centres = spread([b.centre for b in placed], heights)
+    centres = spread([b.centre for b in placed], heights, [b.lane for b in placed])
     for n, (b, lines, y) in enumerate(zip(placed, texts, centres, strict=True)):
         w, bad = b.window, b.window in said
         x = lanes_left + b.lane * (LANE_PT + LANE_GAP) + LANE_PT / 2

@@ -207,6 +207,7 @@ def _add_vm(
             key.nodes.add("virq" if virtual else "irq")
         if device is not None:
             g.edge(device, node, color=IRQ_COLOUR, style="dashed", arrowhead="none")
+            key.lines.add("raised")
         g.edge(node, vm_id(vm.instance), color=IRQ_COLOUR)
         key.lines.add("irq")
 
@@ -358,7 +359,8 @@ NODE_WORDS = (
 )
 LINE_WORDS = (
     ("passthrough", "black", "dashed", "device to the VM it is passed to"),
-    ("irq", IRQ_COLOUR, "solid", "IRQ delivered to the VM (dashed: raised by that device)"),
+    ("irq", IRQ_COLOUR, "solid", "IRQ delivered to the VM"),
+    ("raised", IRQ_COLOUR, "dashed", "device that raises the IRQ"),
     ("dataport", "black", "bold, both ends", "shared-memory dataport"),
     ("event", "black", "dotted", "event (notification)"),
     ("virtio-net", VIRTIO_NET_COLOUR, "solid, both ends", "virtio-net link"),
