@@ -1069,3 +1069,14 @@ def test_an_image_that_is_a_plain_file_takes_its_length(tmp_path: Path) -> None:
     _arm64_image(tmp_path / "old", 0x2000, 0)  # before Linux 3.17 image_size was 0
     assert image_size(tmp_path / "old", "kernel") == 0x2000
     assert image_size(tmp_path / "missing", "kernel") is None
+
+
+@pytest.mark.parametrize(
+    ("size", "label"),
+    [(512 << 20, "512 MiB"), (0x1800, "6 KiB"), (0x2010000, "about 32.1 MiB"),
+     (0xF564B, "about 981.6 KiB"), (0x2F0, "752 B"), (0x7FB00, "about 510.8 KiB")],
+)  # fmt: skip
+def test_sizes_are_labelled_in_a_unit_a_reader_takes_in(size: int, label: str) -> None:
+    from sel4vmgen.graph.memory import size_label
+
+    assert size_label(size) == label

@@ -268,15 +268,17 @@ def ticks(scale: Scale) -> list[int]:
 
 
 def size_label(n: int) -> str:
-    """A size as `size_text` gives it when that is short (512 MiB, 64 KiB), else rounded
-    (about 751.9 MiB); the exact bytes are in the [start, end) beside it."""
+    """A size as `size_text` gives it when that is a whole number below 1024 of a unit
+    (512 MiB, 64 KiB), else rounded (about 751.9 MiB) or in bytes below 1 KiB (700 B); the
+    exact bytes are in the [start, end) beside it."""
     exact = size_text(n)
-    if len(exact) <= 9:
+    number = exact.split()[0]
+    if not number.startswith("0x") and int(number) < 1024:
         return exact
     for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
         if n >= 1 << shift:
             return f"about {n / (1 << shift):.1f} {unit}"
-    return exact
+    return f"{n} B"
 
 
 def _partners(windows: list[Window]) -> dict[Window, list[str]]:
