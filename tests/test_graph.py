@@ -517,15 +517,15 @@ def test_memory_map_is_drawn_to_scale(inst: str) -> None:
     dot = parse_dot(memory_dot(plan))
     drawn, (axis_bottom, axis_height) = _map(dot, inst)
     assert axis_height == pytest.approx(AXIS_PT, abs=0.01)
-    assert set(drawn) == {f"{w.kind}: {w.name}" for w in windows}
+    assert set(drawn) == {w.what for w in windows}
     per_byte = AXIS_PT / (hi - lo)
     for w in windows:
-        bar = drawn[f"{w.kind}: {w.name}"]
+        bar = drawn[w.what]
         assert bar.bottom - axis_bottom == pytest.approx((w.start - lo) * per_byte, abs=0.02)
         assert bar.height == pytest.approx(max(w.size * per_byte, MIN_PT), abs=0.02)
         assert f"[{w.start:#x}, {w.end:#x})" in bar.label.split("\n")
     if inst == "vm1":  # RAM fills the axis; the kernel is an eighth of it, 16 of 128 MiB
-        assert drawn["ram: ram"].height == pytest.approx(AXIS_PT, abs=0.01)
+        assert drawn["ram"].height == pytest.approx(AXIS_PT, abs=0.01)
         assert drawn["kernel: linux"].height == pytest.approx(AXIS_PT / 8, abs=0.01)
         assert drawn["dtb: linux-dtb"].height == pytest.approx(MIN_PT, abs=0.01)  # 64 KiB
         assert drawn["dtb: linux-dtb"].label == "dtb: linux-dtb\n[0x4f000000, 0x4f010000)\n64 KiB"
@@ -541,7 +541,7 @@ def test_memory_map_is_drawn_to_scale(inst: str) -> None:
 def test_windows_that_share_addresses_get_their_own_lanes() -> None:
     plan = arm_plan()
     drawn, _ = _map(parse_dot(memory_dot(plan)), "vm1")
-    ram = drawn["ram: ram"].x
+    ram = drawn["ram"].x
     images = {drawn[k].x for k in ("kernel: linux", "initrd: linux-initrd", "dtb: linux-dtb")}
     assert len(images) == 1 and images != {ram}  # one lane beside RAM: they do not overlap
     lanes0 = {d.x for d in _map(parse_dot(memory_dot(plan)), "vm0")[0].values()}
@@ -567,12 +567,12 @@ def test_device_windows_that_clash_are_red_and_nested_ones_are_not() -> None:
     assert pairs == [("bridge", "half"), ("ram", "in_ram")]
     drawn, _ = _map(parse_dot(memory_dot(plan)), "vm0")
     red = sorted(d.what for d in drawn.values() if d.fill == "#ff6b6b")
-    assert red == ["mmio: bridge", "mmio: half", "mmio: in_ram", "ram: ram"]
+    assert red == ["mmio: bridge", "mmio: half", "mmio: in_ram", "ram"]
     assert all(drawn[w].colour == "red" for w in red)
     assert drawn["mmio: bar"].fill == "#e0e0e0" and drawn["mmio: bar"].colour == "black"
     assert drawn["mmio: bar"].x != drawn["mmio: bridge"].x != drawn["mmio: half"].x
     assert drawn["mmio: bridge"].label.endswith("\noverlaps mmio: half")
-    assert drawn["ram: ram"].label.endswith("\noverlaps mmio: in_ram")
+    assert drawn["ram"].label.endswith("\noverlaps mmio: in_ram")
 
 
 def test_an_image_of_unknown_size_is_a_marker_at_its_start() -> None:
@@ -609,7 +609,7 @@ def test_overlapping_initrd_and_dtb_are_red_in_separate_lanes_naming_each_other(
     initrd, dtb = drawn["initrd: linux-initrd"], drawn["dtb: linux-dtb"]
     assert {d.what for d in drawn.values() if d.fill == "#ff6b6b"} == {initrd.what, dtb.what}
     assert initrd.colour == dtb.colour == "red"
-    assert len({initrd.x, dtb.x, drawn["ram: ram"].x}) == 3
+    assert len({initrd.x, dtb.x, drawn["ram"].x}) == 3
     # both still at their true places: the DTB's bottom lies inside the initrd's bar
     assert initrd.bottom < dtb.bottom < initrd.bottom + initrd.height
     assert initrd.bottom - bottom == pytest.approx(AXIS_PT * 0x6000000 / 0x8000000, abs=0.01)
@@ -678,7 +678,7 @@ def test_rendered_memory_map_keeps_the_scale_and_shows_the_overlap_in_red() -> N
     svg = render(text, "svg").decode("utf-8")
     boxes = _svg_boxes(svg)
     axis = boxes["axis:vm1"]
-    ram, kernel = boxes[which["ram: ram"]], boxes[which["kernel: linux"]]
+    ram, kernel = boxes[which["ram"]], boxes[which["kernel: linux"]]
     initrd, dtb = boxes[which["initrd: linux-initrd"]], boxes[which["dtb: linux-dtb"]]
     assert axis[3] == pytest.approx(AXIS_PT, abs=1) and ram[3] == pytest.approx(AXIS_PT, abs=1)
     assert ram[1] == pytest.approx(axis[1], abs=1)
@@ -1007,8 +1007,8 @@ def test_memory_map_of_a_system_that_fails_its_check_is_drawn_then_exit_1(tmp_pa
     assert result.stderr.endswith("the memory map was drawn from a system with the errors above\n")
     drawn, _ = _map(parse_dot(out.read_text(encoding="utf-8")), "vm0")
     red = sorted(d.what for d in drawn.values() if d.fill == "#ff6b6b")
-    assert red == ["dtb: dtb", "initrd: linux-initrd"]
-    assert drawn["initrd: linux-initrd"].label.endswith("\noverlaps dtb: dtb")
+    assert red == ["dtb", "initrd: linux-initrd"]
+    assert drawn["initrd: linux-initrd"].label.endswith("\noverlaps dtb")
     system_picture = CliRunner().invoke(cli, ["graph", str(system), "-o", str(tmp_path / "s.dot")])
     assert system_picture.exit_code == 1 and not (tmp_path / "s.dot").exists()
 

@@ -59,6 +59,11 @@ class Window:
     def end(self) -> int:
         return self.start + self.size
 
+    @property
+    def what(self) -> str:
+        """Its kind and name, the name left out when it only repeats the kind."""
+        return self.kind if self.name in ("", self.kind) else f"{self.kind}: {self.name}"
+
     def overlaps(self, other: Window) -> bool:
         return self.start < other.end and other.start < self.end
 
@@ -288,8 +293,8 @@ def _partners(windows: list[Window]) -> dict[Window, list[str]]:
         if a is b:
             said.setdefault(a, []).append("outside RAM")
             continue
-        said.setdefault(a, []).append(f"overlaps {b.kind}: {b.name}")
-        said.setdefault(b, []).append(f"overlaps {a.kind}: {a.name}")
+        said.setdefault(a, []).append(f"overlaps {b.what}")
+        said.setdefault(b, []).append(f"overlaps {a.what}")
     return said
 
 
@@ -299,7 +304,7 @@ def label_lines(w: Window, problems: list[str]) -> list[str]:
     size = size_label(w.size) if w.size else "size unknown"
     if w.room:
         size = f"{size} ({w.room})"
-    return [f"{w.kind}: {w.name}", where, size, *problems]
+    return [w.what, where, size, *problems]
 
 
 def _label_html(lines: list[str], red: int, width: float) -> Html:
