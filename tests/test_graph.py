@@ -1080,3 +1080,48 @@ def test_sizes_are_labelled_in_a_unit_a_reader_takes_in(size: int, label: str) -
     from sel4vmgen.graph.memory import size_label
 
     assert size_label(size) == label
+
+
+def _leader_lines(dot: Dot) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Each bar-to-label line as drawn: from the bar's right edge to the label's left edge."""
+    out = []
+    for tail, head, _ in dot.edges:
+        if not tail.startswith("region:"):
+            continue
+        bar, label = dot.nodes[tail], dot.nodes[head]
+        (bx, by), (lx, ly) = _point(bar["pos"]), _point(label["pos"])
+        width = re.search(r'WIDTH="(\d+)"', label["label"])
+        assert width is not None
+        out.append(((bx + float(bar["width"]) * 36, by), (lx - float(width[1]) / 2, ly)))
+    return out
+
+
+def _cross(a: tuple[tuple[float, float], ...], b: tuple[tuple[float, float], ...]) -> bool:
+    """Whether two segments cross at a point inside both (touching ends do not count)."""
+
+    def side(p: tuple[float, float], q: tuple[float, float], r: tuple[float, float]) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    (p1, p2), (p3, p4) = a, b
+    d1, d2 = side(p3, p4, p1), side(p3, p4, p2)
+    d3, d4 = side(p1, p2, p3), side(p1, p2, p4)
+    return d1 * d2 < 0 and d3 * d4 < 0
+
+
+@pytest.mark.parametrize(
+    "source", [*EXAMPLES, BAD_AT_CHECK / "initrd_overlaps_dtb.yaml"], ids=lambda p: p.stem
+)
+def test_no_two_lines_from_bars_to_their_labels_cross(source: Path) -> None:
+    """Bars too close to tell apart sit side by side; their labels are stacked so that the
+    lines joining them do not cross, whether the labels were pushed above or below."""
+    result = CliRunner().invoke(cli, ["graph", str(source), "--memory"])
+    assert result.exit_code in (0, 1) and result.stdout
+    lines = _leader_lines(parse_dot(result.stdout))
+    crossing = [(a, b) for a, b in itertools.combinations(lines, 2) if _cross(a, b)]
+    assert crossing == []
+
+
+def test_no_lines_cross_on_an_x86_map() -> None:
+    lines = _leader_lines(parse_dot(memory_dot(x86_plan())))
+    assert len(lines) == 7
+    assert not any(_cross(a, b) for a, b in itertools.combinations(lines, 2))

@@ -325,21 +325,9 @@ def _label_html(lines: list[str], red: int, width: float) -> Html:
     )
 
 
-def spread(
-    wanted: list[float], heights: list[float], lanes: list[int] | None = None
-) -> list[float]:
-    """Centres for labels as near as can be to `wanted` without two overlapping: pushed
-    down from the top, then up from y=0 if that took any below it.  Labels of bars at
-    heights closer than MIN_PT are stacked with the leftmost lane's on top, so that their
-    lines, which leave each bar rightwards, do not cross."""
-    lane = lanes or [0] * len(wanted)
-    group: dict[int, int] = {}
-    top = float("inf")
-    for i in sorted(range(len(wanted)), key=lambda i: (-wanted[i], i)):
-        if top - wanted[i] >= MIN_PT:
-            top = wanted[i]
-        group[i] = round(-top * 1000)
-    order = sorted(range(len(wanted)), key=lambda i: (group[i], lane[i], i))
+def _stack(wanted: list[float], heights: list[float], order: list[int]) -> list[float]:
+    """Label centres taken in `order` from the top: each pushed below the one before, then
+    pushed up from y=0 if that took any below it."""
     got = list(wanted)
     ceiling = float("inf")
     for i in order:
@@ -349,6 +337,48 @@ def spread(
     for i in reversed(order):
         got[i] = max(got[i], floor + LABEL_GAP + heights[i] / 2)
         floor = got[i] + heights[i] / 2
+    return got
+
+
+Point = tuple[float, float]
+
+
+def _crosses(a: tuple[Point, Point], b: tuple[Point, Point]) -> bool:
+    """Whether two segments cross at a point inside both."""
+
+    def side(p: Point, q: Point, r: Point) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    (p1, p2), (p3, p4) = a, b
+    return side(p3, p4, p1) * side(p3, p4, p2) < 0 and side(p1, p2, p3) * side(p1, p2, p4) < 0
+
+
+def spread(
+    wanted: list[float],
+    heights: list[float],
+    tails: list[Point] | None = None,
+    label_x: float = 0.0,
+) -> list[float]:
+    """Centres for labels as near as can be to `wanted` without two overlapping, stacked in
+    the order of the bars.  With `tails` (where each label's line leaves its bar) and
+    `label_x` (where the lines end), two labels whose lines would cross swap places in the
+    stack, until no lines cross (or every pair has had its turns)."""
+    order = sorted(range(len(wanted)), key=lambda i: (-wanted[i], i))
+    got = _stack(wanted, heights, order)
+    if tails is None:
+        return got
+    for _ in range(4 * len(order)):
+        line = {i: (tails[i], (label_x, got[i])) for i in order}
+        pair = next(
+            ((m, n) for m in range(len(order)) for n in range(m + 1, len(order))
+             if _crosses(line[order[m]], line[order[n]])),
+            None,
+        )  # fmt: skip
+        if pair is None:
+            break
+        m, n = pair
+        order[m], order[n] = order[n], order[m]
+        got = _stack(wanted, heights, order)
     return got
 
 
@@ -427,7 +457,8 @@ def _draw_vm(g: Graph, vm: VmPlan, plan: Plan, left: float) -> tuple[float, floa
     )
     label_w = max(100.0, widest + 6)
     heights = [LINE_PT * len(lines) + 2 for lines in texts]
-    centres = spread([b.centre for b in placed], heights, [b.lane for b in placed])
+    tails = [(lanes_left + b.lane * (LANE_PT + LANE_GAP) + LANE_PT, b.centre) for b in placed]
+    centres = spread([b.centre for b in placed], heights, tails, label_left)
     for n, (b, lines, y) in enumerate(zip(placed, texts, centres, strict=True)):
         w, bad = b.window, b.window in said
         x = lanes_left + b.lane * (LANE_PT + LANE_GAP) + LANE_PT / 2
