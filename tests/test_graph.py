@@ -803,6 +803,13 @@ def test_ram_backing_untypeds_and_the_gicv_frame_are_not_conflicts() -> None:
     assert devices == ["device:vm0:/pl011@9000000", "device:vm0:gicv", "device:vm0:uart"]
 
 
+def test_a_device_tree_path_listed_twice_is_one_device() -> None:
+    plan = arm_plan()
+    vm = replace(plan.vms[0], dtb_nodes=("/pl011@9000000", "/pl011@9000000"))
+    dot = parse_dot(system_dot(replace(plan, vms=(vm, plan.vms[1]))))
+    assert [n for n in dot.nodes if "pl011" in n] == ["device:vm0:/pl011@9000000"]
+
+
 def test_devices_with_one_name_get_distinct_nodes() -> None:
     plan = arm_plan()
     twins = (

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sel4vmgen.commands import completion
 from sel4vmgen.commands.output import emit
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.plan.model import Plan
@@ -167,7 +168,11 @@ def _write(data: bytes, output: Path | None) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["dot", "svg", "png"]), help="override -o's suffix"
 )
-@click.option("--platform", help="which of the system's platforms to draw (default: the first)")
+@click.option(
+    "--platform",
+    help="which of the system's platforms to draw (default: the first)",
+    shell_complete=completion.platforms,
+)
 @click.option(
     "--memory",
     is_flag=True,

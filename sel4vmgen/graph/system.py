@@ -123,8 +123,10 @@ def _passthrough(vm: VmPlan) -> list[tuple[str, str, tuple[str, ...]]]:
         if not ram_backing(vm, r):
             at = f"{r.paddr:#x}" if r.paddr is not None else f"guest {r.guest or 0:#x}"
             found.append((r.name, f"{r.name}\n{_window(r)}", at, (r.name,)))
-    found += [(path, f"dtb {path}", "", (path,)) for path in vm.dtb_nodes]
-    found += [(f"compatible {c}", f"dtb compatible {c}", "", (c,)) for c in vm.dtb_compatibles]
+    # a device-tree path or compatible listed twice (as some real apps do) is one device
+    found += [(path, f"dtb {path}", "", (path,)) for path in dict.fromkeys(vm.dtb_nodes)]
+    compatibles = dict.fromkeys(vm.dtb_compatibles)
+    found += [(f"compatible {c}", f"dtb compatible {c}", "", (c,)) for c in compatibles]
     for p in vm.pci_devices:
         label = f"{p.name}\nPCI {p.bus:02x}:{p.dev:02x}.{p.fun}"
         found.append((p.name, label, "", (p.name,)))

@@ -64,6 +64,21 @@ class Kernel(Model):
     )
 
 
+RootfsFolder = Annotated[
+    str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*/?$")
+]
+
+
+class RootfsFile(Model):
+    """A file the build adds to the initrd (camkes-vm-linux AddFileToOverlayDir), e.g. an
+    init script: `source` (relative to the system file) is copied into the app and put in
+    the rootfs as `folder`/`name`."""
+
+    name: FileName
+    source: ImagePath
+    folder: RootfsFolder = Field(description="folder inside the rootfs, e.g. etc/init.d")
+
+
 class Initrd(Model):
     """The initial RAM disk."""
 
@@ -71,6 +86,9 @@ class Initrd(Model):
     name: FileName | None = None
     address: Address | None = None
     max_size: Size | None = None
+    files: tuple[RootfsFile, ...] = Field(
+        default=(), description="files the build adds to this rootfs (init scripts, ...)"
+    )
 
 
 class Dtb(Model):
@@ -149,6 +167,16 @@ class Passthrough(Model):
     mmios: tuple[MemoryWindow, ...] = ()
     untyped_mmios: tuple[MemoryWindow, ...] = ()
     irqs: tuple[Annotated[int, Field(ge=0, le=1023)], ...] = ()
+    irq_caps: tuple[Annotated[int, Field(ge=0, le=1023)], ...] = Field(
+        default=(),
+        description="ARM: IRQs whose handler capabilities the VMM gets by number (VM_Arm "
+        "`irqs`; the platform's vmlinux.h routes them), where `irqs` go with the DTB (`dtb_irqs`)",
+    )
+    smmu: tuple[Annotated[int, Field(ge=0, le=63)], ...] = Field(
+        default=(),
+        description="tk1: SMMU module ids (swgroups) of the devices given to the guest; the VM "
+        "gets an IO space for each (VM_Arm `smmu`) and the kernel its SMMU (KernelTk1SMMU)",
+    )
     keep_devices: tuple[DtbPath, ...] = ()
     keep_devices_and_subtree: tuple[DtbPath, ...] = ()
     ioports: tuple[IoPorts, ...] = ()
@@ -156,11 +184,21 @@ class Passthrough(Model):
     x86_irqs: tuple[X86Irq, ...] = ()
 
 
+class VirtioBlk(Model):
+    """x86: a virtio-blk disk the VMM serves from partitions of the SATA disk that camkes-vm's
+    Sataserver drives (the system's `sata:`), as camkes-vm-examples virtio_blk_sample."""
+
+    partitions: Annotated[
+        tuple[Annotated[int, Field(ge=1, le=128)], ...], Field(min_length=1, max_length=16)
+    ] = Field(default=(1,), description="the disk's partitions the guest sees, from 1")
+
+
 class Virtio(Model):
     """Virtio devices the VMM emulates for this guest."""
 
     console: bool = False
     net: bool = False
+    blk: VirtioBlk | None = None
 
 
 class Requirements(Model):
@@ -177,6 +215,11 @@ class Vmm(Model):
     untyped_pools: dict[
         Annotated[int, Field(ge=12, le=40)], Annotated[int, Field(ge=0, le=4096)]
     ] = Field(default_factory=dict, description="size_bits -> count (simple_untypedNN_pool)")
+    exclude_paddr: tuple[MemoryWindow, ...] = Field(
+        default=(),
+        description="x86: host-physical ranges the VMM must not use for guest RAM (camkes-vm "
+        "`exclude_paddr`; e.g. the IOMMU's RMRR regions, which stay mapped)",
+    )
     allow_smc: bool = False
     allowed_smc_functions: tuple[Annotated[int, Field(ge=0, le=0xFFFFFFFF)], ...] = ()
 
@@ -199,6 +242,11 @@ class VmFields(Model):
     virtio: Virtio | None = None
     requirements: Requirements | None = None
     iospace_domain: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    framebuffer: bool | None = Field(
+        default=None,
+        description="x86: give the guest the VESA frame buffer the boot loader set up (the "
+        "kernel passes its VBE information; its memory goes in passthrough.untyped_mmios)",
+    )
     vmm: Vmm | None = None
     budget_us: Annotated[int, Field(ge=1, le=MAX_BUDGET_US)] | None = Field(
         default=None, description="Microkit (MCS): the VM's scheduling budget in microseconds"
@@ -208,8 +256,14 @@ class VmFields(Model):
     )
 
 
+# Parts of a VM a `per_platform` patch may remove by writing `null` (e.g. a board whose guest
+# boots from its own disk and loads no initrd, as vm_minimal on tx1 and tk1).
+REMOVABLE = frozenset({"initrd"})
+
+
 class VmPatch(VmFields):
-    """What a VM changes on one platform (`per_platform:`)."""
+    """What a VM changes on one platform (`per_platform:`); `initrd: null` removes the
+    VM's initrd on that platform."""
 
 
 class Vm(VmFields):
@@ -225,7 +279,9 @@ class Vm(VmFields):
         if patch is None:
             return self
         update = {
-            k: getattr(patch, k) for k in patch.model_fields_set if getattr(patch, k) is not None
+            k: getattr(patch, k)
+            for k in patch.model_fields_set
+            if getattr(patch, k) is not None or k in REMOVABLE
         }
         return self.model_copy(update=update)
 
@@ -258,6 +314,15 @@ class Event(Model):
     peer: Identifier = Field(description="the component's event name")
 
 
+class GuestRam(Model):
+    """The VM's whole RAM shared with the component, for introspection (camkes-vm-examples
+    vm_introspect's `memdev`): the VMM builds the guest's RAM from this dataport's frames,
+    so the component can read guest memory."""
+
+    name: Identifier = Field(description="the VM's dataport name")
+    peer: Identifier = Field(description="the component's dataport name")
+
+
 class CrossVm(Model):
     """Dataports and events between a VM and a native component (camkes-vm cross-VM)."""
 
@@ -266,6 +331,9 @@ class CrossVm(Model):
     component: Identifier
     dataports: tuple[Dataport, ...] = ()
     events: tuple[Event, ...] = ()
+    guest_ram: GuestRam | None = Field(
+        default=None, description="ARM: share the VM's whole RAM with the component"
+    )
 
 
 class VirtioNet(Model):
@@ -281,6 +349,24 @@ class VirtioNet(Model):
 
 
 Connection = Annotated[CrossVm | VirtioNet, Field(discriminator="type")]
+
+
+SataList = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[0-9a-fA-Fx:.,]+$")]
+
+
+class Sata(Model):
+    """x86: the AHCI SATA controller camkes-vm's Sataserver drives for virtio-blk guests, as
+    its `sataserver.*` settings name it (camkes-vm-examples virtio_blk_sample.camkes)."""
+
+    ioports: SataList = Field(description="the controller's IO port ranges, first:last,...")
+    iospaces: SataList = Field(description="IO space of the controller: domain:bus:dev:fun")
+    pci_bdfs: SataList = Field(description="PCI bus:dev.fun of the controller(s)")
+    iospace_id: Annotated[int, Field(ge=0, le=0xFFFF)] = Field(description="its IOMMU domain")
+    drive: Annotated[int, Field(ge=0, le=31)] = Field(default=0, description="the disk's port")
+    hardware: Literal["optiplex", "supermicro"] = Field(
+        description="the board whose AHCI details the Sataserver is built with "
+        "(CAmkESVMDestHardware; camkes-vm components/Sataserver/include/plat/pc99/<board>)"
+    )
 
 
 # ---------------------------------------------------------------- simulation knobs
@@ -321,9 +407,18 @@ class System(Model):
     kernel_options: dict[
         Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")], bool | int | str
     ] = Field(default_factory=dict)
+    platform_options: dict[
+        PlatformName,
+        dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")], bool | int | str],
+    ] = Field(
+        default_factory=dict,
+        description="CMake options written for one platform only, by platform name (zcu102: "
+        "VmZynqmpPetalinuxVersion, the Petalinux release of its guest images)",
+    )
     components: tuple[Component, ...] = ()
     vms: Annotated[tuple[Vm, ...], Field(max_length=4096)]
     connections: tuple[Connection, ...] = ()
+    sata: Sata | None = Field(default=None, description="x86: the disk of virtio-blk guests")
     simulation: Simulation = Field(default_factory=lambda: Simulation())
 
     @field_validator("vms")
