@@ -810,6 +810,21 @@ def test_a_device_tree_path_listed_twice_is_one_device() -> None:
     assert [n for n in dot.nodes if "pl011" in n] == ["device:vm0:/pl011@9000000"]
 
 
+def test_many_device_tree_paths_are_one_table_joined_to_their_irqs() -> None:
+    plan = arm_plan()
+    paths = tuple(f"/soc/dev@{n:x}000" for n in range(10, 17))  # seven
+    vm = replace(plan.vms[0], dtb_nodes=paths)
+    routes = (*plan.irq_routes, IrqRoute("vm0", 70, 70, "level", "passthrough", paths[3]))
+    dot = parse_dot(system_dot(replace(plan, vms=(vm, plan.vms[1]), irq_routes=routes)))
+    assert not [n for n in dot.nodes if n.startswith("device:vm0:/soc")]
+    table = dot.nodes["device:vm0:dtb"]
+    assert dot.cluster_of["device:vm0:dtb"] == "cluster_vm0"
+    assert re.findall(r'<TD ALIGN="LEFT">([^<]*)</TD>', table["label"]) == list(paths)
+    assert "<B>dtb: 7 nodes</B>" in table["label"]
+    assert ("device:vm0:dtb", "irq:70") in {(t, h) for t, h, _ in dot.edges}
+    assert dot.nodes["irq:70"]["label"] == "IRQ 70\nlevel"
+
+
 def test_devices_with_one_name_get_distinct_nodes() -> None:
     plan = arm_plan()
     twins = (

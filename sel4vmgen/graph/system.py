@@ -115,30 +115,52 @@ def _window(r: Region) -> str:
     return f"{r.kind} {at}, {size_text(r.size)}"
 
 
-def _passthrough(vm: VmPlan) -> list[tuple[str, str, tuple[str, ...]]]:
+DTB_NODES_APART = 6  # more device-tree paths than this are listed in one table, not one note each
+DTB_TABLE_COLUMNS = 3
+
+
+def _dtb_table(paths: list[str]) -> Html:
+    """The device-tree paths passed to a VM, in rows of DTB_TABLE_COLUMNS."""
+    rows = [f'<TR><TD COLSPAN="{DTB_TABLE_COLUMNS}"><B>dtb: {len(paths)} nodes</B></TD></TR>']
+    for n in range(0, len(paths), DTB_TABLE_COLUMNS):
+        cells = "".join(f'<TD ALIGN="LEFT">{esc(p)}</TD>' for p in paths[n : n + DTB_TABLE_COLUMNS])
+        rows.append(f"<TR>{cells}</TR>")
+    return Html(
+        '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+        + "".join(rows)
+        + "</TABLE>"
+    )
+
+
+def _passthrough(vm: VmPlan) -> list[tuple[str, str | Html, tuple[str, ...]]]:
     """(key, label, names) of every device given to the VM, in plan order; keys are unique,
-    `names` are what an IRQ route may call the device."""
-    found: list[tuple[str, str, str, tuple[str, ...]]] = []  # name, label, where, names
+    `names` are what an IRQ route may call the device.  Many device-tree paths are one node
+    `dtb`, a table of them."""
+    found: list[tuple[str, str | Html, str, tuple[str, ...]]] = []  # name, label, where, names
     for r in (*vm.mmios, *vm.untyped_mmios):
         if not ram_backing(vm, r):
             at = f"{r.paddr:#x}" if r.paddr is not None else f"guest {r.guest or 0:#x}"
             found.append((r.name, f"{r.name}\n{_window(r)}", at, (r.name,)))
     # a device-tree path or compatible listed twice (as some real apps do) is one device
-    found += [(path, f"dtb {path}", "", (path,)) for path in dict.fromkeys(vm.dtb_nodes)]
+    paths = list(dict.fromkeys(vm.dtb_nodes))
+    if len(paths) > DTB_NODES_APART:
+        found.append(("dtb", _dtb_table(paths), "", tuple(paths)))
+    else:
+        found += [(path, f"dtb {path}", "", (path,)) for path in paths]
     compatibles = dict.fromkeys(vm.dtb_compatibles)
     found += [(f"compatible {c}", f"dtb compatible {c}", "", (c,)) for c in compatibles]
     for p in vm.pci_devices:
-        label = f"{p.name}\nPCI {p.bus:02x}:{p.dev:02x}.{p.fun}"
-        found.append((p.name, label, "", (p.name,)))
+        pci = f"{p.name}\nPCI {p.bus:02x}:{p.dev:02x}.{p.fun}"
+        found.append((p.name, pci, "", (p.name,)))
     for io in vm.ioports:
         found.append((io.name, f"{io.name}\nIO ports {io.start:#x}-{io.end:#x}", "", (io.name,)))
-    out: list[tuple[str, str, tuple[str, ...]]] = []
+    out: list[tuple[str, str | Html, tuple[str, ...]]] = []
     keys: set[str] = set()
-    for name, label, at, names in found:
+    for name, shown, at, names in found:
         key = name if name not in keys else f"{name}@{at}"
         if key not in keys:
             keys.add(key)
-            out.append((key, label, names))
+            out.append((key, shown, names))
     return out
 
 
