@@ -265,6 +265,18 @@ def test_makefile_has_the_shape_of_libvmm_examples() -> None:
     assert '-DGUEST_DTB_IMAGE_PATH=\\"vm0.dtb\\"' in inner
 
 
+@pytest.mark.parametrize(
+    ("example", "mk", "arch"),
+    [("microkit_simple", "simple.mk", "aarch64"), ("microkit_x86", "simple_x86.mk", "x86_64")],
+)
+def test_the_build_names_the_arch_libvmm_compiles_for(example: str, mk: str, arch: str) -> None:
+    # libvmm 0.2.0's vmm.mk stops with "Unsupported architecture" unless ARCH is set
+    # before it is included (its examples read ARCH from the board's gen_config.h)
+    inner = generated(example)[1][mk]
+    assert f"\nARCH := {arch}\n" in inner
+    assert inner.index(f"ARCH := {arch}") < inner.index("include $(LIBVMM)/vmm.mk")
+
+
 def test_one_yaml_gives_a_camkes_app_and_a_microkit_system() -> None:
     plans, files = generated("microkit_vm_minimal")
     assert [(p.platform, p.framework) for p in plans] == [
