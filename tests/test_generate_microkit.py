@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -183,7 +184,7 @@ def test_arm_vm_maps_guest_ram_into_vm_and_vmm_with_the_setvar() -> None:
     assert own.get("mr") == guest[0].get("mr") == "linux_ram"
     assert [(m.get("mr"), m.get("vaddr")) for m in guest] == [
         ("linux_ram", "0x40000000"),
-        ("linux_gic_vcpu", "0x8010000"),
+        ("gic_vcpu", "0x8010000"),
         ("linux_pl011", "0x9000000"),
     ]
     assert pd.find("irq").attrib == {"irq": "33", "id": "1", "trigger": "level"}
@@ -383,3 +384,40 @@ vms:
     assert vm is not None and set(vm.attrib) == {"name"}
     assert plan.vms[0].ram.size == 128 << 20
     assert root.find("memory_region").attrib["size"] == "0x8000000"
+
+
+TWO_ARM_VMS = """name: two
+arch: arm
+sel4_arch: aarch64
+framework: microkit
+platform: qemu_virt_aarch64
+vms:
+  - name: a
+    kernel: {image: linux}
+  - name: b
+    ram: {size: 64MiB}
+    kernel: {image: linux}
+    passthrough: {devices: []}
+"""
+
+
+def _physical_ranges(root: ET.Element) -> list[tuple[int, int, str]]:
+    return sorted(
+        (int(mr.get("phys_addr", "0"), 16), int(mr.get("size", "0"), 16), mr.get("name", ""))
+        for mr in root.findall("memory_region")
+        if mr.get("phys_addr") is not None
+    )
+
+
+def test_two_arm_vms_share_the_one_gic_vcpu_region(tmp_path: Path) -> None:
+    # the Microkit tool refuses two memory regions over one physical page ("physical address
+    # range ... overlaps with another memory region"), so every VM maps the same GICV region
+    files = _system_from(tmp_path, TWO_ARM_VMS)[1]
+    root = ET.fromstring(files["two.system"].encode())
+    ranges = _physical_ranges(root)
+    assert [n for _, _, n in ranges].count("gic_vcpu") == 1
+    for (a, size, name), (b, _, other) in pairwise(ranges):
+        assert a + size <= b, f"{name} overlaps {other}"
+    for vm in root.findall("protection_domain/virtual_machine"):
+        maps = {m.get("mr"): m.get("vaddr") for m in vm.findall("map")}
+        assert maps["gic_vcpu"] == "0x8010000"
