@@ -421,3 +421,14 @@ def test_two_arm_vms_share_the_one_gic_vcpu_region(tmp_path: Path) -> None:
     for vm in root.findall("protection_domain/virtual_machine"):
         maps = {m.get("mr"): m.get("vaddr") for m in vm.findall("map")}
         assert maps["gic_vcpu"] == "0x8010000"
+
+
+def test_the_guest_psci_node_is_libvmms_with_the_smc_conduit() -> None:
+    # libvmm 0.2.0's guests carry `compatible = "arm,psci-0.2", "arm,psci"` with method
+    # "smc" (examples/simple/board/qemu_virt_aarch64/linux.dts): libvmm emulates PSCI on
+    # SMC traps only, and a guest told "hvc" stops at its first PSCI call (libvmm logs
+    # "Unknown syscall")
+    dts = generated("microkit_simple")[1]["vm0.dts"]
+    node = dts[dts.index("\tpsci {") :].split("};", 1)[0]
+    assert 'compatible = "arm,psci-0.2", "arm,psci";' in node
+    assert 'method = "smc";' in node
