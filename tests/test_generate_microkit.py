@@ -285,6 +285,10 @@ def test_one_yaml_gives_a_camkes_app_and_a_microkit_system() -> None:
         ("qemu_virt_aarch64", "microkit"),
     ]
     assert "vm_minimal_both.camkes" in files
+    # the CAmkES VMM boots only with the untyped memory camkes-vm-examples' vm_minimal gives
+    # it (devices.camkes); without it VM_Arm stops "Failed to allocate bootstrap frame"
+    assert "vm0.simple_untyped24_pool = 12;" in files["vm_minimal_both.camkes"]
+    assert "vm0.cnode_size_bits = 23;" in files["vm_minimal_both.camkes"]
     assert "qemu_virt_aarch64/vm_minimal_both.system" in files
     camkes_vm, mk_vm = (p.vms[0] for p in plans)
     assert (camkes_vm.ram.guest, camkes_vm.ram.size, camkes_vm.cmdline) == (
