@@ -15,7 +15,8 @@ What the Microkit backend does not generate yet is refused here, not dropped.
                 E266 x86 RAM not page aligned, E267 not generated for Microkit,
                 E268 a second x86 VM, E269 an image path make cannot name,
                 E270 a board's default passthrough device given to two VMs,
-                E271 ARM guest RAM placed outside the guest memory seL4 keeps free
+                E271 ARM guest RAM placed outside the guest memory seL4 keeps free,
+                E272 a guest left to a console device it is not given
 """
 
 from __future__ import annotations
@@ -329,6 +330,40 @@ def ram_placement(ctx: Ctx) -> list[Diagnostic]:
     return out
 
 
+def console_device(ctx: Ctx) -> list[Diagnostic]:
+    """E272: the board's default `stdout` and `cmdline` name its serial (chosen stdout-path,
+    earlycon at the UART's address; libvmm examples/simple overlay.dts), so a VM that is not
+    given that device and leaves either to the default has a guest that writes to registers
+    it has no mapping of: libvmm stops it at the first write ("unexpected memory fault")."""
+    p = ctx.platform
+    if not on_microkit(p) or p is None or p.arch != "arm" or p.guest is None:
+        return []
+    device = p.guest.stdout
+    if not device:
+        return []
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        if device in _devices_of(ctx, vm)[0]:
+            continue
+        left = [f for f in ("stdout", "cmdline") if getattr(vm, f) is None]
+        if vm.virtio is not None and "stdout" in left:
+            left.remove("stdout")  # a virtio guest's default stdout is dropped in the plan
+        if not left:
+            continue
+        out.append(
+            error(
+                "E272",
+                f"{vm.name} is not given {device}, but its {' and '.join(left)} "
+                f"{'are' if len(left) > 1 else 'is'} {p.name}'s default, which names it: "
+                "the guest would fault at its first write there",
+                ctx.key_span("vms", i, "name"),
+                hint=f'write {" and ".join(left)} for {vm.name} (e.g. stdout: "" and a '
+                "cmdline without earlycon), or pass the device through",
+            )
+        )
+    return out
+
+
 RULES_ONCE = (platforms_of_framework,)
 RULES = (
     framework_of_platform,
@@ -341,4 +376,5 @@ RULES = (
     make_paths,
     default_devices_once,
     ram_placement,
+    console_device,
 )

@@ -103,6 +103,16 @@ CODES: tuple[Code, ...] = (
         "ram: {base: 0x40000000, size: 256MiB, paddr: 0x60000000}",
     ),
     Code(
+        "E272",
+        "a guest left to a console device it is not given",
+        "On an ARM Microkit board the default `stdout` and `cmdline` of a guest name the "
+        "board's serial (chosen stdout-path, and earlycon at the UART's address, as libvmm's "
+        "examples/simple overlay.dts).  A VM that is not given that device must write both: "
+        "its guest would otherwise write to registers it has no mapping of, and libvmm stops "
+        "it at the first write (unexpected memory fault).",
+        "vms:\n  - name: b\n    passthrough: {devices: []}   # no stdout, no cmdline",
+    ),
+    Code(
         "E307",
         "a Microkit name made twice",
         "Memory region and protection domain names are made from VM names (`<vm>_ram`, "
