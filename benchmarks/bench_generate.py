@@ -16,8 +16,8 @@ from pathlib import Path
 import bench_generate_arm  # benchmarks/bench_generate_arm.py, beside this file
 import bench_validate  # its subprocess timing helpers
 
-from sel4vmgen.pipeline import check_file
-from sel4vmgen.render import generate
+from sel4vmgen.app.check import check_file
+from sel4vmgen.app.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 5

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sel4vmgen.app.generate import app_files, generate, resolve_plans, simulate_plans
 from sel4vmgen.model import load
-from sel4vmgen.render import RenderContext, generate, render_plans, resolve_plans, simulate_plans
+from sel4vmgen.render import RenderContext
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 REPEATS = 5
@@ -58,7 +59,7 @@ def stages(path: Path) -> dict[str, float]:
         "load": median_s(lambda: load(path)),
         "resolve": median_s(lambda: resolve_plans(loaded)),
         "simulate": median_s(lambda: simulate_plans(plans)),
-        "render": median_s(lambda: render_plans(plans, ctx)),
+        "render": median_s(lambda: app_files(plans, ctx)),
         "generate": total,
     }
 

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from sel4vmgen import scaffold
+from sel4vmgen.app.check import check_file
 from sel4vmgen.graph import memory_dot, system_dot
-from sel4vmgen.pipeline import check_file
 from sel4vmgen.plan import resolve_all
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.platforms import names

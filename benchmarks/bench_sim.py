@@ -71,7 +71,35 @@ def explore_figure(name: str, reductions: Reductions, limits: Limits) -> None:
     print(f"  {name:<34} {r.states:>9} states  {dt:8.3f} s  {r.states / dt:>9.0f} states/s  {done}")
 
 
+def examples() -> None:
+    """`simulate --explore` of every example at its default bounds: the plan's threads on
+    the kernel model, one system per VM."""
+    from sim_plans import resolve_file
+
+    from sel4vmgen.sim import Options, simulate
+
+    root = Path(__file__).resolve().parent.parent / "examples"
+    print(f"  {'example':<22} {'platform':<20} {'states':>8} {'depth':>6} {'time':>8}  exhaustive")
+    for path in sorted(root.glob("*.yaml")):
+        for plan in resolve_file(path):
+            start = time.perf_counter()
+            r = simulate(plan, Options(explore=True))
+            dt = time.perf_counter() - start
+            e = r.explored
+            assert e is not None
+            rate = e.states / e.seconds if e.seconds else 0
+            print(
+                f"  {path.stem:<22} {plan.platform:<20} {e.states:>8} {e.max_depth:>6} "
+                f"{dt:7.2f}s  {'yes' if e.complete else 'no'}  ({rate:.0f} states/s)"
+                + ("" if r.ok else f"  VIOLATION {[v.code for v in r.violations]}")
+            )
+
+
 def main() -> None:
+    if "--examples" in sys.argv:
+        print("examples, explored at their default bounds:")
+        examples()
+        return
     events, calls, dt = kernel_ping_pong()
     print(
         f"kernel model, IPC ping-pong:  {events / dt:>10.0f} timed events/s, "

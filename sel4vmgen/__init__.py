@@ -1,15 +1,14 @@
 """sel4vmgen: one YAML file to a checked, simulated seL4 CAmkES VMM application.
 
 The Python API mirrors the command line: `load`, `check`, `resolve`,
-`generate`, `simulate`.  Submodules are imported on first use so that the
+`generate`, `simulate`, and `__version__` (from the package metadata,
+`sel4vmgen.version`).  Submodules are imported on first use so that the
 command line starts fast.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-
-__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from sel4vmgen.model import Loaded
@@ -23,12 +22,20 @@ def load(path: str) -> Loaded:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from sel4vmgen.version import version
+
+        return version()
     if name == "check":
         from sel4vmgen.rules import check
 
         return check
+    if name == "resolve":
+        from sel4vmgen.plan import resolve
+
+        return resolve
     if name == "generate":
-        from sel4vmgen.render import generate
+        from sel4vmgen.app.generate import generate
 
         return generate
     if name == "simulate":

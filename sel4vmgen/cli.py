@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from typing import Any
 
 import click
-
-from sel4vmgen import __version__
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("sel4vmgen.commands.validate", "check system files and report every problem"),
@@ -54,14 +53,35 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """`--version`: the package's version (read only when asked for)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from sel4vmgen.version import version
+
+    click.echo(f"sel4vmgen, version {version()}")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="sel4vmgen")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """sel4vmgen: one YAML file to a checked, simulated seL4 CAmkES VMM application."""
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console entry point; click turns usage errors into exit code 2."""
+    """Console entry point; click turns usage errors into exit code 2.
+
+    The command line uses no pydantic plugin, so it tells pydantic not to look for any:
+    the look-up reads every installed package's entry points, a large part of the start."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         return cli.main(args=argv, prog_name="sel4vmgen")
     except KeyboardInterrupt:

@@ -1,6 +1,6 @@
 """Diagnostics: the one type every stage reports problems with, and its output formats.
 
-A `Diagnostic` has a stable code (see `codes.py`), a severity, a message, the
+A `Diagnostic` has a stable code (see `codes/`), a severity, a message, the
 source span it points at (and a second span when two places conflict) and an
 optional hint.  Formatters turn a list of them into text (file:line:col, the
 source line and a caret), JSON, GitHub workflow annotations or SARIF 2.1.0.

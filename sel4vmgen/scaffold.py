@@ -25,14 +25,14 @@ from typing import Any
 
 from cookiecutter.exceptions import CookiecutterException
 
+from sel4vmgen.app.check import check_file
 from sel4vmgen.diagnostics import Diagnostic, Span, has_errors
-from sel4vmgen.pipeline import check_file
 from sel4vmgen.platforms import Platform, UnknownPlatform, load, names
+from sel4vmgen.units import GIB, KIB, MIB
 
 SEL4_ARCHS = ("aarch64", "aarch32", "x86_64", "ia32")
 OS_KINDS = ("linux-buildroot", "linux-custom")
 EXTRA_KEYS = ("cmdline", "system", "schema")  # settable with --set, never asked
-MiB = 1 << 20
 
 # Guest images camkes-vm-examples' apps/Arm/vm_minimal/CMakeLists.txt adds to the file
 # server, per KernelARMPlatform, from the camkes-vm-images checkout: (folder, initrd file).
@@ -188,7 +188,7 @@ def default(key: str, answers: Mapping[str, str]) -> str:
     if key == "vcpus":
         return str(guest.vcpus if guest is not None else 1)
     if key == "ram":
-        return size_text(guest.ram_size if guest is not None else 128 * MiB)
+        return size_text(guest.ram_size if guest is not None else 128 * MIB)
     if key == "console":
         return _console_default(plat)
     if key == "passthrough":
@@ -210,7 +210,7 @@ def choices(key: str, answers: Mapping[str, str]) -> tuple[str, ...]:
 
 def size_text(n: int) -> str:
     """Bytes as the shortest exact unit: 512MiB, 1GiB, 0x1800."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", MiB), ("KiB", 1 << 10)):
+    for unit, scale in (("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
         if n % scale == 0:
             return f"{n // scale}{unit}"
     return hex(n)
@@ -322,19 +322,15 @@ def _parse_size(text: str) -> int | None:
 
 
 def layout(plat: Platform | None, ram: str) -> Layout:
-    """Where the images go: the platform's vm_minimal addresses while they fit in the RAM
-    asked for; otherwise the DTB 16 MiB below the top and the initrd right under it
-    (camkes-vm-examples vm_multi places them so)."""
+    """Where the images go: where `resolve` would put them in the RAM asked for
+    (`plan.arm.boot_addresses`), written into the guest so that the reader sees them."""
     size = _parse_size(ram)
     if plat is None or plat.arch != "arm" or plat.guest is None or size is None:
         return Layout(size)
+    from sel4vmgen.plan.arm import boot_addresses
+
     g = plat.guest
-    end = g.ram_base + size
-    dtb, initrd = g.dtb_addr, g.initrd_addr
-    fits = dtb + MiB <= end and initrd + g.initrd_max_size <= end
-    if not fits and size >= 16 * MiB + g.initrd_max_size + 16 * MiB:
-        dtb = end - 16 * MiB
-        initrd = dtb - g.initrd_max_size
+    dtb, initrd, _ = boot_addresses(g.ram_base, size, g)
     return Layout(size, g.ram_base, g.ram_paddr, dtb, initrd)
 
 

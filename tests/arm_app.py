@@ -13,10 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from sel4vmgen.app.generate import app_files, resolve_plans
 from sel4vmgen.diagnostics import DiagnosticError
 from sel4vmgen.model import load
 from sel4vmgen.plan.model import Plan
-from sel4vmgen.render import RenderContext, render_plans, resolve_plans
+from sel4vmgen.render import RenderContext
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -169,7 +170,7 @@ def generated(path: Path) -> tuple[tuple[Plan, ...], dict[str, str]]:
     """The plans and every file `generate` writes for a system file (plan.json included)."""
     loaded = load(path)
     plans = resolve_plans(loaded)
-    files = render_plans(plans, RenderContext(loaded.base_dir, loaded.system.name))
+    files = app_files(plans, RenderContext(loaded.base_dir, loaded.system.name))
     # the examples name images by checkout variables and copy their component sources into
     # the app, so nothing generated may name this checkout's location
     assert not [rel for rel, text in files.items() if str(ROOT) in text]

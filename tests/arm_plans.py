@@ -72,7 +72,12 @@ def vm_plan(
         vcpus=vcpus,
         priority=100,
         ram=Region("ram", "ram", ram_size, guest=ram_base, paddr=ram_base),
-        kernel=Image("kernel", "linux", "${CAMKES_VM_IMAGES_DIR}/qemu-arm-virt/linux"),
+        kernel=Image(
+            "kernel",
+            "linux",
+            "${CAMKES_VM_IMAGES_DIR}/qemu-arm-virt/linux",
+            guest=ram_base + 0x80000,
+        ),
         initrd=Image(
             "initrd",
             "linux-initrd",
@@ -83,7 +88,6 @@ def vm_plan(
         ),
         dtb=dtb if (provide or index == 0) else replace(dtb, fs_name=""),
         dtb_mode="provide" if provide else "generate",
-        kernel_entry=ram_base + 0x80000,
         cmdline=cmdline,
         stdout=stdout,
         dtb_nodes=("/pl011@9000000",) if index == 0 else (),

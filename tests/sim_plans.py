@@ -48,7 +48,6 @@ def x86_vm(index: int = 0, latency_us: int | None = None) -> VmPlan:
         initrd=None,
         dtb=None,
         dtb_mode="none",
-        kernel_entry=None,
         cmdline="console=ttyS0",
         stdout=None,
         irq_latency_us=latency_us,
@@ -93,7 +92,6 @@ def arm_vm(
         initrd=Image("initrd", "rootfs", "rootfs.cpio", guest=0x4D700000, max_size=0x1900000),
         dtb=Image("dtb", "", "", guest=0x4F000000, format="dtb"),
         dtb_mode="generate",
-        kernel_entry=0x40080000,
         cmdline="console=ttyAMA0",
         stdout="/pl011@9000000",
         irq_latency_us=latency_us,
@@ -150,7 +148,7 @@ def arm_plan(
 
 def resolve_file(path: Path) -> tuple[Plan, ...]:
     """The plans a system file resolves to, as `simulate FILE` makes them."""
-    from sel4vmgen.pipeline import check_file
+    from sel4vmgen.app.check import check_file
     from sel4vmgen.plan.resolve import resolve_all
 
     checked = check_file(str(path))

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, MINIMAL_X86, run_cli
 
-from sel4vmgen.pipeline import check_file, exit_code
+from sel4vmgen.app.check import check_file, exit_code
 
 STAGES = ("bad-at-load", "bad-at-validate")
 HEADER = "# expect: "

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from sel4vmgen.app.check import check_file
 from sel4vmgen.model import load
-from sel4vmgen.pipeline import check_file
 from sel4vmgen.plan import resolve_all
 from sel4vmgen.plan.model import Plan, Region, VmPlan
 
@@ -56,7 +56,7 @@ def _arm_address(vm: VmPlan) -> dict[str, int]:
         "ram_size": ram.size,
         "dtb_addr": vm.dtb.guest if vm.dtb and vm.dtb.guest is not None else -1,
         "initrd_addr": vm.initrd.guest if vm.initrd and vm.initrd.guest is not None else -1,
-        "kernel_entry_addr": vm.kernel_entry or 0,
+        "kernel_entry_addr": vm.kernel.guest or 0,
     }
     if vm.initrd is not None and vm.initrd.max_size is not None:
         out["initrd_max_size"] = vm.initrd.max_size
@@ -113,7 +113,7 @@ def _arm_vm(vm: VmPlan, plan: Plan) -> dict[str, Any]:
 def _x86_vm(vm: VmPlan) -> dict[str, Any]:
     i = vm.instance
     out: dict[str, Any] = {
-        f"{i}.guest_ram_mb": vm.guest_ram_mb,
+        f"{i}.guest_ram_mb": vm.ram.size >> 20,
         f"{i}.iospace_domain": vm.iospace_domain,
         f"{i}.kernel_cmdline": vm.cmdline,
         f"{i}.kernel_image": vm.kernel.fs_name,
@@ -337,7 +337,7 @@ def test_vm_multi_layout_is_what_sel4vmgen_would_choose_itself() -> None:
     auto = resolve(stripped, platform("qemu-arm-virt"))
     written = resolve(loaded.system, platform("qemu-arm-virt"))
     for a, w in zip(auto.vms, written.vms, strict=True):
-        assert (a.ram, a.kernel_entry) == (w.ram, w.kernel_entry)
+        assert (a.ram, a.kernel.guest) == (w.ram, w.kernel.guest)
         assert a.initrd is not None and w.initrd is not None
         assert a.initrd.guest == w.initrd.guest
         assert a.dtb_mode == w.dtb_mode == "generate"

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from sel4vmgen.app.check import UNREADABLE, Checked, check_file, exit_code
 from sel4vmgen.codes import whole
-from sel4vmgen.pipeline import UNREADABLE, Checked, check_file, exit_code
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 FUZZ = settings(
@@ -247,16 +247,16 @@ def test_what_validate_accepts_generates_simulates_and_draws(
     sim = run_cli("simulate", str(app), "--duration-ms", "5")
     assert sim.exit_code in (0, 1), sim.stderr
     assert "corrupt plan" not in sim.stderr
-    from sel4vmgen.commands.simulate import plan_files
+    from sel4vmgen.app.planfile import plan_paths
 
-    for plan in plan_files(app):
+    for plan in plan_paths(app):
         drawn = run_cli("graph", str(plan), "-o", str(here / "system.dot"))
         assert drawn.exit_code == 0, drawn.stderr
 
 
 def test_validate_reports_what_resolving_refuses(tmp_path: Path) -> None:
     """Found by the property above: one file-server name for a kernel and an initrd was first
-    refused by `generate` (E301); `validate` now reports it at the VM."""
+    refused by `generate` (E301); the rules now refuse it at the initrd's name (E281)."""
     system = tmp_path / "system.yaml"
     system.write_text(
         "name: s\narch: arm\nsel4_arch: aarch64\nplatform: qemu-arm-virt\nvms:\n"
@@ -267,6 +267,6 @@ def test_validate_reports_what_resolving_refuses(tmp_path: Path) -> None:
     run = run_cli("validate", str(system))
     assert run.exit_code == 1
     assert (
-        f"{system}:6:5: error[E301]: on qemu-arm-virt: file-server name 'linux' is used for "
+        f"{system}:8:40: error[E281]: file-server name 'linux' is used for "
         "linux (vm0) and rootfs.cpio (vm0)"
     ) in run.stderr.splitlines()

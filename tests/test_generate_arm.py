@@ -40,13 +40,14 @@ from arm_plans import arm_plan, crossvm_vm, linked_vms, vm_plan
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sel4vmgen.app.generate import app_files, resolve_plans
+from sel4vmgen.app.writer import WriteError, check_tree, safe_relpath, write_tree
 from sel4vmgen.diagnostics import DiagnosticError
 from sel4vmgen.model import load
 from sel4vmgen.plan.model import ComponentPlan, Plan, Setting
-from sel4vmgen.render import RenderContext, render_plans, resolve_plans
+from sel4vmgen.render import RenderContext
 from sel4vmgen.render.arm import render
 from sel4vmgen.render.env import RenderError
-from sel4vmgen.render.writer import WriteError, check_tree, safe_relpath, write_tree
 
 GOLDEN = ROOT / "tests" / "golden" / "arm"
 REAL = json.loads((ROOT / "tests" / "data" / "real_arm_subset.json").read_text())
@@ -370,7 +371,7 @@ def test_hostile_strings_are_written_verbatim_and_read_back_exactly() -> None:
 def test_a_string_camkes_cannot_carry_is_refused_not_written(cmdline: str, message: str) -> None:
     plan = arm_plan(vm_plan(0, cmdline=cmdline))
     with pytest.raises(DiagnosticError) as e:
-        render_plans((plan,), CTX)
+        app_files((plan,), CTX)
     [d] = e.value.diagnostics
     assert d.code == "E405"
     assert d.message.startswith(message)
@@ -402,7 +403,7 @@ def test_output_is_deterministic(case: str) -> None:
 
 
 def test_written_app_checks_clean_and_edits_need_force(tmp_path: Path) -> None:
-    files = render_plans(_multi(), CTX)
+    files = app_files(_multi(), CTX)
     out = tmp_path / "app"
     write_tree(out, files, version="t", input_sha256="0")
     assert check_tree(out, files, "t", "0") == ()
@@ -640,7 +641,7 @@ def test_a_provided_device_tree_reads_back_as_the_resolved_plan(tmp_path: Path) 
     system.write_text(PROVIDED)
     loaded = load(system)
     plans = resolve_plans(loaded)
-    files = render_plans(plans, RenderContext(FIXED_BASE, "provided"))
+    files = app_files(plans, RenderContext(FIXED_BASE, "provided"))
     assert DTC is not None
     for plan in plans:
         [vm] = plan.vms

@@ -21,10 +21,11 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
+from sel4vmgen.app.generate import app_files
 from sel4vmgen.model import load
 from sel4vmgen.plan import resolve_all
 from sel4vmgen.plan.model import Plan
-from sel4vmgen.render import RenderContext, render_plans
+from sel4vmgen.render import RenderContext
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "microkit"
@@ -97,7 +98,7 @@ def generated(example: str) -> tuple[tuple[Plan, ...], dict[str, str]]:
     loaded = load(ROOT / "examples" / f"{example}.yaml")
     plans = resolve_all(loaded)
     ctx = RenderContext(loaded.base_dir, loaded.system.name, "test", "")
-    return plans, render_plans(plans, ctx)
+    return plans, app_files(plans, ctx)
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -332,7 +333,7 @@ def _system_from(tmp_path: Path, text: str) -> tuple[Plan, dict[str, str]]:
     path.write_text(text)
     loaded = load(path)
     plans = resolve_all(loaded)
-    return plans[0], render_plans(plans, RenderContext(tmp_path, loaded.system.name, "t", ""))
+    return plans[0], app_files(plans, RenderContext(tmp_path, loaded.system.name, "t", ""))
 
 
 SMP = """name: smp

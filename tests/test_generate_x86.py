@@ -25,10 +25,13 @@ from x86_plans import (
     zmq_samples,
 )
 
+import sel4vmgen.app.generate as app_generate
 import sel4vmgen.render as render
+from sel4vmgen.app.check import check_file
+from sel4vmgen.app.generate import app_files
+from sel4vmgen.app.writer import MANIFEST
 from sel4vmgen.cli import cli
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
-from sel4vmgen.pipeline import check_file
 from sel4vmgen.plan.model import (
     Dataport,
     Event,
@@ -37,9 +40,8 @@ from sel4vmgen.plan.model import (
     Setting,
     VmPlan,
 )
-from sel4vmgen.render import RenderContext, render_plans
+from sel4vmgen.render import RenderContext
 from sel4vmgen.render.env import RenderError, render_template
-from sel4vmgen.render.writer import MANIFEST
 from sel4vmgen.sim.run import quick_check_scope
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +52,7 @@ CTX = RenderContext(Path("/images-root"), "x")
 
 
 def rendered(p: Plan) -> dict[str, str]:
-    return render_plans([p], CTX)
+    return app_files([p], CTX)
 
 
 # ---------------------------------------------------------------- golden apps
@@ -478,7 +480,7 @@ def system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A valid system file whose resolved plan is `minimal()` (resolution is tested elsewhere)."""
     src = tmp_path / "minimal.yaml"
     src.write_text((ROOT / "examples" / "minimal.yaml").read_text())
-    monkeypatch.setattr(render, "resolve_plans", lambda loaded: (minimal(),))
+    monkeypatch.setattr(app_generate, "resolve_plans", lambda loaded: (minimal(),))
     return src
 
 
@@ -554,7 +556,7 @@ def test_a_template_failing_half_way_leaves_the_old_output(
         return real(env, name, **values)
 
     monkeypatch.setattr(x86, "render_template", failing)
-    monkeypatch.setattr(render, "resolve_plans", lambda loaded: (optiplex9020(),))
+    monkeypatch.setattr(app_generate, "resolve_plans", lambda loaded: (optiplex9020(),))
     code, output = run(str(system), "-o", str(out))
     assert (code, output.splitlines()[0]) == (1, "error[E405]: template app.camkes.j2: boom")
     assert tree(out) == before
@@ -568,7 +570,7 @@ def test_symlink_planted_in_the_output_folder_is_refused(
     outside.mkdir()
     out.mkdir()
     (out / "src").symlink_to(outside)
-    monkeypatch.setattr(render, "resolve_plans", lambda loaded: (optiplex9020(),))
+    monkeypatch.setattr(app_generate, "resolve_plans", lambda loaded: (optiplex9020(),))
     code, output = run(str(system), "-o", str(out), "--force")
     assert code == 1
     assert "error[E403]: refusing to write src/cross_vm_connections.c: src is a symlink" in output
@@ -587,7 +589,7 @@ def test_simulation_violation_blocks_writing_unless_no_simulate(
     system: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     violation = Diagnostic("E501", "vm0: an interrupt was lost")
-    monkeypatch.setattr(render, "simulate_plans", lambda plans, doc=None: (violation,))
+    monkeypatch.setattr(app_generate, "simulate_plans", lambda plans, doc=None: (violation,))
     out = tmp_path / "app"
     code, output = run(str(system), "-o", str(out))
     assert code == 1
@@ -630,7 +632,7 @@ def generate_example(stem: str, out: Path) -> dict[str, str]:
     """Generate an example into `out`; the files, with the examples folder written `<examples>`."""
     checked = check_file(ROOT / "examples" / f"{stem}.yaml")
     assert checked.ok and checked.loaded is not None, checked.diagnostics
-    result = render.generate(checked.loaded, out)
+    result = app_generate.generate(checked.loaded, out)
     assert result.ok
     examples = (ROOT / "examples").resolve().as_posix()
     return {

@@ -24,6 +24,7 @@ from sel4vmgen.plan.model import (
     ComponentPlan,
     Dataport,
     Event,
+    Gic,
     Image,
     IrqRoute,
     PciDevice,
@@ -152,7 +153,6 @@ def _arm_vm(index: int, base: int, **more: object) -> VmPlan:
         "initrd": _image("initrd", "linux-initrd", inst, base + 0x5700000, 0x1900000),
         "dtb": _image("dtb", "linux-dtb", inst, base + 0x7000000, 0x10000),
         "dtb_mode": "generate",
-        "kernel_entry": base + 0x80000,
         "cmdline": "console=hvc0",
         "stdout": "hvc0",
     }
@@ -204,6 +204,7 @@ def arm_plan() -> Plan:
         vms=(vm0, vm1),
         threads=threads,
         irq_routes=routes,
+        gic=Gic(2, 0x08000000, 0x08010000, 0x08040000, 0x08030000, 4, 25, 27),
         file_server=(
             _image("kernel", "linux", None, None, None),
             _image("initrd", "linux-initrd", None, None, None),
@@ -237,7 +238,6 @@ def x86_plan() -> Plan:
         initrd=_image("initrd", "rootfs.cpio", None, None, None),
         dtb=None,
         dtb_mode="none",
-        kernel_entry=None,
         cmdline="console=ttyS0",
         stdout=None,
         pci_devices=(PciDevice("nic", 0, 0x19, 0, 11),),
@@ -720,7 +720,7 @@ def test_devices_with_one_name_get_distinct_nodes() -> None:
 
 
 def _resolved(path: Path) -> Plan:
-    from sel4vmgen.pipeline import check_file
+    from sel4vmgen.app.check import check_file
     from sel4vmgen.plan import resolve_all
 
     checked = check_file(path)
@@ -808,7 +808,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_examples_draw_with_no_false_overlap(example: Path) -> None:
-    from sel4vmgen.pipeline import check_file
+    from sel4vmgen.app.check import check_file
     from sel4vmgen.plan import resolve_all
 
     checked = check_file(example)

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from sel4vmgen import scaffold
+from sel4vmgen.app.check import check_file
 from sel4vmgen.cli import cli
 from sel4vmgen.diagnostics import format_text, has_errors
-from sel4vmgen.pipeline import check_file
 
 PLATFORMS = ("pc99", "qemu-arm-virt", "tx2", "tx1", "tk1", "zcu102", "odroidc2", "exynos5422")
 
@@ -54,7 +54,7 @@ def test_scaffolded_guest_validates_generates_and_simulates(platform: str, tmp_p
     system = checked.loaded.system
     assert system.platforms == (platform,) and system.vms[0].name == name
 
-    from sel4vmgen.render import generate
+    from sel4vmgen.app.generate import generate
 
     done = generate(checked.loaded, tmp_path / "app")
     assert done.ok, format_text(done.violations)

@@ -71,7 +71,7 @@ def test_arm_defaults_come_from_the_platform_guest_layout(tmp_path: Path) -> Non
     vm = plan.vms[0]
     assert (vm.instance, vm.component, vm.vcpus, vm.priority) == ("vm0", "VM", 2, 100)
     assert (vm.ram.guest, vm.ram.paddr, vm.ram.size) == (0x40000000, 0x40000000, 0x20000000)
-    assert vm.kernel_entry == 0x40080000
+    assert vm.kernel.guest == 0x40080000
     assert vm.stdout == "/pl011@9000000" and vm.cmdline == ""
     assert vm.dtb_nodes == ("/pl011@9000000",)
     assert [(r.paddr, r.size) for r in vm.untyped_mmios] == [
@@ -120,7 +120,7 @@ def test_aarch32_entry_offset_and_cmake_options(tmp_path: Path) -> None:
     )
     plan = resolve_all(system(tmp_path, text))[0]
     vm = plan.vms[0]
-    assert vm.kernel_entry == 0x40008000 and vm.kernel.format == "zImage"
+    assert vm.kernel.guest == 0x40008000 and vm.kernel.format == "zImage"
     assert (plan.kernel_platform, plan.arm_platform) == ("exynos5", "exynos5422")
     assert [(o.name, o.value) for o in plan.cmake_options] == [
         ("VmPCISupport", True),
@@ -170,45 +170,11 @@ def test_cross_vm_windows_ids_badges_and_irq(tmp_path: Path) -> None:
     assert [(c.name, c.type) for c in plan.components] == [("peer", "Peer")]
 
 
-def test_no_free_irq_for_cross_vm_events_is_e306(tmp_path: Path) -> None:
-    text = (
-        "name: t\narch: arm\nsel4_arch: aarch64\nplatform: zcu102\n"
-        "components:\n  - {name: peer, type: Peer}\n"
-        'vms:\n  - name: a\n    kernel: {image: "${CAMKES_VM_IMAGES_DIR}/zynqmp/linux"}\n'
-        "connections:\n  - type: cross_vm\n    vm: a\n    component: peer\n"
-        "    events: [{name: e, direction: to_vm, peer: e}]\n"
-    )
-    with pytest.raises(DiagnosticError) as info:
-        resolve_all(system(tmp_path, text))
-    (d,) = info.value.diagnostics
-    assert (d.code, d.message) == (
-        "E306",
-        "on zcu102: VM a: platform zcu102 has no free interrupt for notifications",
-    )
-    assert d.span is not None and (d.span.line, d.span.col) == (8, 11)  # the VM's name
-
-
-def test_no_free_irq_for_a_virtio_console_points_at_virtio(tmp_path: Path) -> None:
-    text = (
-        "name: t\narch: arm\nsel4_arch: aarch64\nplatform: tx1\n"
-        'vms:\n  - name: a\n    kernel: {image: "${CAMKES_VM_IMAGES_DIR}/tx1/linux"}\n'
-        "    virtio: {console: true}\n"
-    )
-    with pytest.raises(DiagnosticError) as info:
-        resolve_all(system(tmp_path, text))
-    (d,) = info.value.diagnostics
-    assert (d.code, d.message) == (
-        "E306",
-        "on tx1: VM a: platform tx1 has no free interrupt for notifications",
-    )
-    assert d.span is not None and (d.span.line, d.span.col) == (8, 13)
-
-
 def test_x86_vm_defaults_relocs_and_iospace_domains(tmp_path: Path) -> None:
     vms = x86_vm("a") + x86_vm("b", "    iospace_domain: 0x10\n") + x86_vm("c")
     plan = x86(tmp_path, vms)
     got = [
-        (v.component, v.guest_ram_mb, v.iospace_domain, v.kernel_relocs, v.priority)
+        (v.component, v.ram.size >> 20, v.iospace_domain, v.kernel_relocs, v.priority)
         for v in plan.vms
     ]
     assert got == [
@@ -231,21 +197,36 @@ def test_x86_64_has_no_relocs_and_its_cmake_options_in_order(tmp_path: Path) -> 
     extra = "kernel_options:\n  LibSel4VMMUseHPET: true\n  KernelHugePage: false\n"
     plan = x86(tmp_path, x86_vm("a"), "x86_64", extra)
     assert plan.vms[0].kernel_relocs == ""
+    # KernelSel4Arch and KernelMaxNumNodes are these two fields, written first by the renderer
+    assert (plan.sel4_arch, plan.num_nodes) == ("x86_64", 1)
     assert [(o.name, o.value) for o in plan.cmake_options] == [
-        ("KernelSel4Arch", "x86_64"),
         ("KernelX86_64VTX64BitGuests", True),
-        ("KernelMaxNumNodes", 1),
         ("LibSel4VMMUseHPET", True),
         ("KernelHugePage", False),
     ]
 
 
-def test_x86_ram_must_be_whole_mib(tmp_path: Path) -> None:
+def test_x86_ram_in_whole_mib_is_a_rule_and_the_renderer_guards_it(tmp_path: Path) -> None:
+    """The rules refuse the size at its line (E211); resolve assumes a checked system, and a
+    plan that holds such RAM anyway breaks an invariant and is refused by the renderer
+    (camkes-vm's guest_ram_mb cannot carry it) as an internal error, never rounded."""
+    from sel4vmgen.app.generate import app_files
+    from sel4vmgen.plan.invariants import problems
+    from sel4vmgen.render import RenderContext
+    from sel4vmgen.rules import check
+
+    loaded = system(
+        tmp_path,
+        "name: t\narch: x86\nsel4_arch: ia32\nplatform: pc99\nvms:\n"
+        + x86_vm("a", "    ram: {size: 0x180000}\n"),
+    )
+    assert [(d.code, d.span.line if d.span else 0) for d in check(loaded)] == [("E211", 8)]
+    plan = resolve_all(loaded)[0]
+    assert problems(plan) == ["VM vm0: RAM 0x180000 is not a whole number of MiB"]
     with pytest.raises(DiagnosticError) as info:
-        x86(tmp_path, x86_vm("a", "    ram: {size: 0x180000}\n"))
+        app_files([plan], RenderContext(tmp_path, "t"))
     (d,) = info.value.diagnostics
-    assert d.code == "E303" and d.span is not None and (d.span.line, d.span.col) == (8, 17)
-    assert d.message == "on pc99: VM a: RAM size 0x180000 is not a whole number of MiB"
+    assert (d.code, d.message) == ("E405", "vm0: guest RAM 0x180000 is not a whole number of MiB")
 
 
 def test_image_paths_are_kept_as_written_with_a_base(tmp_path: Path) -> None:
@@ -263,17 +244,6 @@ def test_image_paths_are_kept_as_written_with_a_base(tmp_path: Path) -> None:
         ("other", "${CAMKES_VM_IMAGES_DIR}/rootfs.cpio", "build", "vm1"),
     ]
     assert str(tmp_path) not in plan.to_json()
-
-
-def test_one_file_server_name_for_two_files_is_e301(tmp_path: Path) -> None:
-    vms = "  - name: a\n    kernel: {image: a/linux}\n  - name: b\n    kernel: {image: b/linux}\n"
-    with pytest.raises(DiagnosticError) as info:
-        arm(tmp_path, vms)
-    (d,) = info.value.diagnostics
-    assert d.code == "E301" and d.span is not None and d.span.line == 8
-    assert d.message == (
-        "on qemu-arm-virt: file-server name 'linux' is used for a/linux (vm0) and b/linux (vm1)"
-    )
 
 
 def test_virtqueues_are_numbered_like_vm_multi(tmp_path: Path) -> None:
@@ -294,17 +264,6 @@ def test_virtqueues_are_numbered_like_vm_multi(tmp_path: Path) -> None:
         ("vm2", "send1", 1, "recv1", 0, "02:00:00:00:AA:03"),
     ]
     assert ("VmVirtioNetVirtqueue", True) in [(o.name, o.value) for o in plan.cmake_options]
-
-
-def test_unknown_platform_reaching_resolve_is_e305(tmp_path: Path) -> None:
-    loaded = system(
-        tmp_path,
-        "name: t\narch: arm\nsel4_arch: aarch64\nplatform: rpi4\nvms:\n" + ARM_VM.format(name="a"),
-    )
-    with pytest.raises(DiagnosticError) as info:
-        resolve_all(loaded)
-    (d,) = info.value.diagnostics
-    assert d.code == "E305" and d.span is not None and (d.span.line, d.span.col) == (4, 11)
 
 
 def test_resolve_is_pure(tmp_path: Path) -> None:
@@ -354,16 +313,61 @@ def test_plan_command_unreadable_file_exits_2(tmp_path: Path, cli: Callable[...,
     assert r.exit_code == 2 and "E001" in r.stderr
 
 
-def test_connection_to_an_unknown_vm_reaching_resolve_is_e304(tmp_path: Path) -> None:
-    extra = "connections:\n  - {type: virtio_net, between: [a, ghost]}\n"
+# Systems the rules refuse, fed to resolve anyway: (YAML, the rule's code, where resolve's
+# internal error points).  Resolve assumes a checked system; what it still meets is a bug.
+UNCHECKED = {
+    "one file-server name for two files": (
+        "name: t\narch: arm\nsel4_arch: aarch64\nplatform: qemu-arm-virt\nvms:\n"
+        "  - name: a\n    kernel: {image: a/linux}\n  - name: b\n    kernel: {image: b/linux}\n",
+        "E281",
+        (8, 5),
+    ),
+    "cross-VM event, no free IRQ": (
+        "name: t\narch: arm\nsel4_arch: aarch64\nplatform: zcu102\n"
+        "components:\n  - {name: peer, type: Peer}\n"
+        'vms:\n  - name: a\n    kernel: {image: "${CAMKES_VM_IMAGES_DIR}/zynqmp/linux"}\n'
+        "connections:\n  - type: cross_vm\n    vm: a\n    component: peer\n"
+        "    events: [{name: e, direction: to_vm, peer: e}]\n",
+        "E280",
+        (8, 11),
+    ),
+    "virtio console, no free IRQ": (
+        "name: t\narch: arm\nsel4_arch: aarch64\nplatform: tx1\n"
+        'vms:\n  - name: a\n    kernel: {image: "${CAMKES_VM_IMAGES_DIR}/tx1/linux"}\n'
+        "    virtio: {console: true}\n",
+        "E280",
+        (8, 13),
+    ),
+    "unknown platform": (
+        "name: t\narch: arm\nsel4_arch: aarch64\nplatform: rpi4\nvms:\n" + ARM_VM.format(name="a"),
+        "E204",
+        (4, 11),
+    ),
+    "connection to an unknown VM": (
+        "name: t\narch: arm\nsel4_arch: aarch64\nplatform: qemu-arm-virt\nvms:\n"
+        + ARM_VM.format(name="a")
+        + "connections:\n  - {type: virtio_net, between: [a, ghost]}\n",
+        "E228",
+        (9, 37),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", UNCHECKED, ids=list(UNCHECKED))
+def test_what_the_rules_refuse_is_an_internal_error_in_resolve(tmp_path: Path, case: str) -> None:
+    from sel4vmgen.rules import check
+
+    text, rule, (line, col) = UNCHECKED[case]
+    loaded = system(tmp_path, text)
+    assert rule in {d.code for d in check(loaded)}
     with pytest.raises(DiagnosticError) as info:
-        arm(tmp_path, ARM_VM.format(name="a"), extra)
+        resolve_all(loaded)
     (d,) = info.value.diagnostics
-    assert d.message == "on qemu-arm-virt: connection names 'ghost', which is not a VM or component"
-    assert d.code == "E304" and d.span is not None and (d.span.line, d.span.col) == (9, 37)
+    assert d.code == "E309" and d.span is not None and (d.span.line, d.span.col) == (line, col)
+    assert "internal error: " in d.message and "a bug in sel4vmgen" in d.message
 
 
-def test_platform_without_guest_layout_is_e302(tmp_path: Path) -> None:
+def test_platform_without_guest_layout_is_an_internal_error(tmp_path: Path) -> None:
     import dataclasses
 
     from sel4vmgen.plan import PlanError
@@ -372,18 +376,20 @@ def test_platform_without_guest_layout_is_e302(tmp_path: Path) -> None:
     bare = dataclasses.replace(platform("qemu-arm-virt"), guest=None)
     with pytest.raises(PlanError) as info:
         resolve(loaded.system, bare)
-    assert (info.value.code, info.value.path) == ("E302", ("vms", 0))
-    assert info.value.message == "platform qemu-arm-virt has no default guest layout"
+    assert (info.value.code, info.value.path) == ("E309", ("vms", 0))
+    assert info.value.message.startswith(
+        "internal error: platform qemu-arm-virt has no default guest layout; "
+    )
 
 
-def test_a_plan_error_in_a_per_platform_patch_points_at_the_patch(tmp_path: Path) -> None:
+def test_a_refusal_in_a_per_platform_patch_points_at_the_patch(tmp_path: Path) -> None:
+    from sel4vmgen.rules import check
+
     text = "name: t\narch: x86\nsel4_arch: ia32\nplatform: pc99\nvms:\n" + x86_vm(
         "a", "    per_platform:\n      pc99:\n        ram: {size: 0x180000}\n"
     )
-    with pytest.raises(DiagnosticError) as info:
-        resolve_all(system(tmp_path, text))
-    (d,) = info.value.diagnostics
-    assert d.code == "E303" and d.span is not None and (d.span.line, d.span.col) == (10, 21)
+    (d,) = check(system(tmp_path, text))
+    assert d.code == "E211" and d.span is not None and (d.span.line, d.span.col) == (10, 21)
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)

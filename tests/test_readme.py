@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from sel4vmgen.pipeline import check_file
+from sel4vmgen.app.check import check_file
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 INSTALL = (

@@ -17,6 +17,14 @@ from hypothesis import strategies as st
 from jinja2.exceptions import SecurityError
 
 from sel4vmgen import safeio
+from sel4vmgen.app.writer import (
+    MANIFEST,
+    WriteError,
+    check_tree,
+    safe_relpath,
+    sha256,
+    write_tree,
+)
 from sel4vmgen.render.env import (
     RenderError,
     c_string,
@@ -24,14 +32,6 @@ from sel4vmgen.render.env import (
     cmake_quote,
     environment,
     hex_filter,
-)
-from sel4vmgen.render.writer import (
-    MANIFEST,
-    WriteError,
-    check_tree,
-    safe_relpath,
-    sha256,
-    write_tree,
 )
 from sel4vmgen.safeio import BIDI, SEPARATORS
 
@@ -701,8 +701,8 @@ def _system_with_component(tmp_path: Path, sources: str) -> Path:
 
 
 def test_component_sources_are_copied_into_the_app(tmp_path: Path) -> None:
+    from sel4vmgen.app.generate import generate
     from sel4vmgen.model import load
-    from sel4vmgen.render import generate
 
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "glue.c").write_text("int run(void) { return 0; }\n", encoding="utf-8")
@@ -719,9 +719,9 @@ def test_component_sources_are_copied_into_the_app(tmp_path: Path) -> None:
 
 
 def test_unreadable_component_source_is_e408_and_writes_nothing(tmp_path: Path) -> None:
+    from sel4vmgen.app.generate import generate
     from sel4vmgen.diagnostics import DiagnosticError
     from sel4vmgen.model import load
-    from sel4vmgen.render import generate
 
     system = _system_with_component(tmp_path, "[c/missing.c]")
     with pytest.raises(DiagnosticError) as err:
@@ -733,7 +733,7 @@ def test_unreadable_component_source_is_e408_and_writes_nothing(tmp_path: Path) 
     )
     assert not (tmp_path / "app").exists()
     # and validate reported it first, at the line naming the source
-    from sel4vmgen.pipeline import check_file
+    from sel4vmgen.app.check import check_file
 
     found = [(d.code, d.message) for d in check_file(system).diagnostics if d.is_error]
     assert found == [
@@ -742,9 +742,9 @@ def test_unreadable_component_source_is_e408_and_writes_nothing(tmp_path: Path) 
 
 
 def test_two_sources_with_one_file_name_are_e408(tmp_path: Path) -> None:
+    from sel4vmgen.app.generate import generate
     from sel4vmgen.diagnostics import DiagnosticError
     from sel4vmgen.model import load
-    from sel4vmgen.render import generate
 
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sel4vmgen.app.generate import app_files, resolve_plans
 from sel4vmgen.model import load
 from sel4vmgen.plan.overlays import console
-from sel4vmgen.render import RenderContext, render_plans, resolve_plans
+from sel4vmgen.render import RenderContext
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +43,7 @@ def test_a_uart_console_gets_no_overlay() -> None:
 
 def test_the_overlay_is_built_and_loaded_under_the_initrd_name() -> None:
     path = ROOT / "examples" / "vm_multi.yaml"
-    files = render_plans(resolve_plans(load(path)), RenderContext(path.parent, "vm_multi"))
+    files = app_files(resolve_plans(load(path)), RenderContext(path.parent, "vm_multi"))
     cmake = files["CMakeLists.txt"]
     assert (
         'AddFileToOverlayDir("inittab" "${CMAKE_CURRENT_SOURCE_DIR}/overlay_files/inittab_hvc0"'

@@ -21,12 +21,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sel4vmgen.codes import all_codes
+from sel4vmgen.codes.rules import CODES
+from sel4vmgen.codes.rules_microkit import CODES as MICROKIT_CODES
 from sel4vmgen.diagnostics import Diagnostic, Severity, sort_diagnostics
 from sel4vmgen.model import load
 from sel4vmgen.rules import check
-from sel4vmgen.rules.codes import CODES
 from sel4vmgen.rules.intervals import Interval, overlaps
-from sel4vmgen.rules.microkit_codes import CODES as MICROKIT_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "bad-at-check").glob("*.yaml"))
@@ -83,6 +83,25 @@ def test_fixture_codes_are_rule_codes_of_their_severity(path: Path) -> None:
     for d in checked(path):
         assert d.code in codes
         assert d.severity is (Severity.WARNING if d.code.startswith("W") else Severity.ERROR)
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_what_validate_refuses_in_a_fixture_comes_from_the_rules(path: Path) -> None:
+    """Through the whole front of the pipeline (load, rules, and resolution when the rules
+    find no error), every diagnostic of a bad-at-check fixture is the rules' own: no later
+    stage refuses user input.  A fixture the rules only warn about resolves and renders."""
+    from sel4vmgen.app.check import check_file
+
+    rule_codes = {c.code for c in (*CODES, *MICROKIT_CODES)}
+    found = check_file(path)
+    assert [shown(d) for d in found.diagnostics] == [shown(d) for d in checked(path)]
+    assert {d.code for d in found.diagnostics} <= rule_codes
+    if found.ok and found.loaded is not None:
+        from sel4vmgen.app.generate import app_files, resolve_plans
+        from sel4vmgen.render import RenderContext
+
+        loaded = found.loaded
+        assert app_files(resolve_plans(loaded), RenderContext(loaded.base_dir, "t"))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
@@ -471,9 +490,10 @@ def test_a_system_that_checks_clean_renders_and_one_with_e240_does_not(
     """validate refuses (E240) exactly the text generate cannot write (E405)."""
     import copy
 
+    from sel4vmgen.app.generate import app_files, resolve_plans
     from sel4vmgen.diagnostics import DiagnosticError
     from sel4vmgen.model import Loaded, validate
-    from sel4vmgen.render import RenderContext, render_plans, resolve_plans
+    from sel4vmgen.render import RenderContext
     from sel4vmgen.source import Document
 
     data = copy.deepcopy(_E240_ARM if arch == "arm" else _E240_X86)
@@ -490,7 +510,7 @@ def test_a_system_that_checks_clean_renders_and_one_with_e240_does_not(
     refused = [d for d in check(loaded) if d.code == "E240"]
     assert all(d.span is not None and d.span.line > 0 for d in refused)
     try:
-        render_plans(resolve_plans(loaded), RenderContext(ROOT, "text"))
+        app_files(resolve_plans(loaded), RenderContext(ROOT, "text"))
     except DiagnosticError as e:
         assert [d.code for d in e.diagnostics] == ["E405"]
         assert refused, e.diagnostics[0].message

@@ -1,4 +1,4 @@
-"""The Microkit rules: every code of rules/microkit_codes.py is pinned by a bad-at-check
+"""The Microkit rules: every code of codes/rules_microkit.py is pinned by a bad-at-check
 fixture (tests/test_rules.py checks each fixture's exact diagnostics), and the Microkit
 examples check clean."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from test_rules import FIXTURES, checked, expected
 
 from sel4vmgen.codes import all_codes
-from sel4vmgen.rules.microkit_codes import CODES
+from sel4vmgen.codes.rules_microkit import CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 # Codes raised outside the rules: W410 by generate (tests/test_generate_microkit.py), E307

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from sel4vmgen.app.generate import app_files, resolve_plans
 from sel4vmgen.model import load
-from sel4vmgen.render import RenderContext, render_plans, resolve_plans
+from sel4vmgen.render import RenderContext
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA: dict[str, Any] = json.loads((ROOT / "tests" / "data" / "real_settings.json").read_text())
@@ -33,7 +34,7 @@ PLUMBING = {"cpp_flags", "supported", "NUM_NODES"}
 def generated_files(example: str) -> dict[str, str]:
     path = ROOT / "examples" / f"{example}.yaml"
     loaded = load(path)
-    return render_plans(resolve_plans(loaded), RenderContext(path.parent, example))
+    return app_files(resolve_plans(loaded), RenderContext(path.parent, example))
 
 
 def settings_of(text: str, platform: str) -> dict[str, str]:

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from sim_plans import arm_plan, arm_vm, resolve_example
 
-from sel4vmgen.sim import Options, simulate
+from sel4vmgen.sim import Options, plan_model, simulate
 from sel4vmgen.sim.arm import ACTIVE, INVALID, PENDING, ArmModel, ArmState
-from sel4vmgen.sim.explore import Limits, check, replay
+from sel4vmgen.sim.explore import Limits, Product, check, replay
 from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Source, Workload, run_program, sources_for
 from sel4vmgen.sim.trace import timeline
 
@@ -79,12 +79,18 @@ def test_secondary_vcpu_starts_on_psci_cpu_on() -> None:
     assert m.next_state(started(m), "cpu_on").vcpu == "guest"
 
 
-def test_smp_plan_explores_symmetric_secondaries_once() -> None:
-    plan = arm_plan(arm_vm(vcpus=3), num_nodes=3)
+def test_smp_plan_explores_one_vmm_thread_serving_every_vcpu() -> None:
+    plan = arm_plan(arm_vm(vcpus=2), num_nodes=2)
+    m = plan_model(plan, Options(explore=True))
+    assert isinstance(m, Product) and len(m.parts) == 1
+    k = m.parts[0].template
+    got = [(t.name, t.priority, t.core) for t in k.threads]
+    vmm = next(t for t in plan.threads if t.role == "vmm")
+    vcpus = [(t.name, t.priority, t.core) for t in plan.threads if t.role == "vcpu"]
+    assert got == [*vcpus, (vmm.name, vmm.priority, 0)]
+    assert [e.name for e in k.endpoints] == ["vm0_fault_ep"]  # one endpoint for both VCPUs
     r = simulate(plan, Options(explore=True))
-    assert r.ok and r.explored is not None
-    assert r.explored.models == ["vm0.vcpu0", "vm0.vcpu1", "vm0.vcpu2"]
-    assert r.explored.skipped_symmetric == 1
+    assert r.ok and r.explored is not None and r.explored.complete
 
 
 def test_camkes_vm_priorities_serve_a_spinning_vcpu_promptly() -> None:

@@ -35,7 +35,9 @@ def test_initrd_overlapping_the_dtb_is_reported() -> None:
 def test_image_outside_ram_and_misalignment_are_reported() -> None:
     vm = arm_vm()
     assert vm.dtb is not None
-    bad = replace(vm, dtb=replace(vm.dtb, guest=0x60000004), kernel_entry=0x40100000)
+    bad = replace(
+        vm, dtb=replace(vm.dtb, guest=0x60000004), kernel=replace(vm.kernel, guest=0x40100000)
+    )
     assert messages(arm_plan(bad)) == [
         ("E507", "linux: dtb 0x60000004-0x60000005 is outside RAM 0x40000000-0x60000000"),
         ("E507", "linux: kernel at 0x40100000 is not 2 MiB aligned plus the Image text offset (0 or 0x80000)"),

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sel4vmgen.plan.model import (
+    PLAN_FORMAT,
     CMakeOption,
     ComponentPlan,
     Dataport,
@@ -62,11 +63,9 @@ def vm_plan(index: int, **kw: Any) -> VmPlan:
         initrd=ROOTFS,
         dtb=None,
         dtb_mode="none",
-        kernel_entry=None,
         cmdline=CMD_MINIMAL,
         stdout=None,
         iospace_domain=0x0F + index,
-        guest_ram_mb=128,
         kernel_relocs="bzimage",
     )
     base.update(kw)
@@ -76,7 +75,7 @@ def vm_plan(index: int, **kw: Any) -> VmPlan:
 def plan(system: str, sel4_arch: str, vms: tuple[VmPlan, ...], **kw: Any) -> Plan:
     images = kw.pop("file_server", (KERNEL, ROOTFS))
     return Plan(
-        format=1,
+        format=PLAN_FORMAT,
         tool_version="0.1.0",
         system=system,
         arch="x86",

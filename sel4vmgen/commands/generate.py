@@ -15,9 +15,9 @@ from pathlib import Path
 
 import click
 
+from sel4vmgen.app.check import check_file, exit_code
 from sel4vmgen.commands.output import emit, format_option
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, has_errors
-from sel4vmgen.pipeline import check_file, exit_code
 
 # Diagnostics that mean the input or the output folder cannot be used at all (exit 2).
 _UNUSABLE = frozenset({"E001", "E002", "E003", "E404"})
@@ -46,7 +46,7 @@ def _finish(diagnostics: Sequence[Diagnostic], fmt: str, note: str | None = None
 @format_option
 def command(file: str, out: str, check: bool, force: bool, no_simulate: bool, fmt: str) -> None:
     """Write the CAmkES VM application for system FILE into DIR, atomically."""
-    from sel4vmgen.render import generate
+    from sel4vmgen.app.generate import generate
 
     checked = check_file(file)
     found = list(checked.diagnostics)

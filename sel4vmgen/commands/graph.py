@@ -11,7 +11,6 @@ and conflicts in red.  Missing folders of OUT are created.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -28,17 +27,17 @@ def _fail(message: str, code: int) -> SystemExit:
 
 
 def _from_json(path: Path) -> Plan:
-    from sel4vmgen.plan.read import CorruptPlan, read_plan
+    from sel4vmgen.app.planfile import CorruptPlan, read_plan
 
     try:
-        return read_plan(path, invariants=False)
+        return read_plan(path)
     except CorruptPlan as e:
         raise _fail(str(e), 2) from None
 
 
 def _resolve(path: Path, platform: str | None) -> Plan:
     """Check and resolve a system file; diagnostics end the command (exit 1, or 2)."""
-    from sel4vmgen.pipeline import check_file, exit_code
+    from sel4vmgen.app.check import check_file, exit_code
 
     checked = check_file(path)
     if not checked.ok or checked.loaded is None:
@@ -66,9 +65,11 @@ def _names(plan: Plan) -> set[str]:
 
 def _app_plan(app: Path, platform: str | None) -> Plan:
     """The plan of a generated app: `plan.json`, or `<platform>/plan.json` when it has several."""
-    if os.path.lexists(app / "plan.json"):  # the reader refuses what is not a plan file
-        return _from_json(app / "plan.json")
-    found = sorted(app.glob("*/plan.json"))
+    from sel4vmgen.app.planfile import PLAN_FILE, plan_paths
+
+    found = plan_paths(app)
+    if found == [app / PLAN_FILE]:  # the reader refuses what is not a plan file
+        return _from_json(found[0])
     if not found:
         raise _fail(f"{app} holds no plan.json: give a system file or a generated app", 2)
     if platform is None and len(found) == 1:

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import click
 
-from sel4vmgen import __version__
 from sel4vmgen.diagnostics import Diagnostic, render
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -31,6 +30,11 @@ def emit(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
     """Text goes to stderr; machine formats to stdout so they can be piped."""
     if fmt == "text":
         if diagnostics:
-            click.echo(render(diagnostics, "text", __version__, use_colour()), err=True)
+            click.echo(render(diagnostics, "text", "", use_colour()), err=True)
         return
-    click.echo(render(diagnostics, fmt, __version__))
+    if fmt == "sarif":  # the only format that names the tool's version
+        from sel4vmgen.version import version
+
+        click.echo(render(diagnostics, fmt, version()))
+        return
+    click.echo(render(diagnostics, fmt, ""))

@@ -12,9 +12,9 @@ import json
 
 import click
 
+from sel4vmgen.app.check import check_file, exit_code
 from sel4vmgen.commands.output import emit, format_option
 from sel4vmgen.diagnostics import DiagnosticError
-from sel4vmgen.pipeline import check_file, exit_code
 
 
 @click.command()

@@ -1,8 +1,8 @@
 """`sel4vmgen simulate FILE|DIR`: run a system in the reference simulator.
 
 FILE is a system YAML (validated and resolved in memory); DIR is a generated
-application, whose `plan.json` (or `<platform>/plan.json`, or
-`plan-<platform>.json`) is what gets simulated.  Exit codes: 0 clean, 1 the
+application, whose `plan.json` (or `<platform>/plan.json`; `sel4vmgen.app.planfile`)
+is what gets simulated.  Exit codes: 0 clean, 1 the
 configuration has errors or the simulation found a violation, 2 usage error
 or unreadable input.
 """
@@ -10,26 +10,18 @@ or unreadable input.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
+from sel4vmgen.app.check import check_file, exit_code
 from sel4vmgen.commands.output import emit
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
-from sel4vmgen.pipeline import check_file, exit_code
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.sim import trace
+from sel4vmgen.sim.explore import Reductions
 from sel4vmgen.sim.run import LABELS, MODELS, Options, SimReport, limits_of, simulate
 from sel4vmgen.source import Document
-
-
-def plan_files(folder: Path) -> list[Path]:
-    """The plan files of a generated application, in a stable order."""
-    # present at all (a FIFO or a dangling link too): the reader says what is wrong with it
-    found = [folder / "plan.json"] if os.path.lexists(folder / "plan.json") else []
-    found += sorted(folder.glob("plan-*.json")) + sorted(folder.glob("*/plan.json"))
-    return found
 
 
 def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic], Document | None]:
@@ -37,10 +29,11 @@ def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic], Doc
     on the way and the file's document (to place findings at their lines); exits on failure."""
     path = Path(target)
     if path.is_dir():
-        files = plan_files(path)
+        from sel4vmgen.app.planfile import CorruptPlan, plan_paths, read_plan
+
+        files = plan_paths(path)
         if not files:
             _die(2, f"{target}: no plan.json in this folder (is it a generated application?)")
-        from sel4vmgen.plan.read import CorruptPlan, read_plan
 
         plans = []
         for f in files:
@@ -91,6 +84,9 @@ def _die(code: int, message: str) -> None:
                    "notification exit")  # fmt: skip
 @click.option("--suspend-to-stop", is_flag=True,
               help="x86_split variant: suspend the VCPU thread while injecting")  # fmt: skip
+@click.option("--no-reduce", is_flag=True,
+              help="explore without reductions: the whole system as one, every order of "
+                   "independent steps, symmetric components each")  # fmt: skip
 @click.option("--require-exhaustive", is_flag=True,
               help="explore, and exit 1 unless every exploration covered its whole state space "
                    "within the bounds")  # fmt: skip
@@ -111,6 +107,7 @@ def command(
     unchecked_lrs: bool,
     stale_after_notification: bool,
     suspend_to_stop: bool,
+    no_reduce: bool,
     require_exhaustive: bool,
     trace_file: str | None,
     fmt: str,
@@ -137,6 +134,7 @@ def command(
             stop="suspend" if suspend_to_stop else "none",
             interrupts=interrupts,
             limits=limits,
+            reductions=Reductions(False, False, False) if no_reduce else Reductions(),
             scenario={"seed": seed, "duration_ms": duration_ms, "spin": spin or None},
         )
         try:

@@ -7,9 +7,9 @@ import os
 
 import click
 
+from sel4vmgen.app.check import check_file, exit_code
 from sel4vmgen.commands.output import emit, format_option
 from sel4vmgen.diagnostics import summary_line
-from sel4vmgen.pipeline import check_file, exit_code
 
 
 def expand(patterns: tuple[str, ...]) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from sel4vmgen.defaults import SIMULATION
 from sel4vmgen.model.types import Address, FileName, Identifier, ImagePath, Size
 
 
@@ -288,13 +289,15 @@ Connection = Annotated[CrossVm | VirtioNet, Field(discriminator="type")]
 class Simulation(Model):
     """Scenario knobs for the reference simulator (also settable on the command line)."""
 
-    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
-    duration_ms: Annotated[int, Field(ge=1, le=60_000)] = 100
-    timer_hz: Annotated[int, Field(ge=1, le=10_000)] = 250
-    device_irq_hz: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
-    critical_section_us: Annotated[int, Field(ge=0, le=1_000_000)] = 50
-    max_states: Annotated[int, Field(ge=1, le=100_000_000)] = 200_000
-    max_depth: Annotated[int, Field(ge=1, le=100_000)] = 200
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = SIMULATION["seed"]
+    duration_ms: Annotated[int, Field(ge=1, le=60_000)] = SIMULATION["duration_ms"]
+    timer_hz: Annotated[int, Field(ge=1, le=10_000)] = SIMULATION["timer_hz"]
+    device_irq_hz: Annotated[int, Field(ge=0, le=1_000_000)] = SIMULATION["device_irq_hz"]
+    critical_section_us: Annotated[int, Field(ge=0, le=1_000_000)] = SIMULATION[
+        "critical_section_us"
+    ]
+    max_states: Annotated[int, Field(ge=1, le=100_000_000)] = SIMULATION["max_states"]
+    max_depth: Annotated[int, Field(ge=1, le=100_000)] = SIMULATION["max_depth"]
 
 
 # ---------------------------------------------------------------- the system

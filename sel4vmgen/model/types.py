@@ -14,15 +14,17 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from sel4vmgen.units import GIB, KIB, MIB, TIB
+
 MAX_U64 = (1 << 64) - 1
 
 _UNITS = {
     "": 1,
     "B": 1,
-    "KiB": 1 << 10,
-    "MiB": 1 << 20,
-    "GiB": 1 << 30,
-    "TiB": 1 << 40,
+    "KiB": KIB,
+    "MiB": MIB,
+    "GiB": GIB,
+    "TiB": TIB,
 }
 # what people write for binary units, lower-cased -> the unit sel4vmgen takes
 _UNIT_HINTS = {

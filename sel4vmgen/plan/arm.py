@@ -10,7 +10,8 @@ Follows camkes-vm's VM_Arm component and the camkes-vm-examples apps:
   the previous VM's RAM (vm_multi: 0x40000000, 0x48000000, 0x50000000);
 - a VM on a RAM other than the platform default puts its DTB 16 MiB (at most 1/8 of RAM)
   below the end of RAM and its initrd `max_size` below that (vm_multi);
-- kernel entry = RAM base + 0x80000 (aarch64) or + 0x8000 (aarch32) (VM_Arm vm.h);
+- kernel entry = RAM base + the platform's `kernel_entry_offset` (0x80000 on aarch64,
+  0x8000 on aarch32: VM_Arm vm.h);
 - `untyped_mmios` = the GICV page (`<GICV>:12`, mapped at the guest's GICC) unless the VM
   maps it as an mmio itself, then the VM's own untypeds, then guest RAM split into aligned
   power-of-two pieces when the platform's apps list RAM there.
@@ -21,26 +22,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sel4vmgen.defaults import DTB_NAME, INITRD_NAME, KERNEL_NAME, written_dtb_name
 from sel4vmgen.model.system import DtbNode, System, Vm
-from sel4vmgen.plan.common import PlanError, image, pow2_chunks, settings
+from sel4vmgen.plan.common import PlanError, image, internal, pow2_chunks, settings
 from sel4vmgen.plan.links import Links, mac
-from sel4vmgen.plan.model import DtFacts, Image, IrqRoute, Region, Thread, VmPlan, Vpci
+from sel4vmgen.plan.model import (
+    CAMKES_VM_BASE_PRIO,
+    DtFacts,
+    Image,
+    IrqRoute,
+    Region,
+    Thread,
+    VmPlan,
+    Vpci,
+)
+from sel4vmgen.units import PAGE
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import GicFacts, GuestDefaults, Platform
 
-DEFAULT_BASE_PRIO = 100  # VM_CONFIGURATION_DEF base_prio (camkes-vm VM_Arm configurations/vm.h)
-ENTRY_OFFSET = {"aarch64": 0x80000, "aarch32": 0x8000}  # VM_Arm vm.h linux_address_config
 RAM_ALIGN = 0x200000  # arm64 Image: 2 MiB-aligned base (Linux Documentation/arm64/booting.rst)
 DTB_TAIL = 0x1000000  # vm_multi: DTB at RAM end - 16 MiB
-PAGE = 0x1000
-# Sizes of the VMM's virtual PCI windows, the same on every platform sel4vmgen knows
-# (PCI_CFG_REGION_SIZE, PCI_IO_REGION_SIZE, PCI_MEM_REGION_SIZE in seL4/seL4_projects_libs
-# libsel4vmmplatsupport plat_include/<plat>/sel4vmmplatsupport/plat/vpci.h); the
-# addresses are the platform's `vpci` facts.
-VPCI_CFG_SIZE = 0x1000000
-VPCI_IO_SIZE = 0x10000
-VPCI_MEM_SIZE = 0x1000000
 # INTx pin of camkes-vm's virtio-PCI devices (VIRTIO_INTERRUPT_PIN, libsel4vmmplatsupport
 # drivers/virtio.h).
 VIRTIO_PCI_PIN = 1
@@ -57,13 +59,13 @@ class ArmVm:
 
 def _guest(platform: Platform, where: tuple[str | int, ...]) -> GuestDefaults:
     if platform.guest is None:
-        raise PlanError("E302", f"platform {platform.name} has no default guest layout", where)
+        raise internal(f"platform {platform.name} has no default guest layout", where)
     return platform.guest
 
 
 def _gic(platform: Platform) -> GicFacts:
     if platform.gic is None:  # every ARM data file has one; guarded for the type checker
-        raise PlanError("E302", f"platform {platform.name} has no GIC facts")
+        raise internal(f"platform {platform.name} has no GIC facts")
     return platform.gic
 
 
@@ -82,15 +84,24 @@ def ram_region(vm: Vm, g: GuestDefaults, next_base: int) -> Region:
     return Region("ram", "ram", size, guest=base, paddr=paddr)
 
 
+def boot_addresses(
+    base: int, size: int, g: GuestDefaults, initrd_max_size: int | None = None
+) -> tuple[int, int, int]:
+    """(dtb, initrd, initrd max size) guest addresses in a RAM of `size` bytes at `base`:
+    the platform's vm_minimal addresses on its default RAM, else the DTB 16 MiB (at most
+    1/8 of RAM) below the top and the initrd right under it (vm_multi).  The one placement
+    rule: `resolve` and the new-guest scaffold both use it."""
+    max_size = initrd_max_size or g.initrd_max_size
+    if base == g.ram_base and size == g.ram_size:
+        return g.dtb_addr, g.initrd_addr, max_size
+    dtb = base + size - min(DTB_TAIL, size // 8)
+    return dtb, dtb - max_size, max_size
+
+
 def _boot_addresses(vm: Vm, ram: Region, g: GuestDefaults) -> tuple[int, int, int]:
-    """(dtb, initrd, initrd max size) guest addresses."""
-    base = ram.guest or 0
-    max_size = vm.initrd.max_size if vm.initrd and vm.initrd.max_size else g.initrd_max_size
-    if base == g.ram_base and ram.size == g.ram_size:
-        dtb, initrd = g.dtb_addr, g.initrd_addr
-    else:
-        dtb = base + ram.size - min(DTB_TAIL, ram.size // 8)
-        initrd = dtb - max_size
+    """(dtb, initrd, initrd max size) guest addresses: `boot_addresses`, unless written."""
+    asked = vm.initrd.max_size if vm.initrd else None
+    dtb, initrd, max_size = boot_addresses(ram.guest or 0, ram.size, g, asked)
     if vm.dtb and vm.dtb.address is not None:
         dtb = vm.dtb.address
     if vm.initrd and vm.initrd.address is not None:
@@ -100,20 +111,21 @@ def _boot_addresses(vm: Vm, ram: Region, g: GuestDefaults) -> tuple[int, int, in
 
 def _images(
     vm: Vm, inst: str, system: System, ram: Region, g: GuestDefaults
-) -> tuple[Image, Image | None, Image | None, int]:
+) -> tuple[Image, Image | None, Image | None]:
     dtb_addr, initrd_addr, max_size = _boot_addresses(vm, ram, g)
     entry = vm.kernel.entry
     if entry is None:
-        entry = (ram.guest or 0) + ENTRY_OFFSET.get(system.sel4_arch, 0x80000)
+        entry = (ram.guest or 0) + g.kernel_entry_offset
     fmt = vm.kernel.format or ("Image" if system.sel4_arch == "aarch64" else "zImage")
-    kernel = image("kernel", vm.kernel.name or "linux", vm.kernel.image, inst, guest=entry, fmt=fmt)
+    kname = vm.kernel.name or KERNEL_NAME["arm"]
+    kernel = image("kernel", kname, vm.kernel.image, inst, guest=entry, fmt=fmt)
     initrd = None
     if vm.initrd is not None:
-        name = vm.initrd.name or "linux-initrd"
+        name = vm.initrd.name or INITRD_NAME["arm"]
         initrd = image(
             "initrd", name, vm.initrd.image, inst, guest=initrd_addr, max_size=max_size, fmt="cpio"
         )
-    return kernel, initrd, _dtb_image(vm, inst, len(system.vms), dtb_addr), entry
+    return kernel, initrd, _dtb_image(vm, inst, len(system.vms), dtb_addr)
 
 
 def _dtb_image(vm: Vm, inst: str, count: int, addr: int) -> Image | None:
@@ -123,10 +135,10 @@ def _dtb_image(vm: Vm, inst: str, count: int, addr: int) -> Image | None:
         # no file-server entry (empty fs_name and source)
         return image("dtb", "", "", inst, guest=addr, fmt="dtb", base="generated")
     if d.file is None:  # provide, written by sel4vmgen from the plan
-        name = "linux-dtb" if count == 1 else f"linux-dtb-{inst}"
+        name = written_dtb_name(inst, count)
         return image("dtb", name, f"{inst}.dts", inst, guest=addr, fmt="dts", base="generated")
     fmt = "dts" if d.file.endswith(".dts") else "dtb"
-    return image("dtb", d.base_name or "linux-dtb", d.file, inst, guest=addr, fmt=fmt)
+    return image("dtb", d.base_name or DTB_NAME, d.file, inst, guest=addr, fmt=fmt)
 
 
 def _dtb_query(vm: Vm, g: GuestDefaults) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -210,9 +222,8 @@ def _virtio_irq(platform: Platform, vm: str) -> int:
 
 def _free_irq(platform: Platform, vm: str) -> int:
     if not platform.free_irqs:
-        raise PlanError(
-            "E306", f"VM {vm}: platform {platform.name} has no free interrupt for notifications"
-        )
+        # rules/irqs.py refuses it (E280)
+        raise internal(f"VM {vm}: platform {platform.name} has no free interrupt for notifications")
     return platform.free_irqs[0]
 
 
@@ -235,7 +246,7 @@ def arm_vm(
     g = _guest(platform, where)
     inst = f"vm{n}"
     ram = ram_region(vm, g, next_base)
-    kernel, initrd, dtb, entry = _images(vm, inst, system, ram, g)
+    kernel, initrd, dtb = _images(vm, inst, system, ram, g)
     paths, compatibles = _dtb_query(vm, g)
     mmios = tuple(
         Region("mmio", f"mmio{i}", w.size, guest=w.paddr, paddr=w.paddr)
@@ -245,7 +256,7 @@ def arm_vm(
     events = tuple(links.events.get(inst, ()))
     virtio_console = bool(vm.virtio and vm.virtio.console)
     virtio_net = bool(vm.virtio and vm.virtio.net) or bool(ends)
-    prio = vm.priority if vm.priority is not None else DEFAULT_BASE_PRIO
+    prio = vm.priority if vm.priority is not None else CAMKES_VM_BASE_PRIO
     plan = VmPlan(
         index=n,
         name=vm.name,
@@ -258,7 +269,6 @@ def arm_vm(
         initrd=initrd,
         dtb=dtb,
         dtb_mode=vm.dtb.mode if vm.dtb else "generate",
-        kernel_entry=entry,
         cmdline=vm.cmdline if vm.cmdline is not None else g.cmdline,
         stdout=vm.stdout if vm.stdout is not None else g.stdout,
         dtb_nodes=paths,
@@ -301,14 +311,17 @@ def _vpci(platform: Platform, virtio: tuple[bool, ...]) -> Vpci | None:
     count = sum(virtio)
     if not count or platform.vpci is None:
         return None
+    if platform.vpci_sizes is None:  # the loader requires both
+        raise internal(f"platform {platform.name} gives vpci without vpci_sizes")
     cfg, io, mem = platform.vpci
+    cfg_size, io_size, mem_size = platform.vpci_sizes
     return Vpci(
         cfg=cfg,
-        cfg_size=VPCI_CFG_SIZE,
+        cfg_size=cfg_size,
         io=io,
-        io_size=VPCI_IO_SIZE,
+        io_size=io_size,
         mem=mem,
-        mem_size=VPCI_MEM_SIZE,
+        mem_size=mem_size,
         slots=tuple(range(1, count + 1)),
         pin=VIRTIO_PCI_PIN,
     )

@@ -19,7 +19,6 @@ ImageBase = Literal["build", "absolute", "system", "generated"]
 ImageRole = Literal["kernel", "initrd", "dtb"]
 PathKey = tuple[str | int, ...]
 
-MIB = 1 << 20
 # CAmkESDefaultPriority: component threads without a priority attribute
 # (seL4/camkes-tool camkes.cmake).
 # time_server.priority = 255 (seL4/camkes-vm components/VM/configurations/vm.h,
@@ -39,6 +38,21 @@ class PlanError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+INTERNAL = "E309"
+
+
+def internal(message: str, path: PathKey = ()) -> PlanError:
+    """The error resolve raises when the system breaks what the rules guarantee (or the
+    platform data what its loader guarantees): a bug in sel4vmgen, not a problem of the
+    input, said as such."""
+    return PlanError(
+        INTERNAL,
+        f"internal error: {message}; the rules should have refused this system, so this is "
+        "a bug in sel4vmgen: please report it with the system file",
+        path,
+    )
 
 
 def image_base(path: str) -> ImageBase:

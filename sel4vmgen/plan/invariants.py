@@ -4,7 +4,9 @@ A generated app's `plan.json` may have been edited by hand.  Before the
 simulator (or anything else) trusts one, `problems(plan)` lists what no
 resolved plan could hold: counts below one, priorities outside 0-255, cores
 the system does not have, names used twice, threads of VMs that do not exist,
-empty memory windows, an ARM plan without its GIC.  An empty list means the
+empty memory windows, an ARM plan without its GIC, x86 guest RAM that camkes-vm
+cannot be given in whole MiB, a CMake option that says again (or otherwise) what
+a plan field says.  An empty list means the
 plan has the shape `resolve` gives; it does not re-run the rules.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sel4vmgen.plan.model import Plan, Region, VmPlan
+from sel4vmgen.units import MIB
 
 MAX_PRIORITY = 255  # seL4 has 256 priorities
 
@@ -34,6 +37,7 @@ def _system(plan: Plan) -> Iterator[str]:
         yield "an ARM plan needs its GIC"
     if plan.gic is not None and plan.gic.list_registers < 1:
         yield f"the GIC has {plan.gic.list_registers} list registers"
+    yield from _options(plan)
     yield from _duplicates("VM instance", [vm.instance for vm in plan.vms])
     yield from _duplicates("VM name", [vm.name for vm in plan.vms])
     yield from _duplicates("thread name", [t.name for t in plan.threads])
@@ -51,6 +55,23 @@ def _vm(vm: VmPlan) -> Iterator[str]:
             yield f"{who}: {r.kind} window {r.name} has size {r.size}"
     if vm.irq_latency_us is not None and vm.irq_latency_us < 1:
         yield f"{who} has an interrupt latency bound of {vm.irq_latency_us} us"
+
+
+def _options(plan: Plan) -> Iterator[str]:
+    """x86's KernelSel4Arch and KernelMaxNumNodes are `sel4_arch` and `num_nodes`, never an
+    option; an ARM plan's KernelMaxNumNodes (set on SMP systems) is `num_nodes`."""
+    options = {o.name: o.value for o in plan.cmake_options}
+    if plan.arch == "x86":
+        for name in ("KernelSel4Arch", "KernelMaxNumNodes"):
+            if name in options:
+                yield f"the CMake option {name} repeats a plan field"
+    nodes = options.get("KernelMaxNumNodes", plan.num_nodes)
+    if plan.arch == "arm" and nodes != plan.num_nodes:
+        yield f"KernelMaxNumNodes is {nodes} but num_nodes is {plan.num_nodes}"
+    if plan.framework == "camkes" and plan.arch == "x86":
+        for vm in plan.vms:
+            if vm.ram.size % MIB:
+                yield f"VM {vm.instance}: RAM 0x{vm.ram.size:x} is not a whole number of MiB"
 
 
 def _threads(plan: Plan) -> Iterator[str]:

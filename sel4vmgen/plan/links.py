@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sel4vmgen.model.system import CrossVm, System, VirtioNet
-from sel4vmgen.plan.common import PlanError
+from sel4vmgen.plan.common import internal
 from sel4vmgen.plan.model import Dataport, Event, Virtqueue, VirtqueueEnd
+from sel4vmgen.units import PAGE
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import Platform
-
-PAGE = 0x1000
 
 
 @dataclass
@@ -78,7 +77,8 @@ def _lookup(
 ) -> tuple[int, str]:
     found = names.get(name)
     if found is None:
-        raise PlanError("E304", f"connection names '{name}', which is not a VM or component", where)
+        # rules/links.py refuses it (E228)
+        raise internal(f"connection names '{name}', which is not a VM or component", where)
     return found
 
 

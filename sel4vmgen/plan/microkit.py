@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal
 
 from sel4vmgen.model.system import System, Vm
 from sel4vmgen.plan.arm import arm_vm, first_ram_base, next_ram_base
-from sel4vmgen.plan.common import PlanError
+from sel4vmgen.plan.common import PlanError, internal
 from sel4vmgen.plan.links import resolve_links
 from sel4vmgen.plan.microkit_model import (
     MicrokitSystem,
@@ -43,13 +43,13 @@ from sel4vmgen.plan.microkit_model import (
     MkVm,
 )
 from sel4vmgen.plan.model import IrqRoute, Region, Thread, VmPlan
+from sel4vmgen.units import PAGE
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import Platform
 
 VMM_PRIORITY = 254  # libvmm 0.2.0 examples/simple/board/qemu_virt_aarch64/simple.system
 BUDGET_DEFAULT_US = 1000  # seL4/microkit 2.3.0 tool/microkit/src/sdf.rs BUDGET_DEFAULT
-SMALL_PAGE = 0x1000
 LARGE_PAGE = 0x200000  # seL4/microkit 2.3.0 tool/microkit/src/sel4.rs page_sizes
 RAM_SETVAR = "guest_ram_vaddr"  # the symbol libvmm's example VMMs read (examples/simple/vmm.c)
 GIC_VCPU_MR = "gic_vcpu"  # libvmm 0.2.0 examples/simple/board/qemu_virt_aarch64/simple.system
@@ -57,7 +57,7 @@ GIC_VCPU_MR = "gic_vcpu"  # libvmm 0.2.0 examples/simple/board/qemu_virt_aarch64
 
 def page_size(*values: int) -> int:
     """2 MiB pages when every value is a multiple of 2 MiB, else 4 KiB."""
-    return LARGE_PAGE if all(v % LARGE_PAGE == 0 for v in values) else SMALL_PAGE
+    return LARGE_PAGE if all(v % LARGE_PAGE == 0 for v in values) else PAGE
 
 
 def scheduling(vm: Vm) -> tuple[int, int]:
@@ -144,7 +144,7 @@ def gic_vcpu_region(plans: tuple[VmPlan, ...], platform: Platform) -> tuple[MkRe
     wanted = any(r.kind == "gic_cpu" for vm in plans for r in vm.devices)
     if not wanted or platform.gic is None:
         return ()
-    return (MkRegion(GIC_VCPU_MR, SMALL_PAGE, SMALL_PAGE, platform.gic.vcpu),)
+    return (MkRegion(GIC_VCPU_MR, PAGE, PAGE, platform.gic.vcpu),)
 
 
 def arm_regions(vm: VmPlan) -> tuple[MkRegion, ...]:
@@ -153,7 +153,7 @@ def arm_regions(vm: VmPlan) -> tuple[MkRegion, ...]:
     out = [MkRegion(f"{vm.name}_ram", ram.size, page_size(ram.size, ram.guest or 0), ram.paddr)]
     for region in vm.devices:
         if region.kind == "mmio":
-            out.append(MkRegion(f"{vm.name}_{region.name}", region.size, SMALL_PAGE, region.paddr))
+            out.append(MkRegion(f"{vm.name}_{region.name}", region.size, PAGE, region.paddr))
     return tuple(out)
 
 
@@ -181,7 +181,7 @@ def sdf(
 ) -> MicrokitSystem:
     """The SDF, with its names checked unique (E307)."""
     if platform.microkit is None:
-        raise PlanError("E302", f"platform {platform.name} is not a Microkit board")
+        raise internal(f"platform {platform.name} is not a Microkit board")
     _unique("memory region", [r.name for r in regions])
     _unique("protection domain", [p.name for p in pds])
     config: Literal["debug", "smp-debug"] = "smp-debug" if system.num_nodes > 1 else "debug"

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sel4vmgen.model.system import System, Vm
-from sel4vmgen.plan.common import MIB, image
+from sel4vmgen.plan.common import image
 from sel4vmgen.plan.microkit import (
     BUDGET_DEFAULT_US,
     RAM_SETVAR,
@@ -43,6 +43,7 @@ from sel4vmgen.plan.microkit_model import (
     MkVm,
 )
 from sel4vmgen.plan.model import IoPortRange, IrqRoute, Region, VmPlan
+from sel4vmgen.units import MIB
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import Platform
@@ -100,7 +101,6 @@ def x86_vm(vm: Vm, n: int) -> tuple[VmPlan, tuple[IrqRoute, ...]]:
         initrd=initrd,
         dtb=None,
         dtb_mode="none",
-        kernel_entry=None,
         cmdline=vm.cmdline if vm.cmdline is not None else DEFAULT_CMDLINE,
         stdout=None,
         ioports=ioports,

@@ -3,7 +3,11 @@
 Frozen dataclasses, produced by `resolve(system, platform)` and consumed by
 the renderers and the simulator (directly, or from a generated app's
 `plan.json`).  Nothing downstream computes an address, a priority or a name:
-it reads it here.  `Plan.to_json()` and `Plan.from_json()` round-trip
+it reads it here, and each fact is stored once: what follows from a field
+(camkes-vm's `guest_ram_mb` from `ram.size`, the ARM kernel entry from
+`kernel.guest`, x86's `KernelSel4Arch` / `KernelMaxNumNodes` from
+`sel4_arch` / `num_nodes`) is formatted by the renderer, not kept twice.
+`Plan.to_json()` and `Plan.from_json()` round-trip
 exactly; `PLAN_FORMAT` changes whenever the shape does.
 """
 
@@ -14,12 +18,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sel4vmgen.codec import Hex, decode, encode
+from sel4vmgen.defaults import SIMULATION
 from sel4vmgen.plan.microkit_model import MicrokitSystem
 
-PLAN_FORMAT = 1
+PLAN_FORMAT = 2  # 2: derived copies dropped (guest_ram_mb, kernel_entry, x86 arch options)
 
 # The priority CAmkES gives a thread whose component sets none (camkes-tool's default).
 CAMKES_DEFAULT_PRIORITY = 254
+# camkes-vm's ARM VMM thread priority when the app sets none: VM_CONFIGURATION_DEF's
+# base_prio (seL4/camkes-vm components/VM_Arm/configurations/vm.h).
+CAMKES_VM_BASE_PRIO = 100
 
 ThreadRole = Literal[
     "vm", "vmm", "vcpu", "irq_server", "component", "time_server", "serial", "fserv"
@@ -95,6 +103,11 @@ class Image:
     # relative to the system file's folder (made absolute at render time), "generated" = a file
     # the renderer writes into the app (relative to the app folder).
     base: Literal["build", "absolute", "system", "generated"] = "build"
+
+    @property
+    def extent(self) -> int:
+        """The bytes it takes in guest memory: its size when known, else the room reserved."""
+        return self.size if self.size is not None else (self.max_size or 0)
 
 
 @dataclass(frozen=True)
@@ -216,7 +229,6 @@ class VmPlan:
     initrd: Image | None
     dtb: Image | None
     dtb_mode: Literal["generate", "provide", "none"]
-    kernel_entry: Hex | None
     cmdline: str
     stdout: str | None
     dtb_nodes: tuple[str, ...] = ()  # dtb passthrough query paths
@@ -242,7 +254,6 @@ class VmPlan:
     devices: tuple[
         Region, ...
     ] = ()  # every device window the guest sees (for the DT and the simulator)
-    guest_ram_mb: int | None = None  # x86 `guest_ram_mb`
     kernel_relocs: str | None = None  # x86 `kernel_relocs`: the kernel's file-server name, or ""
     irq_server_priority: int | None = None  # ARM: base_prio + 1
     mac: str | None = None  # vswitch MAC of a VM with virtio-net (02:00:00:00:AA:<n+1>)
@@ -324,6 +335,9 @@ class SimulationPlan:
     critical_section_us: int
     max_states: int
     max_depth: int
+
+
+DEFAULT_SIMULATION = SimulationPlan(**SIMULATION)
 
 
 @dataclass(frozen=True)

@@ -30,18 +30,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sel4vmgen import __version__
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.model import Loaded
 from sel4vmgen.model.system import System
 from sel4vmgen.plan.arm import ArmVm, arm_vm, first_ram_base, next_ram_base, vm_threads
 from sel4vmgen.plan.common import (
-    MIB,
     SERIAL_IRQ_PRIORITY,
     PlanError,
     fixed_threads,
+    internal,
     share_images,
 )
 from sel4vmgen.plan.links import Links, resolve_links
@@ -59,6 +58,8 @@ from sel4vmgen.plan.model import (
 )
 from sel4vmgen.plan.overlays import rootfs_overlays
 from sel4vmgen.plan.x86 import X86Vm, iospace_domains, vm_thread, x86_vm
+from sel4vmgen.units import MIB
+from sel4vmgen.version import version
 
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import Platform
@@ -77,22 +78,14 @@ def resolve(system: System, platform: Platform) -> Plan:
     images, clashes = share_images([i for v in vms for i in v.images])
     if clashes:
         first, clash = clashes[0]
-        raise PlanError(
-            "E301",
+        raise internal(  # rules/names.py refuses it (E281)
             f"file-server name '{clash.fs_name}' is used for {first.source} ({first.vm}) "
             f"and {clash.source} ({clash.vm})",
             ("vms", _index(plans, clash.vm)),
         )
     return Plan(
-        format=PLAN_FORMAT,
-        tool_version=__version__,
-        system=system.name,
-        arch=platform.arch,
-        sel4_arch=system.sel4_arch,
+        **_common(system, platform),
         platform=system.sel4_arch if platform.arch == "x86" else platform.name,
-        kernel_platform=platform.kernel_platform,
-        arm_platform=platform.arm_platform,
-        num_nodes=system.num_nodes,
         vms=plans,
         threads=threads,
         irq_routes=tuple(r for v in vms for r in v.routes),
@@ -102,13 +95,27 @@ def resolve(system: System, platform: Platform) -> Plan:
             ComponentPlan(c.name, c.type, tuple(c.sources), c.priority) for c in system.components
         ),
         virtqueues=tuple(links.virtqueues),
-        gic=_gic(platform),
-        simulation=SimulationPlan(**system.simulation.model_dump()),
-        input_sha256=_digest(system),
         notes=_notes(system, plans),
         qemu=_qemu(platform),
         overlays=rootfs_overlays(plans, images) if platform.arch == "arm" else (),
     )
+
+
+def _common(system: System, platform: Platform) -> dict[str, Any]:
+    """The fields every Plan takes the same way, whatever its framework."""
+    return {
+        "format": PLAN_FORMAT,
+        "tool_version": version(),
+        "system": system.name,
+        "arch": platform.arch,
+        "sel4_arch": system.sel4_arch,
+        "kernel_platform": platform.kernel_platform,
+        "arm_platform": platform.arm_platform,
+        "num_nodes": system.num_nodes,
+        "gic": _gic(platform),
+        "simulation": SimulationPlan(**system.simulation.model_dump()),
+        "input_sha256": _digest(system),
+    }
 
 
 def _microkit(system: System, platform: Platform) -> Plan:
@@ -119,23 +126,13 @@ def _microkit(system: System, platform: Platform) -> Plan:
     build = x86_system if platform.arch == "x86" else arm_system
     plans, routes, mk = build(system, platform)
     return Plan(
-        format=PLAN_FORMAT,
-        tool_version=__version__,
-        system=system.name,
-        arch=platform.arch,
-        sel4_arch=system.sel4_arch,
+        **_common(system, platform),
         platform=platform.name,
-        kernel_platform=platform.kernel_platform,
-        arm_platform=platform.arm_platform,
-        num_nodes=system.num_nodes,
         vms=plans,
         threads=threads(plans, mk),
         irq_routes=routes,
         file_server=(),
         cmake_options=(),
-        gic=_gic(platform),
-        simulation=SimulationPlan(**system.simulation.model_dump()),
-        input_sha256=_digest(system),
         framework="microkit",
         microkit=mk,
     )
@@ -153,9 +150,10 @@ def resolve_all(loaded: Loaded) -> tuple[Plan, ...]:
         )
         try:
             plans.append(resolve(system, load(name)))
-        except UnknownPlatform as e:
+        except UnknownPlatform as e:  # rules/arch.py refuses it first
+            bug = internal(str(e))
             raise DiagnosticError(
-                [Diagnostic("E305", str(e), loaded.document.span(where))]
+                [Diagnostic(bug.code, bug.message, loaded.document.span(where))]
             ) from None
         except PlanError as e:
             span = loaded.document.span(_patched_path(system, name, e.path))
@@ -236,12 +234,11 @@ def _cmake(
     """CMake options in a fixed order, then the system's kernel_options as written."""
     out: list[CMakeOption] = []
     if platform.arch == "x86":
-        out.append(CMakeOption("KernelSel4Arch", system.sel4_arch))
-        # 64-bit guests: a VM loaded without relocations (real minimal_64; optiplex9020
+        # KernelSel4Arch and KernelMaxNumNodes are the plan's sel4_arch and num_nodes, which
+        # the renderer writes first.  64-bit guests: a VM loaded without relocations (real minimal_64; optiplex9020
         # runs 32-bit guests on x86_64 and leaves the option off)
         if system.sel4_arch == "x86_64" and any(p.kernel_relocs == "" for p in plans):
             out.append(CMakeOption("KernelX86_64VTX64BitGuests", True))
-        out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
     else:
         out.extend(_arm_options(system, platform, plans))
         if any(t.role == "time_server" for t in threads):
@@ -285,9 +282,7 @@ def _time_server_options(platform: Platform) -> list[CMakeOption]:
     """What the platform's TimeServer needs (rules/platform_facts.py refuses a system that
     needs one where the platform data does not say)."""
     if platform.time_server_options is None:
-        raise PlanError(
-            "E308", f"platform {platform.name} has no data on what a TimeServer needs there"
-        )
+        raise internal(f"platform {platform.name} has no data on what a TimeServer needs there")
     return [CMakeOption(n, _cmake_value(v)) for n, v in platform.time_server_options]
 
 

@@ -2,7 +2,8 @@
 
 - component `Init<n>`, instance `vm<n>`; ONE thread per VM (role "vm": the VMM loop enters
   the guest with seL4_VMEnter on its own TCB), at the VM's priority or CAmkES's default 254;
-- guest RAM is a size only (`guest_ram_mb`; camkes-vm allocates it), 128 MiB by default
+- guest RAM is a size only (camkes-vm allocates it; the renderer writes it as
+  `guest_ram_mb`, the rules having refused a size that is not whole MiB, E211), 128 MiB by default
   (apps/x86/minimal);
 - `kernel_relocs` = the kernel's file-server name for ia32 guests and "" for x86_64 ones
   (real apps minimal vs minimal_64), unless `kernel.relocs` says otherwise;
@@ -15,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sel4vmgen.defaults import INITRD_NAME, KERNEL_NAME
 from sel4vmgen.model.system import System, Vm
-from sel4vmgen.plan.common import MIB, PlanError, image, settings
+from sel4vmgen.plan.common import image, settings
 from sel4vmgen.plan.links import Links, mac
 from sel4vmgen.plan.model import (
     CAMKES_DEFAULT_PRIORITY,
@@ -28,6 +30,7 @@ from sel4vmgen.plan.model import (
     Thread,
     VmPlan,
 )
+from sel4vmgen.units import MIB
 
 DEFAULT_RAM = 128 * MIB  # guest_ram_mb = 128 (camkes-vm-examples apps/x86/minimal/minimal.camkes)
 FIRST_IOSPACE_DOMAIN = 0x0F  # iospace_domain = 0x0f (apps/x86/minimal, optiplex9020)
@@ -75,11 +78,11 @@ def _relocs(vm: Vm, system: System, kernel_name: str) -> str:
 
 
 def _images(vm: Vm, inst: str) -> tuple[Image, Image | None]:
-    kname = vm.kernel.name or "bzimage"
+    kname = vm.kernel.name or KERNEL_NAME["x86"]
     kernel = image("kernel", kname, vm.kernel.image, inst, fmt=vm.kernel.format or "bzImage")
     initrd = None
     if vm.initrd is not None:
-        iname = vm.initrd.name or "rootfs.cpio"
+        iname = vm.initrd.name or INITRD_NAME["x86"]
         initrd = image(
             "initrd", iname, vm.initrd.image, inst, max_size=vm.initrd.max_size, fmt="cpio"
         )
@@ -127,12 +130,6 @@ def x86_vm(vm: Vm, n: int, system: System, links: Links, domain: int) -> X86Vm:
     """Resolve one x86 VM (already patched for the platform)."""
     inst = f"vm{n}"
     size = vm.ram.size if vm.ram else DEFAULT_RAM
-    if size % MIB:
-        raise PlanError(
-            "E303",
-            f"VM {vm.name}: RAM size 0x{size:x} is not a whole number of MiB",
-            ("vms", n, "ram", "size"),
-        )
     kernel, initrd = _images(vm, inst)
     virtio_net = bool(vm.virtio and vm.virtio.net) or inst in links.ends
     ioports = tuple(
@@ -151,7 +148,6 @@ def x86_vm(vm: Vm, n: int, system: System, links: Links, domain: int) -> X86Vm:
         initrd=initrd,
         dtb=None,
         dtb_mode="none",
-        kernel_entry=None,
         cmdline=vm.cmdline if vm.cmdline is not None else DEFAULT_CMDLINE,
         stdout=vm.stdout,
         ioports=ioports,
@@ -164,7 +160,6 @@ def x86_vm(vm: Vm, n: int, system: System, links: Links, domain: int) -> X86Vm:
         virtqueues=tuple(links.ends.get(inst, ())),
         settings=settings(vm),
         irq_latency_us=vm.requirements.irq_latency_us if vm.requirements else None,
-        guest_ram_mb=size // MIB,
         kernel_relocs=_relocs(vm, system, kernel.fs_name),
         mac=mac(n) if virtio_net else None,
     )

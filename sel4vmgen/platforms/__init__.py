@@ -92,4 +92,6 @@ def load(name: str) -> Platform:
         raise PlatformDataError(f"platform data {name}{_SUFFIX}: {e}") from e
     if platform.name != name:
         raise PlatformDataError(f"platform data {name}{_SUFFIX} names itself '{platform.name}'")
+    if (platform.vpci is None) != (platform.vpci_sizes is None):
+        raise PlatformDataError(f"platform data {name}{_SUFFIX} gives vpci and vpci_sizes apart")
     return platform

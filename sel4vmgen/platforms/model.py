@@ -133,6 +133,7 @@ class Platform:
     virtio_irq: int | None = None  # the IRQ camkes-vm's libvirtio injects (virtio net/console)
     dtb_gic_path: str = ""  # the GIC node the VMM keeps in a generated guest DTB (vmlinux.h)
     vpci: tuple[int, int, int] | None = None  # VMM virtual PCI (CFG, IO, MEM) guest addresses
+    vpci_sizes: tuple[int, int, int] | None = None  # and the sizes of those three windows
     ram_untyped: bool = True  # the platform's apps list guest RAM in `untyped_mmios`
     framework: Literal["camkes", "microkit"] = "camkes"  # which framework builds for it
     microkit: MicrokitFacts | None = None  # Microkit boards only

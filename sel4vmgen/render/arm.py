@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sel4vmgen.plan.model import Image, Plan, VmPlan
+from sel4vmgen.plan.model import CAMKES_VM_BASE_PRIO, Image, Plan, VmPlan
 from sel4vmgen.render import RenderContext
 from sel4vmgen.render.arm_connections import (
     ComponentType,
@@ -45,10 +45,6 @@ from sel4vmgen.render.arm_values import (
 )
 from sel4vmgen.render.dts import guest_dts
 from sel4vmgen.render.env import RenderError, cmake_quote, environment, render_template
-
-# VM_CONFIGURATION_DEF sets base_prio = 100 (seL4/camkes-vm components/VM_Arm/configurations/vm.h);
-# a plan with another VMM priority overrides it.
-CAMKES_VM_BASE_PRIO = 100
 
 
 @dataclass(frozen=True)
@@ -230,7 +226,7 @@ def vm_platform_settings(vm: VmPlan) -> list[tuple[str, CamkesValue]]:
         ("vm_image_config", image_config(vm)),
         ("num_vcpus", vm.vcpus),
     ]
-    if vm.priority != CAMKES_VM_BASE_PRIO:
+    if vm.priority != CAMKES_VM_BASE_PRIO:  # else VM_CONFIGURATION_DEF sets it
         pairs.append(("base_prio", vm.priority))
     pairs.append(("dtb", Query(vm.dtb_nodes, vm.dtb_compatibles)))
     optional: list[tuple[str, CamkesValue]] = [
@@ -262,7 +258,7 @@ def address_config(vm: VmPlan) -> dict[str, CamkesValue]:
         "dtb_addr": _addr(dtb_address(vm), "DTB address", vm),
         "initrd_addr": f"0x{vm.initrd.guest:x}" if vm.initrd and vm.initrd.guest else "0x0",
         # "-1" = the VMM's default entry, RAM base + 0x80000 (vm.h, main.c)
-        "kernel_entry_addr": f"0x{vm.kernel_entry:x}" if vm.kernel_entry is not None else "-1",
+        "kernel_entry_addr": f"0x{vm.kernel.guest:x}" if vm.kernel.guest is not None else "-1",
     }
 
 

@@ -339,8 +339,7 @@ def _chosen(vm: VmPlan) -> DtNode:
         props.append(("stdout-path", Strings((vm.stdout,))))
     if vm.initrd is not None and vm.initrd.guest is not None:
         start = vm.initrd.guest
-        size = vm.initrd.size if vm.initrd.size is not None else (vm.initrd.max_size or 0)
-        end = start + size
+        end = start + vm.initrd.extent
         props.append(("linux,initrd-start", Cells((start >> 32, start & 0xFFFFFFFF))))
         props.append(("linux,initrd-end", Cells((end >> 32, end & 0xFFFFFFFF))))
     return DtNode("chosen", tuple(props))

@@ -35,8 +35,8 @@ from sel4vmgen.render.env import (
     hex_filter,
     render_template,
 )
+from sel4vmgen.units import MIB
 
-MIB = 1 << 20
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CMAKE_BARE = re.compile(r"^[A-Za-z0-9_.+-]+$")
 # Attributes the template writes from plan fields; a `Setting` may not set them again.
@@ -203,7 +203,8 @@ def cmake_value(value: str | int | bool) -> tuple[str, str]:
 
 
 def cmake_options(plan: Plan) -> tuple[CMakeSet, ...]:
-    """KernelSel4Arch and KernelMaxNumNodes from the plan, then its other options in order."""
+    """KernelSel4Arch and KernelMaxNumNodes from the plan's `sel4_arch` and `num_nodes`, then
+    its other options in order (a plan that also lists those two is not one resolve makes)."""
     fixed: dict[str, str | int | bool] = {
         "KernelSel4Arch": plan.sel4_arch,
         "KernelMaxNumNodes": plan.num_nodes,
@@ -212,12 +213,6 @@ def cmake_options(plan: Plan) -> tuple[CMakeSet, ...]:
     seen = set(fixed)
     for opt in plan.cmake_options:
         identifier(opt.name, "CMake option")
-        if opt.name in fixed:
-            if str(opt.value) != str(fixed[opt.name]):
-                raise RenderError(
-                    f"CMake option {opt.name}={opt.value} contradicts the plan's {fixed[opt.name]}"
-                )
-            continue
         if opt.name in seen:
             raise RenderError(f"CMake option {opt.name} is set twice")
         seen.add(opt.name)
@@ -301,9 +296,8 @@ def camkes_dict(items: Sequence[tuple[str, str]]) -> str:
 
 
 def guest_ram_mb(vm: VmPlan) -> int:
-    """The plan's `guest_ram_mb`, or its RAM size when that is a whole number of MiB."""
-    if vm.guest_ram_mb is not None:
-        return vm.guest_ram_mb
+    """camkes-vm's `guest_ram_mb`: the RAM size in MiB, which it must be whole in (the rules
+    refuse any other size, E211; a plan that holds one is refused here, not rounded)."""
     if vm.ram.size % MIB:
         raise RenderError(f"{vm.instance}: guest RAM {vm.ram.size:#x} is not a whole number of MiB")
     return vm.ram.size // MIB

@@ -5,7 +5,7 @@
 two places conflict, at the other one too.  Rules that depend on a platform
 run once for each platform the system names, on the VMs as they are on that
 platform (`Vm.on`); the others run once.  Each rule is a small function of a
-`Ctx` in one of these modules; the codes are listed in `rules.codes`:
+`Ctx` in one of these modules; the codes are listed in `codes/rules.py`:
 
     names    unique names, clear of the generated CAmkES instances and types
     arch     platform fit, VCPUs and nodes, ARM priorities, x86 IOMMU domains
@@ -60,6 +60,7 @@ ONCE: tuple[Rule, ...] = (
     *target.RULES_ONCE,
 )
 PER_PLATFORM: tuple[Rule, ...] = (
+    *names.RULES_PER_PLATFORM,
     *arch.RULES,
     *fields.RULES,
     *memory.RULES,

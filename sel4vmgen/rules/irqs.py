@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sel4vmgen.diagnostics import Diagnostic, Span
-from sel4vmgen.model.system import DtbNode, Vm
+from sel4vmgen.model.system import CrossVm, DtbNode, Vm
 from sel4vmgen.platforms.model import Platform
 from sel4vmgen.rules.context import Ctx, error, line_of, warning
 
@@ -219,4 +219,35 @@ def _device_irqs(ctx: Ctx, vm: Vm) -> set[int]:
     return out
 
 
-RULES = (irq_owners, irq_platform, irq_virtual_devices, irq_without_device)
+def free_irq_needed(ctx: Ctx) -> list[Diagnostic]:
+    """E280: an ARM VM whose virtio devices (on a platform without a virtio IRQ) or whose
+    cross-VM events towards it need one of the platform's free interrupts, where the
+    platform lists none (camkes-vm takes them from free_plat_interrupts, vmlinux.h)."""
+    p = ctx.platform
+    if p is None or p.arch != "arm" or p.framework != "camkes" or p.free_irqs:
+        return []
+    to_vm = {
+        c.vm
+        for c in ctx.system.connections
+        if isinstance(c, CrossVm) and any(e.direction == "to_vm" for e in c.events)
+    }
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        virtio = vm.virtio is not None and (vm.virtio.net or vm.virtio.console)
+        linked = virtio or vm.name in ctx.virtio_linked
+        if not (vm.name in to_vm or (linked and p.virtio_irq is None)):
+            continue
+        at = "virtio" if vm.virtio is not None and vm.name not in to_vm else "name"
+        out.append(
+            error(
+                "E280",
+                f"VM {vm.name}: platform {p.name} has no free interrupt for notifications",
+                ctx.at(i, at),
+                hint="drop the virtio device or the cross-VM event, or add `free_irqs` to "
+                "the platform data file",
+            )
+        )
+    return out
+
+
+RULES = (irq_owners, irq_platform, irq_virtual_devices, irq_without_device, free_irq_needed)

@@ -24,8 +24,8 @@ from sel4vmgen.model.system import DtbNode, MemoryWindow, Vm
 from sel4vmgen.platforms.model import MemRange, Platform
 from sel4vmgen.rules.context import Ctx, error, hexr, line_of, warning
 from sel4vmgen.rules.intervals import Interval, overlaps
+from sel4vmgen.units import MIB, PAGE
 
-PAGE = 0x1000
 GICV_FRAME = 0x1000
 
 
@@ -164,7 +164,7 @@ def ram_total(ctx: Ctx) -> list[Diagnostic]:
 
 
 def _mib(n: int) -> str:
-    return f"{n >> 20} MiB" if n % (1 << 20) == 0 else f"0x{n:x} bytes"
+    return f"{n // MIB} MiB" if n % MIB == 0 else f"0x{n:x} bytes"
 
 
 def _windows(vm: Vm) -> list[tuple[str, int, MemoryWindow]]:
@@ -200,16 +200,13 @@ def alignment(ctx: Ctx) -> list[Diagnostic]:
     return out
 
 
-MiB = 1 << 20
-
-
 def _x86_alignment(ctx: Ctx, i: int, vm: Vm) -> list[Diagnostic]:
     """x86: RAM in whole MiB (camkes-vm's `guest_ram_mb`); PCI BARs start on a page."""
     if ctx.system.arch != "x86":
         return []
     out: list[Diagnostic] = []
     microkit = ctx.platform is not None and ctx.platform.framework == "microkit"
-    if vm.ram is not None and vm.ram.size % MiB and not microkit:  # Microkit: E266
+    if vm.ram is not None and vm.ram.size % MIB and not microkit:  # Microkit: E266
         out.append(
             error(
                 "E211",

@@ -26,12 +26,12 @@ from sel4vmgen.model.system import Vm
 from sel4vmgen.model.types import make_unsafe
 from sel4vmgen.rules.arch import on_microkit
 from sel4vmgen.rules.context import Ctx, error, hexr, line_of
+from sel4vmgen.units import PAGE
 
 # seL4/microkit 2.3.0 tool/microkit/src/sdf.rs
 PD_MAX_PRIORITY = 254
 VCPU_MAX_ID = 61
 BUDGET_DEFAULT_US = 1000  # BUDGET_DEFAULT; the period defaults to the budget
-PAGE_SIZE = 0x1000  # the smallest page size on every Microkit architecture (sel4.rs)
 # Priority of the sDDF timer driver an x86 VMM calls to measure the TSC
 # (au-ts/libvmm 0.2.0 examples/simple/board/x86_64_generic_vtx/simple.system).
 X86_TIMER_PRIORITY = 254
@@ -168,12 +168,12 @@ def alignment(ctx: Ctx) -> list[Diagnostic]:
     return [
         error(
             "E266",
-            f"{vm.name}: RAM size 0x{vm.ram.size:x} is not a multiple of the 0x{PAGE_SIZE:x} "
+            f"{vm.name}: RAM size 0x{vm.ram.size:x} is not a multiple of the 0x{PAGE:x} "
             "page size of a Microkit memory region",
             ctx.at(i, "ram", "size"),
         )
         for i, vm in ctx.vm_indices()
-        if vm.ram is not None and vm.ram.size % PAGE_SIZE
+        if vm.ram is not None and vm.ram.size % PAGE
     ]
 
 

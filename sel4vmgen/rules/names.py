@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
+from sel4vmgen.defaults import DTB_NAME, INITRD_NAME, KERNEL_NAME, written_dtb_name
 from sel4vmgen.diagnostics import Diagnostic, Span
-from sel4vmgen.model.system import CrossVm, VirtioNet
+from sel4vmgen.model.system import CrossVm, VirtioNet, Vm
 from sel4vmgen.rules.context import Ctx, error, line_of
 
 # VM_COMPOSITION_DEF (camkes-vm components/VM/configurations/vm.h) declares these on x86;
@@ -158,4 +159,58 @@ def _claim(
     ]
 
 
+# (role, file-server name, file, written by sel4vmgen, where the name comes from)
+_Served = tuple[str, str, str, bool, Span]
+
+
+def _served(ctx: Ctx, i: int, vm: Vm, arch: str) -> list[_Served]:
+    """The images VM `i` puts in the CAmkES file server, named as resolve names them."""
+
+    def where(role: str, named: bool) -> Span:
+        return ctx.at(i, role, "name" if named else "image")
+
+    k = vm.kernel
+    out = [("kernel", k.name or KERNEL_NAME[arch], k.image, False, where("kernel", bool(k.name)))]
+    if vm.initrd is not None:
+        r = vm.initrd
+        name = r.name or INITRD_NAME[arch]
+        out.append(("initrd", name, r.image, False, where("initrd", bool(r.name))))
+    d = vm.dtb
+    if arch == "arm" and d is not None and d.file is not None:
+        named = d.base_name is not None
+        span = ctx.at(i, "dtb", "base_name" if named else "file")
+        out.append(("dtb", d.base_name or DTB_NAME, d.file, False, span))
+    elif arch == "arm" and d is not None and d.mode == "provide":
+        inst = f"vm{i}"
+        out.append(
+            ("dtb", written_dtb_name(inst, len(ctx.vms)), f"{inst}.dts", True, ctx.at(i, "dtb"))
+        )
+    return out
+
+
+def file_server_names(ctx: Ctx) -> list[Diagnostic]:
+    """E281: one file-server name for two different files (the file server holds one file a
+    name; VMs that load the same file under one name share it)."""
+    p = ctx.platform
+    if p is None or p.framework != "camkes":
+        return []
+    first: dict[str, tuple[str, str, bool, str]] = {}
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        for role, name, source, ours, span in _served(ctx, i, vm, p.arch):
+            seen = first.setdefault(name, (role, source, ours, vm.name))
+            if seen[:3] != (role, source, ours):
+                out.append(
+                    error(
+                        "E281",
+                        f"file-server name '{name}' is used for {seen[1]} ({seen[3]}) and "
+                        f"{source} ({vm.name})",
+                        span,
+                        hint="give one of them another `name`",
+                    )
+                )
+    return out
+
+
 RULES = (unique_names, generated_names, endpoint_names)
+RULES_PER_PLATFORM = (file_server_names,)

@@ -21,8 +21,8 @@ from sel4vmgen.diagnostics import Diagnostic, Span
 from sel4vmgen.model.system import CrossVm, VirtioNet
 from sel4vmgen.rules.context import Ctx, error, line_of
 from sel4vmgen.text import shown_size
+from sel4vmgen.units import PAGE
 
-PAGE = 4096
 C_INT_MAX = (1 << 31) - 1
 ADDRESS_BITS = {"ia32": 32, "aarch32": 32, "x86_64": 47, "aarch64": 48}
 

@@ -20,7 +20,7 @@ overwrites a PENDING register and loses an interrupt.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
@@ -28,17 +28,15 @@ from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Workload
 from sel4vmgen.sim.kernel import (
     AckIrq,
-    Body,
     Call,
     Compute,
-    Endpoint,
-    IrqHandler,
     Kernel,
     Notification,
     Recv,
     ReplyRecv,
     ReplyTo,
     SaveCaller,
+    Syscall,
     Tcb,
 )
 from sel4vmgen.sim.monitor import Monitor
@@ -227,11 +225,13 @@ CHUNK_US = 100  # guest work runs in chunks; interrupts are taken between them
 
 @dataclass
 class Vcpu:
-    """One VCPU in a timed run: its list registers, the VMM's shadow and ring, its workload."""
+    """One VCPU: the seL4 VCPU object's list registers, the VMM's shadow and overflow ring
+    for it (libsel4vm's vGIC), and its guest's script.  A kernel object of the model
+    (`Kernel.objects`): the explorer snapshots it with the threads."""
 
     vm: str
     index: int
-    phases: list[tuple[str, int, bool]]  # (work|mmio|wfi, us, interrupts enabled)
+    phases: list[tuple[str, int, bool]]  # (work|mmio|psci|wfi, us, interrupts enabled)
     loop: int
     lrs: list[list[Any]]  # [state, source name]
     shadow: list[str | None]
@@ -241,10 +241,12 @@ class Vcpu:
     if_on: bool = False
     vppi_pending: bool = False
     vppi_masked: bool = False
-    wfi_caller: Tcb | None = None
+    wfi_caller: int = -1  # the reply cap of its WFI fault, saved by the VMM: thread index
     aborted: bool = False
     cursor: int = 0
     started: bool = False
+    lost: str = ""  # an interrupt the kernel overwrote in a PENDING list register (E502)
+    monitor: Monitor | None = None  # the timed run's observer (static)
 
     def pending_lr(self) -> int:
         for i, (st, _) in enumerate(self.lrs):
@@ -256,41 +258,79 @@ class Vcpu:
         self.idx = self.idx + 1 if self.idx + 1 < len(self.phases) else self.loop
         self.off = 0
 
+    def snapshot(self) -> Hashable:
+        return (
+            tuple((st, src) for st, src in self.lrs), tuple(self.shadow), tuple(self.ring),
+            self.idx, self.off, self.if_on, self.vppi_pending, self.vppi_masked,
+            self.wfi_caller, self.aborted, self.cursor, self.started, self.lost,
+        )  # fmt: skip
 
-def vcpu_body(vc: Vcpu, ep: Endpoint, monitor: Monitor) -> Body:
-    """The guest on one VCPU: interrupts between chunks of work, MMIO and WFI as faults."""
-    badge = vc.index + 1
-    while True:
-        if vc.vppi_pending:  # the kernel turns the virtual timer into a VPPIEvent fault
-            vc.vppi_pending = False
-            yield Call(ep, ("vppi",), badge, fault=True)
-        lr = vc.pending_lr()
-        if lr >= 0 and vc.if_on:
-            vc.lrs[lr][0] = ACTIVE
-            monitor.taken(vc.vm, vc.lrs[lr][1])
-            yield Compute(HANDLER_US)
-            vc.lrs[lr] = [INVALID, None]  # EOI: invalid, and one maintenance fault
-            yield Call(ep, ("maint", lr), badge, fault=True)
-            continue
-        kind, us, on = vc.phases[vc.idx]
-        vc.if_on = on
-        if kind == "work":
-            step = min(us - vc.off, CHUNK_US)
-            yield Compute(step)
-            vc.off += step
-            if vc.off >= us:
+    def restored(self, state: Any) -> Vcpu:
+        lrs, shadow, ring, *rest = state
+        v = Vcpu(self.vm, self.index, self.phases, self.loop, [list(x) for x in lrs],
+                 list(shadow), deque(ring), monitor=self.monitor)  # fmt: skip
+        (v.idx, v.off, v.if_on, v.vppi_pending, v.vppi_masked, v.wfi_caller, v.aborted,
+         v.cursor, v.started, v.lost) = rest  # fmt: skip
+        return v
+
+
+class VcpuLocal(NamedTuple):
+    at: str  # top | handler | worked | advance
+    n: int = 0  # the list register being handled, or the microseconds just worked
+
+
+@dataclass(frozen=True)
+class VcpuThread:
+    """The guest on one VCPU thread, as a `Program`: interrupts between chunks of work,
+    MMIO, PSCI and WFI as faults to the VMM (badge = vcpu id + 1)."""
+
+    vcpu: int  # index in kernel.objects
+    ep: int
+    # the explorer runs a phase of work as one chunk: the guest's state between two chunks
+    # of one phase is the same, so the extra steps would only repeat it
+    chunk_us: int = CHUNK_US
+
+    def start(self) -> VcpuLocal:
+        return VcpuLocal("top")
+
+    def step(
+        self, k: Kernel, me: Tcb, s: VcpuLocal, value: Any
+    ) -> tuple[VcpuLocal, Syscall | None]:
+        vc = k.objects[self.vcpu]
+        assert isinstance(vc, Vcpu)
+        ep, badge = k.endpoints[self.ep], vc.index + 1
+        if s.at == "handler":  # EOI: the LR goes invalid, and one maintenance fault
+            vc.lrs[s.n] = [INVALID, None]
+            return VcpuLocal("top"), Call(ep, ("maint", s.n), badge, fault=True)
+        if s.at == "worked":
+            vc.off += s.n
+            if vc.off >= vc.phases[vc.idx][1]:
                 vc.advance()
-        elif kind in ("mmio", "psci"):  # an emulated access, or PSCI CPU_ON for VCPU `us`
-            yield Call(ep, (kind, us), badge, fault=True)
+        elif s.at == "advance":
             vc.advance()
-        elif vc.pending_lr() < 0:
-            yield Call(ep, ("wfi",), badge, fault=True)
-            vc.advance()
-        else:
+        while True:
+            if vc.vppi_pending:  # the kernel turns the virtual timer into a VPPIEvent fault
+                vc.vppi_pending = False
+                return VcpuLocal("top"), Call(ep, ("vppi",), badge, fault=True)
+            lr = vc.pending_lr()
+            if lr >= 0 and vc.if_on:
+                vc.lrs[lr][0] = ACTIVE
+                if vc.monitor is not None:
+                    vc.monitor.taken(vc.vm, vc.lrs[lr][1])
+                return VcpuLocal("handler", lr), Compute(HANDLER_US)
+            kind, us, on = vc.phases[vc.idx]
+            vc.if_on = on
+            if kind == "work":
+                n = min(us - vc.off, self.chunk_us)
+                return VcpuLocal("worked", n), Compute(n)
+            if kind in ("mmio", "psci"):  # an emulated access, or PSCI CPU_ON for VCPU `us`
+                return VcpuLocal("advance"), Call(ep, (kind, us), badge, fault=True)
+            if vc.pending_lr() < 0:
+                return VcpuLocal("advance"), Call(ep, ("wfi",), badge, fault=True)
             vc.advance()
 
 
-def set_pending(vc: Vcpu, src: str, check_shadow: bool, monitor: Monitor) -> None:
+def set_pending(vc: Vcpu, src: str, check_shadow: bool) -> None:
     """libsel4vm `vgic_dist_set_pending_irq`: merge, inject into a free LR, or queue."""
     if src in vc.shadow or src in vc.ring:
         return
@@ -301,85 +341,132 @@ def set_pending(vc: Vcpu, src: str, check_shadow: bool, monitor: Monitor) -> Non
     if lr < 0 or vc.lrs[lr][0] == ACTIVE:  # no free slot, or seL4_DeleteFirst
         if len(vc.ring) + 1 >= OVERFLOW_RING:
             vc.aborted = True
-            monitor.report("E509", vc.vm, f"{vc.vm}: vGIC overflow ring full: the VMM aborts")
+            if vc.monitor is not None:
+                vc.monitor.report(
+                    "E509", vc.vm, f"{vc.vm}: vGIC overflow ring full: the VMM aborts"
+                )
             return
         vc.ring.append(src)
         return
     if vc.lrs[lr][0] == PENDING:  # the kernel overwrites a PENDING list register
-        monitor.lost(vc.vm, vc.lrs[lr][1], f"list register {lr} overwritten by {src}")
+        why = f"list register {lr} overwritten by {src}"
+        if not vc.lost:
+            vc.lost = f"{vc.vm}: interrupt {vc.lrs[lr][1]} lost: {why}"
+        if vc.monitor is not None:
+            vc.monitor.lost(vc.vm, vc.lrs[lr][1], why)
     vc.lrs[lr] = [PENDING, src]
     vc.shadow[lr] = src
 
 
-def vmm_body(
-    vcpus: list[Vcpu],
-    ep: Endpoint,
-    lines: dict[int, tuple[IrqHandler, str]],
-    check_shadow: bool,
-    monitor: Monitor,
-    start_vcpu: Callable[[int], None],
-) -> Body:
-    """The VMM thread: one endpoint for every VCPU's faults, the bound notification for IRQs."""
-    handler_of = {name: h for h, name in lines.values()}
-    got = yield Recv(ep)
-    while True:
-        reply: Any = None
-        if got[0] == "notification":
-            for bit in sorted(lines):
-                if got[1] & bit:
-                    set_pending(vcpus[0], lines[bit][1], check_shadow, monitor)
-            touched = vcpus[:1]
-            for v in vcpus:
-                if got[1] & vtimer_bit(v.index):  # the timer of a VCPU waiting in WFI
-                    set_pending(v, "vtimer", check_shadow, monitor)
-                    touched.append(v)
-        else:
-            vc = vcpus[got[0] - 1]
-            touched = [vc]
-            yield Compute(FAULT_US)
-            msg = got[1]
-            if msg[0] == "wfi" and vc.pending_lr() < 0:
-                vc.wfi_caller = yield SaveCaller()
-                reply = None
-            elif msg[0] == "maint":
-                src = vc.shadow[msg[1]]
-                vc.shadow[msg[1]] = None
-                if src == "vtimer":
-                    vc.vppi_masked = False  # seL4_ARM_VCPU_AckVPPI
-                elif src is not None and src in handler_of:
-                    yield AckIrq(handler_of[src])
-                if vc.ring:
-                    set_pending(vc, vc.ring.popleft(), check_shadow, monitor)
-                reply = True
-            elif msg[0] == "psci":
-                vcpus[msg[1]].started = True
-                start_vcpu(msg[1])
-                reply = True
-            elif msg[0] == "vppi":
-                set_pending(vc, "vtimer", check_shadow, monitor)
-                reply = True
+class VmmLocal(NamedTuple):
+    at: str  # recv | got | computed | saved | acked | reply
+    got: Any = None  # what Recv returned: ("notification", word) or (badge, msg)
+    touched: tuple[int, ...] = ()  # VCPUs whose WFI an injection may end
+    reply: bool = False
+
+
+@dataclass(frozen=True)
+class ArmVmm:
+    """The VMM thread as a `Program`: one endpoint for every VCPU's faults, the bound
+    notification for interrupts.  Line i is `kernel.handlers[lines[i]]` (badge 1 << i+1,
+    named `names[i]`); VCPU j is `kernel.objects[vcpus[j]]`, run by `kernel.threads[threads[j]]`."""
+
+    vcpus: tuple[int, ...]
+    threads: tuple[int, ...]
+    ep: int
+    lines: tuple[int, ...]
+    check_shadow: bool = True
+
+    def start(self) -> VmmLocal:
+        return VmmLocal("recv")
+
+    def _vc(self, k: Kernel, j: int) -> Vcpu:
+        vc = k.objects[self.vcpus[j]]
+        assert isinstance(vc, Vcpu)
+        return vc
+
+    def step(self, k: Kernel, me: Tcb, s: VmmLocal, value: Any) -> tuple[VmmLocal, Syscall | None]:
+        ep = k.endpoints[self.ep]
+        if s.at == "recv":
+            return VmmLocal("got"), Recv(ep)
+        if s.at == "got":
+            got = value
+            if got[0] == "notification":
+                for h in self.lines:
+                    if got[1] & k.handlers[h].badge:
+                        set_pending(self._vc(k, 0), k.handlers[h].name, self.check_shadow)
+                touched = [0]
+                for j in range(len(self.vcpus)):
+                    if got[1] & vtimer_bit(self._vc(k, j).index):  # a timer during WFI
+                        set_pending(self._vc(k, j), "vtimer", self.check_shadow)
+                        touched.append(j)
+                return self._answer(k, VmmLocal("reply", got, tuple(touched), False))
+            return VmmLocal("computed", got, (got[0] - 1,)), Compute(FAULT_US)
+        if s.at == "saved":
+            vc = self._vc(k, s.touched[0])
+            vc.wfi_caller = k.threads.index(value) if isinstance(value, Tcb) else -1
+            return self._answer(k, s._replace(at="reply", reply=False))
+        if s.at == "acked":
+            return self._refill(k, s)
+        if s.at == "reply":
+            return self._answer(k, s)
+        # computed: handle the fault
+        vc = self._vc(k, s.touched[0])
+        msg = s.got[1]
+        if msg[0] == "wfi" and vc.pending_lr() < 0:
+            return s._replace(at="saved"), SaveCaller()
+        if msg[0] == "maint":
+            src = vc.shadow[msg[1]]
+            vc.shadow[msg[1]] = None
+            if src == "vtimer":
+                vc.vppi_masked = False  # seL4_ARM_VCPU_AckVPPI
             else:
-                reply = True
-        if any(v.aborted for v in vcpus):
-            return
-        for v in touched:
-            if v.wfi_caller is not None and v.pending_lr() >= 0:
-                caller, v.wfi_caller = v.wfi_caller, None
-                yield ReplyTo(caller, True)
-        got = yield (ReplyRecv(ep, True) if reply else Recv(ep))
+                h = next((h for h in self.lines if k.handlers[h].name == src), -1)
+                if h >= 0:
+                    return s._replace(at="acked"), AckIrq(k.handlers[h])
+            return self._refill(k, s)
+        if msg[0] == "psci":
+            j = msg[1]
+            self._vc(k, j).started = True
+            k.start(k.threads[self.threads[j]])
+        elif msg[0] == "vppi":
+            set_pending(vc, "vtimer", self.check_shadow)
+        return self._answer(k, s._replace(at="reply", reply=True))
+
+    def _answer(self, k: Kernel, s: VmmLocal) -> tuple[VmmLocal, Syscall | None]:
+        """End the WFI of each touched VCPU that now has a pending LR, then reply and wait."""
+        if any(self._vc(k, j).aborted for j in range(len(self.vcpus))):
+            return s, None
+        for j in s.touched:
+            v = self._vc(k, j)
+            if v.wfi_caller >= 0 and v.pending_lr() >= 0:
+                caller, v.wfi_caller = k.threads[v.wfi_caller], -1
+                return s._replace(at="reply"), ReplyTo(caller, True)
+        ep = k.endpoints[self.ep]
+        return VmmLocal("got"), (ReplyRecv(ep, True) if s.reply else Recv(ep))
+
+    def _refill(self, k: Kernel, s: VmmLocal) -> tuple[VmmLocal, Syscall | None]:
+        """After a maintenance fault: the freed list register takes the ring's head."""
+        vc = self._vc(k, s.touched[0])
+        if vc.ring:
+            set_pending(vc, vc.ring.popleft(), self.check_shadow)
+        return self._answer(k, s._replace(at="reply", reply=True))
 
 
-def vtimer_fire(k: Kernel, vc: Vcpu, tcb: Tcb, monitor: Monitor, vmm_ntfn: Notification) -> None:
-    """The virtual timer expires: a VPPI event if the VCPU runs, else a wake-up through the VMM."""
+def vtimer_fire(k: Kernel, vc: Vcpu, tcb: Tcb, vmm_ntfn: Notification) -> bool:
+    """The virtual timer expires: a VPPI event if the VCPU runs, else a wake-up through the
+    VMM; False when masked (not acked since its last VPPI) or the VCPU is off."""
     if vc.vppi_masked or not vc.started:
-        return
+        return False
     vc.vppi_masked = True
-    monitor.raised(vc.vm, "vtimer")
-    if vc.wfi_caller is not None:
+    if vc.monitor is not None:
+        vc.monitor.raised(vc.vm, "vtimer")
+    if vc.wfi_caller >= 0:
         vc.vppi_pending = False
         k.signal(vmm_ntfn, vtimer_bit(vc.index))
     else:
         vc.vppi_pending = True
+    return True
 
 
 def vtimer_bit(vcpu: int) -> int:

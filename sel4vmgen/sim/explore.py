@@ -26,6 +26,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
+from sel4vmgen.plan.model import DEFAULT_SIMULATION
+
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A", bound=Hashable)
 
@@ -61,8 +63,8 @@ class Model(Protocol[S, A]):
 class Limits:
     """Search bounds; build with `Limits().depth(n).states(n).seconds(s)`."""
 
-    max_depth: int = 200
-    max_states: int = 200_000
+    max_depth: int = DEFAULT_SIMULATION.max_depth
+    max_states: int = DEFAULT_SIMULATION.max_states
     max_seconds: float = 60.0
     progress: bool = False
 
@@ -109,6 +111,14 @@ class Result:
     seconds: float = 0.0
     counterexample: Counterexample | None = None
     skipped_symmetric: int = 0
+    found: dict[str, Counterexample] = field(default_factory=dict)  # collect: code -> first
+
+    @property
+    def codes(self) -> frozenset[str]:
+        """The properties found broken (all of them with `collect`, else the first)."""
+        return frozenset(self.found) | (
+            {self.counterexample.code} if self.counterexample else set()
+        )
 
     @property
     def ok(self) -> bool:
@@ -121,6 +131,8 @@ class Result:
         self.complete = self.complete and other.complete
         self.seconds += other.seconds
         self.skipped_symmetric += other.skipped_symmetric
+        for code, cex in other.found.items():
+            self.found.setdefault(code, cex)
         if self.counterexample is None:
             self.counterexample = other.counterexample
 
@@ -194,16 +206,25 @@ def _lift(i: int, name: str, q: Property[Any]) -> Property[tuple[Any, ...]]:
     return Property(q.name, q.code, q.kind, holds, lambda s: f"{name}: {q.explain(s[i])}")
 
 
-def check(model: Any, limits: Limits = Limits(), reductions: Reductions = Reductions()) -> Result:
-    """Explore `model` to the bounds; split a `Product` when the reductions allow."""
+def check(
+    model: Any,
+    limits: Limits = Limits(),
+    reductions: Reductions = Reductions(),
+    collect: bool = False,
+) -> Result:
+    """Explore `model` to the bounds; split a `Product` when the reductions allow.  With
+    `collect`, go on past violations (not beyond a violating state) and gather the first
+    counterexample of each property in `found`."""
     if isinstance(model, Product):
         model.partial_order = reductions.partial_order
         if reductions.independent:
-            return _check_parts(model, limits, reductions)
-    return _search(model, limits)
+            return _check_parts(model, limits, reductions, collect)
+    return _search(model, limits, collect)
 
 
-def _check_parts(model: Product, limits: Limits, reductions: Reductions) -> Result:
+def _check_parts(
+    model: Product, limits: Limits, reductions: Reductions, collect: bool = False
+) -> Result:
     total = Result()
     seen: set[Hashable] = set()
     start = time.monotonic()
@@ -215,14 +236,15 @@ def _check_parts(model: Product, limits: Limits, reductions: Reductions) -> Resu
             continue
         seen.add(key)
         left = limits.seconds(max(0.0, limits.max_seconds - (time.monotonic() - start)))
-        total.merge(check(part, left, reductions))
-        if not total.ok:
+        total.merge(check(part, left, reductions, collect))
+        if not total.ok and not collect:
             break
     return total
 
 
-def _search(model: Any, limits: Limits) -> Result:
-    """Depth-first search with a visited set; stops at the first violation."""
+def _search(model: Any, limits: Limits, collect: bool = False) -> Result:
+    """Depth-first search with a visited set; stops at the first violation (with `collect`,
+    records it and does not expand the violating state)."""
     res = Result(models=[model.name])
     props = list(model.properties())
     always = [p for p in props if p.kind == "always"]
@@ -234,13 +256,20 @@ def _search(model: Any, limits: Limits) -> Result:
         stack: list[tuple[Any, list[Any], int]] = [(init, list(model.actions(init)), 0)]
         on_stack = {init}
         path: list[Any] = []
-        if _violated(model, always, init, index, path, res):
-            return _done(res, start)
+        if _violated(model, always, init, index, path, res, collect):
+            if not collect:
+                return _done(res, start)
+            continue
         visited.add(init)
         res.states += 1
         while stack:
             state, acts, i = stack[-1]
-            if i == 0 and not acts and _violated(model, eventually, state, index, path, res):
+            if (
+                i == 0
+                and not acts
+                and _violated(model, eventually, state, index, path, res, collect)
+                and not collect
+            ):
                 return _done(res, start)
             if i >= len(acts) or len(stack) > limits.max_depth:
                 if i < len(acts):
@@ -263,8 +292,11 @@ def _search(model: Any, limits: Limits) -> Result:
             visited.add(nxt)
             res.states += 1
             path.append(action)
-            if _violated(model, always, nxt, index, path, res):
-                return _done(res, start)
+            if _violated(model, always, nxt, index, path, res, collect):
+                if not collect:
+                    return _done(res, start)
+                path.pop()
+                continue
             stack.append((nxt, list(model.actions(nxt)), 0))
             on_stack.add(nxt)
             res.max_depth = max(res.max_depth, len(path))
@@ -298,15 +330,25 @@ class _Pace:
 
 
 def _violated(
-    model: Any, props: list[Property[Any]], state: Any, init: int, path: list[Any], res: Result
+    model: Any,
+    props: list[Property[Any]],
+    state: Any,
+    init: int,
+    path: list[Any],
+    res: Result,
+    collect: bool = False,
 ) -> bool:
+    bad = False
     for p in props:
         if not p.holds(state):
-            res.counterexample = Counterexample(
-                model.name, p.code, p.name, p.explain(state), init, tuple(path)
-            )
-            return True
-    return False
+            cex = Counterexample(model.name, p.code, p.name, p.explain(state), init, tuple(path))
+            if res.counterexample is None:
+                res.counterexample = cex
+            res.found.setdefault(p.code, cex)
+            bad = True
+            if not collect:
+                return True
+    return bad
 
 
 def _done(res: Result, start: float) -> Result:

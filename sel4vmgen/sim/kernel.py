@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 TICK_US = 2000  # CONFIG_TIMER_TICK_MS default 2 (seL4 config.cmake KernelTimerTickMS)
 TIMESLICE_TICKS = 5  # CONFIG_TIME_SLICE default 5 (seL4 config.cmake KernelTimeSlice)
@@ -205,6 +205,14 @@ Syscall = (
     | VMEnter
 )
 Body = Generator[Syscall, Any, None]
+
+
+class Steps(Protocol):
+    """What a thread runs: a generator body, or a `program.Running` state machine."""
+
+    def send(self, value: Any, /) -> Syscall: ...
+
+
 RESTARTED = "restarted"  # what a thread's pending call returns after Suspend + Resume
 
 
@@ -255,7 +263,7 @@ class Tcb:
     name: str
     priority: int
     core: int
-    body: Body | None = None
+    body: Steps | None = None
     state: State = INACTIVE
     bound: Notification | None = None
     caller: Tcb | None = None  # the reply cap in this thread's caller slot
@@ -270,6 +278,7 @@ class Tcb:
     vm_exit: Any = None
     ready_since: int | None = None
     run_us: int = 0
+    continue_pending: bool = False  # woken from RunningVM: resumes in the same instant
 
 
 def fault_words(msg: Any) -> str:
@@ -312,26 +321,65 @@ class Core:
 class Kernel:
     """The kernel: cores, threads, scheduling, IPC.  Observers see every `KEvent`."""
 
-    def __init__(self, cores: int = 1, sim: Sim | None = None) -> None:
+    def __init__(self, cores: int = 1, sim: Sim | None = None, ticks: bool = True) -> None:
         self.sim = sim or Sim()
         self.cores = [Core(i) for i in range(cores)]
         self.threads: list[Tcb] = []
+        self.endpoints: list[Endpoint] = []  # those made by `endpoint`, `notification`,
+        self.notifications: list[Notification] = []  # `irq_handler`: what `system.freeze` sees
+        self.handlers: list[IrqHandler] = []
+        self.objects: list[Any] = []  # other objects with state (ARM VCPUs): snapshot/restored
         self.log: list[KEvent] = []
         self.observers: list[Callable[[KEvent], None]] = []
         self.tick_hooks: list[Callable[[int], None]] = []
+        # told of every step where the world or the clock decides (a device raising a line, a
+        # computation or guest segment ending, a timeslice running out) and of the kernel's
+        # own deferred work (a dispatch, a thread resumed from RunningVM): see `sim/system.py`
+        self.choices: list[Callable[[tuple[Any, ...]], None]] = []
         self.syscalls = 0
-        for c in self.cores:
-            self.sim.at(TICK_US, self._tick, c, priority=1)
+        if ticks:
+            for c in self.cores:
+                self.sim.at(TICK_US, self._tick, c, priority=1)
+
+    def _chose(self, choice: tuple[Any, ...]) -> None:
+        for c in self.choices:
+            c(choice)
 
     # ----------------------------------------------------------- threads
 
-    def thread(self, name: str, priority: int, core: int, body: Body | None) -> Tcb:
+    def thread(self, name: str, priority: int, core: int, body: Steps | None) -> Tcb:
         """Create a thread (Inactive until `start`)."""
         if not 0 <= priority < NUM_PRIORITIES:
             raise ValueError(f"priority {priority} outside 0..{NUM_PRIORITIES - 1}")
         t = Tcb(name, priority, core % len(self.cores), body)
         self.threads.append(t)
         return t
+
+    def endpoint(self, name: str) -> Endpoint:
+        ep = Endpoint(name)
+        self.endpoints.append(ep)
+        return ep
+
+    def notification(self, name: str) -> Notification:
+        n = Notification(name)
+        self.notifications.append(n)
+        return n
+
+    def irq_handler(self, irq: int, ntfn: Notification, badge: int, name: str = "") -> IrqHandler:
+        h = IrqHandler(irq, ntfn, badge, name=name)
+        self.handlers.append(h)
+        return h
+
+    def world_choice(self, choice: tuple[Any, ...]) -> None:
+        """A choice of the world that is not a line (an ARM virtual timer expiring), recorded."""
+        if self.choices:
+            self._chose(choice)
+
+    def device_raise(self, h: IrqHandler) -> bool:
+        """A device asserts `h`'s line (a choice of the world): `raise_irq`, recorded."""
+        if self.choices:
+            self._chose(("irq", self.handlers.index(h)))
+        return self.raise_irq(h)
 
     def start(self, t: Tcb) -> None:
         t.state = RUNNING
@@ -397,7 +445,13 @@ class Kernel:
             core.dispatch_pending = True
             self.sim.at(self.sim.now, self._dispatch, core)
 
+    def dispatch(self, core: Core) -> None:
+        """Deferred work of an instant: run the highest-priority ready thread if idle."""
+        self._dispatch(core)
+
     def _dispatch(self, core: Core) -> None:
+        if self.choices:
+            self._chose(("dispatch", core.index))
         core.dispatch_pending = False
         if core.current is not None:
             return
@@ -435,10 +489,18 @@ class Kernel:
             return
         t.timeslice = TIMESLICE_TICKS
         if core.queues.get(t.priority):
-            self._pause(t)
-            core.current = None
-            self._enqueue(core, t)  # timeslice expired: to the tail
-            self._request_dispatch(core)
+            if self.choices:
+                self._chose(("expire", core.index))
+            self.expire(core)
+
+    def expire(self, core: Core) -> None:
+        """The current thread's timeslice ran out with another of its priority ready."""
+        t = core.current
+        assert t is not None
+        self._pause(t)
+        core.current = None
+        self._enqueue(core, t)  # timeslice expired: to the tail
+        self._request_dispatch(core)
 
     # ----------------------------------------------------------- running a thread
 
@@ -446,6 +508,7 @@ class Kernel:
         """Run `t` (current on `core`) until it blocks, computes, or is preempted."""
         body = t.body
         assert body is not None
+        t.continue_pending = False
         while core.current is t:
             if t.compute_left > 0:
                 self._start_compute(core, t)
@@ -471,6 +534,12 @@ class Kernel:
     def _computed(self, core: Core, t: Tcb, epoch: int) -> None:
         if t.epoch != epoch or core.current is not t:
             return
+        if self.choices:
+            self._chose(("done", self.threads.index(t)))
+        self.computed(core, t)
+
+    def computed(self, core: Core, t: Tcb) -> None:
+        """`t`'s computation ends: it runs on."""
         t.run_us += t.compute_left
         t.compute_left = 0
         self._continue(core, t)
@@ -485,8 +554,14 @@ class Kernel:
     def _vm_exit(self, core: Core, t: Tcb, epoch: int) -> None:
         if t.epoch != epoch or core.current is not t:
             return
+        if self.choices:
+            self._chose(("exit", self.threads.index(t), t.vm_exit))
         t.run_us += self.sim.now - t.compute_started
-        t.state, t.value = RUNNING, ("fault", t.vm_exit)
+        self.vm_exit(core, t, t.vm_exit)
+
+    def vm_exit(self, core: Core, t: Tcb, exit_: Any) -> None:
+        """The guest of `t` exits: VMEnter returns the fault."""
+        t.state, t.value = RUNNING, ("fault", exit_)
         self._continue(core, t)
 
     # ----------------------------------------------------------- system calls
@@ -596,11 +671,18 @@ class Kernel:
             self._request_continue(core, t)
 
     def _request_continue(self, core: Core, t: Tcb) -> None:
-        def go() -> None:
-            if core.current is t:
-                self._continue(core, t)
+        t.continue_pending = True
+        self.sim.at(self.sim.now, self.resume_pending, core, t)
 
-        self.sim.at(self.sim.now, go)
+    def resume_pending(self, core: Core, t: Tcb) -> None:
+        """A thread woken from RunningVM goes on with VMEnter's result, if it holds its core."""
+        if not t.continue_pending:
+            return
+        if self.choices:
+            self._chose(("continue", self.threads.index(t)))
+        t.continue_pending = False
+        if core.current is t:
+            self._continue(core, t)
 
     def _signal(self, t: Tcb, op: Signal) -> None:
         self.signal(op.ntfn, op.badge)

@@ -38,8 +38,8 @@ def _placed(vm: VmPlan) -> list[tuple[str, int, int]]:
     for img in images:
         if img is None or img.guest is None:
             continue
-        start = vm.kernel_entry if img.role == "kernel" and vm.kernel_entry else img.guest
-        out.append((img.role, start, max(1, img.size or img.max_size or 0)))
+        start = img.guest
+        out.append((img.role, start, max(1, img.extent)))
     return out
 
 

@@ -27,6 +27,8 @@ TITLES = {
     "E508": "every device the guest is given is backed",
     "E509": "the vGIC overflow ring never fills",
     "E510": "no interrupt line masked forever",
+    "E511": "no interrupt left pending while the guest has interrupts enabled",
+    "E512": "no fault left unanswered",
 }
 
 

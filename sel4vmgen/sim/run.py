@@ -15,13 +15,12 @@ from typing import Any, Literal
 from sel4vmgen.diagnostics import Diagnostic
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.sim import trace
-from sel4vmgen.sim.arm import ArmModel
 from sel4vmgen.sim.explore import Counterexample, Limits, Product, Reductions, Result, check
 from sel4vmgen.sim.guests import workload
 from sel4vmgen.sim.layout import check_layout
 from sel4vmgen.sim.monitor import Violation
+from sel4vmgen.sim.system import SystemModel, arm_system, groups, x86_system
 from sel4vmgen.sim.timed import Scenario, TimedResult, run, spinning_guests
-from sel4vmgen.sim.x86 import X86Model
 from sel4vmgen.sim.x86_split import SplitModel
 from sel4vmgen.source import Document
 
@@ -151,24 +150,29 @@ def default_model(plan: Plan) -> VmmModel:
     return "arm" if plan.arch == "arm" else "x86"
 
 
-def plan_model(plan: Plan, opts: Options) -> Product:
-    """The explorer's model of the whole plan: one component per VM (per VCPU on ARM)."""
+def plan_model(plan: Plan, opts: Options) -> Product | SystemModel:
+    """The explorer's model of the whole plan: the plan's threads on the kernel model
+    (`sim/system.py`), one system per group of VMs that share a kernel object (all of them
+    with `--no-reduce`); the historical x86_split design as one component per VM."""
     kind = opts.vmm_model or default_model(plan)
     if kind not in MODELS[plan.arch]:
         raise ValueError(f"VMM model {kind} does not run {plan.arch} guests")
-    parts: list[Any] = []
-    for vm in plan.vms:
-        if kind == "x86":
-            w = workload(plan, vm, opts.interrupts)
-            parts.append(X86Model(w, opts.reread_after_notification))
-        elif kind == "x86_split":
-            parts.append(SplitModel(workload(plan, vm, opts.interrupts), opts.stop))
-        else:
-            lrs = plan.gic.list_registers if plan.gic else 4
-            n = sum(1 for t in plan.threads if t.vm == vm.instance and t.role == "vcpu") or 1
-            for i in range(n):
-                w = workload(plan, vm, opts.interrupts, vcpu=i)
-                parts.append(ArmModel(w, lrs, secondary=i > 0, check_shadow=opts.check_shadow))
+    if kind == "x86":
+        reread = opts.reread_after_notification
+        if not opts.reductions.independent:
+            return x86_system(plan, opts.interrupts, reread=reread)
+        return Product(
+            plan.system,
+            [x86_system(plan, opts.interrupts, reread=reread, vms=g) for g in groups(plan)],
+        )
+    if kind == "arm":
+        shadow = opts.check_shadow
+        if not opts.reductions.independent:
+            return arm_system(plan, opts.interrupts, shadow)
+        return Product(
+            plan.system, [arm_system(plan, opts.interrupts, shadow, vms=g) for g in groups(plan)]
+        )
+    parts = [SplitModel(workload(plan, vm, opts.interrupts), opts.stop) for vm in plan.vms]
     return Product(plan.system, parts)
 
 
@@ -184,7 +188,12 @@ def simulate(plan: Plan, opts: Options | None = None) -> SimReport:
     violations = check_layout(plan)
     design = "x86_split" if kind == "x86_split" else ""
     scenario = Scenario.of(
-        plan, check_shadow=opts.check_shadow, design=design, stop=opts.stop, **opts.scenario
+        plan,
+        check_shadow=opts.check_shadow,
+        design=design,
+        stop=opts.stop,
+        reread_after_notification=opts.reread_after_notification,
+        **opts.scenario,
     )
     timed = run(plan, scenario)
     violations += timed.violations

@@ -12,16 +12,26 @@ violations.
 
 from __future__ import annotations
 
-import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from sel4vmgen.plan.model import Plan, Thread, VmPlan
+from sel4vmgen.plan.model import DEFAULT_SIMULATION, Plan, Thread, VmPlan
 from sel4vmgen.sim import arm, x86, x86_split
 from sel4vmgen.sim.guests import EMULATED, sources_for
-from sel4vmgen.sim.kernel import Endpoint, IrqHandler, Kernel, KEvent, Notification, Tcb
+from sel4vmgen.sim.kernel import (
+    BLOCKED_ON_NOTIFICATION,
+    Endpoint,
+    IrqHandler,
+    Kernel,
+    KEvent,
+    Notification,
+    Syscall,
+    Tcb,
+    Wait,
+)
 from sel4vmgen.sim.monitor import STARVATION_US, Monitor, Violation
+from sel4vmgen.sim.program import spawn
 
 SPIN_CODES = frozenset({"E505"})  # what a busy-looping guest causes: threads starved
 
@@ -32,13 +42,14 @@ MAX_BOOT_TOUCHES = 8  # devices touched at boot beyond this behave alike
 class Scenario:
     """The knobs of a run: `Plan.simulation`, overridden from the command line."""
 
-    seed: int = 0
-    duration_ms: int = 100
-    timer_hz: int = 250
-    device_irq_hz: int = 1000
-    critical_section_us: int = 50
+    seed: int = DEFAULT_SIMULATION.seed
+    duration_ms: int = DEFAULT_SIMULATION.duration_ms
+    timer_hz: int = DEFAULT_SIMULATION.timer_hz
+    device_irq_hz: int = DEFAULT_SIMULATION.device_irq_hz
+    critical_section_us: int = DEFAULT_SIMULATION.critical_section_us
     spin: tuple[str, ...] = ()  # VMs (name or instance) whose guests busy-loop, tickless
     check_shadow: bool = True
+    reread_after_notification: bool = True  # False: the stale-RFLAGS x86 VMM
     design: str = ""  # x86_split: the two-thread x86 VMM instead of the plan's own
     stop: str = "none"  # x86_split: "suspend" to stop the VCPU thread while injecting
     starvation_us: int = STARVATION_US
@@ -65,16 +76,7 @@ class TimedResult:
 
 def run(plan: Plan, scenario: Scenario) -> TimedResult:
     """Build the system of `plan` in the kernel model and run it for the scenario's duration."""
-    k = Kernel(cores=max(1, plan.num_nodes))
-    bounds = {v.instance: v.irq_latency_us for v in plan.vms if v.irq_latency_us is not None}
-    index = {v.instance: i for i, v in enumerate(plan.vms)}
-    mon = Monitor(k, scenario.starvation_us, bounds, index, frozenset(bounds))
-    mon.owner = {t.name: t.vm for t in plan.threads if t.vm is not None}
-    for vm in plan.vms:
-        build = _build_arm if plan.arch == "arm" else _build_x86
-        if scenario.design == "x86_split":
-            build = _build_split
-        build(k, plan, vm, scenario, mon)
+    k, mon = build(plan, scenario)
     k.run(scenario.duration_ms * 1000)
     mon.finish()
     return TimedResult(
@@ -85,6 +87,52 @@ def run(plan: Plan, scenario: Scenario) -> TimedResult:
         len(k.cores),
         frozenset(mon.taken_from),
     )
+
+
+def build(plan: Plan, scenario: Scenario) -> tuple[Kernel, Monitor]:
+    """The kernel of a timed run of `plan`: its threads, objects and devices, not yet run."""
+    k = Kernel(cores=max(1, plan.num_nodes))
+    bounds = {v.instance: v.irq_latency_us for v in plan.vms if v.irq_latency_us is not None}
+    index = {v.instance: i for i, v in enumerate(plan.vms)}
+    mon = Monitor(k, scenario.starvation_us, bounds, index, frozenset(bounds))
+    mon.owner = {t.name: t.vm for t in plan.threads if t.vm is not None}
+    for vm in plan.vms:
+        make = _build_arm if plan.arch == "arm" else _build_x86
+        if scenario.design == "x86_split":
+            make = _build_split
+        make(k, plan, vm, scenario, mon)
+    if plan.arch == "x86" and scenario.design != "x86_split":
+        build_servers(k, plan)
+    return k, mon
+
+
+VM_ROLES = frozenset({"vm", "vmm", "vcpu", "irq_server"})
+
+
+@dataclass(frozen=True)
+class Idle:
+    """A server whose protocol is not modelled: it waits on its notification."""
+
+    ntfn: int
+
+    def start(self) -> int:
+        return 0
+
+    def step(self, k: Kernel, me: Tcb, local: int, value: object) -> tuple[int, Syscall]:
+        return 0, Wait(k.notifications[self.ntfn])
+
+
+def build_servers(k: Kernel, plan: Plan) -> None:
+    """The plan's threads that serve no one VM (time server, serial server, file server,
+    native components), at their priorities and cores, as they are once initialised:
+    waiting on their notification."""
+    for th in plan.threads:
+        if th.role in VM_ROLES:
+            continue
+        n = k.notification(f"{th.name}_ntfn")
+        tcb = spawn(k, th.name, th.priority, th.core or 0, Idle(k.notifications.index(n)))
+        tcb.state, tcb.blocked_on = BLOCKED_ON_NOTIFICATION, n
+        n.waiters.append(tcb)
 
 
 def spinning_guests(plan: Plan, scenario: Scenario) -> list[Violation]:
@@ -166,17 +214,56 @@ def _lines(
     return lines
 
 
+def x86_guest(vm: VmPlan, s: Scenario, mon: Monitor) -> x86.X86Guest:
+    """The timed run's guest of an x86 VM: boot, then work, a critical section, HLT."""
+    phases, loop = x86.x86_phases(_touches(vm), s.critical_section_us, _spins(vm, s))
+    return x86.X86Guest(vm.instance, phases, loop, mon)
+
+
 def _build_x86(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
+    guest = x86_guest(vm, s, mon)
+    tcb = build_x86_vm(k, plan, vm, guest, s.reread_after_notification)
+    for i, h in enumerate(tcb_handlers(k, tcb)):
+        drive(k, h, s, mon, vm, i)
+
+
+def build_x86_vm(k: Kernel, plan: Plan, vm: VmPlan, guest: x86.X86Port, reread: bool = True) -> Tcb:
+    """The kernel objects of one x86 VM: its thread (the plan's priority and core) running
+    `X86Vmm` on `guest`, its bound notification, an IRQ handler per source; started."""
     t = _thread(plan, vm, "vm")
-    ntfn = Notification(f"{vm.instance}_ntfn")
-    crit = s.critical_section_us
-    phases, loop = x86.x86_phases(_touches(vm), crit, _spins(vm, s))
-    guest = x86.X86Guest(vm.instance, phases, loop, mon)
-    lines = _lines(k, plan, vm, ntfn, s, mon, 0)
-    tcb = k.thread(t.name, t.priority, t.core or 0, x86.vm_body(guest, ntfn, lines))
+    ntfn = k.notification(f"{vm.instance}_ntfn")
+    sources = sources_for(plan, vm)
+    first = len(k.handlers)
+    for i, src in enumerate(sources):
+        k.irq_handler(src.irq, ntfn, 1 << i, src.name)
+    handlers = tuple(range(first, len(k.handlers)))
+    program = x86.X86Vmm(handlers, k.notifications.index(ntfn), reread)
+    if isinstance(guest, x86.X86Guest):
+        guest.names = tuple(src.name for src in sources)
+    tcb = spawn(k, t.name, t.priority, t.core or 0, program)
     tcb.guest = guest
     k.bind(tcb, ntfn)
     k.start(tcb)
+    return tcb
+
+
+def tcb_handlers(k: Kernel, tcb: Tcb) -> list[IrqHandler]:
+    """The IRQ handlers that signal `tcb`'s bound notification, in badge order."""
+    return sorted((h for h in k.handlers if h.ntfn is tcb.bound), key=lambda h: h.badge)
+
+
+def drive(k: Kernel, h: IrqHandler, s: Scenario, mon: Monitor, vm: VmPlan, i: int) -> None:
+    """A device firing `h` periodically (the timer at `timer_hz`, others at `device_irq_hz`)."""
+    if i:  # the timer's line is the VMM's own (emulated)
+        mon.lines.append((vm.instance, h))
+    rng = random.Random(f"{s.seed}:{vm.instance}:{h.name}:{i}")
+    hz = s.timer_hz if i == 0 else s.device_irq_hz
+
+    def fire() -> None:
+        if k.device_raise(h):
+            mon.raised(vm.instance, h.name)
+
+    periodic(k, hz, rng, fire)
 
 
 def _build_split(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
@@ -214,32 +301,69 @@ def _arm_phases(
 
 
 def _build_arm(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
+    vcpus = build_arm_vm(k, plan, vm, s, mon)
+    tcb_vmm = next(t for t in k.threads if t.name == _thread(plan, vm, "vmm").name)
+    for i, h in enumerate(tcb_handlers(k, tcb_vmm), start=1):
+        drive(k, h, s, mon, vm, i)
+    assert tcb_vmm.bound is not None
+    for obj, t in vcpus:
+        if _spins(vm, s):
+            continue  # a spinning guest is tickless: its virtual timer is off
+        vc = k.objects[obj]
+        rng = random.Random(f"{s.seed}:{vm.instance}:vtimer:{vc.index}")
+
+        def fire(obj: int = obj, t: int = t, n: Notification = tcb_vmm.bound) -> None:
+            k.world_choice(("vtimer", obj))
+            arm.vtimer_fire(k, k.objects[obj], k.threads[t], n)
+
+        periodic(k, s.timer_hz, rng, fire)
+
+
+def build_arm_vm(
+    k: Kernel,
+    plan: Plan,
+    vm: VmPlan,
+    s: Scenario,
+    mon: Monitor | None,
+    chunk_us: int = arm.CHUNK_US,
+) -> list[tuple[int, int]]:
+    """The kernel objects of one ARM VM: a VCPU object and thread per VCPU (the plan's
+    priorities and cores) running `VcpuThread`, the VMM thread running `ArmVmm` with its
+    fault endpoint and bound notification, an IRQ handler per routed line; the VMM and the
+    boot VCPU started.  Returns (VCPU object, VCPU thread) indices."""
     lrs = plan.gic.list_registers if plan.gic else 4
     vmm_t = _thread(plan, vm, "vmm")
     vcpu_ts = [t for t in plan.threads if t.vm == vm.instance and t.role == "vcpu"] or [
         Thread(f"{vm.instance}_vcpu0", "vcpu", max(0, vm.priority - 1), 0, vm.instance, 0)
     ]
-    ep, ntfn = Endpoint(f"{vm.instance}_fault_ep"), Notification(f"{vm.instance}_ntfn")
-    vcpus: list[arm.Vcpu] = []
-    tcbs: list[Tcb] = []
+    ep, ntfn = k.endpoint(f"{vm.instance}_fault_ep"), k.notification(f"{vm.instance}_ntfn")
+    ep_i = k.endpoints.index(ep)
+    out: list[tuple[int, int]] = []
     for t in vcpu_ts:
         idx = t.vcpu or 0
         phases, loop = _arm_phases(vm, idx, s, len(vcpu_ts) - 1)
         vc = arm.Vcpu(
             vm.instance, idx, phases, loop, [[arm.INVALID, None] for _ in range(lrs)], [None] * lrs
         )
-        vcpus.append(vc)
-        tcbs.append(k.thread(t.name, t.priority, t.core or 0, arm.vcpu_body(vc, ep, mon)))
-    lines = _lines(k, plan, vm, ntfn, s, mon, 1)
-    body = arm.vmm_body(vcpus, ep, lines, s.check_shadow, mon, lambda i: k.start(tcbs[i]))
-    vmm = k.thread(vmm_t.name, vmm_t.priority, vmm_t.core or 0, body)
+        vc.monitor = mon
+        k.objects.append(vc)
+        tcb = spawn(
+            k, t.name, t.priority, t.core or 0, arm.VcpuThread(len(k.objects) - 1, ep_i, chunk_us)
+        )
+        out.append((len(k.objects) - 1, k.threads.index(tcb)))
+    first = len(k.handlers)
+    for i, src in enumerate(sources_for(plan, vm)[1:], start=1):
+        k.irq_handler(src.irq, ntfn, 1 << i, src.name)
+    program = arm.ArmVmm(
+        tuple(o for o, _ in out),
+        tuple(t for _, t in out),
+        ep_i,
+        tuple(range(first, len(k.handlers))),
+        s.check_shadow,
+    )
+    vmm = spawn(k, vmm_t.name, vmm_t.priority, vmm_t.core or 0, program)
     k.bind(vmm, ntfn)
     k.start(vmm)
-    if tcbs:
-        vcpus[0].started = True
-        k.start(tcbs[0])
-    for vc, tcb in zip(vcpus, tcbs, strict=True):
-        if _spins(vm, s):
-            continue  # a spinning guest is tickless: its virtual timer is off
-        rng = random.Random(f"{s.seed}:{vm.instance}:vtimer:{vc.index}")
-        periodic(k, s.timer_hz, rng, functools.partial(arm.vtimer_fire, k, vc, tcb, mon, ntfn))
+    k.objects[out[0][0]].started = True
+    k.start(k.threads[out[0][1]])
+    return out

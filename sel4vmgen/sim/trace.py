@@ -110,6 +110,9 @@ def steps(model: Any, cex: Counterexample) -> list[tuple[int, str, str, str]]:
     out: list[tuple[int, str, str, str]] = []
     replayed = replay(part, cex)
     for n, ((_, before), (action, after)) in enumerate(itertools.pairwise(replayed), 1):
+        if hasattr(part, "describe"):  # a system on the kernel model names its own steps
+            out.append((n, *part.describe(action, before, after)))
+            continue
         actor, what = describe(action, part, before, after)
         out.append((n, actor, what, _changes(before, after, part)))
     return out
@@ -167,10 +170,14 @@ def chrome_trace_timed(
 
 def chrome_trace_cex(model: Any, cex: Counterexample) -> dict[str, Any]:
     """Trace events for a counterexample: one track per actor, one microsecond per step."""
+    shown = steps(model, cex)
+    part = find_part(model, cex.model)
     actors = ["device", "vmm", "guest"]
+    if hasattr(part, "template"):  # a system on the kernel model: a track per thread
+        actors = ["device", "kernel", *(t.name for t in part.template.threads)]
     events = _tracks(f"counterexample in {cex.model}: {cex.code}", actors)
     n = 0
-    for n, actor, what, changes in steps(model, cex):
+    for n, actor, what, changes in shown:
         events.append(_span(what, actors.index(actor), n, 1, changes))
     events.append(_instant(f"{cex.code} {cex.prop}", 1, n + 1, cex.message))
     return {"traceEvents": events, "displayTimeUnit": "ns"}

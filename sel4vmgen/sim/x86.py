@@ -23,11 +23,11 @@ from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.guests import CLI, HALT, MMIO, STI, WORK, Workload
 from sel4vmgen.sim.kernel import (
     AckIrq,
-    Body,
     Compute,
     Guest,
-    IrqHandler,
-    Notification,
+    Kernel,
+    Syscall,
+    Tcb,
     VMEnter,
     Wait,
 )
@@ -210,7 +210,27 @@ class Phase:
     if_on: bool = True
 
 
-class X86Guest(Guest):
+class X86Port(Guest):
+    """The guest as the x86 VMM sees it between VM exits (the VMCS fields it reads and
+    writes): whether it can take an interrupt now, the entry-info slot, interrupt-window
+    exiting, and advancing RIP past the exiting instruction."""
+
+    window: bool = False
+
+    def can_take(self) -> bool:
+        raise NotImplementedError
+
+    def entry_free(self) -> bool:
+        raise NotImplementedError
+
+    def inject(self, source: int) -> None:
+        raise NotImplementedError
+
+    def advance(self) -> None:
+        """RIP past the exiting instruction."""
+
+
+class X86Guest(X86Port):
     """The guest under VMEnter: runs phases until an exit; takes what the entry-info holds."""
 
     def __init__(self, vm: str, phases: Sequence[Phase], loop: int, monitor: Monitor) -> None:
@@ -219,9 +239,19 @@ class X86Guest(Guest):
         self.start = (0, 0)
         self.entry: str | None = None
         self.window = False
+        self.names: tuple[str, ...] = ()  # source i's name, for what the guest took
 
     def if_on(self) -> bool:
         return self.phases[self.idx].if_on
+
+    def can_take(self) -> bool:
+        return self.if_on()
+
+    def entry_free(self) -> bool:
+        return self.entry is None
+
+    def inject(self, source: int) -> None:
+        self.entry = self.names[source]
 
     def _next(self, i: int) -> int:
         return i + 1 if i + 1 < len(self.phases) else self.loop
@@ -260,6 +290,32 @@ class X86Guest(Guest):
     def advance(self) -> None:
         self.idx, self.off = self._next(self.idx), 0
 
+    # as the explorer drives it (`system.Explorable`): the script decides, time does not
+    def snapshot(self) -> Hashable:
+        return (self.idx, self.off, self.start, self.entry, self.window)
+
+    def restored(self, state: Any) -> X86Guest:
+        g = X86Guest(self.vm, self.phases, self.loop, self.monitor)
+        g.names = self.names
+        g.idx, g.off, g.start, g.entry, g.window = state
+        return g
+
+    def moves(self) -> Sequence[Hashable]:
+        """The exit the script makes next (`segment` has moved to it), none when it spins."""
+        ph = self.phases[self.idx]
+        if self.window and ph.if_on:
+            return ("window",)
+        return () if ph.kind == "work" else (ph.kind,)
+
+    def move(self, m: Hashable) -> str | None:
+        """An exit; or ("seek", phase, offset): where the guest has got to when a
+        notification or a preemption cuts its segment (in a timed run, the time decides)."""
+        if isinstance(m, tuple):
+            _, idx, off = m
+            self.start = (idx, off)
+            return None
+        return str(m)
+
 
 def x86_phases(devices: int, crit_us: int, spin: bool) -> tuple[list[Phase], int]:
     """Boot (interrupts off, one MMIO access per emulated device), then the loop; its start."""
@@ -273,28 +329,60 @@ def x86_phases(devices: int, crit_us: int, spin: bool) -> tuple[list[Phase], int
     return boot + loop, len(boot)
 
 
-def vm_body(guest: X86Guest, ntfn: Notification, lines: dict[int, tuple[IrqHandler, str]]) -> Body:
-    """libsel4vm's `vm_run`: VMEnter, handle the exit or the notification, inject, repeat."""
-    handler_of = {name: h for h, name in lines.values()}
-    pic: list[str] = []
-    to_ack: list[IrqHandler] = []  # taken by the guest at the last entry: its EOI acks the line
-    while True:
-        kind, info = yield VMEnter()
-        yield Compute(EXIT_US)
-        for h in to_ack:
-            yield AckIrq(h)
-        to_ack.clear()
-        word = info if kind == "notif" else 0
-        if kind == "fault" and info in ("mmio", "hlt"):
-            guest.advance()
-        if kind == "fault" and info == "window":
-            guest.window = False
-        if kind == "fault" and info == "hlt" and not pic and guest.entry is None:
-            word = yield Wait(ntfn)  # halted until the next interrupt
-        for bit in sorted(lines):
-            if word & bit and lines[bit][1] not in pic:
-                pic.append(lines[bit][1])
-        if pic and guest.entry is None and guest.if_on():
-            guest.entry = pic.pop(0)
-            to_ack.append(handler_of[guest.entry])
+class VmmLocal(NamedTuple):
+    """Where the VMM loop is, and what it holds between system calls."""
+
+    at: str  # enter | got | ack | woke
+    kind: str = ""  # what VMEnter returned: fault | notif
+    info: Any = None  # the exit, or the notification word
+    pic: tuple[int, ...] = ()  # sources pending at the emulated PIC, oldest first
+    to_ack: tuple[int, ...] = ()  # taken by the guest at the last entry: its EOI acks them
+    seen: bool = False  # could the guest take an interrupt, as the last fault exit said
+
+
+@dataclass(frozen=True)
+class X86Vmm:
+    """libsel4vm's `vm_run` as a `Program`: VMEnter, handle the exit or the notification,
+    inject, repeat.  Source i is `kernel.handlers[handlers[i]]`, signalled with badge 1 << i;
+    the guest is the thread's `guest` (an `X86Port`)."""
+
+    handlers: tuple[int, ...]
+    ntfn: int
+    # False: a VMM that decides on the RFLAGS/interruptibility of the last fault exit after
+    # a notification exit, which returns neither (libvmm 47e9a4c4 fixed this)
+    reread: bool = True
+
+    def start(self) -> VmmLocal:
+        return VmmLocal("enter")
+
+    def step(self, k: Kernel, me: Tcb, s: VmmLocal, value: Any) -> tuple[VmmLocal, Syscall | None]:
+        guest = me.guest
+        assert isinstance(guest, X86Port)
+        if s.at == "enter":
+            return s._replace(at="got"), VMEnter()
+        if s.at == "got":
+            kind, info = value
+            seen = guest.can_take() if kind == "fault" else s.seen
+            return s._replace(at="ack", kind=kind, info=info, seen=seen), Compute(EXIT_US)
+        if s.at == "ack" and s.to_ack:
+            return s._replace(to_ack=s.to_ack[1:]), AckIrq(k.handlers[self.handlers[s.to_ack[0]]])
+        if s.at == "ack":
+            word = s.info if s.kind == "notif" else 0
+            if s.kind == "fault" and s.info in ("mmio", "hlt"):
+                guest.advance()
+            if s.kind == "fault" and s.info == "window":
+                guest.window = False
+            if s.kind == "fault" and s.info == "hlt" and not s.pic and guest.entry_free():
+                return s._replace(at="woke"), Wait(k.notifications[self.ntfn])  # halted
+        else:  # woke: the notification word that ended the halt
+            word = value
+        pic = s.pic + tuple(
+            i for i in range(len(self.handlers)) if word >> i & 1 and i not in s.pic
+        )
+        to_ack: tuple[int, ...] = ()
+        can = s.seen if not self.reread and s.kind == "notif" else guest.can_take()
+        if pic and guest.entry_free() and can:
+            guest.inject(pic[0])
+            pic, to_ack = pic[1:], (pic[0],)
         guest.window = bool(pic)
+        return VmmLocal("got", pic=pic, to_ack=to_ack, seen=s.seen), VMEnter()

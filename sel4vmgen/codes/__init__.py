@@ -2,8 +2,10 @@
 
 Ranges: E0xx loading (files, YAML, includes); E1xx the model (types, keys,
 values); E2xx/W2xx cross-field rules; E3xx plan resolution; E4xx generation;
-E5xx simulation properties.  Each stage owns a module that lists its codes;
-`all_codes()` joins them.  A code, once published, keeps its meaning.
+E5xx simulation properties.  Each stage's codes are a plain table in a module of
+this package (`codes/rules.py`, `codes/plan.py`, ...), data with no import of
+the stage they belong to, so that reading them (for `explain`, for SARIF)
+loads nothing else; `all_codes()` joins them.  A code, once published, keeps its meaning.
 """
 
 from __future__ import annotations
@@ -176,18 +178,8 @@ def whole(code: str) -> str | None:
 
 @cache
 def all_codes() -> dict[str, Code]:
-    """Every stage's codes, by code."""
-    groups: list[tuple[Code, ...]] = [LOAD_CODES, MODEL_CODES]
-    for module in (
-        "sel4vmgen.rules.codes",
-        "sel4vmgen.rules.microkit_codes",
-        "sel4vmgen.plan.codes",
-        "sel4vmgen.render.codes",
-        "sel4vmgen.sim.codes",
-    ):
-        try:
-            mod = __import__(module, fromlist=["CODES"])
-        except ModuleNotFoundError:
-            continue
-        groups.append(mod.CODES)
-    return {c.code: c for group in groups for c in group}
+    """Every stage's codes, by code: the tables of this package, joined (no stage is imported)."""
+    from sel4vmgen.codes import plan, render, rules, rules_microkit, sim
+
+    groups = (LOAD_CODES, MODEL_CODES, rules.CODES, rules_microkit.CODES, plan.CODES)
+    return {c.code: c for group in (*groups, render.CODES, sim.CODES) for c in group}

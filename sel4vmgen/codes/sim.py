@@ -85,4 +85,19 @@ CODES: tuple[Code, ...] = (
         "(its VM starved, or merged with another line) stays masked.",
         "vms:\n  - name: vm1\n    priority: 200   # above vm0 on its core: while vm1 spins, vm0's lines stay masked",
     ),
+    Code(
+        "E511",
+        "interrupt pending, never delivered",
+        "An interrupt a line raised was still undelivered when the system came to rest with the "
+        "guest's interrupts enabled and nothing left to run: it waits in a notification word, "
+        "the VMM's queue or a list register that nothing will move on.",
+        "sel4vmgen simulate system.yaml --explore   # an interrupt the VMM queued but never injects",
+    ),
+    Code(
+        "E512",
+        "fault never answered",
+        "A thread sent a fault (a VM exit, a VCPU fault) and the system came to rest with it "
+        "still blocked on the reply: its fault handler will never answer it.",
+        "sel4vmgen simulate system.yaml --explore   # a VCPU fault sent to a VMM that waits elsewhere",
+    ),
 )

@@ -434,4 +434,24 @@ CODES: tuple[Code, ...] = (
         "vms:\n  - name: vm0\n    passthrough: {mmios: [{paddr: 0x10000000, size: 4KiB}]}\n"
         "  - name: vm1\n    passthrough: {mmios: [{paddr: 0x10000000, size: 4KiB}]}",
     ),
+    Code(
+        "E280",
+        "no free interrupt for notifications",
+        "camkes-vm signals an ARM guest's virtio devices (on a platform with no fixed virtio "
+        "IRQ) and the cross-VM events sent to it on one of the platform's free interrupts "
+        "(free_plat_interrupts, VM_Arm vmlinux.h); the platform data lists none.",
+        "platform: zcu102\nconnections:\n  - type: cross_vm\n    vm: a\n    component: peer\n"
+        "    events: [{name: e, direction: to_vm, peer: e}]",
+    ),
+    Code(
+        "E281",
+        "one file-server name for two different files",
+        "The CAmkES file server holds one file a name.  Two images (of one VM or of two) "
+        "whose file-server names are the same (`kernel.name`, `initrd.name`, "
+        "`dtb.base_name`, or the names sel4vmgen gives when they are left out: bzimage and "
+        "rootfs.cpio on x86, linux, linux-initrd and linux-dtb on ARM) must be the same "
+        "file; VMs that load one file under one name share it.",
+        "vms:\n  - name: a\n    kernel: {image: a/Image, name: linux}\n"
+        "  - name: b\n    kernel: {image: b/Image, name: linux}",
+    ),
 )

@@ -2,9 +2,10 @@
 
 `check_file(path)` returns the loaded system (or None when it could not be
 built) and every diagnostic found, in a stable order: the loader's, the
-model's, the rules', and, when those find no error, what resolving the plans
-refuses (so nothing `generate` refuses in the input is left for it to find).  `UNREADABLE` names the
-codes that mean the input could not be read at all (exit code 2).
+model's and the rules'.  The rules are the one place input is refused, so
+nothing is resolved here: what they accept, resolve lays out (the property
+run in tests/test_fuzz.py holds them to it).  `UNREADABLE` names the codes
+that mean the input could not be read at all (exit code 2).
 """
 
 from __future__ import annotations
@@ -43,22 +44,7 @@ def check_file(path: str | Path) -> Checked:
         return Checked(str(path), None, tuple(sort_diagnostics(e.diagnostics)))
     from sel4vmgen.rules import check
 
-    found = check(loaded)
-    if not has_errors(found):
-        found += _resolution_problems(loaded)
-    return Checked(str(path), loaded, tuple(sort_diagnostics(found)))
-
-
-def _resolution_problems(loaded: Loaded) -> list[Diagnostic]:
-    """What resolving the plans (as `generate` will) refuses (E3xx, each at its place), so that
-    whatever `generate` would refuse in the input, `validate` has reported."""
-    from sel4vmgen.plan.resolve import resolve_all
-
-    try:
-        resolve_all(loaded)
-    except DiagnosticError as e:
-        return list(e.diagnostics)
-    return []
+    return Checked(str(path), loaded, tuple(sort_diagnostics(check(loaded))))
 
 
 def exit_code(results: list[Checked]) -> int:

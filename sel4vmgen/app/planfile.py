@@ -1,23 +1,32 @@
-"""Reading a plan.json from disk: the one entry point every command that reads plans uses.
+"""The plan.json of a generated application: its layout, writing it, reading it back.
+
+The one module that knows the layout (`plan_files` writes it, `plan_paths`
+finds it): with one platform, `plan.json` at the top of the app; with
+several, `<platform>/plan.json` for each (beside that platform's own files,
+as the real ARM apps keep per-platform folders).  `generate`, `simulate` and
+`graph` all go through here.
 
 A generated app's `plan.json` may have been edited, truncated or replaced.
 `read_plan(path)` trusts nothing: the file must be a regular file of at most
 `safeio.PLAN_CAP` bytes of UTF-8 JSON, nested at most `MAX_DEPTH` deep, with
 no number beyond 64 bits (nor NaN or infinity), in the Plan's exact shape
 (`Plan.from_json`), keeping every invariant `resolve` gives a plan
-(`plan.invariants`; `graph` draws a plan that breaks them).  Anything else raises `CorruptPlan`, whose message
+(`plan.invariants`).  Anything else raises `CorruptPlan`, whose message
 starts with the path and says "corrupt plan"; commands exit 2 on it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.safeio import PLAN_CAP, FileProblem, read_regular
 
+PLAN_FILE = "plan.json"
 MAX_DEPTH = 32  # the Plan nests 6 levels; 32 leaves room and stays far from recursion limits
 MAX_INT = 1 << 64
 MAX_HEX_DIGITS = 17  # "0x" and 16 hex digits: 64 bits
@@ -84,10 +93,26 @@ def _parse(text: str) -> Any:
     return data
 
 
-def read_plan(path: Path, *, invariants: bool = True) -> Plan:
-    """The plan in `path`, checked; `CorruptPlan` when it cannot be trusted.  With
-    `invariants=False` a well-formed plan is returned even when it breaks an invariant
-    (`graph` draws such a plan, so that what is wrong can be seen)."""
+def plan_files(plans: Sequence[Plan]) -> dict[str, str]:
+    """The plan files of an application, by relative path: `plan.json` for one plan,
+    `<platform>/plan.json` for each of several."""
+    if len(plans) == 1:
+        return {PLAN_FILE: plans[0].to_json()}
+    return {f"{p.platform}/{PLAN_FILE}": p.to_json() for p in plans}
+
+
+def plan_paths(folder: Path) -> list[Path]:
+    """The plan files of a generated application, in a stable order: its `plan.json`, or
+    else each `<platform>/plan.json`; empty when the folder holds none."""
+    # present at all (a FIFO or a dangling link too): the reader says what is wrong with it
+    if os.path.lexists(folder / PLAN_FILE):
+        return [folder / PLAN_FILE]
+    return sorted(folder.glob(f"*/{PLAN_FILE}"))
+
+
+def read_plan(path: Path) -> Plan:
+    """The plan in `path`, checked, invariants included; `CorruptPlan` when it cannot be
+    trusted."""
     from sel4vmgen.codec import CodecError, decode
     from sel4vmgen.plan.invariants import problems
     from sel4vmgen.plan.model import PLAN_FORMAT
@@ -114,7 +139,7 @@ def read_plan(path: Path, *, invariants: bool = True) -> Plan:
         plan = decode(Plan, data)
     except (ValueError, TypeError, KeyError, RecursionError) as e:
         raise CorruptPlan(f"{where}: corrupt plan: {shown_text(str(e), 300)}") from None
-    broken = problems(plan) if invariants else []
+    broken = problems(plan)
     if broken:
         raise CorruptPlan(
             f"{where}: corrupt plan: not a plan sel4vmgen would make: {'; '.join(broken)}"

@@ -1,0 +1,79 @@
+"""The lean start: `validate` and `generate` of an example beside a bare `python -c pass`.
+
+The three commands run in turn, round after round (bare, validate, generate,
+bare, ...), so that a drift in the machine's speed touches all three alike;
+each figure is the median over the rounds of the command's CPU time (user +
+sys, from the kernel's accounting of the finished process) and wall time,
+and the ratios are taken round by round against that round's bare start.
+The aims: validate within 8x the bare start, generate within 12x.  Byte-code
+caching is on (in a temporary PYTHONPYCACHEPREFIX, after a warm-up round).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUNDS = 15
+EXAMPLE = ROOT / "examples" / "minimal.yaml"
+AIMS = {"validate": 8.0, "generate": 12.0}
+
+
+def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """(cpu seconds, wall seconds, exit status) of one run."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime, wall, proc.returncode
+
+
+def commands(out: Path) -> dict[str, list[str]]:
+    cli = [sys.executable, "-m", "sel4vmgen"]
+    return {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "validate": [*cli, "validate", str(EXAMPLE)],
+        "generate": [*cli, "generate", str(EXAMPLE), "-o", str(out), "--force"],
+    }
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        argvs = commands(Path(tmp) / "app")
+        for argv in argvs.values():  # warm-up: byte-code written, the app generated once
+            _run(argv, env)
+        runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in argvs}
+        for _ in range(ROUNDS):
+            for name, argv in argvs.items():
+                runs[name].append(_run(argv, env))
+    report(runs)
+
+
+def report(runs: dict[str, list[tuple[float, float, int]]]) -> None:
+    bare = runs["python -c pass"]
+    print(f"   {EXAMPLE.relative_to(ROOT)}, median of {ROUNDS} interleaved rounds")
+    print(f"   {'command':<16} {'cpu ms':>8} {'wall ms':>8} {'cpu x':>7} {'wall x':>7} {'aim':>5}")
+    for name, rows in runs.items():
+        cpu = statistics.median(r[0] for r in rows) * 1000
+        wall = statistics.median(r[1] for r in rows) * 1000
+        cpu_x = statistics.median(r[0] / max(b[0], 1e-6) for r, b in zip(rows, bare, strict=True))
+        wall_x = statistics.median(r[1] / b[1] for r, b in zip(rows, bare, strict=True))
+        aim = f"{AIMS[name]:.0f}x" if name in AIMS else ""
+        codes = {r[2] for r in rows}
+        flag = "" if codes == {0} else f"  exit {sorted(codes)}"
+        print(f"   {name:<16} {cpu:>8.1f} {wall:>8.1f} {cpu_x:>7.1f} {wall_x:>7.1f} {aim:>5}{flag}")
+
+
+if __name__ == "__main__":
+    main()

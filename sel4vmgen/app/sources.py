@@ -1,0 +1,48 @@
+"""Copying native components' C sources into the application.
+
+A source the user wrote (not one that starts with a checkout variable) is
+read from the user's tree and placed at `render.copied_source_path`, the
+place the rendered CMake refers to, so that the app builds wherever it is
+moved.  Problems are E408.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
+from sel4vmgen.render import RenderContext, copied_source_path
+from sel4vmgen.safeio import TEXT_CAP, FileProblem, read_regular
+
+if TYPE_CHECKING:
+    from sel4vmgen.plan.model import Plan
+
+
+def copied_sources(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
+    """The native components' C sources, read from the user's tree, by their place in the app."""
+    out: dict[str, str] = {}
+    for comp in plans[0].components:
+        for source in comp.sources:
+            if source.startswith("${"):
+                continue
+            rel = copied_source_path(comp.type, source)
+            if rel in out:
+                name = PurePosixPath(source).name
+                raise DiagnosticError(
+                    [Diagnostic("E408", f"component {comp.name}: two sources named {name}")]
+                )
+            path = Path(ctx.image_path(source))
+            try:
+                out[rel] = read_regular(path, TEXT_CAP).decode("utf-8")
+            except (FileProblem, UnicodeDecodeError) as e:
+                reason = str(e)
+                raise DiagnosticError(
+                    [
+                        Diagnostic(
+                            "E408", f"component {comp.name}: cannot read source {source}: {reason}"
+                        )
+                    ]
+                ) from None
+    return out

@@ -1,0 +1,796 @@
+"""The explorer's transition system of a whole Plan, on the kernel model's own semantics.
+
+A state is a snapshot of a `Kernel` (`freeze`): every thread's seL4 state, the
+value its pending call returns, its caller slot, its program's local state and
+its guest; each core's current thread, ready queues and pending dispatch;
+endpoint and notification queues and words; each IRQ handler's mask.  A step
+rebuilds the kernel from the snapshot (`thaw`), calls the kernel's own method
+for one choice, and snapshots the result.  The choices are exactly the points
+where the timed run's event heap decides (`Kernel.choices` names them):
+
+* the world: a device raises a line (`irq`, up to a per-line bound), a guest
+  makes a move (`guest`: CLI, STI, an exit, within a budget of moves), a
+  computation ends (`done`), a timeslice runs out with another thread of the
+  same priority ready (`expire`);
+* the kernel's deferred work of an instant: a dispatch on a core, a thread
+  resumed from RunningVM (`dispatch`, `continue`), which in the timed run
+  interleave with other events due at the same time.
+
+Scheduling given priorities stays the kernel's (`_ready`, `_dispatch`), so what
+the kernel decides is deterministic and only the world branches.  The threads
+are the plan's, at their priorities and cores, running the same `Program`s as
+the timed run (`sim/program.py`); servers without a modelled protocol (time
+server, serial, file server, native components) are threads that wait on their
+notification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+from sel4vmgen.plan.model import Plan, VmPlan
+from sel4vmgen.sim.explore import Property
+from sel4vmgen.sim.kernel import (
+    BLOCKED_ON_REPLY,
+    RUNNING,
+    RUNNING_VM,
+    Endpoint,
+    Guest,
+    IrqHandler,
+    Kernel,
+    KEvent,
+    Notification,
+    State,
+    Tcb,
+)
+from sel4vmgen.sim.program import Running
+from sel4vmgen.sim.properties import TITLES
+from sel4vmgen.sim.x86 import NEVER_US, X86Port
+
+WHOLE_PHASE = 1 << 30  # an ARM guest's phase of work as one computation (see `VcpuThread`)
+GUEST_MOVES = 3  # moves a guest makes of its own choosing before it settles (STI, then HLT)
+KERNEL_ERRORS = {"fault_discarded", "reply_cap_lost", "reply_dropped"}  # E503 in the log
+
+
+class Explorable(Protocol):
+    """A guest the explorer drives: its state as a value, rebuilt from one, and its moves."""
+
+    def snapshot(self) -> Hashable: ...
+
+    def restored(self, state: Any) -> Guest: ...
+
+    def moves(self) -> Sequence[Hashable]: ...
+
+    def move(self, m: Hashable) -> str | None:
+        """Make move `m`; the VM exit it makes, or None."""
+        ...
+
+
+# ------------------------------------------------------------------ snapshots
+
+
+class ThreadSnap(NamedTuple):
+    state: State
+    value: Hashable
+    caller: int  # thread index, -1 none
+    pending_fault: bool
+    compute_left: int  # 1 while computing: the explorer has no clock
+    blocked_on: tuple[str, int] | None  # ("ep" | "ntfn", index)
+    local: Hashable  # its program's state
+    continue_pending: bool
+    guest: Hashable
+
+
+class CoreSnap(NamedTuple):
+    current: int
+    queues: tuple[tuple[int, tuple[int, ...]], ...]  # (priority, threads), highest first
+    dispatch_pending: bool
+
+
+class KState(NamedTuple):
+    threads: tuple[ThreadSnap, ...]
+    cores: tuple[CoreSnap, ...]
+    endpoints: tuple[tuple[tuple[tuple[int, Hashable, int, bool], ...], tuple[int, ...]], ...]
+    notifications: tuple[tuple[int, tuple[int, ...]], ...]
+    irqs: tuple[tuple[bool, bool], ...]  # (masked, asserted)
+    objects: tuple[Hashable, ...] = ()  # other kernel objects (ARM VCPUs)
+
+
+def _encode(v: Any, ix: dict[int, int]) -> Hashable:
+    if isinstance(v, Tcb):
+        return ("tcb", ix[id(v)])
+    if isinstance(v, tuple):
+        return tuple(_encode(x, ix) for x in v)
+    assert isinstance(v, Hashable), v
+    return v
+
+
+def _decode(v: Any, threads: list[Tcb]) -> Any:
+    if isinstance(v, tuple):
+        if len(v) == 2 and v[0] == "tcb":
+            return threads[v[1]]
+        return tuple(_decode(x, threads) for x in v)
+    return v
+
+
+def freeze(k: Kernel, guests: bool = True) -> KState:
+    """The kernel's state as a value (with `guests=False`, without the guests' own state)."""
+    ix = {id(t): i for i, t in enumerate(k.threads)}
+    ep_ix = {id(e): i for i, e in enumerate(k.endpoints)}
+    nt_ix = {id(n): i for i, n in enumerate(k.notifications)}
+    threads = []
+    for t in k.threads:
+        on = t.blocked_on
+        where = None
+        if isinstance(on, Endpoint):
+            where = ("ep", ep_ix[id(on)])
+        elif isinstance(on, Notification):
+            where = ("ntfn", nt_ix[id(on)])
+        body = t.body
+        local = body.local if isinstance(body, Running) else None
+        g = t.guest
+        gs = g.snapshot() if guests and _explorable(g) else None  # type: ignore[union-attr]
+        threads.append(
+            ThreadSnap(
+                t.state,
+                _encode(t.value, ix),
+                ix[id(t.caller)] if t.caller is not None else -1,
+                t.pending_fault,
+                int(t.compute_left > 0),  # untimed: computing or not
+                where,
+                local,
+                t.continue_pending,
+                gs,
+            )
+        )
+    cores = tuple(
+        CoreSnap(
+            ix[id(c.current)] if c.current is not None else -1,
+            tuple(
+                (p, tuple(ix[id(t)] for t in c.queues[p]))
+                for p in sorted(c.queues, reverse=True)
+                if c.queues[p]
+            ),
+            c.dispatch_pending,
+        )
+        for c in k.cores
+    )
+    eps = tuple(
+        (
+            tuple((ix[id(s)], _encode(m, ix), b, call) for s, m, b, call in e.senders),
+            tuple(ix[id(r)] for r in e.receivers),
+        )
+        for e in k.endpoints
+    )
+    ntfns = tuple((n.word, tuple(ix[id(w)] for w in n.waiters)) for n in k.notifications)
+    irqs = tuple((h.masked, h.asserted) for h in k.handlers)
+    objects = tuple(o.snapshot() for o in k.objects)
+    return KState(tuple(threads), cores, eps, ntfns, irqs, objects)
+
+
+def _explorable(g: object) -> bool:
+    return hasattr(g, "snapshot") and hasattr(g, "restored")
+
+
+def thaw(template: Kernel, s: KState, into: Kernel | None = None) -> Kernel:
+    """A kernel with `template`'s objects (names, priorities, cores, programs, bindings)
+    in state `s`.  No clock runs in it: its event heap is ignored (`SystemModel` reads the
+    pending work from the state)."""
+    from collections import deque
+
+    k = into if into is not None else Kernel(len(template.cores), ticks=False)
+    k.endpoints = [Endpoint(e.name) for e in template.endpoints]
+    k.notifications = [Notification(n.name) for n in template.notifications]
+    nt_ix = {id(n): i for i, n in enumerate(template.notifications)}
+    threads: list[Tcb] = []
+    for t, ts in zip(template.threads, s.threads, strict=True):
+        body = t.body
+        assert isinstance(body, Running), f"{t.name} runs no Program: it cannot be explored"
+        nt = Tcb(t.name, t.priority, t.core, Running(body.program, k, ts.local))
+        assert isinstance(nt.body, Running)
+        nt.body.me = nt
+        g = t.guest
+        if g is not None:
+            nt.guest = g.restored(ts.guest) if _explorable(g) else g  # type: ignore[attr-defined]
+        if t.bound is not None:
+            n = k.notifications[nt_ix[id(t.bound)]]
+            nt.bound, n.bound = n, nt
+        threads.append(nt)
+    k.threads = threads
+    for nt, ts in zip(threads, s.threads, strict=True):
+        nt.state, nt.value = ts.state, _decode(ts.value, threads)
+        nt.caller = threads[ts.caller] if ts.caller >= 0 else None
+        nt.pending_fault, nt.compute_left = ts.pending_fault, ts.compute_left
+        nt.continue_pending = ts.continue_pending
+        if ts.blocked_on is not None:
+            kind, i = ts.blocked_on
+            nt.blocked_on = k.endpoints[i] if kind == "ep" else k.notifications[i]
+    for c, cs in zip(k.cores, s.cores, strict=True):
+        c.current = threads[cs.current] if cs.current >= 0 else None
+        c.queues = {p: deque(threads[i] for i in q) for p, q in cs.queues}
+        c.bitmap = sum(1 << p for p, _ in cs.queues)
+        c.dispatch_pending = cs.dispatch_pending
+        for _, q in cs.queues:
+            for i in q:
+                threads[i].ready_since = 0
+    for e, (senders, receivers) in zip(k.endpoints, s.endpoints, strict=True):
+        e.senders = deque((threads[i], _decode(m, threads), b, c) for i, m, b, c in senders)
+        e.receivers = deque(threads[i] for i in receivers)
+    for n, (word, waiters) in zip(k.notifications, s.notifications, strict=True):
+        n.word, n.waiters = word, deque(threads[i] for i in waiters)
+    k.handlers = []
+    for h, (masked, asserted) in zip(template.handlers, s.irqs, strict=True):
+        nh = IrqHandler(h.irq, k.notifications[nt_ix[id(h.ntfn)]], h.badge, name=h.name)
+        nh.masked, nh.asserted = masked, asserted
+        k.handlers.append(nh)
+    k.objects = [o.restored(x) for o, x in zip(template.objects, s.objects, strict=True)]
+    return k
+
+
+# ------------------------------------------------------------------ the model
+
+
+class World(NamedTuple):
+    """What the world has done: firings left and made per IRQ line; a kernel error seen."""
+
+    left: tuple[int, ...]
+    raised: tuple[int, ...]  # signals each line delivered (a re-assertion at ack counts)
+    error: str
+
+
+class SysState(NamedTuple):
+    kernel: KState
+    world: World
+
+
+class _Stepping(Kernel):
+    """The kernel as the explorer steps it: counts what each IRQ line signals."""
+
+    def __init__(self, cores: int) -> None:
+        super().__init__(cores, ticks=False)
+        self.signalled: list[int] = []
+        self.errors: list[str] = []
+        self.observers.append(self._seen)
+
+    def raise_irq(self, h: IrqHandler) -> bool:
+        ok = super().raise_irq(h)
+        if ok:
+            self.signalled.append(self.handlers.index(h))
+        return ok
+
+    def _seen(self, e: KEvent) -> None:
+        if e.kind in KERNEL_ERRORS and not self.errors:
+            what = {"fault_discarded": "discarded", "reply_cap_lost": "reply cap lost"}
+            self.errors.append(
+                f"fault of {e.thread} {what.get(e.kind, 'answered with no fault')}: {e.detail}"
+            )
+
+
+@dataclass(frozen=True)
+class Line:
+    """An IRQ handler of the system: the VM it belongs to, its source index there, and
+    the thread whose guest takes it."""
+
+    vm: str
+    source: int
+    thread: int
+
+
+class SystemModel:
+    """A Plan's threads on the kernel model, explored: the `Model` of `sim/explore.py`."""
+
+    def __init__(
+        self,
+        name: str,
+        template: Kernel,
+        fires: Sequence[int],
+        lines: Sequence[Line],
+        key: Hashable = None,
+        timers: Sequence[tuple[int, int, int]] = (),
+    ) -> None:
+        self.name = name
+        self.template = template
+        self.lines = tuple(lines)
+        self.fires = tuple(fires)  # per IRQ handler, then per timer
+        self.key = key
+        self.timers = tuple(timers)  # ARM virtual timers: (VCPU object, its thread, VMM ntfn)
+
+    def symmetry_key(self) -> Hashable:
+        """Equal only for systems the plan makes identical (None: like no other)."""
+        return ("system", id(self)) if self.key is None else self.key
+
+    def init_states(self) -> Sequence[SysState]:
+        z = (0,) * len(self.template.handlers)
+        k = thaw(self.template, freeze(self.template))
+        drain(k)
+        return [SysState(freeze(k), World(self.fires, z, ""))]
+
+    # ---------------------------------------------------------- actions
+
+    def actions(self, s: SysState) -> Sequence[Hashable]:
+        ks = s.kernel
+        acts: list[Hashable] = []
+        if s.world.error:
+            return acts
+        for c, cs in enumerate(ks.cores):
+            t = cs.current
+            if t < 0:
+                continue
+            ts = ks.threads[t]
+            if ts.continue_pending:
+                continue
+            if ts.state is RUNNING and ts.compute_left > 0:
+                acts.append(("done", t))
+            elif ts.state is RUNNING_VM:
+                g = self.template.threads[t].guest
+                guest = g.restored(ts.guest)  # type: ignore[union-attr]
+                acts += [("guest", t, m) for m in guest.moves()]
+            prio = self.template.threads[t].priority
+            if any(p == prio for p, _ in cs.queues):
+                acts.append(("expire", c))
+        nh = len(ks.irqs)
+        for h, n in enumerate(s.world.left[:nh]):
+            if n and not ks.irqs[h][1]:
+                acts.append(("irq", h))
+        for j, n in enumerate(s.world.left[nh:]):
+            obj = self.timers[j][0]
+            vc = self.template.objects[obj].restored(ks.objects[obj])
+            if n and vc.started and not vc.vppi_masked:
+                acts.append(("vtimer", j))
+        return acts
+
+    def next_state(self, s: SysState, a: Hashable) -> SysState:
+        k = thaw(self.template, s.kernel, _Stepping(len(self.template.cores)))
+        assert isinstance(k, _Stepping) and isinstance(a, tuple)
+        left = s.world.left
+        if a[0] == "vtimer":
+            from sel4vmgen.sim.arm import vtimer_fire
+
+            obj, t, n = self.timers[a[1]]
+            vtimer_fire(k, k.objects[obj], k.threads[t], k.notifications[n])
+        else:
+            apply(k, a)
+        drain(k)
+        if a[0] in ("irq", "vtimer"):
+            h = a[1] if a[0] == "irq" else len(s.kernel.irqs) + a[1]
+            left = (*left[:h], left[h] - 1, *left[h + 1 :])
+        raised = s.world.raised
+        for h in k.signalled:
+            raised = (*raised[:h], raised[h] + 1, *raised[h + 1 :])
+        error = s.world.error or (k.errors[0] if k.errors else "")
+        return SysState(freeze(k), World(left, raised, error))
+
+    # ---------------------------------------------------------- showing a step
+
+    def describe(self, a: Hashable, before: SysState, after: SysState) -> tuple[str, str, str]:
+        """(actor, what, what changed) for one step, in the trace's words."""
+        assert isinstance(a, tuple)
+        tt = self.template.threads
+        if a[0] == "irq":
+            h, line = self.template.handlers[a[1]], self.lines[a[1]]
+            actor, what = "device", f"device raises {line.vm} {h.name} (IRQ {h.irq})"
+        elif a[0] == "guest":
+            exits = a[2] in ("hlt", "mmio", "window")
+            actor = tt[a[1]].name
+            what = f"guest exits: {a[2]}" if exits else f"guest executes {a[2]}"
+        elif a[0] == "done":
+            actor, what = tt[a[1]].name, "computation ends, the thread runs on"
+        elif a[0] == "vtimer":
+            vc = self.template.objects[self.timers[a[1]][0]]
+            actor, what = "device", f"virtual timer of {vc.vm}.vcpu{vc.index} expires"
+        else:
+            cur = before.kernel.cores[a[1]].current
+            actor, what = "kernel", f"timeslice of {tt[cur].name} ends on core {a[1]}"
+        return actor, what, self._changes(before, after)
+
+    def _changes(self, b: SysState, a: SysState) -> str:
+        out: list[str] = []
+        tt = self.template.threads
+        for i, (x, y) in enumerate(zip(b.kernel.threads, a.kernel.threads, strict=True)):
+            if x.state != y.state:
+                out.append(f"{tt[i].name} {x.state.value}->{y.state.value}")
+            old, new = x.local, y.local
+            if old != new and isinstance(old, tuple) and isinstance(new, tuple):
+                fields: tuple[str, ...] = getattr(new, "_fields", ())
+                for f, u, v in zip(fields, old, new, strict=False):
+                    if u != v and f in ("pic", "to_ack"):
+                        out.append(f"{tt[i].name} {f} {_show(u)}->{_show(v)}")
+            if x.guest != y.guest and x.guest is not None:
+                g0, g1 = self._guest(b, i), self._guest(a, i)
+                for f in ("if_", "shadow", "window", "entry"):
+                    u, v = getattr(g0, f), getattr(g1, f)
+                    if u != v:
+                        out.append(f"{f.rstrip('_')} {_show(u)}->{_show(v)}")
+        for n, ((w0, _), (w1, _)) in enumerate(
+            zip(b.kernel.notifications, a.kernel.notifications, strict=True)
+        ):
+            if w0 != w1:
+                out.append(f"{self.template.notifications[n].name} word {w0:#x}->{w1:#x}")
+        for o, (ob, oa) in enumerate(zip(b.kernel.objects, a.kernel.objects, strict=True)):
+            if ob != oa:
+                v0 = self.template.objects[o].restored(ob)
+                v1 = self.template.objects[o].restored(oa)
+                name = f"{v1.vm}.vcpu{v1.index}"
+                for f in ("lrs", "shadow", "ring"):
+                    u, w = getattr(v0, f), getattr(v1, f)
+                    if list(u) != list(w):
+                        out.append(f"{name} {f} {_show_vgic(u)}->{_show_vgic(w)}")
+        for h, (m0, m1) in enumerate(zip(b.kernel.irqs, a.kernel.irqs, strict=True)):
+            if m0[0] != m1[0]:
+                name = self.template.handlers[h].name
+                out.append(f"{name} {'masked' if m1[0] else 'acked'}")
+        return ", ".join(out)
+
+    # ---------------------------------------------------------- properties
+
+    def properties(self) -> Sequence[Property[SysState]]:
+        if self.template.objects:
+            return self._arm_properties()
+        return [
+            Property(TITLES["E501"], "E501", "always", lambda s: not self._bad(s), self._bad),
+            Property(
+                TITLES["E503"], "E503", "always", lambda s: not s.world.error, lambda s: s.world.error
+            ),
+            Property(
+                TITLES["E510"], "E510", "eventually", lambda s: not self._masked(s), self._masked
+            ),
+            Property(
+                TITLES["E511"], "E511", "eventually", lambda s: not self._undelivered(s),
+                self._undelivered,
+            ),
+            Property(
+                TITLES["E512"], "E512", "eventually", lambda s: not self._unanswered(s),
+                self._unanswered,
+            ),
+        ]  # fmt: skip
+
+    def _arm_properties(self) -> list[Property[SysState]]:
+        def err(s: SysState) -> str:
+            return s.world.error
+
+        return [
+            Property(TITLES["E509"], "E509", "always", lambda s: not self._aborted(s), self._aborted),
+            Property(TITLES["E502"], "E502", "always", lambda s: not self._lost(s), self._lost),
+            Property(TITLES["E503"], "E503", "always", lambda s: not err(s), err),
+            Property(
+                TITLES["E510"], "E510", "eventually", lambda s: not self._masked(s), self._masked
+            ),
+            Property(
+                TITLES["E511"], "E511", "eventually", lambda s: not self._stuck_virq(s),
+                self._stuck_virq,
+            ),
+            Property(
+                TITLES["E512"], "E512", "eventually", lambda s: not self._unanswered(s),
+                self._unanswered,
+            ),
+        ]  # fmt: skip
+
+    def _vcpus(self, s: SysState) -> list[Any]:
+        return [o.restored(x) for o, x in zip(self.template.objects, s.kernel.objects, strict=True)]
+
+    def _aborted(self, s: SysState) -> str:
+        for v in self._vcpus(s):
+            if v.aborted:
+                return (
+                    f"{v.vm}.vcpu{v.index}: {len(v.ring) + 1} interrupts waiting for "
+                    f"{len(v.lrs)} list registers: the overflow ring is full, the VMM aborts"
+                )
+        return ""
+
+    def _lost(self, s: SysState) -> str:
+        return next((v.lost for v in self._vcpus(s) if v.lost), "")
+
+    def _stuck_virq(self, s: SysState) -> str:
+        for v in self._vcpus(s):
+            pending = [src for st, src in v.lrs if st == 1] + list(v.ring)
+            if pending and v.if_on:
+                return (
+                    f"{v.vm}.vcpu{v.index}: interrupt {pending[0]} pending, never delivered, "
+                    "though the guest has interrupts enabled"
+                )
+        return ""
+
+    def _guest(self, s: SysState, t: int) -> Any:
+        g = self.template.threads[t].guest
+        return g.restored(s.kernel.threads[t].guest)  # type: ignore[union-attr]
+
+    def _bad(self, s: SysState) -> str:
+        for t, ts in enumerate(s.kernel.threads):
+            if ts.guest is not None:
+                bad = str(getattr(self._guest(s, t), "bad", ""))
+                if bad:
+                    return bad
+        return ""
+
+    def _masked(self, s: SysState) -> str:
+        for h, (masked, _) in enumerate(s.kernel.irqs):
+            if masked:
+                line, th = self.lines[h], self.template.handlers[h]
+                return (
+                    f"{line.vm}: interrupt line {th.name} (IRQ {th.irq}) masked in an end "
+                    "state: nobody will ack it"
+                )
+        return ""
+
+    def _undelivered(self, s: SysState) -> str:
+        for h, line in enumerate(self.lines):
+            got = self._guest(s, line.thread).delivered[line.source]
+            if s.world.raised[h] > got:
+                th = self.template.handlers[h]
+                return (
+                    f"{line.vm}: interrupt {th.name} raised {s.world.raised[h]} time(s), "
+                    f"delivered {got}, though the guest ends with interrupts enabled"
+                )
+        return ""
+
+    def _unanswered(self, s: SysState) -> str:
+        idle = {v.wfi_caller for v in self._vcpus(s) if not v.pending_lr() >= 0}  # WFI at rest
+        for t, ts in enumerate(s.kernel.threads):
+            if ts.state is BLOCKED_ON_REPLY and ts.pending_fault and t not in idle:
+                return f"fault of {self.template.threads[t].name} never answered"
+        return ""
+
+
+def apply(k: Kernel, a: tuple[Any, ...]) -> None:
+    """One choice, made by the kernel's own methods on `k`."""
+    kind = a[0]
+    if kind == "dispatch":
+        k.dispatch(k.cores[a[1]])
+    elif kind == "continue":
+        t = k.threads[a[1]]
+        k.resume_pending(k.cores[t.core], t)
+    elif kind == "done":
+        t = k.threads[a[1]]
+        k.computed(k.cores[t.core], t)
+    elif kind == "guest":
+        t = k.threads[a[1]]
+        g = t.guest
+        exit_ = g.move(a[2])
+        if exit_ is not None:
+            k.vm_exit(k.cores[t.core], t, exit_)
+    elif kind == "expire":
+        k.expire(k.cores[a[1]])
+    elif kind == "irq":
+        k.raise_irq(k.handlers[a[1]])
+    else:
+        raise ValueError(f"unknown choice {a!r}")
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, tuple):
+        return "[" + ", ".join(map(str, v)) + "]"
+    return str(v)
+
+
+def _show_vgic(v: Any) -> str:
+    states = ("invalid", "pending", "active")
+    items = [
+        states[x[0]] + (f" {x[1]}" if x[0] else "") if isinstance(x, list) else (x or "-")
+        for x in v
+    ]
+    return "[" + ", ".join(items) + "]"
+
+
+def drain(k: Kernel) -> None:
+    """The kernel work a step leaves for the same instant (a dispatch, a thread resumed from
+    RunningVM), done now: seL4's kernel runs to completion under its lock before anything
+    else enters it, so that work is part of the step that caused it."""
+    while True:
+        for c in k.cores:
+            if c.dispatch_pending:
+                k.dispatch(c)
+                break
+        else:
+            for t in k.threads:
+                if t.continue_pending:
+                    k.resume_pending(k.cores[t.core], t)
+                    break
+            else:
+                return
+
+
+# ------------------------------------------------------------------ guests
+
+
+class FreeX86Guest(X86Port):
+    """An x86 guest that may do anything a guest can, within a budget of moves: CLI, STI,
+    an instruction (which ends STI blocking), an MMIO exit (when the VM has an emulated
+    device), HLT.  With its budget spent it enables interrupts and halts.  An interrupt
+    in the VM-entry info is taken at entry; taking it with IF = 0 or under STI blocking is
+    recorded (E501).  The interrupt-window exit is the hardware's: forced when open."""
+
+    def __init__(self, vm: str, names: tuple[str, ...], mmio: bool, budget: int) -> None:
+        self.vm, self.names, self.mmio, self.budget = vm, names, mmio, budget
+        self.if_, self.shadow, self.entry, self.window = False, False, -1, False
+        self.delivered: tuple[int, ...] = (0,) * len(names)
+        self.bad = ""
+
+    def snapshot(self) -> Hashable:
+        return (self.if_, self.shadow, self.entry, self.window, self.budget, self.delivered,
+                self.bad)  # fmt: skip
+
+    def restored(self, state: Any) -> FreeX86Guest:
+        g = FreeX86Guest(self.vm, self.names, self.mmio, self.budget)
+        g.if_, g.shadow, g.entry, g.window, g.budget, g.delivered, g.bad = state
+        return g
+
+    # the VMM's view
+    def can_take(self) -> bool:
+        return self.if_ and not self.shadow
+
+    def entry_free(self) -> bool:
+        return self.entry < 0
+
+    def inject(self, source: int) -> None:
+        self.entry = source
+
+    # the kernel's view: VMEnter runs the guest until a move exits
+    def segment(self, now: int) -> tuple[int, Any]:
+        if self.entry >= 0:
+            if not self.can_take() and not self.bad:
+                self.bad = (
+                    f"{self.vm}: interrupt {self.names[self.entry]} injected with "
+                    f"IF={int(self.if_)}, STI blocking={int(self.shadow)}"
+                )
+            d = self.delivered
+            self.delivered = (*d[: self.entry], d[self.entry] + 1, *d[self.entry + 1 :])
+            self.entry = -1
+        return NEVER_US, "spin"
+
+    def moves(self) -> Sequence[Hashable]:
+        if self.window and self.if_ and not self.shadow:
+            return ("window",)
+        if not self.budget:
+            if self.shadow:
+                return ("insn",)
+            return ("hlt",) if self.if_ else ("sti",)
+        out = ["sti" if not self.if_ else "cli", "hlt"]
+        if self.shadow:
+            out.append("insn")
+        if self.mmio:
+            out.append("mmio")
+        return out
+
+    def move(self, m: Hashable) -> str | None:
+        if m in ("cli", "sti", "mmio", "hlt") and self.budget:
+            self.budget -= 1
+        if m == "cli":
+            self.if_, self.shadow = False, False
+        elif m == "sti":
+            self.shadow, self.if_ = not self.if_, True
+        elif m == "insn":
+            self.shadow = False
+        else:
+            self.shadow = False
+            return str(m)
+        return None
+
+
+# ------------------------------------------------------------------ a Plan as a system
+
+
+def x86_system(
+    plan: Plan,
+    interrupts: int,
+    budget: int = GUEST_MOVES,
+    reread: bool = True,
+    vms: Sequence[str] | None = None,
+    guest: Callable[[VmPlan], X86Port] | None = None,
+) -> SystemModel:
+    """The x86 plan's threads, IRQ lines and guests as one explorable system (with `vms`,
+    only those VMs' threads, and the servers).  Each guest is a `FreeX86Guest`, or what
+    `guest` makes (an explorable one: `X86Guest` replays a timed run's script)."""
+    from sel4vmgen.sim.guests import EMULATED, sources_for
+    from sel4vmgen.sim.timed import build_servers, build_x86_vm
+
+    k = Kernel(max(1, plan.num_nodes), ticks=False)
+    lines: list[Line] = []
+    fires: list[int] = []
+    chosen = [vm for vm in plan.vms if vms is None or vm.instance in vms]
+    for vm in chosen:
+        sources = sources_for(plan, vm)
+        mmio = any(d.kind in EMULATED for d in vm.devices) or vm.virtio_console
+        g = (
+            guest(vm)
+            if guest
+            else FreeX86Guest(vm.instance, tuple(x.name for x in sources), mmio, budget)
+        )
+        tcb = build_x86_vm(k, plan, vm, g, reread)
+        t = k.threads.index(tcb)
+        mine = [0] * len(sources)
+        for i in range(interrupts):
+            mine[i % len(sources)] += 1
+        fires += mine
+        lines += [Line(vm.instance, i, t) for i in range(len(sources))]
+    if vms is None:
+        build_servers(k, plan)
+    name = plan.system if vms is None else "+".join(v.instance for v in chosen)
+    return SystemModel(name, k, fires, lines, _identity(plan, chosen, interrupts, budget, reread))
+
+
+def _identity(
+    plan: Plan, vms: Sequence[Any], interrupts: int, budget: int, reread: bool
+) -> Hashable:
+    """What makes two VMs' systems identical: everything the model is built from, except
+    their names."""
+    from sel4vmgen.sim.guests import EMULATED, sources_for
+
+    def one(vm: Any) -> Hashable:
+        threads = tuple((t.role, t.priority, t.core) for t in plan.threads if t.vm == vm.instance)
+        srcs = tuple((s.irq, s.masked_until_ack) for s in sources_for(plan, vm))
+        mmio = any(d.kind in EMULATED for d in vm.devices) or vm.virtio_console
+        return (vm.priority, threads, srcs, mmio)
+
+    from sel4vmgen.sim.timed import VM_ROLES
+
+    servers = tuple((t.role, t.priority, t.core) for t in plan.threads if t.role not in VM_ROLES)
+    return ("x86", tuple(one(v) for v in vms), servers, interrupts, budget, reread)
+
+
+def arm_system(
+    plan: Plan,
+    interrupts: int,
+    check_shadow: bool = True,
+    vms: Sequence[str] | None = None,
+    chunk_us: int = WHOLE_PHASE,
+) -> SystemModel:
+    """The ARM plan's threads (a VMM thread and VCPU threads per VM, at their priorities and
+    cores), VCPU objects, IRQ lines and virtual timers as one explorable system."""
+    from sel4vmgen.sim.guests import sources_for
+    from sel4vmgen.sim.timed import Scenario, build_arm_vm, build_servers
+
+    scenario = Scenario.of(plan, check_shadow=check_shadow)
+    k = Kernel(max(1, plan.num_nodes), ticks=False)
+    lines: list[Line] = []
+    fires: list[int] = []
+    timer_fires: list[int] = []
+    timers: list[tuple[int, int, int]] = []
+    chosen = [vm for vm in plan.vms if vms is None or vm.instance in vms]
+    for vm in chosen:
+        vcpus = build_arm_vm(k, plan, vm, scenario, None, chunk_us)
+        routed = len(sources_for(plan, vm)) - 1
+        share = [0] * (routed + 1)  # the boot VCPU's timer, then each line
+        for i in range(interrupts):
+            share[i % len(share)] += 1
+        fires += share[1:]
+        lines += [Line(vm.instance, i, vcpus[0][1]) for i in range(1, routed + 1)]
+        vmm_ntfn = next(n for n in k.notifications if n.name == f"{vm.instance}_ntfn")
+        for j, (obj, t) in enumerate(vcpus):
+            timers.append((obj, t, k.notifications.index(vmm_ntfn)))
+            timer_fires.append(share[0] if j == 0 else interrupts)
+    if vms is None:
+        build_servers(k, plan)
+    name = plan.system if vms is None else "+".join(v.instance for v in chosen)
+    key = ("arm", check_shadow, interrupts, _arm_identity(plan, chosen))
+    return SystemModel(name, k, fires + timer_fires, lines, key, timers)
+
+
+def _arm_identity(plan: Plan, vms: Sequence[Any]) -> Hashable:
+    from sel4vmgen.sim.guests import EMULATED, sources_for
+    from sel4vmgen.sim.timed import VM_ROLES
+
+    def one(vm: Any) -> Hashable:
+        threads = tuple((t.role, t.priority, t.core) for t in plan.threads if t.vm == vm.instance)
+        srcs = tuple(s.irq for s in sources_for(plan, vm))
+        mmio = sum(1 for d in vm.devices if d.kind in EMULATED) + int(vm.virtio_console)
+        return (threads, srcs, mmio)
+
+    servers = tuple((t.role, t.priority, t.core) for t in plan.threads if t.role not in VM_ROLES)
+    lrs = plan.gic.list_registers if plan.gic else 4
+    return (tuple(one(v) for v in vms), servers, lrs)
+
+
+def groups(plan: Plan) -> list[list[str]]:
+    """The plan's VMs in groups that share a kernel object of the model, each explored apart.
+    The systems share none between VMs (cross-VM events and virtqueues are not yet signals
+    in them), so each VM is its own group.  VMs that share only a core are apart too:
+    another VM's thread on the core can only delay a VM's steps, and the untimed model
+    already has every order of those steps and its interrupts; what the delay costs in time
+    (starvation, latency) is the timed run's to check (E505, E506).  Servers are left out
+    of a group's system: they share no object with a VM and, waiting on notifications
+    nobody signals, never take a core."""
+    return [[vm.instance] for vm in plan.vms]
