@@ -347,3 +347,13 @@ def test_a_manifest_sel4vmgen_could_not_have_written_is_not_trusted(tmp_path: Pa
     run = run_cli("generate", str(X86), "-o", str(app), "--no-simulate", "--force")
     assert run.exit_code == 2
     assert "error[E404]: refusing to write into" in run.stderr
+
+
+def test_a_plan_whose_strings_start_like_hex_numbers_reads_back(tmp_path: Path) -> None:
+    """A SATA port list ("0xf090:0xf097,...") is text, not a number beyond 64 bits."""
+    out = tmp_path / "app"
+    assert run_cli("generate", str(EXAMPLES / "virtio_blk.yaml"), "-o", str(out)).exit_code == 0
+    assert "0xf090:0xf097," in (out / "plan.json").read_text(encoding="utf-8")
+    for args in (["simulate", str(out)], ["graph", str(out / "plan.json")]):
+        run = run_cli(*args)
+        assert run.exit_code == 0, (args, run.stderr)

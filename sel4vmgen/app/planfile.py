@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,11 @@ def _depth(text: str) -> int:
     return deepest
 
 
+# A plan writes addresses and sizes as hex strings; other strings (a SATA port list such as
+# "0xf090:0xf097,...") may start alike and are not numbers.
+HEX_NUMBER = re.compile(r"0x[0-9a-fA-F]+")
+
+
 def _number(text: str) -> int:
     digits = text.lstrip("-")
     if len(digits) > 20:
@@ -81,7 +87,7 @@ def _check_values(data: Any) -> None:
             stack.extend(v.values())
         elif isinstance(v, list):
             stack.extend(v)
-        elif isinstance(v, str) and v.startswith("0x") and len(v) > MAX_HEX_DIGITS + 1:
+        elif isinstance(v, str) and len(v) > MAX_HEX_DIGITS + 1 and HEX_NUMBER.fullmatch(v):
             raise ValueError(f"the hex number {v[:12]}... is beyond 64 bits")
 
 
