@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,11 @@ def _constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a plan holds")
 
 
+# A hex number as the plan writes one; other strings (a command line, the Sataserver's
+# "0xf090:0xf097,..." port list) may start with 0x too.
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+
+
 def _check_values(data: Any) -> None:
     """Hex strings no longer than 64 bits, floats finite (iteratively: no recursion)."""
     stack = [data]
@@ -81,7 +87,7 @@ def _check_values(data: Any) -> None:
             stack.extend(v.values())
         elif isinstance(v, list):
             stack.extend(v)
-        elif isinstance(v, str) and v.startswith("0x") and len(v) > MAX_HEX_DIGITS + 1:
+        elif isinstance(v, str) and len(v) > MAX_HEX_DIGITS + 1 and _HEX.fullmatch(v):
             raise ValueError(f"the hex number {v[:12]}... is beyond 64 bits")
 
 
