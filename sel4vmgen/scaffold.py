@@ -7,8 +7,10 @@ platform database decides guest RAM, layout, console and command line.
 `scaffold()` turns the answers into the template's context (every value
 already formatted as a YAML scalar, so the template only places text), runs
 cookiecutter into a temporary folder, checks the result with the same
-`pipeline.check_file` that `validate` uses, and only when it is clean moves
-the folder into place.  On errors nothing is written.
+`app.check.check_file` that `validate` uses, and only when it is clean moves
+the folder into place.  On errors nothing is written.  The files' `$schema`
+lines name an enclosing checkout's schemas/, else the two schemas written
+into the folder, so that editors find them offline.
 """
 
 from __future__ import annotations
@@ -208,6 +210,14 @@ def choices(key: str, answers: Mapping[str, str]) -> tuple[str, ...]:
         if q.key == key:
             return q.choices
     return ()
+
+
+def answer_problem(key: str, value: str) -> str | None:
+    """What is wrong with an answer that fills no field of the system file (the guest OS
+    picks the images), else None; every other answer is checked by validating the result."""
+    if key == "os" and value not in OS_KINDS:
+        return f"os must be one of {', '.join(OS_KINDS)}, not '{value}'"
+    return None
 
 
 def size_text(n: int) -> str:
@@ -429,17 +439,23 @@ def _hex(n: int | None) -> str:
     return "" if n is None else f"0x{n:X}"
 
 
-def schema_ref(folder: Path) -> str:
-    """The `$schema` for a system file in `folder`: schemas/system.schema.json of an
-    enclosing checkout (as a relative path) when there is one, else the schema's id."""
-    from sel4vmgen.model.schema import SCHEMA_ID
-
+def schema_ref(folder: Path, file_name: str) -> str | None:
+    """The `$schema` for a file in `folder`: schemas/FILE_NAME of an enclosing checkout (as a
+    relative path) when there is one, else None (the schema is then written into `folder`)."""
     start = folder.resolve()
     for parent in start.parents:
-        candidate = parent / "schemas" / "system.schema.json"
+        candidate = parent / "schemas" / file_name
         if candidate.is_file():
             return Path(os.path.relpath(candidate, start)).as_posix()
-    return SCHEMA_ID
+    return None
+
+
+def schemas_here(folder: Path) -> tuple[str, ...]:
+    """The schema files to write into the guest folder: those no enclosing checkout has, so
+    that every `$schema` line resolves offline, wherever the tool is installed."""
+    from sel4vmgen.jsonschema import SCHEMA_FILE, VM_SCHEMA_FILE
+
+    return tuple(f for f in (SCHEMA_FILE, VM_SCHEMA_FILE) if schema_ref(folder, f) is None)
 
 
 def folder_name(name: str) -> str:
@@ -449,6 +465,8 @@ def folder_name(name: str) -> str:
 
 def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
     """The template's `_guest` values, each already formatted for the file it goes in."""
+    from sel4vmgen.jsonschema import SCHEMA_FILE, VM_SCHEMA_FILE
+
     plat = platform_of(answers)
     arch = _arch_of(answers["arch"], plat)
     name = answers["name"]
@@ -461,7 +479,13 @@ def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
         "name": yaml_text(name),
         "title": name,
         "system": yaml_text(system),
-        "schema": answers.get("schema") or schema_ref(folder),
+        "schema": answers.get("schema") or schema_ref(folder, SCHEMA_FILE) or SCHEMA_FILE,
+        "vm_schema": schema_ref(folder, VM_SCHEMA_FILE) or VM_SCHEMA_FILE,
+        "schemas_here": [
+            {"file": f, "checks": "system.yaml" if f == SCHEMA_FILE else "guest.yaml"}
+            for f in schemas_here(folder)
+            if f != SCHEMA_FILE or not answers.get("schema")  # an answer names its own
+        ],
         "arch": arch,
         "sel4_arch": yaml_text(answers["arch"]),
         "platform": yaml_text(answers["platform"]),
@@ -517,7 +541,16 @@ def render(answers: Mapping[str, str], into: Path, final: Path) -> Path:
     )
     unused = "cmdline.txt" if guest["arch"] == "arm" else "overlay.dts"
     (Path(out) / unused).unlink(missing_ok=True)
+    _write_schemas(Path(out), [entry["file"] for entry in guest["schemas_here"]])
     return Path(out)
+
+
+def _write_schemas(folder: Path, files: list[str]) -> None:
+    from sel4vmgen.jsonschema import SCHEMA_FILE, schema_text, vm_schema_text
+
+    for name in files:
+        text = schema_text() if name == SCHEMA_FILE else vm_schema_text()
+        (folder / name).write_text(text, encoding="utf-8")
 
 
 def _relocate(diagnostics: tuple[Diagnostic, ...], tmp: Path, final: Path) -> dict[str, str]:
@@ -584,8 +617,9 @@ def scaffold(given: Mapping[str, str], output_dir: Path) -> Result:
         except UnicodeEncodeError:
             raise ScaffoldError(f"the answer to '{key}' is not valid UTF-8 text") from None
     answers = complete(given)
-    if answers["os"] not in OS_KINDS:
-        raise ScaffoldError(f"os must be one of {', '.join(OS_KINDS)}, not '{answers['os']}'")
+    problem = answer_problem("os", answers["os"])
+    if problem is not None:
+        raise ScaffoldError(problem)
     final = output_dir / folder_name(answers["name"])
     if os.path.lexists(final):
         raise ScaffoldError(f"{final} already exists; choose another name or -o folder")

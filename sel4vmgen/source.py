@@ -543,3 +543,19 @@ def load_document(path: str | Path) -> Document:
         )
     _expand_includes(doc, _Loading(Path(os.path.realpath(p)), shown), budget)
     return doc
+
+
+def load_vm_document(path: str | Path) -> Document:
+    """Load a VM file (what a system's `include:` names) on its own, with the base VM file it
+    may itself include; raise `DiagnosticError` on any problem."""
+    p = Path(path)
+    shown = shown_path(str(path))
+    budget = _Budget()
+    doc = load_fragment(p, shown, None, budget)
+    if not isinstance(doc.data, dict):
+        raise _fail("E010", f"a VM file must be a mapping, not {describe(doc.data)}", doc.span(()))
+    if INCLUDE_KEY not in doc.data:
+        return doc
+    top = _Loading(Path(os.path.realpath(p)), shown)
+    inner = _fragment(doc.data[INCLUDE_KEY], doc.span((INCLUDE_KEY,)), (top,), budget)
+    return _overlay(inner, doc, doc.data)

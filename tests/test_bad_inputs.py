@@ -22,6 +22,7 @@ import pytest
 from conftest import FIXTURES, MINIMAL_X86, run_cli
 
 from sel4vmgen.app.check import check_file, exit_code
+from sel4vmgen.app.inputs import check_input
 
 STAGES = ("bad-at-load", "bad-at-validate")
 HEADER = "# expect: "
@@ -92,7 +93,7 @@ def test_fixture_gives_exactly_the_expected_diagnostics(
     assert expected, f"{fixture.name} states no expectation"
     assert all(e.code[:2] in ("E0", "E1") for e in expected)
     monkeypatch.chdir(fixture.parent)
-    result = check_file(fixture.name)
+    result = check_input(fixture.name)
     got = [
         Expected(
             d.code,

@@ -427,3 +427,33 @@ def test_vm_multi_layout_is_what_sel4vmgen_would_choose_itself() -> None:
         assert a.initrd is not None and w.initrd is not None
         assert a.initrd.guest == w.initrd.guest
         assert a.dtb_mode == w.dtb_mode == "generate"
+
+
+# ---------------------------------------------------------------- warnings are deliberate
+
+
+def _warnings_of(example: Path, tmp_path: Path) -> list[dict[str, Any]]:
+    """Every warning `validate` and `generate` print for the example."""
+    from conftest import run_cli
+
+    found: list[dict[str, Any]] = []
+    for args in (("validate",), ("generate", "-o", str(tmp_path / example.stem))):
+        run = run_cli(args[0], str(example), *args[1:], "--format", "json")
+        assert run.exit_code == 0, run.stdout + run.stderr
+        found += [d for d in json.loads(run.stdout) if d["severity"] == "warning"]
+    return found
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_warning_an_example_gives_is_explained_where_it_points(
+    example: Path, tmp_path: Path
+) -> None:
+    """A warning on an example is deliberate: the line it points at (or, for one with no place,
+    some line) carries `# CODE, deliberate: why`."""
+    lines = example.read_text(encoding="utf-8").splitlines()
+    for d in _warnings_of(example, tmp_path):
+        marker = f"# {d['code']}, deliberate: "
+        if d.get("line"):
+            assert marker in lines[d["line"] - 1], (d["line"], d["message"])
+        else:
+            assert any(marker in line for line in lines), d["message"]

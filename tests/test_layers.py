@@ -34,6 +34,7 @@ RANKS: dict[str, int] = {
     "model": 4,  # System: what the user wrote
     "platforms": 4,  # platform facts, from data files
     "rules": 5,  # cross-field rules on a System
+    "jsonschema": 5,  # the JSON Schemas editors use: the models, with the platforms' names
     "plan": 6,  # resolve: System -> Plan
     "render": 7,  # Plan -> {path: text}
     "sim": 7,  # Plan -> findings

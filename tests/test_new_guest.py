@@ -20,6 +20,7 @@ from sel4vmgen.app.check import check_file
 from sel4vmgen.cli import cli
 from sel4vmgen.diagnostics import format_text, has_errors
 
+SCHEMAS = ("system.schema.json", "guest.schema.json")
 PLATFORMS = ("pc99", "qemu-arm-virt", "tx2", "tx1", "tk1", "zcu102", "odroidc2", "exynos5422")
 
 
@@ -46,7 +47,7 @@ def test_scaffolded_guest_validates_generates_and_simulates(platform: str, tmp_p
     folder = tmp_path / name
     expected = "overlay.dts" if platform != "pc99" else "cmdline.txt"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["README.md", "guest.yaml", "system.yaml", expected]
+        ["README.md", "guest.yaml", "system.yaml", expected, *SCHEMAS]
     )
     checked = check_file(folder / "system.yaml")
     assert checked.ok and checked.loaded is not None, format_text(checked.diagnostics)
@@ -116,23 +117,42 @@ def test_pc99_defaults_follow_the_x86_minimal_app(tmp_path: Path) -> None:
     assert (system["arch"], system["sel4_arch"], system["num_nodes"]) == ("x86", "x86_64", 1)
 
 
-def test_system_file_has_the_schema_line_and_includes_the_guest(tmp_path: Path) -> None:
+def first_line(path: Path) -> str:
+    return path.read_text(encoding="utf-8").splitlines()[0]
+
+
+def test_outside_a_checkout_the_schemas_are_written_next_to_the_files(tmp_path: Path) -> None:
+    from sel4vmgen.jsonschema import schema_text, vm_schema_text
+
     assert new_guest(tmp_path, "vm1", "--no-input").exit_code == 0
-    lines = (tmp_path / "vm1" / "system.yaml").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == (
-        "# yaml-language-server: $schema=https://sel4vmgen.invalid/schemas/system.schema.json"
+    folder = tmp_path / "vm1"
+    assert (
+        first_line(folder / "system.yaml") == "# yaml-language-server: $schema=system.schema.json"
     )
-    assert yaml_file(tmp_path / "vm1" / "system.yaml")["vms"] == [{"include": "guest.yaml"}]
+    assert first_line(folder / "guest.yaml") == "# yaml-language-server: $schema=guest.schema.json"
+    assert (folder / "system.schema.json").read_text(encoding="utf-8") == schema_text()
+    assert (folder / "guest.schema.json").read_text(encoding="utf-8") == vm_schema_text()
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert (
+        "| `guest.schema.json` | the JSON Schema editors complete and check `guest.yaml` with |"
+        in (readme)
+    )
+    assert yaml_file(folder / "system.yaml")["vms"] == [{"include": "guest.yaml"}]
 
 
-def test_schema_line_points_at_an_enclosing_checkouts_schema(tmp_path: Path) -> None:
+def test_schema_lines_point_at_an_enclosing_checkouts_schemas(tmp_path: Path) -> None:
     (tmp_path / "schemas").mkdir()
-    (tmp_path / "schemas" / "system.schema.json").write_text("{}", encoding="utf-8")
+    for name in SCHEMAS:
+        (tmp_path / "schemas" / name).write_text("{}", encoding="utf-8")
     assert new_guest(tmp_path / "guests", "vm1", "--no-input").exit_code == 0
-    first = (tmp_path / "guests" / "vm1" / "system.yaml").read_text(encoding="utf-8")
-    assert first.splitlines()[0] == (
+    folder = tmp_path / "guests" / "vm1"
+    assert first_line(folder / "system.yaml") == (
         "# yaml-language-server: $schema=../../schemas/system.schema.json"
     )
+    assert first_line(folder / "guest.yaml") == (
+        "# yaml-language-server: $schema=../../schemas/guest.schema.json"
+    )
+    assert not any((folder / name).exists() for name in SCHEMAS)
 
 
 def test_guest_fragment_is_ready_for_include_from_another_system(tmp_path: Path) -> None:
@@ -260,12 +280,86 @@ def test_interactive_answers_with_platform_defaults(tmp_path: Path) -> None:
     assert guest["passthrough"] == {"devices": ["/serial@3100000"]}
 
 
-def test_interactive_prompt_refuses_a_platform_of_another_architecture(tmp_path: Path) -> None:
+def prompts(output: str, prompt: str) -> int:
+    return output.count(prompt)
+
+
+NAME_PROMPT = "Guest name (a C identifier) [guest]: "
+RAM_PROMPT = "Guest RAM (e.g. 256MiB) [512MiB]: "
+
+
+def test_a_bad_answer_is_refused_at_its_prompt_with_validates_message(tmp_path: Path) -> None:
+    # name (refused, then given), arch, platform, os, vcpus, ram (refused, then given), ...
+    stdin = "\n".join(["9lives", "web", "", "", "", "3", "4GiB", "256MiB", "", "", ""])
+    result = new_guest(tmp_path, stdin=stdin)
+    assert result.exit_code == 0, result.output
+    errors = [ln for ln in result.output.splitlines() if "error[" in ln]
+    assert errors == [
+        "Error: error[E107]: vms[0].name: '9lives' is not a C identifier "
+        "(letters, digits and '_', not starting with a digit, at most 64 characters)",
+        "Error: error[E223]: the guest RAM of the first 1 VMs is 4096 MiB, more "
+        "than the 2048 MiB of memory qemu-arm-virt has",
+        "error[E207]: web RAM 0x40000000-0x140000000 is not inside the memory of qemu-arm-virt "
+        "(0x40000000-0xc0000000)",
+    ]
+    # only the refused questions were asked again; every other answer was kept
+    assert (prompts(result.output, NAME_PROMPT), prompts(result.output, "VCPUs [2]: ")) == (2, 1)
+    assert prompts(result.output, RAM_PROMPT) == 2
+    guest = yaml_file(tmp_path / "web" / "guest.yaml")
+    assert (guest["name"], guest["vcpus"], guest["ram"]["size"]) == ("web", 3, "256MiB")
+
+
+def test_a_platform_of_another_architecture_is_refused_with_the_rules_message(
+    tmp_path: Path,
+) -> None:
     stdin = "\n".join(["vm1", "ia32", "tx2", "pc99", "", "", "", "", "", ""])
     result = new_guest(tmp_path, stdin=stdin)
     assert result.exit_code == 0, result.output
-    assert "'tx2' is not 'pc99'" in result.output
+    assert (
+        "Platform (pc99) [pc99]: tx2\nError: error[E205]: platform tx2 is arm, but arch is x86"
+        in (result.output)
+    )
     assert yaml_file(tmp_path / "vm1" / "system.yaml")["sel4_arch"] == "ia32"
+
+
+def test_a_bad_set_answer_is_asked_again_alone(tmp_path: Path) -> None:
+    stdin = "\n".join(["", "", "", "", "", "128MiB", ""])  # arch, platform, os, console, ...
+    result = new_guest(tmp_path, "vm1", "--set", "ram=4GiB", "--set", "vcpus=1", stdin=stdin)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        "error[E223]: the guest RAM of the first 1 VMs is 4096 MiB, more than the 2048 MiB "
+        "of memory qemu-arm-virt has"
+    )
+    assert "VCPUs" not in result.output and prompts(result.output, RAM_PROMPT) == 1
+    guest = yaml_file(tmp_path / "vm1" / "guest.yaml")
+    assert (guest["vcpus"], guest["ram"]["size"]) == (1, "128MiB")
+
+
+def test_the_guest_os_answer_is_checked_at_its_prompt(tmp_path: Path) -> None:
+    stdin = "\n".join(["vm1", "", "", "windows", "linux-custom", "", "", "", "", ""])
+    result = new_guest(tmp_path, stdin=stdin)
+    assert result.exit_code == 0, result.output
+    assert "Error: os must be one of linux-buildroot, linux-custom, not 'windows'" in result.output
+    assert yaml_file(tmp_path / "vm1" / "guest.yaml")["kernel"]["image"] == "images/linux"
+
+
+def test_each_question_has_its_own_answer_type() -> None:
+    from sel4vmgen.commands.answers import answer_for
+
+    filled = {
+        ("vms", 0, "name"): "name",
+        ("sel4_arch",): "arch",
+        ("platform",): "platform",
+        ("vms", 0, "kernel", "image"): "os",
+        ("num_nodes",): "vcpus",
+        ("vms", 0, "initrd", "address"): "ram",
+        ("vms", 0, "initrd", "image"): "os",
+        ("vms", 0, "stdout"): "console",
+        ("vms", 0, "passthrough", "devices", 0): "passthrough",
+    }
+    assert {p: answer_for(p) for p in filled} == filled
+    assert set(filled.values()) == {q.key for q in scaffold.questions()}
+    assert answer_for(("simulation", "seed")) is None
 
 
 def test_text_with_yaml_and_template_syntax_arrives_unchanged(tmp_path: Path) -> None:
@@ -358,3 +452,12 @@ def test_an_answer_that_is_not_text_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(scaffold.ScaffoldError, match="the answer to 'cmdline' is not valid UTF-8"):
         scaffold.scaffold({"name": "vm1", "cmdline": "bad \udcff byte"}, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_schema_answer_replaces_the_system_schema_written(tmp_path: Path) -> None:
+    url = "https://example.org/system.schema.json"
+    assert new_guest(tmp_path, "vm1", "--no-input", "--set", f"schema={url}").exit_code == 0
+    folder = tmp_path / "vm1"
+    assert first_line(folder / "system.yaml") == f"# yaml-language-server: $schema={url}"
+    assert not (folder / "system.schema.json").exists()
+    assert (folder / "guest.schema.json").is_file()

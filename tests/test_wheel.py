@@ -37,8 +37,9 @@ def test_wheel_carries_templates_and_schema(wheel: Path) -> None:
     assert any(n.startswith("sel4vmgen/templates/") for n in names)
     assert "sel4vmgen/cli.py" in names
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
-    packaged = zipfile.ZipFile(wheel).read("sel4vmgen/schemas/system.schema.json")
-    assert packaged == (ROOT / "schemas" / "system.schema.json").read_bytes()
+    for schema in ("system.schema.json", "guest.schema.json"):
+        packaged = zipfile.ZipFile(wheel).read(f"sel4vmgen/schemas/{schema}")
+        assert packaged == (ROOT / "schemas" / schema).read_bytes()
 
 
 def test_installed_wheel_validates_the_minimal_example(wheel: Path, tmp_path: Path) -> None:
@@ -60,6 +61,13 @@ def test_installed_wheel_validates_the_minimal_example(wheel: Path, tmp_path: Pa
     proc = _run(bin_dir / "sel4vmgen", "validate", "bad.yaml", cwd=work)
     assert proc.returncode == 1
     assert "bad.yaml:1:1: error[E010]" in proc.stderr
+    # a scaffold outside any checkout: every `$schema` line names a file written beside it
+    proc = _run(bin_dir / "sel4vmgen", "new-guest", "web", "--no-input", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("system.yaml", "guest.yaml"):
+        first = (work / "web" / name).read_text(encoding="utf-8").splitlines()[0]
+        ref = first.removeprefix("# yaml-language-server: $schema=")
+        assert ref != first and (work / "web" / ref).is_file(), first
     # the main job, with the templates the wheel carries: the same app as from the checkout
     proc = _run(bin_dir / "sel4vmgen", "generate", "minimal.yaml", "-o", "app", cwd=work)
     assert proc.returncode == 0, proc.stderr

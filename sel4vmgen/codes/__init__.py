@@ -35,7 +35,7 @@ LOAD_CODES: tuple[Code, ...] = (
         "not a file",
         "The path names a folder, a FIFO, a socket or a device (perhaps through a symlink) "
         "rather than a regular file.  A FIFO is never waited on: it is refused at once.",
-        "sel4vmgen validate examples/   # a folder, not a system file",
+        "sel4vmgen plan examples/   # a folder, not a system file",
     ),
     _c(
         "E003",
@@ -104,6 +104,13 @@ LOAD_CODES: tuple[Code, ...] = (
         "A system file holds exactly one YAML document; a `---` line starts a second one.",
         "name: a\n---\nname: b",
     ),
+    _c(
+        "E013",
+        "no system files in a folder",
+        "`validate` was given a folder, and no `*.yaml` or `*.yml` file lies below it (hidden "
+        "folders are not looked into).  Name the files, or a glob, instead.",
+        "sel4vmgen validate docs/   # a folder with no YAML file in it",
+    ),
 )
 
 MODEL_CODES: tuple[Code, ...] = (
@@ -156,6 +163,16 @@ MODEL_CODES: tuple[Code, ...] = (
         "invalid value",
         "The value does not satisfy the field's rule; the message says which.",
         "platform: PC99   # platform names are lowercase",
+    ),
+    _c(
+        "E110",
+        "a VM file, not a system",
+        "The file holds one VM's fields (what a system's `- include: FILE` names, like the "
+        "guest.yaml `new-guest` writes) but a command that needs a whole system was given it.  "
+        "`validate` checks a VM file on its own (its keys and values, against "
+        "schemas/guest.schema.json); `generate`, `simulate`, `plan` and `graph` take the "
+        "system file that includes it.",
+        "sel4vmgen generate guest/guest.yaml -o out   # give it guest/system.yaml",
     ),
 )
 

@@ -2,7 +2,9 @@
 
 Asks the questions of `templates/new-guest/cookiecutter.json` (defaults from the
 platform database once the platform is known), or takes them from `--set
-key=value` with `--no-input`.  The result is checked exactly as `validate`
+key=value` with `--no-input`.  Each answer is checked as it is given, with
+`validate`'s diagnostics for what it fills (`answers`); a refused answer is asked
+again and the others are kept.  The result is checked exactly as `validate`
 checks a file; on errors the diagnostics are printed, nothing is written and
 the exit code is 1.
 """
@@ -27,20 +29,40 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _ask(given: dict[str, str]) -> dict[str, str]:
-    """Prompt for every question not given, in the template's order."""
+def _prompt(key: str, answers: dict[str, str], output_dir: Path) -> str:
+    """Ask one question until its answer passes `validate`'s checks of what it fills."""
+    from sel4vmgen.commands.answers import AnswerType
+
+    q = next(q for q in scaffold.questions() if q.key == key)
+    allowed = scaffold.choices(key, answers)
+    shown = f"{q.prompt} ({', '.join(allowed)})" if allowed else q.prompt
+    others = {k: v for k, v in answers.items() if k != key}
+    kind = AnswerType(key, others, output_dir)
+    answer: str = click.prompt(shown, default=scaffold.default(key, others), type=kind)
+    return answer
+
+
+def _ask(given: dict[str, str], output_dir: Path) -> dict[str, str]:
+    """Prompt for every question not given, in the template's order, each answer checked
+    as it is given; then ask again only the questions whose answers the whole guest still
+    finds fault with (a --set answer, or one a later answer made wrong)."""
+    from sel4vmgen.commands.answers import one_line, problems
+
     answers = dict(given)
     if "platform" in answers and "arch" not in answers:
         answers["arch"] = scaffold.default("arch", answers)
     for q in scaffold.questions():
-        if q.key in answers:
-            continue
-        allowed = scaffold.choices(q.key, answers)
-        kind = click.Choice(allowed) if allowed else click.STRING
-        answers[q.key] = click.prompt(
-            q.prompt, default=scaffold.default(q.key, answers), type=kind, show_choices=True
-        )
-    return answers
+        if q.key not in answers:
+            answers[q.key] = _prompt(q.key, answers, output_dir)
+    order = [q.key for q in scaffold.questions()]
+    while True:
+        found = problems(answers, output_dir)
+        wrong = [k for k in order if found.get(k)]
+        if not wrong:
+            return answers
+        for d in found[wrong[0]]:
+            click.echo(one_line(d), err=True)
+        answers[wrong[0]] = _prompt(wrong[0], answers, output_dir)
 
 
 @click.command()
@@ -73,7 +95,7 @@ def command(name: str | None, no_input: bool, sets: tuple[str, ...], output_dir:
             f"unknown key '{unknown[0]}' (known: {', '.join(scaffold.known_keys())})",
             param_hint="--set",
         )
-    answers = given if no_input else _ask(given)
+    answers = given if no_input else _ask(given, output_dir)
     try:
         result = scaffold.scaffold(answers, output_dir)
     except scaffold.ScaffoldError as e:

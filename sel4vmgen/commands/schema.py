@@ -1,4 +1,4 @@
-"""`sel4vmgen schema [-o FILE]`: the JSON Schema of the system format.
+"""`sel4vmgen schema [--vm] [-o FILE]`: the JSON Schema of the system format (or of a VM file).
 
 FILE is written atomically, never through a symlink or onto a FIFO or device (exit 2).
 """
@@ -9,16 +9,19 @@ from pathlib import Path
 
 import click
 
-from sel4vmgen.model.schema import schema_text
-
 
 @click.command()
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="write to FILE"
 )
-def command(output: Path | None) -> None:
+@click.option(
+    "--vm", "vm_file", is_flag=True, help="the schema of a VM file (guest.yaml, for include:)"
+)
+def command(output: Path | None, vm_file: bool) -> None:
     """Print (or write) the JSON Schema that editors use to complete system files."""
-    text = schema_text()
+    from sel4vmgen.jsonschema import schema_text, vm_schema_text
+
+    text = vm_schema_text() if vm_file else schema_text()
     if output is None:
         click.echo(text, nl=False)
     else:

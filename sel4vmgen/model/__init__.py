@@ -20,6 +20,10 @@ from sel4vmgen.source import Document, load_document
 
 __all__ = ["Loaded", "System", "Vm", "load", "validate"]
 
+VM_FILE_CODE = "E110"
+VM_FILE_MESSAGE = "this is a VM file (what a system's `include:` names), not a system file"
+VM_FILE_HINT = "include it from a system file's vms (`- include: FILE`); `validate` checks it alone"
+
 
 @dataclass(frozen=True)
 class Loaded:
@@ -49,6 +53,14 @@ def validate(doc: Document) -> System:
     Validation is strict: YAML already gives numbers, booleans and text their
     types, so `vcpus: "2"`, `vcpus: true` and `console: "yes"` are errors
     rather than silently converted."""
+    from sel4vmgen.model.vm_file import is_vm_file
+
+    if is_vm_file(doc.data):
+        from sel4vmgen.diagnostics import Diagnostic
+
+        raise DiagnosticError(
+            [Diagnostic(VM_FILE_CODE, VM_FILE_MESSAGE, doc.span(()), hint=VM_FILE_HINT)]
+        )
     try:
         return System.model_validate(frozen_lists(doc.data), strict=True)
     except ValidationError as e:

@@ -297,24 +297,27 @@ def _printable(text: str) -> str:
     return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
+# What an editor says of a size or address that does not match the schema's pattern.
+SIZE_HELP = (
+    "a size is bytes (4096), hex (0x1000) or a number with a binary unit: B, KiB, MiB, GiB, "
+    "TiB (512MiB, not 512MB)"
+)
+ADDRESS_HELP = "an address is a number, usually hex (0x40000000), with no unit"
 _SIZE_SCHEMA = WithJsonSchema(
     {
-        "anyOf": [
-            {"type": "integer", "minimum": 1},
-            {
-                "type": "string",
-                "pattern": r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*(B|KiB|MiB|GiB|TiB)?\s*$",
-            },
-        ],
+        "type": ["integer", "string"],
+        "minimum": 1,
+        "pattern": r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*(B|KiB|MiB|GiB|TiB)?\s*$",
+        "patternErrorMessage": SIZE_HELP,
         "description": "bytes: 4096, 0x1000, 4KiB, 512MiB, 2GiB",
     }
 )
 _ADDRESS_SCHEMA = WithJsonSchema(
     {
-        "anyOf": [
-            {"type": "integer", "minimum": 0},
-            {"type": "string", "pattern": r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*$"},
-        ],
+        "type": ["integer", "string"],
+        "minimum": 0,
+        "pattern": r"^\s*(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*$",
+        "patternErrorMessage": ADDRESS_HELP,
         "description": "an address, usually hex: 0x40000000",
     }
 )
