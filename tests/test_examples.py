@@ -358,6 +358,18 @@ def test_plan_json_round_trips_exactly(path: Path) -> None:
         assert again.to_json() == text
 
 
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_plan_json_is_read_back_by_the_checked_reader(path: Path, tmp_path: Path) -> None:
+    """What `simulate APP` reads: plan.json through the reader that refuses corrupt plans
+    (strings such as the Sataserver's "0xf090:0xf097,..." port list are not numbers)."""
+    from sel4vmgen.app.planfile import read_plan
+
+    for n, plan in enumerate(resolve_all(load(path))):
+        file = tmp_path / f"plan{n}.json"
+        file.write_text(plan.to_json())
+        assert read_plan(file) == plan
+
+
 def _plan_output(path: Path, seed: str) -> bytes:
     env = dict(os.environ, PYTHONHASHSEED=seed)
     cmd = [sys.executable, "-m", "sel4vmgen", "plan", str(path)]

@@ -59,11 +59,6 @@ def _depth(text: str) -> int:
     return deepest
 
 
-# A plan writes addresses and sizes as hex strings; other strings (a SATA port list such as
-# "0xf090:0xf097,...") may start alike and are not numbers.
-HEX_NUMBER = re.compile(r"0x[0-9a-fA-F]+")
-
-
 def _number(text: str) -> int:
     digits = text.lstrip("-")
     if len(digits) > 20:
@@ -78,6 +73,11 @@ def _constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a plan holds")
 
 
+# A hex number as the plan writes one; other strings (a command line, the Sataserver's
+# "0xf090:0xf097,..." port list) may start with 0x too.
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+
+
 def _check_values(data: Any) -> None:
     """Hex strings no longer than 64 bits, floats finite (iteratively: no recursion)."""
     stack = [data]
@@ -87,7 +87,7 @@ def _check_values(data: Any) -> None:
             stack.extend(v.values())
         elif isinstance(v, list):
             stack.extend(v)
-        elif isinstance(v, str) and len(v) > MAX_HEX_DIGITS + 1 and HEX_NUMBER.fullmatch(v):
+        elif isinstance(v, str) and len(v) > MAX_HEX_DIGITS + 1 and _HEX.fullmatch(v):
             raise ValueError(f"the hex number {v[:12]}... is beyond 64 bits")
 
 
