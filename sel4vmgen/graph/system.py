@@ -179,6 +179,19 @@ def _irq_label(plan: Plan, r: IrqRoute, named: bool) -> str:
     return f"{first}{name}\n{seen}{r.trigger}{polarity}"
 
 
+def _thread_node(place: Graph | Cluster, t: Thread, multicore: bool, key: Legend) -> None:
+    """A thread's box, counted in the legend (and its default core when the system has several)."""
+    place.node(
+        thread_id(t),
+        label=_thread_label(t, multicore),
+        shape="box",
+        style="rounded,filled",
+        fillcolor=COLOURS["thread"],
+    )
+    key.nodes.add("thread")
+    key.default_core |= multicore and t.core is None
+
+
 def _irq_node(place: Graph | Cluster, node: str, label: str, virtual: bool) -> None:
     if virtual:
         place.node(
@@ -204,15 +217,7 @@ def _add_vm(
     key.nodes.add("vm")
     multicore = plan.num_nodes > 1
     for t in parts.threads:
-        c.node(
-            thread_id(t),
-            label=_thread_label(t, multicore),
-            shape="box",
-            style="rounded,filled",
-            fillcolor=COLOURS["thread"],
-        )
-        key.nodes.add("thread")
-        key.default_core |= multicore and t.core is None
+        _thread_node(c, t, multicore, key)
     by_name: dict[str, str] = {}
     for name, label, names in _passthrough(vm):
         node = device_id(vm, name)
@@ -266,15 +271,7 @@ def _add_native(g: Graph, plan: Plan, key: Legend) -> None:
     if native:
         c = g.cluster("native", label="native threads", style="dashed", color="grey60")
         for t in native:
-            c.node(
-                thread_id(t),
-                label=_thread_label(t, multicore),
-                shape="box",
-                style="rounded,filled",
-                fillcolor=COLOURS["thread"],
-            )
-            key.nodes.add("thread")
-            key.default_core |= multicore and t.core is None
+            _thread_node(c, t, multicore, key)
     for comp in plan.components:
         prio = f"\npriority {comp.priority}" if comp.priority is not None else ""
         g.node(
