@@ -46,6 +46,8 @@ _BUILDROOT_IMAGES = {
     "odroidc2": ("odroidc2", "rootfs.cpio.gz"),
     "zcu102": ("zynqmp/2022_1", "rootfs-minimal.cpio.gz"),  # VmZynqmpPetalinuxVersion 2022_1
 }
+# The platform options those images need chosen (the platform data's `required_options`).
+_IMAGE_OPTIONS = {"zcu102": '{VmZynqmpPetalinuxVersion: "2022_1"}'}
 # tk1 has no camkes-vm-images folder: vm_minimal loads linux/linux-tk1-initrd of
 # camkes-vm-examples (CAMKES_ARM_LINUX_DIR), a kernel with its root file system built in.
 _TK1_KERNEL = "linux-tk1-initrd"
@@ -490,6 +492,7 @@ def context(answers: Mapping[str, str], folder: Path) -> dict[str, Any]:
         "platform_text": answers["platform"],
         "os": answers["os"],
         "num_nodes": _num_nodes(plat, answers["vcpus"].strip()),
+        "platform_options": _IMAGE_OPTIONS.get(answers["platform"], ""),
         "vcpus": yaml_scalar(answers["vcpus"].strip()),
         "ram_size": yaml_scalar(answers["ram"].strip()),
         "ram_base": _hex(lay.ram_base),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -69,3 +71,34 @@ vms:
     kernel:
       image: images/bzimage
 """
+
+
+# ---------------------------------------------------------------- skips
+
+
+def in_ci() -> bool:
+    """Whether this run is CI's (`CI` set, as CI services and `.ci/run`'s caller set it)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI a skipped test fails, saying why it skipped: CI installs every tool a test needs
+    (README.md, "System packages"), so a skip there is a missing install step."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and in_ci() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        reason = str(reason).removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {reason}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """After the run, one line on how to run the tests that skipped for want of a tool."""
+    skipped = len(terminalreporter.stats.get("skipped", []))
+    if skipped:
+        terminalreporter.write_line(
+            f"{skipped} test(s) skipped, each for the reason the summary gives: install the packages "
+            "README.md lists under 'System packages' to run them"
+        )

@@ -271,6 +271,7 @@ def configure(files: dict[str, str], platform: str, tmp_path: Path) -> list[list
             f"-DCMAKE_MODULE_PATH={stubs}",
             f"-DKernelARMPlatform={platform}",
             "-DCAMKES_VM_IMAGES_DIR=/images",
+            "-DCAMKES_ARM_LINUX_DIR=/arm-linux",
             "-DCAMKES_VM_DIR=/camkes-vm",
             f"-DRECORD={record}",
         ],
@@ -293,7 +294,9 @@ def test_cmakelists_gives_the_file_server_the_plan_images(path: Path, tmp_path: 
         rootfs = {c[1]: c[2] for c in calls if c[0] == "Rootfs"}
         overlaid = {o.image: o.target for o in plan.overlays}
         for image in plan.file_server:
-            source = image.source.replace("${CAMKES_VM_IMAGES_DIR}", "/images")
+            source = image.source.replace("${CAMKES_VM_IMAGES_DIR}", "/images").replace(
+                "${CAMKES_ARM_LINUX_DIR}", "/arm-linux"
+            )
             if image.fs_name in overlaid:  # served rebuilt from the plan's initrd
                 target = overlaid[image.fs_name]
                 assert served[image.fs_name] == f"overlaid:{target}"
@@ -311,11 +314,16 @@ def test_an_hvc0_rootfs_is_rebuilt_with_its_inittab(tmp_path: Path) -> None:
     _, files = generated(ROOT / "examples" / "vm_multi.yaml")
     calls = configure(files, "qemu-arm-virt", tmp_path)
     inittab = str(tmp_path / "app" / "overlay_files" / "inittab_hvc0")
+    added = str(tmp_path / "app" / "overlay_files")
     assert [c for c in calls if c[0] in ("Overlay", "Rootfs")] == [
         ["Overlay", "overlay_linux_initrd_vm0", "etc/inittab", inittab],
+        ["Overlay", "overlay_linux_initrd_vm0", "etc/init.d/S90bridge_setup",
+         f"{added}/linux-initrd-vm0/etc/init.d/S90bridge_setup"],
         ["Rootfs", "overlay_linux_initrd_vm0", "/images/qemu-arm-virt/rootfs.cpio.gz",
          "buildroot", "rootfs_install", "GZIP"],
         ["Overlay", "overlay_linux_initrd_vm_client", "etc/inittab", inittab],
+        ["Overlay", "overlay_linux_initrd_vm_client", "etc/init.d/S90client_net_vm",
+         f"{added}/linux-initrd-vm-client/etc/init.d/S90client_net_vm"],
         ["Rootfs", "overlay_linux_initrd_vm_client", "/images/qemu-arm-virt/rootfs.cpio.gz",
          "buildroot", "rootfs_install", "GZIP"],
     ]  # fmt: skip

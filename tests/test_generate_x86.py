@@ -154,6 +154,17 @@ def plan_settings(p: Plan) -> dict[str, Any]:
                 for i in vm.ioports
             ]
         out.update(virtqueue_settings(p, vm))
+        if vm.untyped_mmios:
+            out[f"{a}.untyped_mmios"] = [
+                f"0x{r.paddr or 0:x}:{r.size.bit_length() - 1}" for r in vm.untyped_mmios
+            ]
+        if vm.framebuffer:
+            out[f"{a}.simple_extra_bootinfo"] = ["SEL4_BOOTINFO_HEADER_X86_VBE"]
+        if vm.exclude_paddr:
+            out[f"{a}.exclude_paddr"] = [[r.paddr, r.size] for r in vm.exclude_paddr]
+        if vm.blk_partitions:
+            out[f"{a}.sataserver_iface_attributes"] = str(vm.index)
+            out[f"{a}.sataserver_iface_partitions"] = list(vm.blk_partitions)
         routes = [r for r in p.irq_routes if r.vm == a and r.kind == "passthrough"]
         if routes:
             out[f"{a}.vm_irqs"] = [
@@ -336,6 +347,11 @@ ALLOWED_ATTRIBUTES = {
     "_priority",
     "asid_pool",
     "untyped_mmios",
+    "simple_extra_bootinfo",  # the extra boot information a component's simple gets
+    # camkes-vm configurations/sata.h VM_INIT_SATA(): the Sataserver client interface
+    "sataserver_iface_attributes",
+    "sataserver_iface_partitions",
+    "dma_pool",  # camkes-tool's DMA pool of a component
 }
 ALLOWED_MACROS = {
     # camkes-vm components/VM/configurations/vm.h
@@ -349,7 +365,14 @@ ALLOWED_MACROS = {
     "VM_CONNECTION_CONNECT_VMS",
     "VM_CONNECTION_CONFIG",
     "VM_CONNECTION_INIT_HANDLER",
+    # camkes-vm components/VM/configurations/sata.h
+    "VM_INIT_SATA",
+    "SATA_COMPOSITION_DEF",
+    "VM_SATA_CONNECTIONS",
+    "VM_SATA_CONFIG",
 }
+# camkes-vm components/Sataserver/Sataserver.camkes (the attributes virtio_blk_sample sets)
+SATASERVER_ATTRIBUTES = {"ioports", "iospaces", "pci_bdfs", "iospace_id", "num_bdfs", "drive"}
 _CALL = re.compile(r"\b([A-Z][A-Z0-9_]{3,})\(")
 
 
@@ -367,7 +390,10 @@ def assert_only_camkes_vm_names(p: Plan, text: str) -> None:
     # connections.h VM_CONNECTION_CONFIG: the VirtQueueInit instance's topology
     per_app.add("init_topology")
     for key in camkes_settings(text):
-        attr = key.split(".", 1)[1]
+        inst, attr = key.split(".", 1)
+        if inst == "sataserver":
+            assert attr in SATASERVER_ATTRIBUTES, key
+            continue
         assert attr in ALLOWED_ATTRIBUTES | per_app, key
     local = set(re.findall(r"#define (\w+)\(", text))
     assert {c for c in _CALL.findall(text) if c not in local} <= ALLOWED_MACROS

@@ -290,12 +290,21 @@ def test_plan_command_prints_the_plan_json(cli: Callable[..., Run]) -> None:
 def test_plan_command_several_platforms_and_one(cli: Callable[..., Run]) -> None:
     every = cli("plan", str(EXAMPLES / "vm_minimal.yaml"))
     assert every.exit_code == 0
-    assert [p["platform"] for p in json.loads(every.stdout)] == ["qemu-arm-virt", "tx2", "zcu102"]
+    assert [p["platform"] for p in json.loads(every.stdout)] == [
+        "qemu-arm-virt",
+        "odroidc2",
+        "tx1",
+        "tx2",
+        "zcu102",
+    ]
     one = cli("plan", str(EXAMPLES / "vm_minimal.yaml"), "--platform", "tx2")
     assert json.loads(one.stdout)["vms"][0]["ram"]["guest"] == "0xf1000000"
     other = cli("plan", str(EXAMPLES / "vm_minimal.yaml"), "--platform", "tk1")
     assert other.exit_code == 2
-    assert "does not name platform 'tk1' (it names: qemu-arm-virt, tx2, zcu102)" in other.stderr
+    assert (
+        "does not name platform 'tk1' (it names: qemu-arm-virt, odroidc2, tx1, tx2, zcu102)"
+        in other.stderr
+    )
 
 
 def test_plan_command_reports_an_invalid_system_and_exits_1(

@@ -1,4 +1,5 @@
-"""The pre-commit hook: its definition, and its command line run on a good and a bad file."""
+"""The pre-commit hook: its definition, its command line on marked, unmarked and bad files,
+and `pre-commit try-repo` running it over the examples."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
+MARK = "# yaml-language-server: $schema=../schemas/system.schema.json\n"
 
 GOOD = """\
 name: ok
@@ -28,7 +31,10 @@ vms:
     kernel: {image: "${CAMKES_VM_IMAGES_DIR}/bzimage"}
 """
 BAD = GOOD.replace("ram: {size: 128MiB}", "vcpus: lots\n    ram: {size: 128MiB}")
-BAD_MESSAGE = "system.yaml:7:12: error[E103]: 'vms[0].vcpus' must be a whole number, not 'lots'"
+# as the hook sees BAD, below the schema line
+BAD_MESSAGE = "system.yaml:8:12: error[E103]: 'vms[0].vcpus' must be a whole number, not 'lots'"
+# YAML that is not a system: the hook must pass over it
+WORKFLOW = "name: ci\non: [push]\njobs: {}\n"
 
 
 def hook() -> dict[str, Any]:
@@ -39,40 +45,72 @@ def hook() -> dict[str, Any]:
     return entry
 
 
-def command_line(files: list[str]) -> list[str]:
+def program(name: str) -> str | None:
+    """An installed program: on PATH, or beside the running Python (an unactivated venv)."""
+    beside = Path(sys.executable).parent / name
+    return shutil.which(name) or (str(beside) if beside.is_file() else None)
+
+
+def command_line(files: list[str], args: list[str] | None = None) -> list[str]:
     """The hook's entry and args as pre-commit runs them, with the installed program."""
     h = hook()
-    words = shlex.split(h["entry"]) + [str(a) for a in h.get("args", [])]
+    words = shlex.split(h["entry"]) + [
+        str(a) for a in (h.get("args", []) if args is None else args)
+    ]
     assert words[0] == "sel4vmgen"
-    program = shutil.which("sel4vmgen")
-    head = [program] if program else [sys.executable, "-m", "sel4vmgen"]
+    found = program("sel4vmgen")
+    head = [found] if found else [sys.executable, "-m", "sel4vmgen"]
     return head + words[1:] + files
 
 
-def test_the_hook_is_a_python_hook_on_yaml_system_files() -> None:
+def test_the_hook_is_a_python_hook_given_every_yaml_file() -> None:
     h = hook()
     assert h["language"] == "python"
     assert h["types"] == ["yaml"]
-    assert h["entry"].startswith("sel4vmgen validate")
+    assert "files" not in h  # every YAML file; the command picks the system files
+    assert h["entry"] == "sel4vmgen validate"
+    assert h["args"] == ["--only-marked"]
     assert h.get("pass_filenames", True) is True
-    pattern = re.compile(h["files"])
-    for name in ("system.yaml", "a/b/system.yml", "board.system.yaml", "systems/two_vms.yaml"):
-        assert pattern.search(name), name
-    for name in ("guest.yaml", "vm1/guest.yaml", ".github/workflows/ci.yml", "systemd.yaml"):
-        assert not pattern.search(name), name
 
 
-def _run(tmp_path: Path, files: list[str]) -> subprocess.CompletedProcess[str]:
+def test_the_documented_override_names_files_and_drops_the_filter() -> None:
+    comment = [
+        line.removeprefix("#")
+        for line in HOOKS.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    ]
+    at = [i for i, line in enumerate(comment) if line.strip() == "- id: sel4vmgen-validate"][-1]
+    indent = len(comment[at]) - len(comment[at].lstrip())
+    block = [comment[at]]
+    for line in comment[at + 1 :]:
+        if len(line) - len(line.lstrip()) <= indent:
+            break
+        block.append(line)
+    (override,) = YAML(typ="safe").load(textwrap.dedent("\n".join(block)))
+    assert override["args"] == []
+    pattern = re.compile(override["files"])
+    assert pattern.search("systems/board.yaml") and pattern.search("systems/a/b.yml")
+    assert not pattern.search("docs/mkdocs.yaml")
+
+
+def _run(
+    tmp_path: Path, files: list[str], args: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command_line(files), cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120
+        command_line(files, args),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
 
 
 def test_the_hook_command_passes_a_good_file_and_fails_a_bad_one(tmp_path: Path) -> None:
     (tmp_path / "good").mkdir()
     (tmp_path / "bad").mkdir()
-    (tmp_path / "good" / "system.yaml").write_text(GOOD, encoding="utf-8")
-    (tmp_path / "bad" / "system.yaml").write_text(BAD, encoding="utf-8")
+    (tmp_path / "good" / "system.yaml").write_text(MARK + GOOD, encoding="utf-8")
+    (tmp_path / "bad" / "system.yaml").write_text(MARK + BAD, encoding="utf-8")
     good = _run(tmp_path, ["good/system.yaml"])
     assert good.returncode == 0, good.stderr
     bad = _run(tmp_path, ["bad/system.yaml"])
@@ -81,6 +119,23 @@ def test_the_hook_command_passes_a_good_file_and_fails_a_bad_one(tmp_path: Path)
     both = _run(tmp_path, ["good/system.yaml", "bad/system.yaml"])
     assert both.returncode == 1
     assert "2 files checked: 1 error(s), 0 warning(s)" in both.stderr
+
+
+def test_the_hook_passes_over_yaml_files_without_the_schema_line(tmp_path: Path) -> None:
+    files = {
+        "ci.yml": WORKFLOW,
+        "unmarked.yaml": BAD,  # a system, but not marked: left to a `files:` override
+        "licensed.yaml": "# Copyright line\n#\n" + MARK + GOOD,  # the mark below other comments
+        "late.yaml": GOOD + MARK,  # after the content: not a mark
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    run = _run(tmp_path, sorted(files))
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == "1 file checked: 0 error(s), 0 warning(s)\n"
+    overridden = _run(tmp_path, ["unmarked.yaml"], args=[])
+    assert overridden.returncode == 1
+    assert "unmarked.yaml:7:12: error[E103]" in overridden.stderr
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -109,24 +164,36 @@ def _hook_repo(dest: Path) -> Path:
     return repo
 
 
+PRE_COMMIT = program("pre-commit")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
-    shutil.which("pre-commit") is None or shutil.which("git") is None,
-    reason="pre-commit or git is not installed",
+    PRE_COMMIT is None or shutil.which("git") is None, reason="pre-commit or git is not installed"
 )
-def test_pre_commit_try_repo_runs_the_hook(tmp_path: Path) -> None:
+def test_pre_commit_try_repo_checks_the_examples_and_nothing_else(tmp_path: Path) -> None:
+    assert PRE_COMMIT is not None
     repo = _hook_repo(tmp_path)
     work = tmp_path / "work"
-    (work / "systems").mkdir(parents=True)
-    (work / "systems" / "good.yaml").write_text(GOOD, encoding="utf-8")
+    shutil.copytree(ROOT / "examples", work / "examples")
+    (work / ".github" / "workflows").mkdir(parents=True)
+    (work / ".github" / "workflows" / "ci.yml").write_text(WORKFLOW, encoding="utf-8")
+    (work / "docs").mkdir()
+    (work / "docs" / "mkdocs.yaml").write_text("site_name: x\nnav: [index.md]\n", encoding="utf-8")
     _git(work, "init", "-q")
     _git(work, "add", ".")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "NO_COLOR": "1"}
-    run = ["pre-commit", "try-repo", str(repo), "sel4vmgen-validate", "--all-files"]
+    run = [PRE_COMMIT, "try-repo", str(repo), "sel4vmgen-validate", "--all-files", "--verbose"]
     ok = subprocess.run(run, cwd=work, env=env, capture_output=True, text=True, timeout=900)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert re.search(r"sel4vmgen validate\.+Passed", ok.stdout)
-    (work / "systems" / "bad.yaml").write_text(BAD, encoding="utf-8")
+    # the examples were checked: their deliberate warnings are shown; the rest passed over
+    assert "examples/vm_minimal.yaml:14:12: warning[W201]" in ok.stdout
+    assert "ci.yml" not in ok.stdout and "mkdocs" not in ok.stdout
+    checked = [int(n) for n in re.findall(r"^(\d+) files? checked", ok.stdout, flags=re.M)]
+    assert sum(checked) == len(list((ROOT / "examples").glob("*.yaml")))
+    (work / "systems").mkdir()
+    (work / "systems" / "bad.yaml").write_text(MARK + BAD, encoding="utf-8")
     _git(work, "add", ".")
     bad = subprocess.run(run, cwd=work, env=env, capture_output=True, text=True, timeout=900)
     assert bad.returncode == 1
@@ -172,8 +239,8 @@ def test_the_documented_workflow_commands_exist_with_those_options() -> None:
 def test_shell_completion_scripts_as_documented(shell: str, marker: str) -> None:
     doc = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
     assert f"_SEL4VMGEN_COMPLETE={shell}_source sel4vmgen" in doc
-    program = shutil.which("sel4vmgen")
-    head = [program] if program else [sys.executable, "-m", "sel4vmgen"]
+    found = program("sel4vmgen")
+    head = [found] if found else [sys.executable, "-m", "sel4vmgen"]
     env = {**os.environ, "_SEL4VMGEN_COMPLETE": f"{shell}_source"}
     done = subprocess.run(head, env=env, capture_output=True, text=True, check=False, timeout=60)
     assert done.returncode == 0, done.stderr

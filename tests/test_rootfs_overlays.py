@@ -27,13 +27,41 @@ def test_console_is_the_last_console_argument() -> None:
 def test_vm_multi_rebuilds_each_initrd_with_an_hvc0_getty() -> None:
     (plan,) = resolve_plans(load(ROOT / "examples" / "vm_multi.yaml"))
     got = [
-        (o.image, o.distro, o.gzip, [(f.folder, f.name, f.getty) for f in o.files])
+        (o.image, o.distro, o.gzip, [(f.folder, f.name, f.getty, f.copy_of) for f in o.files])
         for o in plan.overlays
     ]
+    # the hvc0 getty, then the network set-up script each initrd's VMs add (initrd.files)
     assert got == [
-        ("linux-initrd-vm0", "buildroot", True, [("etc", "inittab", "hvc0")]),
-        ("linux-initrd-vm-client", "buildroot", True, [("etc", "inittab", "hvc0")]),
+        (
+            "linux-initrd-vm0",
+            "buildroot",
+            True,
+            [
+                ("etc", "inittab", "hvc0", ""),
+                ("etc/init.d", "S90bridge_setup", "", "overlay_files/vm_multi_bridge.sh"),
+            ],
+        ),
+        (
+            "linux-initrd-vm-client",
+            "buildroot",
+            True,
+            [
+                ("etc", "inittab", "hvc0", ""),
+                ("etc/init.d", "S90client_net_vm", "", "overlay_files/vm_multi_client.sh"),
+            ],
+        ),
     ]
+
+
+def test_an_added_rootfs_file_is_copied_into_the_app() -> None:
+    path = ROOT / "examples" / "vm_multi.yaml"
+    files = app_files(resolve_plans(load(path)), RenderContext(path.parent, "vm_multi"))
+    script = (ROOT / "examples" / "overlay_files" / "vm_multi_bridge.sh").read_text()
+    assert files["overlay_files/linux-initrd-vm0/etc/init.d/S90bridge_setup"] == script
+    assert (
+        'AddFileToOverlayDir("S90bridge_setup" "${CMAKE_CURRENT_SOURCE_DIR}/overlay_files/'
+        'linux-initrd-vm0/etc/init.d/S90bridge_setup" "etc/init.d" overlay_linux_initrd_vm0)'
+    ) in files["CMakeLists.txt"]
 
 
 def test_a_uart_console_gets_no_overlay() -> None:

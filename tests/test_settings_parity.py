@@ -73,6 +73,12 @@ def test_data_covers_every_example_that_mirrors_a_real_app() -> None:
     assert examples <= mirrored, f"examples without real settings data: {examples - mirrored}"
 
 
+def test_data_covers_every_real_app_platform_combination() -> None:
+    # `combinations`: the 26 app/platform combinations of camkes-vm-examples
+    assert len(DATA["combinations"]) == 26
+    assert sorted(APPS) == DATA["combinations"]
+
+
 @pytest.mark.parametrize("key", sorted(APPS))
 def test_every_real_setting_is_generated(key: str) -> None:
     case = APPS[key]

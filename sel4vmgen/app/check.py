@@ -16,7 +16,7 @@ from pathlib import Path
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, has_errors, sort_diagnostics
 from sel4vmgen.model import Loaded, load
 
-UNREADABLE = frozenset({"E001", "E002", "E003"})
+UNREADABLE = frozenset({"E001", "E002", "E003", "E013"})
 
 
 @dataclass(frozen=True)

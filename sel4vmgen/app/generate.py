@@ -12,14 +12,14 @@ problems keep their own codes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sel4vmgen.app.planfile import plan_files
 from sel4vmgen.app.sources import copied_sources
-from sel4vmgen.app.writer import WriteError, check_tree, write_tree
+from sel4vmgen.app.writer import WriteError, check_tree, encoded, write_tree
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, Severity, has_errors
 from sel4vmgen.render import RenderContext, render
 from sel4vmgen.version import version
@@ -40,6 +40,7 @@ class GenerateResult:
     changed: tuple[str, ...] = ()  # files written (or, with check, that differ)
     violations: tuple[Diagnostic, ...] = field(default=())  # the simulator's findings
     checked: bool = False
+    expected: Mapping[str, bytes] = field(default_factory=dict)  # with check: each file's bytes
 
     @property
     def ok(self) -> bool:
@@ -118,8 +119,9 @@ def generate(
     try:
         if check:
             differ = check_tree(out, files, version(), digest)
+            expected = encoded(files, version(), digest)
             return GenerateResult(
-                out, plans, tuple(files), differ, violations=violations, checked=True
+                out, plans, tuple(files), differ, violations, checked=True, expected=expected
             )
         done = write_tree(out, files, version=version(), input_sha256=digest, force=force)
     except WriteError as e:

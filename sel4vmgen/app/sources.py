@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 
 def copied_sources(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
-    """The native components' C sources, read from the user's tree, by their place in the app."""
-    out: dict[str, str] = {}
+    """The native components' C sources and the files the system adds to guest root file
+    systems, read from the user's tree, by their place in the app."""
+    out: dict[str, str] = _rootfs_files(plans, ctx)
     for comp in plans[0].components:
         for source in comp.sources:
             if source.startswith("${"):
@@ -45,4 +46,22 @@ def copied_sources(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
                         )
                     ]
                 ) from None
+    return out
+
+
+def _rootfs_files(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
+    """Each file a plan's rootfs overlays copy from the user's tree (`OverlayFile.copy_of`)."""
+    out: dict[str, str] = {}
+    for plan in plans:
+        for overlay in plan.overlays:
+            for f in overlay.files:
+                if not f.copy_of or f.source in out:
+                    continue
+                try:
+                    data = read_regular(Path(ctx.image_path(f.copy_of)), TEXT_CAP)
+                    out[f.source] = data.decode("utf-8")
+                except (FileProblem, UnicodeDecodeError) as e:
+                    raise DiagnosticError(
+                        [Diagnostic("E408", f"rootfs file {f.copy_of}: cannot read it: {e}")]
+                    ) from None
     return out

@@ -35,7 +35,7 @@ LOAD_CODES: tuple[Code, ...] = (
         "not a file",
         "The path names a folder, a FIFO, a socket or a device (perhaps through a symlink) "
         "rather than a regular file.  A FIFO is never waited on: it is refused at once.",
-        "sel4vmgen validate examples/   # a folder, not a system file",
+        "sel4vmgen plan examples/   # a folder, not a system file",
     ),
     _c(
         "E003",
@@ -103,6 +103,13 @@ LOAD_CODES: tuple[Code, ...] = (
         "more than one document",
         "A system file holds exactly one YAML document; a `---` line starts a second one.",
         "name: a\n---\nname: b",
+    ),
+    _c(
+        "E013",
+        "no system files in a folder",
+        "`validate` was given a folder, and no `*.yaml` or `*.yml` file lies below it (hidden "
+        "folders are not looked into).  Name the files, or a glob, instead.",
+        "sel4vmgen validate docs/   # a folder with no YAML file in it",
     ),
 )
 

@@ -43,8 +43,10 @@ CODES: tuple[Code, ...] = (
         "E405",
         "value cannot be written",
         "A value of the plan cannot be written safely in the target language (for example a "
-        "control character in a CAmkES string), or a template failed; nothing was written.",
-        "cmdline: 'console=ttyS0 \"quoted\"'   # CAmkES strings have no escapes",
+        "control character in a CAmkES string, x86 RAM that is not whole MiB), or a template "
+        "failed; nothing was written.  The rules refuse such input at its line, so meeting "
+        "it here means a bug in sel4vmgen.",
+        "cmdline: 'console=ttyS0 \"quoted\"'   # CAmkES strings have no escapes (E240 first)",
     ),
     Code(
         "E406",

@@ -372,6 +372,61 @@ CODES: tuple[Code, ...] = (
         "platform: tx2\nvms:\n  - name: vm0\n    virtio: {console: true}",
     ),
     Code(
+        "E250",
+        "platform data lacks the SMMU options",
+        "A VM given SMMU module ids (`passthrough.smmu`, camkes-vm's VM_Arm `smmu`) needs the "
+        "kernel built with the platform's SMMU support (tk1: KernelTk1SMMU and "
+        "KernelTk1SMMUInterruptEnable, as camkes-vm-examples vm_minimal sets them).  sel4vmgen "
+        "takes them from the platform data and refuses to guess when the data does not give "
+        "them.",
+        "platform: tx2\nvms:\n  - name: vm0\n    passthrough: {smmu: [10]}",
+    ),
+    Code(
+        "E251",
+        "a platform option is not chosen",
+        "Some platforms build differently for a choice only the user knows: on zcu102 the "
+        "VMM is compiled for one Petalinux release (camkes-vm's VmZynqmpPetalinuxVersion: "
+        "2018_3, 2021_1 or 2022_1) and must load guest images of that release.  sel4vmgen does "
+        "not fall back to camkes-vm's default; write the choice in `platform_options`.",
+        "platform: zcu102\nvms:\n  - name: vm0\n    kernel: {image: zynqmp/2022_1/linux}",
+    ),
+    Code(
+        "E252",
+        "guest RAM shared on x86",
+        "`guest_ram` makes an ARM VMM build the guest's RAM from a dataport shared with a "
+        "component (camkes-vm-examples vm_introspect).  The x86 VMM allocates guest RAM "
+        "itself (guest_ram_mb) and has no such hook.",
+        "arch: x86\nconnections:\n  - type: cross_vm\n    vm: vm0\n    component: md\n"
+        "    guest_ram: {name: memdev, peer: memdev}",
+    ),
+    Code(
+        "E253",
+        "guest RAM shared twice",
+        "The VMM builds a VM's RAM from one shared dataport, so only one connection may share "
+        "it (`guest_ram`).",
+        "connections:\n  - {type: cross_vm, vm: vm0, component: a, guest_ram: {name: m, peer: m}}\n"
+        "  - {type: cross_vm, vm: vm0, component: b, guest_ram: {name: n, peer: n}}",
+    ),
+    Code(
+        "E254",
+        "virtio-blk without a SATA controller",
+        "An x86 virtio-blk disk is served from partitions of a SATA disk that camkes-vm's "
+        "Sataserver drives; the system names that AHCI controller in `sata:` (its IO ports, "
+        "IO space, PCI address and IOMMU domain, as camkes-vm-examples virtio_blk_sample sets "
+        "`sataserver.*`).  sel4vmgen does not guess a board's controller.  `sata:` on an ARM "
+        "system is refused with the same code.",
+        "vms:\n  - name: vm0\n    virtio: {blk: {partitions: [1]}}",
+    ),
+    Code(
+        "E255",
+        "one initrd, different added files",
+        "VMs that load the same initrd (one file-server name) load one rebuilt rootfs, so "
+        "they must add the same `initrd.files`; give the initrd another name for a VM that "
+        "needs other files (as vm_multi's linux-initrd-vm0 and linux-initrd-vm-client).",
+        "vms:\n  - name: a\n    initrd: {image: r.cpio, name: rootfs, files: [...]}\n"
+        "  - name: b\n    initrd: {image: r.cpio, name: rootfs}",
+    ),
+    Code(
         "W201",
         "more VCPUs than nodes",
         "camkes-vm caps num_vcpus at KernelMaxNumNodes when the VMM starts, so VCPUs above "

@@ -6,6 +6,8 @@ a simulation violation, edited files in the way, or --check differences;
 below one, a file system root, the home folder, a non-empty folder sel4vmgen
 did not write, or one holding a FIFO, socket or device).  Diagnostics
 (warnings included) are printed once, at the end, in the chosen format.
+With --check, the text format also prints a unified diff of what differs
+(commands/drift.py) on standard output; --quiet names the files only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import click
 
 from sel4vmgen.app.check import check_file, exit_code
+from sel4vmgen.commands import completion
 from sel4vmgen.commands.output import emit, format_option
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, has_errors
 
@@ -34,17 +37,28 @@ def _finish(diagnostics: Sequence[Diagnostic], fmt: str, note: str | None = None
 
 
 @click.command()
-@click.argument("file")
+@click.argument("file", shell_complete=completion.files)
 @click.option(
-    "-o", "--output", "out", required=True, metavar="DIR", help="folder of the application"
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    metavar="DIR",
+    help="folder of the application",
+    shell_complete=completion.folders,
 )
-@click.option("--check", is_flag=True, help="write nothing; exit 1 if DIR differs")
+@click.option(
+    "--check", is_flag=True, help="write nothing; show how DIR differs (a diff), exit 1 if it does"
+)
+@click.option("-q", "--quiet", is_flag=True, help="with --check, name differing files, no diff")
 @click.option("--force", is_flag=True, help="overwrite files edited since the last run")
 @click.option(
     "--no-simulate", is_flag=True, help="write even when the quick simulation finds a violation"
 )
 @format_option
-def command(file: str, out: str, check: bool, force: bool, no_simulate: bool, fmt: str) -> None:
+def command(
+    file: str, out: str, check: bool, quiet: bool, force: bool, no_simulate: bool, fmt: str
+) -> None:
     """Write the CAmkES VM application for system FILE into DIR, atomically."""
     from sel4vmgen.app.generate import generate
 
@@ -66,6 +80,10 @@ def command(file: str, out: str, check: bool, force: bool, no_simulate: bool, fm
         _finish([*found, *result.violations, note], fmt)
     found += result.violations  # warnings of the quick simulation
     if check:
+        if result.changed and fmt == "text" and not quiet:
+            from sel4vmgen.commands.drift import drift_diff
+
+            click.echo(drift_diff(Path(out), result.expected, result.changed), nl=False)
         differ = [
             Diagnostic("E402", f"{Path(out) / rel} differs from what would be generated")
             for rel in result.changed

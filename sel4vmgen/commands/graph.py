@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from sel4vmgen.commands import completion
 from sel4vmgen.commands.output import emit
 from sel4vmgen.diagnostics import DiagnosticError
 from sel4vmgen.plan.model import Plan
@@ -136,7 +137,11 @@ def _write(data: bytes, output: Path | None) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["dot", "svg", "png"]), help="override -o's suffix"
 )
-@click.option("--platform", help="which of the system's platforms to draw (default: the first)")
+@click.option(
+    "--platform",
+    help="which of the system's platforms to draw (default: the first)",
+    shell_complete=completion.platforms,
+)
 @click.option(
     "--memory",
     is_flag=True,

@@ -13,14 +13,18 @@ import json
 import click
 
 from sel4vmgen.app.check import check_file, exit_code
+from sel4vmgen.commands import completion
 from sel4vmgen.commands.output import emit, format_option
 from sel4vmgen.diagnostics import DiagnosticError
 
 
 @click.command()
-@click.argument("file")
+@click.argument("file", shell_complete=completion.files)
 @click.option(
-    "--platform", "platform", help="resolve for this platform only (one the system names)"
+    "--platform",
+    "platform",
+    help="resolve for this platform only (one the system names)",
+    shell_complete=completion.platforms,
 )
 @format_option
 def command(file: str, platform: str | None, fmt: str) -> None:

@@ -13,6 +13,7 @@ import json
 import click
 
 from sel4vmgen.codec import encode
+from sel4vmgen.commands import completion
 from sel4vmgen.platforms import Platform, UnknownPlatform, load, names
 
 
@@ -124,7 +125,7 @@ def _x86_lines(p: Platform) -> list[str]:
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=completion.platforms)
 @click.option(
     "--format",
     "fmt",

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from sel4vmgen.app.check import check_file, exit_code
+from sel4vmgen.commands import completion
 from sel4vmgen.commands.output import emit
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.plan.model import Plan
@@ -62,11 +63,11 @@ def _die(code: int, message: str) -> None:
 
 
 @click.command()
-@click.argument("target", metavar="FILE|DIR")
+@click.argument("target", metavar="FILE|DIR", shell_complete=completion.files)
 @click.option("--explore", is_flag=True, help="also explore every interleaving to the bounds")
 @click.option(
     "--vmm-model",
-    type=click.Choice(["x86", "x86_split", "arm"]),
+    type=click.Choice([m for models in MODELS.values() for m in models]),
     help="the VMM design to run and explore (default: the plan's architecture); x86_split is "
     "the historical two-thread x86 design, kept for comparison",
 )

@@ -92,6 +92,26 @@ class Kernel(Model):
     )
 
 
+RootfsFolder = Annotated[
+    str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*/?$")
+]
+
+
+class RootfsFile(Model):
+    """A file the build adds to the initrd (camkes-vm-linux AddFileToOverlayDir), e.g. an
+    init script: `source` (relative to the system file) is copied into the app and put in
+    the rootfs as `folder`/`name`."""
+
+    name: FileName = Field(description="its name in the rootfs", examples=["S90bridge_setup"])
+    source: ImagePath = Field(
+        description="the file to add, relative to the system file",
+        examples=["overlay/S90bridge_setup"],
+    )
+    folder: RootfsFolder = Field(
+        description="folder inside the rootfs, e.g. etc/init.d", examples=["etc/init.d"]
+    )
+
+
 class Initrd(Model):
     """The initial RAM disk."""
 
@@ -107,6 +127,13 @@ class Initrd(Model):
     )
     max_size: Size | None = Field(
         default=None, description="the most the initrd may occupy", examples=["25MiB"]
+    )
+    files: tuple[RootfsFile, ...] = Field(
+        default=(),
+        description="files the build adds to this rootfs (init scripts, ...)",
+        examples=[
+            [{"name": "S90bridge_setup", "source": "S90bridge_setup", "folder": "etc/init.d"}]
+        ],
     )
 
 
@@ -240,6 +267,18 @@ class Passthrough(Model):
     irqs: tuple[Annotated[int, Field(ge=0, le=1023)], ...] = Field(
         default=(), description="ARM: interrupts routed to the guest (irqs)", examples=[[33]]
     )
+    irq_caps: tuple[Annotated[int, Field(ge=0, le=1023)], ...] = Field(
+        default=(),
+        description="ARM: IRQs whose handler capabilities the VMM gets by number (VM_Arm "
+        "`irqs`; the platform's vmlinux.h routes them), where `irqs` go with the DTB (`dtb_irqs`)",
+        examples=[[27]],
+    )
+    smmu: tuple[Annotated[int, Field(ge=0, le=63)], ...] = Field(
+        default=(),
+        description="tk1: SMMU module ids (swgroups) of the devices given to the guest; the VM "
+        "gets an IO space for each (VM_Arm `smmu`) and the kernel its SMMU (KernelTk1SMMU)",
+        examples=[[13]],
+    )
     keep_devices: tuple[DtbPath, ...] = Field(
         default=(),
         description="ARM: DTB nodes kept in the guest's device tree (plat_keep_devices)",
@@ -267,6 +306,17 @@ class Passthrough(Model):
     )
 
 
+class VirtioBlk(Model):
+    """x86: a virtio-blk disk the VMM serves from partitions of the SATA disk that camkes-vm's
+    Sataserver drives (the system's `sata:`), as camkes-vm-examples virtio_blk_sample."""
+
+    partitions: Annotated[
+        tuple[Annotated[int, Field(ge=1, le=128)], ...], Field(min_length=1, max_length=16)
+    ] = Field(
+        default=(1,), description="the disk's partitions the guest sees, from 1", examples=[[1]]
+    )
+
+
 class Virtio(Model):
     """Virtio devices the VMM emulates for this guest."""
 
@@ -274,6 +324,11 @@ class Virtio(Model):
         default=False, description="a virtio console (the guest's hvc0)", examples=[True]
     )
     net: bool = Field(default=False, description="a virtio network device", examples=[True])
+    blk: VirtioBlk | None = Field(
+        default=None,
+        description="x86: a virtio-blk disk from partitions of the system's SATA disk (sata:)",
+        examples=[{"partitions": [1]}],
+    )
 
 
 class Requirements(Model):
@@ -301,6 +356,12 @@ class Vmm(Model):
         default_factory=dict,
         description="size_bits -> count (simple_untypedNN_pool)",
         examples=[{24: 4, 12: 64}],
+    )
+    exclude_paddr: tuple[MemoryWindow, ...] = Field(
+        default=(),
+        description="x86: host-physical ranges the VMM must not use for guest RAM (camkes-vm "
+        "`exclude_paddr`; e.g. the IOMMU's RMRR regions, which stay mapped)",
+        examples=[[{"paddr": "0xAD000000", "size": "16MiB"}]],
     )
     allow_smc: bool = Field(
         default=False, description="ARM: let the guest make SMC calls (allow_smc)", examples=[True]
@@ -373,6 +434,12 @@ class VmFields(Model):
     iospace_domain: Annotated[int, Field(ge=0, le=0xFFFF)] | None = Field(
         default=None, description="x86: the IOMMU domain of the VM's PCI devices", examples=[15]
     )
+    framebuffer: bool | None = Field(
+        default=None,
+        description="x86: give the guest the VESA frame buffer the boot loader set up (the "
+        "kernel passes its VBE information; its memory goes in passthrough.untyped_mmios)",
+        examples=[True],
+    )
     vmm: Vmm | None = Field(
         default=None,
         description="the VMM's resources: heap, CNode size, untyped pools, SMC filtering",
@@ -390,8 +457,14 @@ class VmFields(Model):
     )
 
 
+# Parts of a VM a `per_platform` patch may remove by writing `null` (e.g. a board whose guest
+# boots from its own disk and loads no initrd, as vm_minimal on tx1 and tk1).
+REMOVABLE = frozenset({"initrd"})
+
+
 class VmPatch(VmFields):
-    """What a VM changes on one platform (`per_platform:`)."""
+    """What a VM changes on one platform (`per_platform:`); `initrd: null` removes the
+    VM's initrd on that platform."""
 
 
 class Vm(VmFields):
@@ -415,7 +488,9 @@ class Vm(VmFields):
         if patch is None:
             return self
         update = {
-            k: getattr(patch, k) for k in patch.model_fields_set if getattr(patch, k) is not None
+            k: getattr(patch, k)
+            for k in patch.model_fields_set
+            if getattr(patch, k) is not None or k in REMOVABLE
         }
         return self.model_copy(update=update)
 
@@ -471,6 +546,15 @@ class Event(Model):
     peer: Identifier = Field(description="the component's event name", examples=["ready"])
 
 
+class GuestRam(Model):
+    """The VM's whole RAM shared with the component, for introspection (camkes-vm-examples
+    vm_introspect's `memdev`): the VMM builds the guest's RAM from this dataport's frames,
+    so the component can read guest memory."""
+
+    name: Identifier = Field(description="the VM's dataport name", examples=["memdev"])
+    peer: Identifier = Field(description="the component's dataport name", examples=["memdev"])
+
+
 class CrossVm(Model):
     """Dataports and events between a VM and a native component (camkes-vm cross-VM)."""
 
@@ -486,6 +570,11 @@ class CrossVm(Model):
         default=(),
         description="notifications",
         examples=[[{"name": "ready", "direction": "to_vm", "peer": "ready"}]],
+    )
+    guest_ram: GuestRam | None = Field(
+        default=None,
+        description="ARM: share the VM's whole RAM with the component",
+        examples=[{"name": "memdev", "peer": "memdev"}],
     )
 
 
@@ -507,6 +596,36 @@ class VirtioNet(Model):
 
 
 Connection = Annotated[CrossVm | VirtioNet, Field(discriminator="type")]
+
+
+SataList = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[0-9a-fA-Fx:.,]+$")]
+
+
+class Sata(Model):
+    """x86: the AHCI SATA controller camkes-vm's Sataserver drives for virtio-blk guests, as
+    its `sataserver.*` settings name it (camkes-vm-examples virtio_blk_sample.camkes)."""
+
+    ioports: SataList = Field(
+        description="the controller's IO port ranges, first:last,...",
+        examples=["0xf090:0xf097,0xf080:0xf083"],
+    )
+    iospaces: SataList = Field(
+        description="IO space of the controller: domain:bus:dev:fun", examples=["0x0f:0x0:0x1f:2"]
+    )
+    pci_bdfs: SataList = Field(
+        description="PCI bus:dev.fun of the controller(s)", examples=["0:1f.2"]
+    )
+    iospace_id: Annotated[int, Field(ge=0, le=0xFFFF)] = Field(
+        description="its IOMMU domain", examples=[15]
+    )
+    drive: Annotated[int, Field(ge=0, le=31)] = Field(
+        default=0, description="the disk's port", examples=[0]
+    )
+    hardware: Literal["optiplex", "supermicro"] = Field(
+        description="the board whose AHCI details the Sataserver is built with "
+        "(CAmkESVMDestHardware; camkes-vm components/Sataserver/include/plat/pc99/<board>)",
+        examples=["optiplex"],
+    )
 
 
 # ---------------------------------------------------------------- simulation knobs
@@ -588,6 +707,15 @@ class System(Model):
         description="extra seL4 / CAmkES CMake options, Name: value",
         examples=[{"KernelPrinting": True}],
     )
+    platform_options: dict[
+        PlatformName,
+        dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")], bool | int | str],
+    ] = Field(
+        default_factory=dict,
+        description="CMake options written for one platform only, by platform name (zcu102: "
+        "VmZynqmpPetalinuxVersion, the Petalinux release of its guest images)",
+        examples=[{"zcu102": {"VmZynqmpPetalinuxVersion": "2022_1"}}],
+    )
     components: tuple[Component, ...] = Field(
         default=(),
         description="native CAmkES components",
@@ -601,6 +729,19 @@ class System(Model):
         default=(),
         description="cross_vm and virtio_net links",
         examples=[[{"type": "virtio_net", "between": ["vm0", "vm1"]}]],
+    )
+    sata: Sata | None = Field(
+        default=None,
+        description="x86: the disk of virtio-blk guests",
+        examples=[
+            {
+                "ioports": "0xf090:0xf097,0xf080:0xf083",
+                "iospaces": "0x0f:0x0:0x1f:2",
+                "pci_bdfs": "0:1f.2",
+                "iospace_id": 15,
+                "hardware": "optiplex",
+            }
+        ],
     )
     simulation: Simulation = Field(
         default_factory=lambda: Simulation(),

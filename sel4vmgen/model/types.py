@@ -123,6 +123,7 @@ _FILE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}$")
 _CHECKOUT_VARS = (
     "${CAMKES_VM_IMAGES_DIR}",
     "${CAMKES_VM_LINUX_DIR}",
+    "${CAMKES_ARM_LINUX_DIR}",  # camkes-vm-examples linux/ (its settings.cmake), the tk1 images
     "${CMAKE_CURRENT_SOURCE_DIR}",
 )
 

@@ -28,10 +28,12 @@ from sel4vmgen.plan.common import PlanError, image, internal, pow2_chunks, setti
 from sel4vmgen.plan.links import Links, mac
 from sel4vmgen.plan.model import (
     CAMKES_VM_BASE_PRIO,
+    Dataport,
     DtFacts,
     Image,
     IrqRoute,
     Region,
+    Setting,
     Thread,
     VmPlan,
     Vpci,
@@ -158,8 +160,10 @@ def _dtb_query(vm: Vm, g: GuestDefaults) -> tuple[tuple[str, ...], tuple[str, ..
 
 
 def _untyped(
-    vm: Vm, ram: Region, platform: Platform, mmios: tuple[Region, ...]
+    vm: Vm, ram: Region, platform: Platform, mmios: tuple[Region, ...], ram_untyped: bool
 ) -> tuple[Region, ...]:
+    """The VM's untyped windows: the GICV frame, the user's, and its RAM unless the RAM is a
+    shared dataport (vm_introspect lists only the GICV)."""
     gic = _gic(platform)
     out: list[Region] = []
     if not any(m.paddr is not None and m.paddr <= gic.vcpu < m.paddr + m.size for m in mmios):
@@ -167,7 +171,7 @@ def _untyped(
     user = vm.passthrough.untyped_mmios if vm.passthrough else ()
     for i, w in enumerate(user):
         out.append(Region("untyped_mmio", f"untyped{i}", w.size, guest=w.paddr, paddr=w.paddr))
-    if platform.ram_untyped:
+    if platform.ram_untyped and ram_untyped:
         off = (ram.paddr or 0) - (ram.guest or 0)
         for addr, bits in pow2_chunks(ram.paddr or 0, ram.size):
             out.append(Region("untyped_mmio", "ram", 1 << bits, guest=addr - off, paddr=addr))
@@ -257,6 +261,12 @@ def arm_vm(
     virtio_console = bool(vm.virtio and vm.virtio.console)
     virtio_net = bool(vm.virtio and vm.virtio.net) or bool(ends)
     prio = vm.priority if vm.priority is not None else CAMKES_VM_BASE_PRIO
+    shared = links.guest_ram.get(inst)
+    ram_dp = (
+        Dataport(shared[0], ram.size, shared[1], shared[2], 0, guest=ram.guest)
+        if shared is not None
+        else None
+    )
     plan = VmPlan(
         index=n,
         name=vm.name,
@@ -274,8 +284,9 @@ def arm_vm(
         dtb_nodes=paths,
         dtb_compatibles=compatibles,
         dtb_irqs=tuple(vm.passthrough.irqs) if vm.passthrough else (),
+        irqs=tuple(vm.passthrough.irq_caps) if vm.passthrough else (),
         mmios=mmios,
-        untyped_mmios=_untyped(vm, ram, platform, mmios),
+        untyped_mmios=_untyped(vm, ram, platform, mmios, ram_dp is None),
         keep_devices=tuple(vm.passthrough.keep_devices) if vm.passthrough else (),
         keep_devices_and_subtree=(
             tuple(vm.passthrough.keep_devices_and_subtree) if vm.passthrough else ()
@@ -285,7 +296,7 @@ def arm_vm(
         dataports=tuple(links.dataports.get(inst, ())),
         events=events,
         virtqueues=ends,
-        settings=settings(vm),
+        settings=(*settings(vm), *_smmu(vm)),
         map_one_to_one=g.map_one_to_one,
         clean_cache=g.clean_cache,
         irq_latency_us=vm.requirements.irq_latency_us if vm.requirements else None,
@@ -293,6 +304,7 @@ def arm_vm(
         irq_server_priority=prio + 1,
         mac=mac(n) if virtio_net else None,
         vpci=_vpci(platform, (virtio_console, virtio_net)),
+        ram_dataport=ram_dp,
     )
     crossvm = any(e.direction == "to_vm" for e in events)
     try:
@@ -302,6 +314,13 @@ def arm_vm(
         raise PlanError(e.code, e.message, (*where, asked)) from None
     images = tuple(i for i in (kernel, initrd, dtb) if i is not None and i.fs_name)
     return ArmVm(plan, images, routes)
+
+
+def _smmu(vm: Vm) -> tuple[Setting, ...]:
+    """The VM's SMMU module ids (camkes-tool gives it an IO space for each)."""
+    if vm.passthrough is None or not vm.passthrough.smmu:
+        return ()
+    return (Setting("smmu", tuple(vm.passthrough.smmu)),)
 
 
 def _vpci(platform: Platform, virtio: tuple[bool, ...]) -> Vpci | None:

@@ -36,6 +36,8 @@ class Links:
     ends: dict[str, list[VirtqueueEnd]] = field(default_factory=dict)
     dataports: dict[str, list[Dataport]] = field(default_factory=dict)
     events: dict[str, list[Event]] = field(default_factory=dict)
+    # VM instance -> (its dataport name, component instance, the component's dataport name)
+    guest_ram: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
 # Shared memory of each virtqueue when the system gives none: what the real apps use.
@@ -130,6 +132,11 @@ def _cross_vm(
             guest = window + sum(_pages(d.size) for d in dps)
         ident = 0 if arm else len(dps) + 1
         dps.append(Dataport(dp.name, dp.size, comp, dp.peer, ident, guest))
+    if conn.guest_ram is not None:
+        if vm in links.guest_ram:
+            # rules/links.py refuses it (E253)
+            raise internal(f"{conn.vm} shares its RAM twice", (*where, "guest_ram"))
+        links.guest_ram[vm] = (conn.guest_ram.name, comp, conn.guest_ram.peer)
     evs = links.events.setdefault(vm, [])
     for ev in conn.events:
         consumed = sum(1 for e in evs if e.direction == "to_vm")

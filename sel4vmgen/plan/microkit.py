@@ -34,6 +34,7 @@ from sel4vmgen.plan.common import PlanError, internal
 from sel4vmgen.plan.links import resolve_links
 from sel4vmgen.plan.microkit_model import (
     MicrokitSystem,
+    MkIoPort,
     MkIrq,
     MkMap,
     MkPd,
@@ -124,14 +125,35 @@ def arm_pd(vm: VmPlan, written: Vm, routes: tuple[IrqRoute, ...], num_nodes: int
     machine = MkVm(
         vm.name, vcpus(vm.vcpus, num_nodes), tuple(guest_maps), vm.priority - 1, budget, period
     )
+    return vmm_pd(
+        vm,
+        (budget, period),
+        MkMap(ram_mr, vm.ram.guest or 0, "rw", True, RAM_SETVAR),
+        irqs,
+        machine,
+    )
+
+
+def vmm_pd(
+    vm: VmPlan,
+    budget_period: tuple[int, int],
+    ram: MkMap,
+    irqs: tuple[MkIrq, ...],
+    machine: MkVm,
+    ioports: tuple[MkIoPort, ...] = (),
+) -> MkPd:
+    """The VMM protection domain of a VM: `vmm_<vm>.elf` at the VM's priority, the guest RAM
+    mapped in (its address set into the VMM as `RAM_SETVAR`), the VM's IRQs and ports."""
+    budget, period = budget_period
     return MkPd(
         name=pd_name(vm),
         program_image=f"{pd_name(vm)}.elf",
         priority=vm.priority,
         budget=budget,
         period=period,
-        maps=(MkMap(ram_mr, vm.ram.guest or 0, "rw", True, RAM_SETVAR),),
+        maps=(ram,),
         irqs=irqs,
+        ioports=ioports,
         vm=machine,
         vm_instance=vm.instance,
     )

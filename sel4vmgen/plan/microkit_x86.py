@@ -26,10 +26,10 @@ from sel4vmgen.plan.microkit import (
     BUDGET_DEFAULT_US,
     RAM_SETVAR,
     page_size,
-    pd_name,
     scheduling,
     sdf,
     vcpus,
+    vmm_pd,
 )
 from sel4vmgen.plan.microkit_model import (
     MicrokitSystem,
@@ -127,18 +127,8 @@ def x86_pd(vm: VmPlan, written: Vm, routes: tuple[IrqRoute, ...], first_vector: 
     )
     ports = tuple(MkIoPort(k, p.start, p.end - p.start + 1) for k, p in enumerate(vm.ioports))
     machine = MkVm(vm.name, vcpus(1, 1), (MkMap(ram_mr, 0, "rwx"),))
-    return MkPd(
-        name=pd_name(vm),
-        program_image=f"{pd_name(vm)}.elf",
-        priority=vm.priority,
-        budget=budget,
-        period=period,
-        maps=(MkMap(ram_mr, VMM_RAM_VADDR, "rw", True, RAM_SETVAR),),
-        irqs=irqs,
-        ioports=ports,
-        vm=machine,
-        vm_instance=vm.instance,
-    )
+    ram = MkMap(ram_mr, VMM_RAM_VADDR, "rw", True, RAM_SETVAR)
+    return vmm_pd(vm, (budget, period), ram, irqs, machine, ports)
 
 
 def _timer(platform: Platform) -> tuple[MkRegion, MkPd]:

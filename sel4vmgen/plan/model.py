@@ -258,6 +258,12 @@ class VmPlan:
     irq_server_priority: int | None = None  # ARM: base_prio + 1
     mac: str | None = None  # vswitch MAC of a VM with virtio-net (02:00:00:00:AA:<n+1>)
     vpci: Vpci | None = None  # ARM: the emulated PCI bus of its virtio devices
+    # ARM: the VM's RAM is this dataport, shared with a component (introspection); its size
+    # and guest address are the RAM's, and the RAM is then not in `untyped_mmios`
+    ram_dataport: Dataport | None = None
+    exclude_paddr: tuple[Region, ...] = ()  # x86: host memory the VMM must not use as RAM
+    framebuffer: bool = False  # x86: the guest is given the VESA frame buffer (VBE info)
+    blk_partitions: tuple[int, ...] = ()  # x86: a virtio-blk disk of these SATA partitions
 
 
 @dataclass(frozen=True)
@@ -300,7 +306,8 @@ class OverlayFile:
     name: str  # file name inside the rootfs folder (inittab)
     folder: str  # folder inside the rootfs (etc)
     source: str  # path inside the app (overlay_files/inittab_hvc0)
-    getty: str  # the console the inittab starts a getty on (hvc0)
+    getty: str  # the console the inittab starts a getty on (hvc0); "" for a user's file
+    copy_of: str = ""  # a user's file (as the system names it) copied into the app at `source`
 
 
 @dataclass(frozen=True)
@@ -322,6 +329,19 @@ class QemuPlan:
     script both see it (seL4/seL4_tools cmake-tool/helpers/simulation.cmake)."""
 
     memory_mb: int
+
+
+@dataclass(frozen=True)
+class SataPlan:
+    """The SATA controller camkes-vm's Sataserver drives for virtio-blk guests."""
+
+    ioports: str
+    iospaces: str
+    pci_bdfs: str
+    num_bdfs: int
+    iospace_id: int
+    drive: int
+    hardware: str  # CAmkESVMDestHardware: the board's AHCI details for the Sataserver
 
 
 @dataclass(frozen=True)
@@ -368,6 +388,7 @@ class Plan:
     microkit: MicrokitSystem | None = None  # the SDF of a Microkit plan
     qemu: QemuPlan | None = None  # the platform is a QEMU machine
     overlays: tuple[RootfsOverlay, ...] = ()  # initrds rebuilt with extra files
+    sata: SataPlan | None = None  # x86: the Sataserver's disk, when a VM has virtio-blk
 
     def to_json(self) -> str:
         """Stable JSON: keys in field order, two-space indent, trailing newline."""

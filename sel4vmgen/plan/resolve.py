@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.model import Loaded
-from sel4vmgen.model.system import System
+from sel4vmgen.model.system import RootfsFile, System
 from sel4vmgen.plan.arm import ArmVm, arm_vm, first_ram_base, next_ram_base, vm_threads
 from sel4vmgen.plan.common import (
     SERIAL_IRQ_PRIORITY,
@@ -52,6 +52,7 @@ from sel4vmgen.plan.model import (
     Gic,
     Plan,
     QemuPlan,
+    SataPlan,
     SimulationPlan,
     Thread,
     VmPlan,
@@ -97,7 +98,8 @@ def resolve(system: System, platform: Platform) -> Plan:
         virtqueues=tuple(links.virtqueues),
         notes=_notes(system, plans),
         qemu=_qemu(platform),
-        overlays=rootfs_overlays(plans, images) if platform.arch == "arm" else (),
+        overlays=rootfs_overlays(plans, images, _rootfs_files(system, platform)),
+        sata=_sata(system, plans),
     )
 
 
@@ -239,11 +241,21 @@ def _cmake(
         # runs 32-bit guests on x86_64 and leaves the option off)
         if system.sel4_arch == "x86_64" and any(p.kernel_relocs == "" for p in plans):
             out.append(CMakeOption("KernelX86_64VTX64BitGuests", True))
+        if any(p.framebuffer for p in plans):
+            out.extend(_framebuffer_options())
+        if any(p.blk_partitions for p in plans):
+            # the Sataserver drives an AHCI controller (virtio_blk_sample app_settings.cmake:19)
+            out.append(CMakeOption("SataserverUseAHCI", True))
     else:
         out.extend(_arm_options(system, platform, plans))
         if any(t.role == "time_server" for t in threads):
             out.extend(_time_server_options(platform))
     out.extend(CMakeOption(k, v) for k, v in system.kernel_options.items())
+    out.extend(CMakeOption(k, v) for k, v in system.platform_options.get(platform.name, {}).items())
+    if system.sata is not None and any(p.blk_partitions for p in plans):
+        # the Sataserver's AHCI driver includes the board's details; camkes-vm stops the
+        # build without it (components/Sataserver/CMakeLists.txt)
+        out.append(CMakeOption("CAmkESVMDestHardware", system.sata.hardware))
     return tuple(out)
 
 
@@ -273,6 +285,11 @@ def _arm_options(
         out.append(CMakeOption(name, _cmake_value(value)))
     if smc:
         out.append(CMakeOption("KernelAllowSMCCalls", True))
+    if any(s.name == "smmu" for p in plans for s in p.settings):
+        if platform.smmu_options is None:
+            # rules/platform_facts.py refuses it (E250)
+            raise internal(f"platform {platform.name} has no data on giving guests its SMMU")
+        out.extend(CMakeOption(n, _cmake_value(v)) for n, v in platform.smmu_options)
     if system.num_nodes > 1:
         out.append(CMakeOption("KernelMaxNumNodes", system.num_nodes))
     return out
@@ -284,6 +301,40 @@ def _time_server_options(platform: Platform) -> list[CMakeOption]:
     if platform.time_server_options is None:
         raise internal(f"platform {platform.name} has no data on what a TimeServer needs there")
     return [CMakeOption(n, _cmake_value(v)) for n, v in platform.time_server_options]
+
+
+def _sata(system: System, plans: tuple[VmPlan, ...]) -> SataPlan | None:
+    """The Sataserver's controller, when a VM has a virtio-blk disk (rules/ refuse one
+    without `sata:`)."""
+    s = system.sata
+    if s is None or not any(p.blk_partitions for p in plans):
+        return None
+    bdfs = s.pci_bdfs.split(",")
+    return SataPlan(s.ioports, s.iospaces, s.pci_bdfs, len(bdfs), s.iospace_id, s.drive, s.hardware)
+
+
+def _rootfs_files(system: System, platform: Platform) -> dict[str, tuple[RootfsFile, ...]]:
+    """The files each VM's initrd gets, by VM instance (its patch for the platform applied)."""
+    out: dict[str, tuple[RootfsFile, ...]] = {}
+    for n, written in enumerate(system.vms):
+        vm = written.on(platform.name)
+        if vm.initrd is not None and vm.initrd.files:
+            out[f"vm{n}"] = vm.initrd.files
+    return out
+
+
+def _framebuffer_options() -> list[CMakeOption]:
+    """A guest given the VESA frame buffer: the VMM maps it (libsel4vmmplatsupport
+    VESAFrameBuffer) from the VBE information the kernel takes from a linear multiboot
+    graphics mode, size left to the boot loader (camkes-vm-examples
+    apps/x86/cma34cr_ubuntu/app_settings.cmake:15-21)."""
+    return [
+        CMakeOption("KernelMultibootGFXMode", "linear"),
+        CMakeOption("KernelMultibootGFXModeWidth", 0),
+        CMakeOption("KernelMultibootGFXModeDepth", 0),
+        CMakeOption("KernelMultibootGFXModeHeight", 0),
+        CMakeOption("LibSel4VMMPlatsupportVESAFrameBuffer", True),
+    ]
 
 
 def _cmake_value(value: str) -> str | bool:

@@ -27,6 +27,7 @@ from sel4vmgen.plan.model import (
     IrqRoute,
     PciDevice,
     Region,
+    Setting,
     Thread,
     VmPlan,
 )
@@ -126,6 +127,17 @@ def _routes(vm: Vm, inst: str) -> tuple[IrqRoute, ...]:
     return tuple(out)
 
 
+# DMA memory of a virtio-blk VMM (camkes-vm-examples virtio_blk_sample.camkes vm0.dma_pool)
+BLK_DMA_POOL = 0x20000
+
+
+def _blk_settings(vm: Vm) -> tuple[Setting, ...]:
+    """A virtio-blk VM's DMA pool."""
+    if not (vm.virtio and vm.virtio.blk):
+        return ()
+    return (Setting("dma_pool", BLK_DMA_POOL),)
+
+
 def x86_vm(vm: Vm, n: int, system: System, links: Links, domain: int) -> X86Vm:
     """Resolve one x86 VM (already patched for the platform)."""
     inst = f"vm{n}"
@@ -158,10 +170,20 @@ def x86_vm(vm: Vm, n: int, system: System, links: Links, domain: int) -> X86Vm:
         dataports=tuple(links.dataports.get(inst, ())),
         events=tuple(links.events.get(inst, ())),
         virtqueues=tuple(links.ends.get(inst, ())),
-        settings=settings(vm),
+        settings=(*settings(vm), *_blk_settings(vm)),
         irq_latency_us=vm.requirements.irq_latency_us if vm.requirements else None,
         kernel_relocs=_relocs(vm, system, kernel.fs_name),
         mac=mac(n) if virtio_net else None,
+        untyped_mmios=tuple(
+            Region("untyped_mmio", f"untyped{i}", w.size, paddr=w.paddr)
+            for i, w in enumerate(vm.passthrough.untyped_mmios if vm.passthrough else ())
+        ),
+        exclude_paddr=tuple(
+            Region("ram", f"exclude{i}", w.size, paddr=w.paddr)
+            for i, w in enumerate(vm.vmm.exclude_paddr if vm.vmm else ())
+        ),
+        framebuffer=bool(vm.framebuffer),
+        blk_partitions=tuple(vm.virtio.blk.partitions) if vm.virtio and vm.virtio.blk else (),
     )
     images = tuple(i for i in (kernel, initrd) if i is not None)
     return X86Vm(plan, images, _routes(vm, inst))

@@ -144,3 +144,10 @@ class Platform:
     # CMake options a TimeServer (libplatsupport's ltimer) needs on this platform; None when
     # the data does not say (a system that needs a TimeServer there is refused).
     time_server_options: tuple[tuple[str, str], ...] | None = None
+    # CMake options the kernel needs to give guests the platform's SMMU (a VM's
+    # `passthrough.smmu`); None when the data does not say (such a VM is refused).
+    smmu_options: tuple[tuple[str, str], ...] | None = None
+    # CMake options an app must choose on this platform, with the values it may take (zcu102:
+    # the Petalinux release its VMM and guest images are built for); a system that does not
+    # set one in `platform_options` is refused rather than built with camkes-vm's default.
+    required_options: tuple[tuple[str, tuple[str, ...]], ...] = ()

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 
 __all__ = ["BACKENDS", "RenderContext", "copied_source_path", "render"]
 
+BUG = (
+    "the rules accepted a system the renderer cannot write: a bug in sel4vmgen; please "
+    "report it with the system file"
+)
+
 # arch -> module providing `render(plans, ctx) -> dict[str, str]`.
 BACKENDS: dict[str, str] = {
     "x86": "sel4vmgen.render.x86",
@@ -123,4 +128,4 @@ def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
     try:
         return _render_frameworks(plans, ctx)
     except RenderError as e:
-        raise DiagnosticError([Diagnostic("E405", str(e))]) from None
+        raise DiagnosticError([Diagnostic("E405", str(e), hint=BUG)]) from None

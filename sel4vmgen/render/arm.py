@@ -46,6 +46,9 @@ from sel4vmgen.render.arm_values import (
 from sel4vmgen.render.dts import guest_dts
 from sel4vmgen.render.env import RenderError, cmake_quote, environment, render_template
 
+# The VMM source that builds a VM's RAM from the dataport it shares with a component.
+GUEST_RAM_SOURCE = "src/guest_ram_dataport.c"
+
 
 @dataclass(frozen=True)
 class SettingLine:
@@ -67,6 +70,7 @@ class ImageView:
     dts: str = ""  # CMake-quoted .dts source
     initrd: str = ""  # CMake-quoted initrd source
     initrd_addr: str = ""
+    initrd_target: str = ""  # the target that rebuilds `initrd` (an overlaid rootfs), if any
     overlay: OverlayView | None = None  # the initrd is rebuilt with extra files first
 
 
@@ -141,11 +145,17 @@ def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
     for plan in plans:
         for overlay in plan.overlays:
             for f in overlay.files:
-                files[f.source] = render_template(env, "inittab.j2", getty=f.getty)
+                if f.getty:  # a user's file is copied in by the application layer
+                    files[f.source] = render_template(env, "inittab.j2", getty=f.getty)
     glue = crossvm_glue(plans)
     if glue is not None:
         files["src/cross_vm_connections.c"] = render_template(
             env, "cross_vm_connections.c.j2", app=app, glue=glue
+        )
+    ram = next((vm.ram_dataport for vm in plans[0].vms if vm.ram_dataport), None)
+    if ram is not None:
+        files[GUEST_RAM_SOURCE] = render_template(
+            env, "guest_ram_dataport.c.j2", app=app, handle=f"{identifier(ram.name)}_handle"
         )
     for comp in app.components:
         files[f"components/{comp.type}/{comp.type}.camkes"] = render_template(
@@ -175,7 +185,10 @@ def app_view(plans: Sequence[Plan], ctx: RenderContext) -> AppView:
         + tuple(("VirtQueueInit", identifier(q.instance)) for q in first.virtqueues),
         connections=connections(first),
         settings=shared,
-        vmm_sources=("src/cross_vm_connections.c",) if glue is not None else (),
+        vmm_sources=(
+            *(("src/cross_vm_connections.c",) if glue is not None else ()),
+            *((GUEST_RAM_SOURCE,) if any(vm.ram_dataport for vm in first.vms) else ()),
+        ),
         component_sources=tuple(
             (t.type, tuple(cmake_path(ctx.source_location(t.type, s)) for s in t.sources))
             for t in types
@@ -386,11 +399,18 @@ def _image_view(plan: Plan, ctx: RenderContext, image: Image) -> ImageView:
         return ImageView(name, _source(ctx, image))
     is_dts = image.source.endswith(".dts") or image.format == "dts"
     initrd = vm.initrd if vm.dtb_mode == "provide" else None
+    # an overlaid initrd: the DTB's initrd range is that of the rebuilt rootfs
+    # (camkes-vm-examples apps/Arm/vm_serial_server/CMakeLists.txt:40-48)
+    overlay = _overlay_view(plan, initrd) if initrd is not None else None
+    source = _source(ctx, initrd) if initrd is not None and initrd.guest is not None else ""
+    if overlay is not None and source:
+        source = f'"${{{overlay.target}_rootfs}}"'  # the target is an identifier
     return ImageView(
         fs_name=name,
         source="" if is_dts else _source(ctx, image),
         target=identifier(f"{vm.instance}_dtb"),
         dts=_source(ctx, image, dts_path(plan, vm) if writes_dts(vm) else "") if is_dts else "",
-        initrd=_source(ctx, initrd) if initrd is not None and initrd.guest is not None else "",
+        initrd=source,
         initrd_addr=f"0x{initrd.guest:x}" if initrd is not None and initrd.guest else "",
+        initrd_target=f"{overlay.target}_target" if overlay is not None and source else "",
     )

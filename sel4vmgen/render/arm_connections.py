@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sel4vmgen.plan.model import Event, Plan, VmPlan
-from sel4vmgen.render.arm_values import CamkesValue, identifier
+from sel4vmgen.plan.model import Event, Plan, VirtqueueEnd, VmPlan
+from sel4vmgen.render.arm_values import CamkesValue, HexInt, identifier
 from sel4vmgen.render.env import RenderError
 
 Settings = tuple[tuple[str, str, CamkesValue], ...]
@@ -112,6 +112,7 @@ def app_settings(plan: Plan) -> Settings:
                 (vm.instance, f"{dp.name}_id", dp.id),
                 (vm.instance, f"{dp.name}_size", dp.size),
             ]
+        out += _guest_ram_settings(vm)
     for q in plan.virtqueues:
         a, b = q.ends
         topology: list[CamkesValue] = [
@@ -122,7 +123,53 @@ def app_settings(plan: Plan) -> Settings:
     for comp in plan.components:
         if comp.priority is not None:
             out.append((comp.name, "priority", comp.priority))
+        out += _component_link_settings(plan, comp.name)
     return tuple(out)
+
+
+def _component_ends(plan: Plan, name: str) -> list[tuple[VirtqueueEnd, int]]:
+    """The virtqueue ends of a native component, with each link's queue size."""
+    return [(e, q.shmem_size) for q in plan.virtqueues for e in q.ends if e.vm == name]
+
+
+def _component_link_settings(plan: Plan, name: str) -> list[tuple[str, str, CamkesValue]]:
+    """A component's end of a virtio-net link: ids and queue sizes as the VM's end has them,
+    and its MAC (camkes-vm-examples vm_virtio_net vm_echo_ping.camkes, ping_client)."""
+    ends = _component_ends(plan, name)
+    out: list[tuple[str, str, CamkesValue]] = []
+    for end, size in ends:
+        out += [
+            (name, f"{end.recv}_id", end.recv_id),
+            (name, f"{end.recv}_shmem_size", size),
+            (name, f"{end.send}_id", end.send_id),
+            (name, f"{end.send}_shmem_size", size),
+        ]
+    if ends:
+        out.append((name, "vswitch_mac_address", ends[0][0].mac))
+    return out
+
+
+def guest_ram_connection(vm: VmPlan) -> str:
+    """The name of the connection that shares the VM's RAM with a component."""
+    dp = vm.ram_dataport
+    return identifier(f"{vm.instance}_{dp.name}_conn") if dp is not None else ""
+
+
+def _guest_ram_settings(vm: VmPlan) -> list[tuple[str, str, CamkesValue]]:
+    """The RAM window's physical range (on the connection) and, on both ends, uncached
+    frames, as camkes-vm-examples vm_introspect sets them (vm_memdev.paddr/size,
+    <end>.memdev_hardware_cached = false)."""
+    dp = vm.ram_dataport
+    if dp is None:
+        return []
+    conn = guest_ram_connection(vm)
+    paddr = vm.ram.paddr if vm.ram.paddr is not None else vm.ram.guest
+    return [
+        (conn, "paddr", HexInt(paddr or 0)),
+        (conn, "size", HexInt(dp.size)),
+        (vm.instance, f"{dp.name}_hardware_cached", False),
+        (dp.peer, f"{dp.peer_name}_hardware_cached", False),
+    ]
 
 
 def _setting_value(value: int | str | bool | tuple[int, ...] | tuple[str, ...]) -> CamkesValue:
@@ -140,6 +187,8 @@ def vm_interfaces(plan: Plan) -> tuple[str, ...]:
             lines.append(f"maybe uses VirtQueueDrv {identifier(end.send)};")
         for dp in vm.dataports:
             lines.append(f"dataport Buf({dp.size}) {identifier(dp.name)};")
+        if vm.ram_dataport is not None:  # sized by its connection's `size`
+            lines.append(f"dataport Buf {identifier(vm.ram_dataport.name)};")
         for ev in vm.events:
             verb = "emits" if ev.direction == "from_vm" else "consumes"
             lines.append(f"{verb} {event_type(ev.name)} {identifier(ev.name)};")
@@ -164,6 +213,10 @@ def connections(plan: Plan) -> tuple[Connection, ...]:
                     f"from {dp.peer}.{dp.peer_name}, to {vm.instance}.{dp.name}",
                 )
             )
+        if vm.ram_dataport is not None:
+            dp = vm.ram_dataport
+            ends = f"from {dp.peer}.{dp.peer_name}, to {vm.instance}.{dp.name}"
+            out.append(Connection("seL4SharedDataWithCaps", guest_ram_connection(vm), ends))
         out += [_event_connection(vm, ev) for ev in vm.events]
     single = len(plan.vms) == 1
     for vm in plan.vms:
@@ -202,11 +255,20 @@ def component_types(plan: Plan) -> tuple[ComponentType, ...]:
                 for dp in vm.dataports
                 if dp.peer == comp.name
             ]
+            ram = vm.ram_dataport
+            if ram is not None and ram.peer == comp.name:
+                lines.append(f"dataport Buf {identifier(ram.peer_name)};")
             for ev in vm.events:
                 if ev.peer != comp.name:
                     continue
                 verb = "consumes" if ev.direction == "from_vm" else "emits"
                 lines.append(f"{verb} {event_type(ev.name)} {identifier(ev.peer_name)};")
+        ends = _component_ends(plan, comp.name)
+        for end, _ in ends:
+            lines.append(f"uses VirtQueueDev {identifier(end.recv)};")
+            lines.append(f"uses VirtQueueDrv {identifier(end.send)};")
+        if ends:
+            lines.append('attribute string vswitch_mac_address = "";')
         types[comp.type] = ComponentType(
             identifier(comp.type), tuple(dict.fromkeys(lines)), comp.sources
         )

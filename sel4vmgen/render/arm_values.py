@@ -22,6 +22,7 @@ _PLATFORM = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 CMAKE_PATH_VARS = (
     "${CAMKES_VM_IMAGES_DIR}",
     "${CAMKES_VM_LINUX_DIR}",
+    "${CAMKES_ARM_LINUX_DIR}",
     "${CMAKE_CURRENT_SOURCE_DIR}",
     "${CMAKE_CURRENT_BINARY_DIR}",
 )

@@ -22,6 +22,7 @@ from sel4vmgen.plan.model import (
     Image,
     IrqRoute,
     Plan,
+    RootfsOverlay,
     Setting,
     VirtqueueEnd,
     VmPlan,
@@ -52,6 +53,12 @@ _FIELD_ATTRIBUTES = frozenset(
         "pci_devices",
         "vm_irqs",
         "priority",
+        "untyped_mmios",
+        "simple_extra_bootinfo",
+        "exclude_paddr",
+        "sataserver_iface_attributes",
+        "sataserver_iface_partitions",
+        "init_cons",
     }
 )
 # Settings camkes-vm's own apps write in hex (the rest are written in decimal).
@@ -93,6 +100,7 @@ class VmView:
     cross_vm: tuple[CrossVmEntry, ...]
     cross_vm_source: str | None  # relative path of its cross_vm_connections.c
     topology: tuple[int, ...]  # virtqueue peers (VM indices), in connections.h order
+    blk: bool = False  # a virtio-blk disk from the Sataserver (configurations/sata.h macros)
 
 
 @dataclass(frozen=True)
@@ -103,12 +111,26 @@ class CMakeSet:
 
 
 @dataclass(frozen=True)
+class OverlayEntry:
+    """An initrd rebuilt with extra files (camkes-vm-linux AddFileToOverlayDir /
+    AddOverlayDirToRootfs, as zmq_samples' overlay_vm<i>): its CMake name, the rootfs it
+    starts from, and (name, source, folder) of each file, all CMake-quoted."""
+
+    target: str
+    rootfs: str
+    distro: str
+    gzip: bool
+    files: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
 class FileServerEntry:
     name: str  # escaped CMake argument
     path: str  # escaped CMake argument (or a ${variable} holding the path)
     decompress: str | None  # target name when the image is a bzImage
     decompressed: str | None  # variable holding the extracted kernel
     compressed: str | None  # escaped path of the bzImage
+    overlay: OverlayEntry | None = None  # the initrd is rebuilt with extra files first
 
 
 @dataclass(frozen=True)
@@ -138,6 +160,7 @@ class X86App:
     images_package: bool  # whether an image path needs find_package(camkes-vm-images)
     virtqueues: str | None  # the `init.init_topology` value when VMs are linked
     tool_version: str
+    sata: tuple[Attr, ...] = ()  # `sataserver.<name> = <value>;` when a VM has virtio-blk
 
 
 def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
@@ -186,11 +209,27 @@ def view(plan: Plan, ctx: RenderContext) -> X86App:
         num_nodes=plan.num_nodes,
         options=cmake_options(plan),
         vms=vms,
-        file_server=file_server(plan.file_server, ctx),
+        file_server=file_server(plan.file_server, ctx, plan.overlays),
         components=tuple(component_view(plan, c, ctx) for c in plan.components),
         images_package=any(s.startswith("${CAMKES_VM_IMAGES_DIR}") for s in sources),
         virtqueues=virtqueue_topology(vms),
         tool_version=ctx.tool_version,
+        sata=sata_attrs(plan),
+    )
+
+
+def sata_attrs(plan: Plan) -> tuple[Attr, ...]:
+    """The Sataserver's controller settings (camkes-vm-examples virtio_blk_sample.camkes)."""
+    s = plan.sata
+    if s is None:
+        return ()
+    return (
+        Attr("ioports", camkes_string(s.ioports)),
+        Attr("iospaces", camkes_string(s.iospaces)),
+        Attr("pci_bdfs", camkes_string(s.pci_bdfs)),
+        Attr("iospace_id", hex_filter(s.iospace_id)),
+        Attr("num_bdfs", str(s.num_bdfs)),
+        Attr("drive", str(s.drive)),
     )
 
 
@@ -220,8 +259,12 @@ def cmake_options(plan: Plan) -> tuple[CMakeSet, ...]:
     return tuple(out)
 
 
-def file_server(images: Sequence[Image], ctx: RenderContext) -> tuple[FileServerEntry, ...]:
-    """One AddToFileServer per file-server name; a bzImage kernel is decompressed first."""
+def file_server(
+    images: Sequence[Image], ctx: RenderContext, overlays: Sequence[RootfsOverlay] = ()
+) -> tuple[FileServerEntry, ...]:
+    """One AddToFileServer per file-server name; a bzImage kernel is decompressed first, an
+    overlaid initrd rebuilt first."""
+    rebuilt = {o.image: o for o in overlays}
     out: list[FileServerEntry] = []
     seen: dict[str, str] = {}
     kernels: set[str] = set()  # file names of the bzImages decompressed so far
@@ -247,6 +290,22 @@ def file_server(images: Sequence[Image], ctx: RenderContext) -> tuple[FileServer
             target, var = f"extract_linux_kernel{suffix}", f"decompressed_kernel{suffix}"
             out.append(
                 FileServerEntry(cmake_quote(image.fs_name), f"${{{var}}}", target, var, quoted)
+            )
+        elif image.fs_name in rebuilt:
+            o = rebuilt[image.fs_name]
+            target = identifier(o.target, "overlay name")
+            files = tuple(
+                (
+                    cmake_quote(f.name),
+                    cmake_quote("${CMAKE_CURRENT_SOURCE_DIR}/" + f.source, variables=True),
+                    cmake_quote(f.folder),
+                )
+                for f in o.files
+            )
+            entry = OverlayEntry(target, quoted, cmake_quote(o.distro), o.gzip, files)
+            path_var = f'"${{{target}_rootfs}}"'
+            out.append(
+                FileServerEntry(cmake_quote(image.fs_name), path_var, None, None, None, entry)
             )
         else:
             out.append(FileServerEntry(cmake_quote(image.fs_name), quoted, None, None, None))
@@ -301,6 +360,22 @@ def guest_ram_mb(vm: VmPlan) -> int:
     if vm.ram.size % MIB:
         raise RenderError(f"{vm.instance}: guest RAM {vm.ram.size:#x} is not a whole number of MiB")
     return vm.ram.size // MIB
+
+
+def memory_attrs(vm: VmPlan) -> list[Attr]:
+    """untyped_mmios, the VBE boot information of a frame buffer, and exclude_paddr."""
+    attrs: list[Attr] = []
+    if vm.untyped_mmios:
+        rows = [
+            camkes_string(f"0x{r.paddr or 0:x}:{r.size.bit_length() - 1}") for r in vm.untyped_mmios
+        ]
+        attrs.append(Attr("untyped_mmios", "[" + ", ".join(rows) + "]"))
+    if vm.framebuffer:  # the VMM reads the VBE mode information from its bootinfo
+        attrs.append(Attr("simple_extra_bootinfo", '["SEL4_BOOTINFO_HEADER_X86_VBE"]'))
+    if vm.exclude_paddr:
+        rows = [f"[{hex_filter(r.paddr or 0)}, {hex_filter(r.size)}]" for r in vm.exclude_paddr]
+        attrs.append(Attr("exclude_paddr", "[" + ", ".join(rows) + "]"))
+    return attrs
 
 
 def device_attrs(plan: Plan, vm: VmPlan) -> list[Attr]:
@@ -405,6 +480,11 @@ def vm_attrs(plan: Plan, vm: VmPlan, links: Sequence[VirtqueueLink]) -> tuple[At
         # thread of an instance without `priority` its default, which the plan records as is.
         attrs.append(Attr("priority", str(vm.priority)))
     attrs += setting_attrs(vm, vm.settings)
+    attrs += memory_attrs(vm)
+    if vm.blk_partitions:  # the Sataserver client interface VM_INIT_SATA() declares
+        attrs.append(Attr("sataserver_iface_attributes", camkes_string(str(vm.index))))
+        parts = ", ".join(str(n) for n in vm.blk_partitions)
+        attrs.append(Attr("sataserver_iface_partitions", f"[{parts}]"))
     attrs += device_attrs(plan, vm)
     for dp in vm.dataports:
         attrs += [Attr(f"{dp.name}_id", str(dp.id)), Attr(f"{dp.name}_size", str(dp.size))]
@@ -581,4 +661,5 @@ def vm_view(plan: Plan, vm: VmPlan, cross_vm_count: int) -> VmView:
         cross_vm=tuple(entries),
         cross_vm_source=source,
         topology=tuple(x.peer for x in links),
+        blk=bool(vm.blk_partitions),
     )

@@ -32,6 +32,9 @@ X86_ONLY: tuple[tuple[str, ...], ...] = (
     ("passthrough", "ioports"),
     ("passthrough", "pci"),
     ("passthrough", "x86_irqs"),
+    ("framebuffer",),
+    ("virtio", "blk"),
+    ("vmm", "exclude_paddr"),
 )
 ARM_ONLY: tuple[tuple[str, ...], ...] = (
     ("dtb",),
@@ -42,8 +45,9 @@ ARM_ONLY: tuple[tuple[str, ...], ...] = (
     ("initrd", "address"),
     ("passthrough", "devices"),
     ("passthrough", "mmios"),
-    ("passthrough", "untyped_mmios"),
     ("passthrough", "irqs"),
+    ("passthrough", "irq_caps"),
+    ("passthrough", "smmu"),
     ("passthrough", "keep_devices"),
     ("passthrough", "keep_devices_and_subtree"),
     ("vmm", "allow_smc"),
@@ -150,5 +154,35 @@ def guests_64bit_option(ctx: Ctx) -> list[Diagnostic]:
     ]
 
 
-RULES_ONCE = (guests_64bit_option,)
+def virtio_blk_disk(ctx: Ctx) -> list[Diagnostic]:
+    """E254: a virtio-blk VM in a system with no `sata:` controller for the Sataserver, or a
+    `sata:` controller in an ARM system (camkes-vm's Sataserver is x86 only)."""
+    if ctx.system.arch == "arm":
+        if ctx.system.sata is None:
+            return []
+        return [
+            error(
+                "E254",
+                "`sata` is an x86 field: camkes-vm's Sataserver serves x86 guests only",
+                ctx.key_span("sata"),
+            )
+        ]
+    if ctx.system.sata is not None:
+        return []
+    for i, vm in ctx.vm_indices():
+        if vm.virtio is not None and vm.virtio.blk is not None:
+            return [
+                error(
+                    "E254",
+                    f"{vm.name}'s virtio-blk disk needs the SATA controller the Sataserver "
+                    "drives, and the system has no `sata:`",
+                    ctx.key_at(i, "virtio", "blk"),
+                    hint="add `sata:` with the controller's ioports, iospaces, pci_bdfs and "
+                    "iospace_id",
+                )
+            ]
+    return []
+
+
+RULES_ONCE = (guests_64bit_option, virtio_blk_disk)
 RULES = (other_arch_fields, kernel_format)

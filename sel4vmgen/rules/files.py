@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from sel4vmgen.diagnostics import Diagnostic, Span
-from sel4vmgen.rules.context import Ctx, error
+from sel4vmgen.rules.context import Ctx, error, line_of
 from sel4vmgen.safeio import IMAGE_CAP, TEXT_CAP, FileProblem, inspect_regular, read_regular
 
 
@@ -147,5 +147,43 @@ def component_sources(ctx: Ctx) -> list[Diagnostic]:
     return out
 
 
+def rootfs_files(ctx: Ctx) -> list[Diagnostic]:
+    """E241: a file a VM's initrd gets (`initrd.files`) that cannot be copied as text;
+    E255: two VMs that share an initrd (one file-server name) and add different files."""
+    out: list[Diagnostic] = []
+    shared: dict[str, tuple[int, tuple[object, ...]]] = {}
+    for i, vm in ctx.vm_indices():
+        if vm.initrd is None:
+            continue
+        for k, f in enumerate(vm.initrd.files):
+            local = _local(ctx.base_dir, f.source)
+            if local is None:
+                continue
+            why = _source_text(local)
+            if why is not None:
+                at = ctx.key_at(i, "initrd", "files", k, "source")
+                out.append(
+                    error("E241", f"{vm.name} rootfs file {f.source} cannot be copied: {why}", at)
+                )
+        name = vm.initrd.name or "linux-initrd"
+        files = tuple(vm.initrd.files)
+        if name in shared and shared[name][1] != files:
+            j = shared[name][0]
+            other = ctx.key_at(j, "initrd", "files" if shared[name][1] else "name")
+            out.append(
+                error(
+                    "E255",
+                    f"{vm.name} adds other files to initrd {name} than "
+                    f"{ctx.system.vms[shared[name][0]].name} {line_of(other)}; one file-server "
+                    "entry is one rebuilt rootfs",
+                    ctx.key_at(i, "initrd", "files" if files else "name"),
+                    other,
+                    hint="give the initrd another name, or add the same files",
+                )
+            )
+        shared.setdefault(name, (i, files))
+    return out
+
+
 RULES_ONCE = (component_sources,)
-RULES = (image_files,)
+RULES = (image_files, rootfs_files)

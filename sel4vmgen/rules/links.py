@@ -6,6 +6,8 @@ Errors: a connection that names a VM or component the system does not have
 `per_platform` patch for a platform the system does not name (W203), a field
 that has no effect given another (W205), `virtio.net` on a VM no virtio_net
 link names (W206), a cross-VM connection with no dataports and no events (W207).
+A VM's RAM shared with a component (`guest_ram`) is refused on x86 (E252) and when two
+connections share the same VM's RAM (E253).
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ def empty_cross_vm(ctx: Ctx) -> list[Diagnostic]:
             ctx.span("connections", j, "type"),
         )
         for j, c in enumerate(ctx.system.connections)
-        if isinstance(c, CrossVm) and not c.dataports and not c.events
+        if isinstance(c, CrossVm) and not c.dataports and not c.events and c.guest_ram is None
     ]
 
 
@@ -190,5 +192,46 @@ def ignored_fields(ctx: Ctx) -> list[Diagnostic]:
     return out
 
 
-RULES_ONCE = (peers_exist, links, unused_components, unused_patches, empty_cross_vm)
+def shared_guest_ram(ctx: Ctx) -> list[Diagnostic]:
+    """E252: `guest_ram` on x86, whose VMM allocates guest RAM itself; E253: a VM whose RAM
+    two connections share (the VMM builds the RAM from one dataport)."""
+    out: list[Diagnostic] = []
+    seen: dict[str, int] = {}
+    for j, conn in enumerate(ctx.system.connections):
+        if not isinstance(conn, CrossVm) or conn.guest_ram is None:
+            continue
+        where = ctx.key_span("connections", j, "guest_ram")
+        if ctx.system.arch == "x86":
+            out.append(
+                error(
+                    "E252",
+                    f"{conn.vm}'s RAM cannot be shared with {conn.component} on x86: the x86 "
+                    "VMM allocates guest RAM itself",
+                    where,
+                    hint="share a dataport of its own instead (dataports:)",
+                )
+            )
+        elif conn.vm in seen:
+            other = ctx.key_span("connections", seen[conn.vm], "guest_ram")
+            out.append(
+                error(
+                    "E253",
+                    f"{conn.vm}'s RAM is shared by two connections {line_of(other, where)}",
+                    where,
+                    other,
+                    hint="share it with one component",
+                )
+            )
+        seen.setdefault(conn.vm, j)
+    return out
+
+
+RULES_ONCE = (
+    peers_exist,
+    links,
+    unused_components,
+    unused_patches,
+    empty_cross_vm,
+    shared_guest_ram,
+)
 RULES = (virtio_net_unlinked, ignored_fields)

@@ -185,6 +185,8 @@ _NOT_GENERATED_PASSTHROUGH = (
     ("untyped_mmios", "untyped MMIO windows (a CAmkES notion)"),
     ("keep_devices", "kept DTB nodes (the guest DTB is written whole)"),
     ("keep_devices_and_subtree", "kept DTB subtrees (the guest DTB is written whole)"),
+    ("irq_caps", "IRQs given by number (CAmkES VM_Arm `irqs`)"),
+    ("smmu", "SMMU module ids (CAmkES VM_Arm `smmu`)"),
 )
 
 
@@ -197,6 +199,9 @@ def not_generated(ctx: Ctx) -> list[Diagnostic]:
         for field, what in _NOT_GENERATED:
             if getattr(vm, field) is not None:
                 out.append(_refused(ctx, ctx.key_at(i, field), vm.name, what))
+        if vm.initrd is not None and vm.initrd.files:
+            what = "files added to the initrd (a CAmkES rootfs overlay)"
+            out.append(_refused(ctx, ctx.key_at(i, "initrd", "files"), vm.name, what))
         if vm.dtb is not None and vm.dtb.file is not None:
             what = "a guest DTB file (sel4vmgen writes the guest device tree)"
             out.append(_refused(ctx, ctx.key_at(i, "dtb", "file"), vm.name, what))

@@ -33,4 +33,66 @@ def time_server_options(ctx: Ctx) -> list[Diagnostic]:
     return []
 
 
-RULES = (time_server_options,)
+def smmu_options(ctx: Ctx) -> list[Diagnostic]:
+    """E250: a VM given SMMU module ids on a platform whose data does not say which kernel
+    options give guests its SMMU (tk1: KernelTk1SMMU, camkes-vm-examples vm_minimal)."""
+    p = ctx.platform
+    if p is None or p.framework != "camkes" or p.smmu_options is not None:
+        return []
+    for i, vm in ctx.vm_indices():
+        if vm.passthrough is not None and vm.passthrough.smmu:
+            return [
+                error(
+                    "E250",
+                    f"{vm.name} is given SMMU module ids, and the platform data of {p.name} "
+                    "does not say which kernel options give guests its SMMU",
+                    ctx.key_at(i, "passthrough", "smmu"),
+                    hint=f"add `smmu_options` to the {p.name} platform data file, or drop "
+                    "passthrough.smmu",
+                )
+            ]
+    return []
+
+
+def required_options(ctx: Ctx) -> list[Diagnostic]:
+    """E251: an option the platform's apps must choose (zcu102's Petalinux release) that the
+    system does not set in `platform_options`, or sets to a value the platform does not take."""
+    p = ctx.platform
+    if p is None or p.framework != "camkes" or not p.required_options:
+        return []
+    written = ctx.system.platform_options.get(p.name, {})
+    out: list[Diagnostic] = []
+    for name, values in p.required_options:
+        choices = ", ".join(values)
+        if name not in written:
+            plat = ctx.system.platform
+            where = (
+                ctx.key_span("platform_options", p.name)
+                if p.name in ctx.system.platform_options
+                else ctx.span("platform")
+                if isinstance(plat, str)
+                else ctx.span("platform", plat.index(p.name))
+            )
+            out.append(
+                error(
+                    "E251",
+                    f"platform {p.name} needs {name} chosen: sel4vmgen cannot tell it from "
+                    "the system",
+                    where,
+                    hint=f"add `platform_options: {{{p.name}: {{{name}: ...}}}}` with one of "
+                    f"{choices}",
+                )
+            )
+        elif str(written[name]) not in values:
+            out.append(
+                error(
+                    "E251",
+                    f"{name} is {written[name]!r}; platform {p.name} takes {choices}",
+                    ctx.span("platform_options", p.name, name),
+                    hint=f"write one of {choices}",
+                )
+            )
+    return out
+
+
+RULES = (time_server_options, smmu_options, required_options)

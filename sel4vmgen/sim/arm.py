@@ -265,6 +265,11 @@ class Vcpu:
             self.wfi_caller, self.aborted, self.cursor, self.started, self.lost,
         )  # fmt: skip
 
+    @staticmethod
+    def timer_armed(state: Any) -> bool:
+        """In a snapshot: the VCPU has started and its virtual timer is not masked."""
+        return bool(state[11] and not state[7])
+
     def restored(self, state: Any) -> Vcpu:
         lrs, shadow, ring, *rest = state
         v = Vcpu(self.vm, self.index, self.phases, self.loop, [list(x) for x in lrs],
@@ -343,7 +348,12 @@ def set_pending(vc: Vcpu, src: str, check_shadow: bool) -> None:
             vc.aborted = True
             if vc.monitor is not None:
                 vc.monitor.report(
-                    "E509", vc.vm, f"{vc.vm}: vGIC overflow ring full: the VMM aborts"
+                    "E509",
+                    vc.vm,
+                    f"{vc.vm}: vGIC overflow ring full: {len(vc.ring) + 1} interrupts waiting "
+                    f"for {len(vc.lrs)} list registers"
+                    + ("" if vc.if_on else " while the guest has interrupts off")
+                    + ": the VMM aborts",
                 )
             return
         vc.ring.append(src)

@@ -248,30 +248,38 @@ def _search(model: Any, limits: Limits, collect: bool = False) -> Result:
     res = Result(models=[model.name])
     props = list(model.properties())
     always = [p for p in props if p.kind == "always"]
+    always_holds = [p.holds for p in always]
     eventually = [p for p in props if p.kind == "eventually"]
     start = time.monotonic()
     pace = _Pace(model.name, limits, start)
     visited: set[Hashable] = set()
+    por = isinstance(model, Product) and model.partial_order
+    actions, next_state = model.actions, model.next_state
+    max_depth, max_states = limits.max_depth, limits.max_states
+    seen, deepest = visited.add, 0
     for index, init in enumerate(model.init_states()):
-        stack: list[tuple[Any, list[Any], int]] = [(init, list(model.actions(init)), 0)]
+        # a frame: [state, its actions, the next to try]; the stack is the DFS path
+        stack: list[list[Any]] = [[init, list(actions(init)), 0]]
         on_stack = {init}
         path: list[Any] = []
         if _violated(model, always, init, index, path, res, collect):
             if not collect:
-                return _done(res, start)
+                return _done(res, start, deepest)
             continue
-        visited.add(init)
+        seen(init)
         res.states += 1
         while stack:
-            state, acts, i = stack[-1]
+            frame = stack[-1]
+            state, acts, i = frame
             if (
                 i == 0
                 and not acts
+                and eventually
                 and _violated(model, eventually, state, index, path, res, collect)
                 and not collect
             ):
-                return _done(res, start)
-            if i >= len(acts) or len(stack) > limits.max_depth:
+                return _done(res, start, deepest)
+            if i >= len(acts) or len(stack) > max_depth:
                 if i < len(acts):
                     res.complete = False
                 stack.pop()
@@ -279,34 +287,39 @@ def _search(model: Any, limits: Limits, collect: bool = False) -> Result:
                 if path:
                     path.pop()
                 continue
-            stack[-1] = (state, acts, i + 1)
+            frame[2] = i + 1
             action = acts[i]
-            nxt = model.next_state(state, action)
-            if isinstance(model, Product) and model.partial_order and nxt in on_stack:
+            nxt = next_state(state, action)
+            if por and nxt in on_stack:
                 full = list(model.all_actions(state))
                 if len(full) > len(acts):
-                    stack[-1] = (state, full, 0)
+                    frame[1], frame[2] = full, 0
                     continue
             if nxt in visited:
                 continue
-            visited.add(nxt)
+            seen(nxt)
             res.states += 1
             path.append(action)
-            if _violated(model, always, nxt, index, path, res, collect):
-                if not collect:
-                    return _done(res, start)
-                path.pop()
+            for holds in always_holds:
+                if not holds(nxt):
+                    _violated(model, always, nxt, index, path, res, collect)
+                    if not collect:
+                        return _done(res, start, deepest)
+                    break
+            else:
+                stack.append([nxt, list(actions(nxt)), 0])
+                on_stack.add(nxt)
+                if len(path) > deepest:
+                    deepest = len(path)
+                if res.states >= max_states:
+                    res.complete = False
+                    return _done(res, start, deepest)
+                if res.states % 4096 == 0 and pace.out_of_time(res.states, len(path)):
+                    res.complete = False
+                    return _done(res, start, deepest)
                 continue
-            stack.append((nxt, list(model.actions(nxt)), 0))
-            on_stack.add(nxt)
-            res.max_depth = max(res.max_depth, len(path))
-            if res.states >= limits.max_states:
-                res.complete = False
-                return _done(res, start)
-            if res.states % 4096 == 0 and pace.out_of_time(res.states, len(path)):
-                res.complete = False
-                return _done(res, start)
-    return _done(res, start)
+            path.pop()  # collect: a violating state is not expanded
+    return _done(res, start, deepest)
 
 
 class _Pace:
@@ -351,8 +364,9 @@ def _violated(
     return bad
 
 
-def _done(res: Result, start: float) -> Result:
+def _done(res: Result, start: float, deepest: int = 0) -> Result:
     res.seconds = time.monotonic() - start
+    res.max_depth = max(res.max_depth, deepest)
     return res
 
 

@@ -69,7 +69,10 @@ class Monitor:
     def finish(self) -> None:
         """At the end of the run: E510 for each line masked a timeslice or more, never acked."""
         now = self.kernel.sim.now
+        aborted = {v.subject for v in self.violations if v.code == "E509"}
         for vm, h in self.lines:
+            if vm in aborted:
+                continue  # its VMM aborted: every line it had is masked for that one reason
             if h.masked and now - h.masked_at >= MASKED_US:
                 self.report(
                     "E510",

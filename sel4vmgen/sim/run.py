@@ -16,12 +16,10 @@ from sel4vmgen.diagnostics import Diagnostic
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.sim import trace
 from sel4vmgen.sim.explore import Counterexample, Limits, Product, Reductions, Result, check
-from sel4vmgen.sim.guests import workload
 from sel4vmgen.sim.layout import check_layout
 from sel4vmgen.sim.monitor import Violation
 from sel4vmgen.sim.system import SystemModel, arm_system, groups, x86_system
 from sel4vmgen.sim.timed import Scenario, TimedResult, run, spinning_guests
-from sel4vmgen.sim.x86_split import SplitModel
 from sel4vmgen.source import Document
 
 VmmModel = Literal["x86", "x86_split", "arm"]
@@ -153,7 +151,7 @@ def default_model(plan: Plan) -> VmmModel:
 def plan_model(plan: Plan, opts: Options) -> Product | SystemModel:
     """The explorer's model of the whole plan: the plan's threads on the kernel model
     (`sim/system.py`), one system per group of VMs that share a kernel object (all of them
-    with `--no-reduce`); the historical x86_split design as one component per VM."""
+    with `--no-reduce`)."""
     kind = opts.vmm_model or default_model(plan)
     if kind not in MODELS[plan.arch]:
         raise ValueError(f"VMM model {kind} does not run {plan.arch} guests")
@@ -172,8 +170,12 @@ def plan_model(plan: Plan, opts: Options) -> Product | SystemModel:
         return Product(
             plan.system, [arm_system(plan, opts.interrupts, shadow, vms=g) for g in groups(plan)]
         )
-    parts = [SplitModel(workload(plan, vm, opts.interrupts), opts.stop) for vm in plan.vms]
-    return Product(plan.system, parts)
+    split: Literal["none", "suspend"] = "suspend" if opts.stop == "suspend" else "none"
+    if not opts.reductions.independent:
+        return x86_system(plan, opts.interrupts, split=split)
+    return Product(
+        plan.system, [x86_system(plan, opts.interrupts, split=split, vms=g) for g in groups(plan)]
+    )
 
 
 def limits_of(plan: Plan) -> Limits:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from sel4vmgen.plan.model import Plan, VmPlan
 from sel4vmgen.sim.explore import Property
@@ -54,6 +54,7 @@ GUEST_MOVES = 3  # moves a guest makes of its own choosing before it settles (ST
 KERNEL_ERRORS = {"fault_discarded", "reply_cap_lost", "reply_dropped"}  # E503 in the log
 
 
+@runtime_checkable
 class Explorable(Protocol):
     """A guest the explorer drives: its state as a value, rebuilt from one, and its moves."""
 
@@ -131,7 +132,7 @@ def freeze(k: Kernel, guests: bool = True) -> KState:
         body = t.body
         local = body.local if isinstance(body, Running) else None
         g = t.guest
-        gs = g.snapshot() if guests and _explorable(g) else None  # type: ignore[union-attr]
+        gs = g.snapshot() if guests and isinstance(g, Explorable) else None
         threads.append(
             ThreadSnap(
                 t.state,
@@ -170,10 +171,6 @@ def freeze(k: Kernel, guests: bool = True) -> KState:
     return KState(tuple(threads), cores, eps, ntfns, irqs, objects)
 
 
-def _explorable(g: object) -> bool:
-    return hasattr(g, "snapshot") and hasattr(g, "restored")
-
-
 def thaw(template: Kernel, s: KState, into: Kernel | None = None) -> Kernel:
     """A kernel with `template`'s objects (names, priorities, cores, programs, bindings)
     in state `s`.  No clock runs in it: its event heap is ignored (`SystemModel` reads the
@@ -193,7 +190,7 @@ def thaw(template: Kernel, s: KState, into: Kernel | None = None) -> Kernel:
         nt.body.me = nt
         g = t.guest
         if g is not None:
-            nt.guest = g.restored(ts.guest) if _explorable(g) else g  # type: ignore[attr-defined]
+            nt.guest = g.restored(ts.guest) if isinstance(g, Explorable) else g
         if t.bound is not None:
             n = k.notifications[nt_ix[id(t.bound)]]
             nt.bound, n.bound = n, nt
@@ -296,6 +293,7 @@ class SystemModel:
         self.fires = tuple(fires)  # per IRQ handler, then per timer
         self.key = key
         self.timers = tuple(timers)  # ARM virtual timers: (VCPU object, its thread, VMM ntfn)
+        self._last: tuple[object, list[Any]] = (None, [])
 
     def symmetry_key(self) -> Hashable:
         """Equal only for systems the plan makes identical (None: like no other)."""
@@ -325,7 +323,9 @@ class SystemModel:
                 acts.append(("done", t))
             elif ts.state is RUNNING_VM:
                 g = self.template.threads[t].guest
-                guest = g.restored(ts.guest)  # type: ignore[union-attr]
+                assert isinstance(g, Explorable)
+                guest = g.restored(ts.guest)
+                assert isinstance(guest, Explorable)
                 acts += [("guest", t, m) for m in guest.moves()]
             prio = self.template.threads[t].priority
             if any(p == prio for p, _ in cs.queues):
@@ -336,8 +336,7 @@ class SystemModel:
                 acts.append(("irq", h))
         for j, n in enumerate(s.world.left[nh:]):
             obj = self.timers[j][0]
-            vc = self.template.objects[obj].restored(ks.objects[obj])
-            if n and vc.started and not vc.vppi_masked:
+            if n and self.template.objects[obj].timer_armed(ks.objects[obj]):
                 acts.append(("vtimer", j))
         return acts
 
@@ -468,7 +467,11 @@ class SystemModel:
         ]  # fmt: skip
 
     def _vcpus(self, s: SysState) -> list[Any]:
-        return [o.restored(x) for o, x in zip(self.template.objects, s.kernel.objects, strict=True)]
+        objs = s.kernel.objects
+        if self._last[0] is not objs:  # the properties of one state ask in turn
+            restored = [o.restored(x) for o, x in zip(self.template.objects, objs, strict=True)]
+            self._last = (objs, restored)
+        return self._last[1]
 
     def _aborted(self, s: SysState) -> str:
         for v in self._vcpus(s):
@@ -494,7 +497,8 @@ class SystemModel:
 
     def _guest(self, s: SysState, t: int) -> Any:
         g = self.template.threads[t].guest
-        return g.restored(s.kernel.threads[t].guest)  # type: ignore[union-attr]
+        assert isinstance(g, Explorable)
+        return g.restored(s.kernel.threads[t].guest)
 
     def _bad(self, s: SysState) -> str:
         for t, ts in enumerate(s.kernel.threads):
@@ -547,6 +551,7 @@ def apply(k: Kernel, a: tuple[Any, ...]) -> None:
     elif kind == "guest":
         t = k.threads[a[1]]
         g = t.guest
+        assert isinstance(g, Explorable)
         exit_ = g.move(a[2])
         if exit_ is not None:
             k.vm_exit(k.cores[t.core], t, exit_)
@@ -680,12 +685,15 @@ def x86_system(
     reread: bool = True,
     vms: Sequence[str] | None = None,
     guest: Callable[[VmPlan], X86Port] | None = None,
+    split: Literal["", "none", "suspend"] = "",
 ) -> SystemModel:
     """The x86 plan's threads, IRQ lines and guests as one explorable system (with `vms`,
     only those VMs' threads, and the servers).  Each guest is a `FreeX86Guest`, or what
-    `guest` makes (an explorable one: `X86Guest` replays a timed run's script)."""
+    `guest` makes (an explorable one: `X86Guest` replays a timed run's script).  With
+    `split`, the historical two-thread VMM ("suspend": it suspends the VCPU thread while
+    injecting)."""
     from sel4vmgen.sim.guests import EMULATED, sources_for
-    from sel4vmgen.sim.timed import build_servers, build_x86_vm
+    from sel4vmgen.sim.timed import build_servers, build_split_vm, build_x86_vm
 
     k = Kernel(max(1, plan.num_nodes), ticks=False)
     lines: list[Line] = []
@@ -699,7 +707,11 @@ def x86_system(
             if guest
             else FreeX86Guest(vm.instance, tuple(x.name for x in sources), mmio, budget)
         )
-        tcb = build_x86_vm(k, plan, vm, g, reread)
+        if split:
+            build_split_vm(k, plan, vm, g, "suspend" if split == "suspend" else "none")
+            tcb = next(x for x in k.threads if x.guest is g)  # the VCPU thread runs the guest
+        else:
+            tcb = build_x86_vm(k, plan, vm, g, reread)
         t = k.threads.index(tcb)
         mine = [0] * len(sources)
         for i in range(interrupts):
@@ -709,7 +721,8 @@ def x86_system(
     if vms is None:
         build_servers(k, plan)
     name = plan.system if vms is None else "+".join(v.instance for v in chosen)
-    return SystemModel(name, k, fires, lines, _identity(plan, chosen, interrupts, budget, reread))
+    key = _identity(plan, chosen, interrupts, budget, reread), split
+    return SystemModel(name, k, fires, lines, key)
 
 
 def _identity(

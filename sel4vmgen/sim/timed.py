@@ -21,7 +21,6 @@ from sel4vmgen.sim import arm, x86, x86_split
 from sel4vmgen.sim.guests import EMULATED, sources_for
 from sel4vmgen.sim.kernel import (
     BLOCKED_ON_NOTIFICATION,
-    Endpoint,
     IrqHandler,
     Kernel,
     KEvent,
@@ -101,8 +100,7 @@ def build(plan: Plan, scenario: Scenario) -> tuple[Kernel, Monitor]:
         if scenario.design == "x86_split":
             make = _build_split
         make(k, plan, vm, scenario, mon)
-    if plan.arch == "x86" and scenario.design != "x86_split":
-        build_servers(k, plan)
+    build_servers(k, plan)
     return k, mon
 
 
@@ -192,28 +190,6 @@ def periodic(
     k.sim.at(start + rng.randint(0, period), tick)
 
 
-def _lines(
-    k: Kernel, plan: Plan, vm: VmPlan, ntfn: Notification, s: Scenario, mon: Monitor, first: int
-) -> dict[int, tuple[IrqHandler, str]]:
-    """An IRQ handler per routed interrupt, each driven by a device; badge bit per line."""
-    lines: dict[int, tuple[IrqHandler, str]] = {}
-    sources = sources_for(plan, vm)
-    for i, src in enumerate(sources[first:], start=first):
-        h = IrqHandler(src.irq, ntfn, 1 << i, name=src.name)
-        lines[1 << i] = (h, src.name)
-        if i:  # the timer's line is the VMM's own (acked with AckVPPI, or emulated)
-            mon.lines.append((vm.instance, h))
-        rng = random.Random(f"{s.seed}:{vm.instance}:{src.name}:{i}")
-        hz = s.timer_hz if i == 0 else s.device_irq_hz
-
-        def fire(h: IrqHandler = h, name: str = src.name) -> None:
-            if k.raise_irq(h):
-                mon.raised(vm.instance, name)
-
-        periodic(k, hz, rng, fire)
-    return lines
-
-
 def x86_guest(vm: VmPlan, s: Scenario, mon: Monitor) -> x86.X86Guest:
     """The timed run's guest of an x86 VM: boot, then work, a critical section, HLT."""
     phases, loop = x86.x86_phases(_touches(vm), s.critical_section_us, _spins(vm, s))
@@ -267,20 +243,38 @@ def drive(k: Kernel, h: IrqHandler, s: Scenario, mon: Monitor, vm: VmPlan, i: in
 
 
 def _build_split(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> None:
-    """The two-thread x86 VMM: the VCPU thread on the next core when there is one."""
+    stop: x86_split.Stop = "suspend" if s.stop == "suspend" else "none"
+    vmm = build_split_vm(k, plan, vm, x86_guest(vm, s, mon), stop)
+    for i, h in enumerate(tcb_handlers(k, vmm)):
+        drive(k, h, s, mon, vm, i)
+
+
+def build_split_vm(
+    k: Kernel, plan: Plan, vm: VmPlan, guest: x86.X86Port, stop: x86_split.Stop
+) -> Tcb:
+    """The historical two-thread x86 VMM: the VMM thread (the plan's VM thread) with the
+    bound notification and an IRQ handler per source, and a VCPU thread running the guest
+    on the next core when there is one.  Returns the VMM thread."""
     t = _thread(plan, vm, "vm")
     core = t.core or 0
-    ntfn, ep = Notification(f"{vm.instance}_ntfn"), Endpoint(f"{vm.instance}_fault_ep")
-    phases, loop = x86.x86_phases(_touches(vm), s.critical_section_us, _spins(vm, s))
-    guest = x86.X86Guest(vm.instance, phases, loop, mon)
-    lines = _lines(k, plan, vm, ntfn, s, mon, 0)
-    vcpu = k.thread(f"{t.name}_vcpu", t.priority, core + 1, x86_split.vcpu_body(guest, ep))
+    ntfn, ep = k.notification(f"{vm.instance}_ntfn"), k.endpoint(f"{vm.instance}_fault_ep")
+    ep_i = k.endpoints.index(ep)
+    sources = sources_for(plan, vm)
+    first = len(k.handlers)
+    for i, src in enumerate(sources):
+        k.irq_handler(src.irq, ntfn, 1 << i, src.name)
+    if isinstance(guest, x86.X86Guest):
+        guest.names = tuple(src.name for src in sources)
+    vcpu = spawn(k, f"{t.name}_vcpu", t.priority, core + 1, x86_split.SplitVcpu(ep_i))
     vcpu.guest = guest
-    stop: x86_split.Stop = "suspend" if s.stop == "suspend" else "none"
-    vmm = k.thread(t.name, t.priority, core, x86_split.vmm_body(guest, vcpu, ep, lines, stop))
+    program = x86_split.SplitVmm(
+        k.threads.index(vcpu), ep_i, tuple(range(first, len(k.handlers))), stop
+    )
+    vmm = spawn(k, t.name, t.priority, core, program)
     k.bind(vmm, ntfn)
     k.start(vmm)
     k.start(vcpu)
+    return vmm
 
 
 def _arm_phases(

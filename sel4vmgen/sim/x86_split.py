@@ -14,27 +14,28 @@ guest with interrupts off (E501), `stop="suspend"` loses a fault (E503).
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Literal, NamedTuple
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
 
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Workload
 from sel4vmgen.sim.kernel import (
     RESTARTED,
     AckIrq,
-    Body,
     Call,
     Compute,
     Endpoint,
-    IrqHandler,
+    Kernel,
     Recv,
     ReplyRecv,
     Resume,
     Suspend,
+    Syscall,
     Tcb,
     VMEnter,
 )
 from sel4vmgen.sim.properties import common_properties
-from sel4vmgen.sim.x86 import X86Guest
+from sel4vmgen.sim.x86 import X86Port
 
 Stop = Literal["none", "suspend"]
 
@@ -187,53 +188,98 @@ def terminal_ok(s: SplitState) -> bool:
 READ_US = 1  # reading guest state (RFLAGS, interruptibility) from the VMCS: a system call
 
 
-def vcpu_body(guest: X86Guest, ep: Endpoint) -> Body:
-    """The VCPU thread: VMEnter, send each exit to the VMM as a fault, re-enter on the reply."""
-    while True:
-        got = yield VMEnter()
-        if got == RESTARTED:  # suspended and resumed: enter again
-            continue
-        _, info = got
-        reply = yield Call(ep, info, 1, fault=True)
-        if reply == RESTARTED:  # the fault was discarded: the exit happens again
-            continue
-        if info in ("mmio", "hlt"):
-            guest.advance()
-        elif info == "window":
-            guest.window = False
+class VcpuLocal(NamedTuple):
+    at: str  # enter | entered | called
+    info: str = ""  # the exit sent to the VMM
 
 
-def vmm_body(
-    guest: X86Guest,
-    vcpu: Tcb,
-    ep: Endpoint,
-    lines: dict[int, tuple[IrqHandler, str]],
-    stop: Stop,
-) -> Body:
-    """The VMM thread: answer faults; on interrupts read the guest's state, decide, inject."""
-    pic: list[str] = []
-    to_ack: list[IrqHandler] = []
-    handler_of = {name: h for h, name in lines.values()}
-    got = yield Recv(ep)
-    while True:
-        replying = got[0] != "notification"
-        for h in to_ack:
-            if guest.entry is None:  # taken by the guest: its EOI acks the line
-                yield AckIrq(h)
-        to_ack = [h for h in to_ack if h.masked and guest.entry is not None]
-        word = 0 if replying else got[1]
-        for bit in sorted(lines):
-            if word & bit and lines[bit][1] not in pic:
-                pic.append(lines[bit][1])
-        if pic and guest.entry is None:
-            if stop == "suspend":
-                yield Suspend(vcpu)
-            can = guest.if_on()  # (1) read
-            yield Compute(READ_US)  # (2) decide, while the VCPU thread may run on
-            if can:  # (3) write
-                guest.entry = pic.pop(0)
-                to_ack.append(handler_of[guest.entry])
-            guest.window = bool(pic) or not can
-            if stop == "suspend":
-                yield Resume(vcpu)
-        got = yield (ReplyRecv(ep, True) if replying else Recv(ep))
+@dataclass(frozen=True)
+class SplitVcpu:
+    """The VCPU thread as a `Program`: VMEnter, send each exit to the VMM as a fault,
+    re-enter on the reply.  Its guest is the thread's `guest` (an `X86Port`)."""
+
+    ep: int
+
+    def start(self) -> VcpuLocal:
+        return VcpuLocal("enter")
+
+    def step(
+        self, k: Kernel, me: Tcb, s: VcpuLocal, value: Any
+    ) -> tuple[VcpuLocal, Syscall | None]:
+        guest = me.guest
+        assert isinstance(guest, X86Port)
+        if s.at == "entered" and value != RESTARTED:  # a fault exit: send it to the VMM
+            _, info = value
+            return VcpuLocal("called", info), Call(k.endpoints[self.ep], info, 1, fault=True)
+        if s.at == "called" and value != RESTARTED:  # the VMM answered
+            if s.info in ("mmio", "hlt"):
+                guest.advance()
+            elif s.info == "window":
+                guest.window = False
+        # suspended and resumed, or the fault discarded: enter again (the exit happens again)
+        return VcpuLocal("entered"), VMEnter()
+
+
+class VmmLocal(NamedTuple):
+    at: str  # recv | got | ack | suspended | read | resumed
+    got: Any = None
+    pic: tuple[int, ...] = ()
+    to_ack: tuple[int, ...] = ()
+    can: bool = False
+
+
+@dataclass(frozen=True)
+class SplitVmm:
+    """The VMM thread as a `Program`: answer faults; on interrupts read the guest's state,
+    decide, inject, while the VCPU thread (`kernel.threads[vcpu]`) may run on.  Source i is
+    `kernel.handlers[handlers[i]]`, badge 1 << i."""
+
+    vcpu: int
+    ep: int
+    handlers: tuple[int, ...]
+    stop: Stop = "none"
+
+    def start(self) -> VmmLocal:
+        return VmmLocal("recv")
+
+    def step(self, k: Kernel, me: Tcb, s: VmmLocal, value: Any) -> tuple[VmmLocal, Syscall | None]:
+        guest = k.threads[self.vcpu].guest
+        assert isinstance(guest, X86Port)
+        ep, vcpu = k.endpoints[self.ep], k.threads[self.vcpu]
+        if s.at == "recv":
+            return s._replace(at="got"), Recv(ep)
+        if s.at == "got":
+            s = s._replace(at="ack", got=value)
+        if s.at == "ack":
+            pending = [i for i in s.to_ack if k.handlers[self.handlers[i]].masked]
+            if pending and guest.entry_free():  # taken by the guest: its EOI acks the line
+                rest = tuple(i for i in s.to_ack if i != pending[0])
+                return s._replace(to_ack=rest), AckIrq(k.handlers[self.handlers[pending[0]]])
+            to_ack = s.to_ack if not guest.entry_free() else ()
+            word = 0 if s.got[0] != "notification" else s.got[1]
+            pic = s.pic + tuple(
+                i for i in range(len(self.handlers)) if word >> i & 1 and i not in s.pic
+            )
+            s = s._replace(pic=pic, to_ack=to_ack)
+            if not (pic and guest.entry_free()):
+                return self._wait(ep, s)
+            if self.stop == "suspend":
+                return s._replace(at="suspended"), Suspend(vcpu)
+            s = s._replace(at="suspended")
+        if s.at == "suspended":
+            can = guest.can_take()  # (1) read
+            return s._replace(at="read", can=can), Compute(READ_US)  # (2) decide, while...
+        if s.at == "read":
+            pic, to_ack = s.pic, s.to_ack
+            if s.can:  # (3) write: on what was read, maybe stale
+                guest.inject(pic[0])
+                pic, to_ack = pic[1:], (*to_ack, pic[0])
+            guest.window = bool(pic) or not s.can
+            s = s._replace(pic=pic, to_ack=to_ack)
+            if self.stop == "suspend":
+                return s._replace(at="resumed"), Resume(vcpu)
+        return self._wait(ep, s)
+
+    def _wait(self, ep: Endpoint, s: VmmLocal) -> tuple[VmmLocal, Syscall]:
+        replying = s.got[0] != "notification"
+        return s._replace(at="got", got=None), (ReplyRecv(ep, True) if replying else Recv(ep))
