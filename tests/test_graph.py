@@ -266,17 +266,67 @@ def test_every_vm_and_thread_is_drawn_in_its_vm_with_priority_and_core() -> None
     plan = arm_plan()
     dot = parse_dot(system_dot(plan))
     for vm in plan.vms:
-        node = dot.nodes[f"vm:{vm.instance}"]
-        assert node["label"].startswith(f"{vm.name} ({vm.instance}: VM)\n2 VCPUs, RAM 128 MiB")
-    for t in plan.threads:
-        label = dot.nodes[f"thread:{t.name}"]["label"]
-        core = "core 0 (default)" if t.core is None else f"core {t.core}"
-        assert label == f"{t.name}\n{t.role}, priority {t.priority}, {core}"
-        assert dot.cluster_of[f"thread:{t.name}"] == (
-            f"cluster_{t.vm}" if t.vm else "cluster_native"
+        assert dot.nodes[f"vm:{vm.instance}"]["label"] == (
+            f"VM component\n2 VCPUs, RAM 128 MiB at {vm.ram.guest:#x}"
         )
+        assert dot.cluster_of[f"vm:{vm.instance}"] == f"cluster_{vm.instance}"
+    labels = {t.name: dot.nodes[f"thread:{t.name}"]["label"] for t in plan.threads}
+    assert labels == {  # the VM's prefix dropped inside its VM; a core only when fixed
+        "vm0_vmm": "vmm\npriority 100, core 0",
+        "vm0_vcpu0": "vcpu0\npriority 101, core 0",
+        "vm0_vcpu1": "vcpu1\npriority 101, core 1",
+        "vm1_vmm": "vmm\npriority 100",
+        "vm1_vcpu0": "vcpu0\npriority 101, core 1",
+        "fserv": "fserv\npriority 250",
+        "ping": "ping\ncomponent, priority 150",
+    }
+    for t in plan.threads:
+        assert dot.cluster_of[f"thread:{t.name}"] == f"cluster_{t.vm or 'native'}"
+    assert "threads showing no core run on core 0" in dot.nodes["legend"]["label"]
     assert dot.nodes["component:ping"]["label"] == "ping: Ping\npriority 150"
     assert dot.graph_attrs["label"] == "two_guests: qemu-arm-virt (aarch64), 2 cores"
+    clusters = re.findall(
+        r'subgraph "cluster_(\w+)" \{\n    graph \[label="([^"]*)"', system_dot(plan)
+    )
+    assert clusters == [
+        ("vm0", "guest0 (vm0)"),
+        ("vm1", "guest1 (vm1)"),
+        ("native", "native threads"),
+    ]
+
+
+def test_a_vms_devices_and_irqs_are_drawn_inside_its_cluster() -> None:
+    plan = arm_plan()
+    dot = parse_dot(system_dot(plan))
+    inside = {n: c for n, c in dot.cluster_of.items() if n.startswith(("device:", "irq:", "virq:"))}
+    assert inside == {
+        "device:vm0:uart": "cluster_vm0",
+        "device:vm0:gicv": "cluster_vm0",
+        "device:vm0:/pl011@9000000": "cluster_vm0",
+        "irq:33": "cluster_vm0",
+        "virq:vm0:27": "cluster_vm0",
+        "virq:vm0:82": "cluster_vm0",
+        "virq:vm1:27": "cluster_vm1",
+    }
+    assert dot.nodes["irq:33"]["label"] == "IRQ 33\nlevel"  # its device is joined to it
+    assert dot.nodes["virq:vm0:27"]["label"] == "virtual timer\nvIRQ 27, level"
+    assert dot.nodes["virq:vm0:82"]["label"] == "virtio\nvIRQ 82, edge"
+    assert dot.nodes["device:vm0:uart"]["label"] == "uart\nmmio 0x9000000, 4 KiB"
+
+
+def test_a_physical_irq_given_to_two_vms_is_drawn_outside_both() -> None:
+    plan = arm_plan()
+    both = (
+        IrqRoute("vm0", 40, 40, "level", "passthrough"),
+        IrqRoute("vm1", 40, 41, "edge", "passthrough"),
+    )
+    dot = parse_dot(system_dot(replace(plan, irq_routes=plan.irq_routes + both)))
+    assert "irq:40" not in dot.cluster_of
+    assert dot.nodes["irq:40"]["label"] == "IRQ 40\nrouted to vm0, vm1"
+    assert [(t, h) for t, h, _ in dot.edges if t == "irq:40"] == [
+        ("irq:40", "vm:vm0"),
+        ("irq:40", "vm:vm1"),
+    ]
 
 
 def test_connections_file_server_devices_and_irq_routes_are_edges() -> None:
@@ -286,26 +336,71 @@ def test_connections_file_server_devices_and_irq_routes_are_edges() -> None:
     assert edges[("vm:vm0", "component:ping")]["label"] == "dataport crossvm_dp_0 / dp\n4 KiB"
     assert edges[("component:ping", "vm:vm0")]["label"] == "event ready / ready_out"
     assert edges[("vm:vm0", "vm:vm1")]["label"].startswith("virtio-net vm0_vm1\n")
-    assert edges[("fileserver", "vm:vm0")]["label"] == "linux\nlinux-initrd"
-    assert edges[("fileserver", "vm:vm1")]["label"] == "linux\nlinux-initrd\nvm1-dtb"
+    assert "label" not in edges[("fileserver", "vm:vm0")]
+    assert "label" not in edges[("fileserver", "vm:vm1")]
+    rows = re.findall(r"<TR><TD[^>]*>([^<]*)</TD><TD>([^<]*)</TD><TD[^>]*>([^<]*)</TD></TR>",
+                      dot.nodes["fileserver"]["label"])  # fmt: skip
+    assert rows == [("linux", "kernel", "vm0, vm1"), ("linux-initrd", "initrd", "vm0, vm1"),
+                    ("vm1-dtb", "dtb", "vm1")]  # fmt: skip
     for name in ("uart", "gicv", "/pl011@9000000"):
-        assert edges[(f"device:vm0:{name}", "vm:vm0")]["label"] == "passthrough"
-    irq_edges = [(t, h, a["label"]) for t, h, a in dot.edges if t.startswith(("irq:", "virq:"))]
+        assert edges[(f"device:vm0:{name}", "vm:vm0")] == {"style": "dashed"}
+    irq_edges = [(t, h) for t, h, a in dot.edges if a.get("color") == "red3"]
     assert irq_edges == [
-        ("irq:33", "vm:vm0", "passthrough uart: vIRQ 33, level"),
-        ("virq:vm0:27", "vm:vm0", "vtimer: vIRQ 27, level"),
-        ("virq:vm1:27", "vm:vm1", "vtimer: vIRQ 27, level"),
-        ("virq:vm0:82", "vm:vm0", "virtio: vIRQ 82, edge"),
+        ("device:vm0:uart", "irq:33"),
+        ("irq:33", "vm:vm0"),
+        ("virq:vm0:27", "vm:vm0"),
+        ("virq:vm0:82", "vm:vm0"),
+        ("virq:vm1:27", "vm:vm1"),
     ]
     every = set(dot.nodes)
     assert all(t in every and h in every for t, h, _ in dot.edges)
 
 
+def _legend_rows(dot: Dot) -> list[str]:
+    return [
+        html.unescape(m)
+        for m in re.findall(r'<TD ALIGN="LEFT">([^<]*)</TD>', dot.nodes["legend"]["label"])
+    ]
+
+
+def test_the_legend_explains_each_kind_drawn_and_no_other() -> None:
+    assert _legend_rows(parse_dot(system_dot(arm_plan()))) == [
+        "VM: its VMM component, VCPUs and guest RAM",
+        "thread: priority (core when fixed)",
+        "native component",
+        "device passed through to the VM",
+        "physical IRQ routed to the VM",
+        "virtual IRQ the VMM raises",
+        "file server: the images each VM loads",
+        "device to the VM it is passed to",
+        "IRQ delivered to the VM",
+        "device that raises the IRQ",
+        "shared-memory dataport",
+        "event (notification)",
+        "virtio-net link",
+        "boot images the VM loads",
+    ]
+    plan = replace(x86_plan(), components=(), virtqueues=(), file_server=())
+    assert _legend_rows(parse_dot(system_dot(plan))) == [
+        "VM: its VMM component, VCPUs and guest RAM",
+        "thread: priority (core when fixed)",
+        "device passed through to the VM",
+        "physical IRQ routed to the VM",
+        "device to the VM it is passed to",
+        "IRQ delivered to the VM",
+        "device that raises the IRQ",
+    ]
+    plan = replace(plan, irq_routes=(IrqRoute("vm0", -1, 4, "edge", "serial", "serial"),))
+    assert "device that raises the IRQ" not in _legend_rows(parse_dot(system_dot(plan)))
+
+
 def test_x86_pci_passthrough_and_ioapic_route() -> None:
     dot = parse_dot(system_dot(x86_plan()))
     assert dot.nodes["device:vm0:nic"]["label"] == "nic\nPCI 00:19.0"
-    assert ("irq:11", "vm:vm0") in {(t, h) for t, h, _ in dot.edges}
-    assert dot.nodes["thread:vm0"]["label"] == "vm0\nvm, priority 100, core 0 (default)"
+    assert dot.nodes["irq:11"]["label"] == "IOAPIC 0 pin 11\nguest IRQ 11, level"
+    edges = {(t, h) for t, h, _ in dot.edges}
+    assert {("device:vm0:nic", "irq:11"), ("irq:11", "vm:vm0")} <= edges
+    assert dot.nodes["thread:vm0"]["label"] == "vm\npriority 100"
     assert dot.graph_attrs["label"] == "minimal: pc99 (ia32), 1 core"
 
 
@@ -422,15 +517,15 @@ def test_memory_map_is_drawn_to_scale(inst: str) -> None:
     dot = parse_dot(memory_dot(plan))
     drawn, (axis_bottom, axis_height) = _map(dot, inst)
     assert axis_height == pytest.approx(AXIS_PT, abs=0.01)
-    assert set(drawn) == {f"{w.kind}: {w.name}" for w in windows}
+    assert set(drawn) == {w.what for w in windows}
     per_byte = AXIS_PT / (hi - lo)
     for w in windows:
-        bar = drawn[f"{w.kind}: {w.name}"]
+        bar = drawn[w.what]
         assert bar.bottom - axis_bottom == pytest.approx((w.start - lo) * per_byte, abs=0.02)
         assert bar.height == pytest.approx(max(w.size * per_byte, MIN_PT), abs=0.02)
         assert f"[{w.start:#x}, {w.end:#x})" in bar.label.split("\n")
     if inst == "vm1":  # RAM fills the axis; the kernel is an eighth of it, 16 of 128 MiB
-        assert drawn["ram: ram"].height == pytest.approx(AXIS_PT, abs=0.01)
+        assert drawn["ram"].height == pytest.approx(AXIS_PT, abs=0.01)
         assert drawn["kernel: linux"].height == pytest.approx(AXIS_PT / 8, abs=0.01)
         assert drawn["dtb: linux-dtb"].height == pytest.approx(MIN_PT, abs=0.01)  # 64 KiB
         assert drawn["dtb: linux-dtb"].label == "dtb: linux-dtb\n[0x4f000000, 0x4f010000)\n64 KiB"
@@ -446,7 +541,7 @@ def test_memory_map_is_drawn_to_scale(inst: str) -> None:
 def test_windows_that_share_addresses_get_their_own_lanes() -> None:
     plan = arm_plan()
     drawn, _ = _map(parse_dot(memory_dot(plan)), "vm1")
-    ram = drawn["ram: ram"].x
+    ram = drawn["ram"].x
     images = {drawn[k].x for k in ("kernel: linux", "initrd: linux-initrd", "dtb: linux-dtb")}
     assert len(images) == 1 and images != {ram}  # one lane beside RAM: they do not overlap
     lanes0 = {d.x for d in _map(parse_dot(memory_dot(plan)), "vm0")[0].values()}
@@ -472,12 +567,12 @@ def test_device_windows_that_clash_are_red_and_nested_ones_are_not() -> None:
     assert pairs == [("bridge", "half"), ("ram", "in_ram")]
     drawn, _ = _map(parse_dot(memory_dot(plan)), "vm0")
     red = sorted(d.what for d in drawn.values() if d.fill == "#ff6b6b")
-    assert red == ["mmio: bridge", "mmio: half", "mmio: in_ram", "ram: ram"]
+    assert red == ["mmio: bridge", "mmio: half", "mmio: in_ram", "ram"]
     assert all(drawn[w].colour == "red" for w in red)
     assert drawn["mmio: bar"].fill == "#e0e0e0" and drawn["mmio: bar"].colour == "black"
     assert drawn["mmio: bar"].x != drawn["mmio: bridge"].x != drawn["mmio: half"].x
     assert drawn["mmio: bridge"].label.endswith("\noverlaps mmio: half")
-    assert drawn["ram: ram"].label.endswith("\noverlaps mmio: in_ram")
+    assert drawn["ram"].label.endswith("\noverlaps mmio: in_ram")
 
 
 def test_an_image_of_unknown_size_is_a_marker_at_its_start() -> None:
@@ -494,10 +589,14 @@ def test_an_image_of_unknown_size_is_a_marker_at_its_start() -> None:
     plan = arm_plan()
     vm = replace(plan.vms[1], dtb=replace(plan.vms[1].dtb, size=None))  # type: ignore[arg-type]
     drawn, (bottom, _) = _map(parse_dot(memory_dot(replace(plan, vms=(vm,)))), "vm1")
-    dtb = drawn["dtb: linux-dtb"]
+    dtb = drawn["dtb: linux-dtb"]  # a DTB of unknown size takes the 2 MiB the rules allow it
     assert dtb.bottom - bottom == pytest.approx(AXIS_PT * 0x7000000 / 0x8000000, abs=0.01)
-    assert dtb.height == pytest.approx(MARKER_PT, abs=0.01) and dtb.fill != "#ff6b6b"
-    assert dtb.label == "dtb: linux-dtb\nat 0x4f000000\nsize unknown"
+    assert dtb.height == pytest.approx(AXIS_PT * 0x200000 / 0x8000000, abs=0.01)
+    assert dtb.fill != "#ff6b6b"
+    assert dtb.label == "dtb: linux-dtb\n[0x4f000000, 0x4f200000)\n2 MiB (the most a DTB may be)"
+    vm = replace(plan.vms[1], initrd=replace(plan.vms[1].initrd, size=None, max_size=0x800000))  # type: ignore[arg-type]
+    drawn, _ = _map(parse_dot(memory_dot(replace(plan, vms=(vm,)))), "vm1")
+    assert drawn["initrd: linux-initrd"].label.endswith("\n8 MiB (max_size)")
 
 
 def test_overlapping_initrd_and_dtb_are_red_in_separate_lanes_naming_each_other() -> None:
@@ -510,7 +609,7 @@ def test_overlapping_initrd_and_dtb_are_red_in_separate_lanes_naming_each_other(
     initrd, dtb = drawn["initrd: linux-initrd"], drawn["dtb: linux-dtb"]
     assert {d.what for d in drawn.values() if d.fill == "#ff6b6b"} == {initrd.what, dtb.what}
     assert initrd.colour == dtb.colour == "red"
-    assert len({initrd.x, dtb.x, drawn["ram: ram"].x}) == 3
+    assert len({initrd.x, dtb.x, drawn["ram"].x}) == 3
     # both still at their true places: the DTB's bottom lies inside the initrd's bar
     assert initrd.bottom < dtb.bottom < initrd.bottom + initrd.height
     assert initrd.bottom - bottom == pytest.approx(AXIS_PT * 0x6000000 / 0x8000000, abs=0.01)
@@ -579,7 +678,7 @@ def test_rendered_memory_map_keeps_the_scale_and_shows_the_overlap_in_red() -> N
     svg = render(text, "svg").decode("utf-8")
     boxes = _svg_boxes(svg)
     axis = boxes["axis:vm1"]
-    ram, kernel = boxes[which["ram: ram"]], boxes[which["kernel: linux"]]
+    ram, kernel = boxes[which["ram"]], boxes[which["kernel: linux"]]
     initrd, dtb = boxes[which["initrd: linux-initrd"]], boxes[which["dtb: linux-dtb"]]
     assert axis[3] == pytest.approx(AXIS_PT, abs=1) and ram[3] == pytest.approx(AXIS_PT, abs=1)
     assert ram[1] == pytest.approx(axis[1], abs=1)
@@ -704,6 +803,28 @@ def test_ram_backing_untypeds_and_the_gicv_frame_are_not_conflicts() -> None:
     assert devices == ["device:vm0:/pl011@9000000", "device:vm0:gicv", "device:vm0:uart"]
 
 
+def test_a_device_tree_path_listed_twice_is_one_device() -> None:
+    plan = arm_plan()
+    vm = replace(plan.vms[0], dtb_nodes=("/pl011@9000000", "/pl011@9000000"))
+    dot = parse_dot(system_dot(replace(plan, vms=(vm, plan.vms[1]))))
+    assert [n for n in dot.nodes if "pl011" in n] == ["device:vm0:/pl011@9000000"]
+
+
+def test_many_device_tree_paths_are_one_table_joined_to_their_irqs() -> None:
+    plan = arm_plan()
+    paths = tuple(f"/soc/dev@{n:x}000" for n in range(10, 17))  # seven
+    vm = replace(plan.vms[0], dtb_nodes=paths)
+    routes = (*plan.irq_routes, IrqRoute("vm0", 70, 70, "level", "passthrough", paths[3]))
+    dot = parse_dot(system_dot(replace(plan, vms=(vm, plan.vms[1]), irq_routes=routes)))
+    assert not [n for n in dot.nodes if n.startswith("device:vm0:/soc")]
+    table = dot.nodes["device:vm0:dtb"]
+    assert dot.cluster_of["device:vm0:dtb"] == "cluster_vm0"
+    assert re.findall(r'<TD ALIGN="LEFT">([^<]*)</TD>', table["label"]) == list(paths)
+    assert "<B>dtb: 7 nodes</B>" in table["label"]
+    assert ("device:vm0:dtb", "irq:70") in {(t, h) for t, h, _ in dot.edges}
+    assert dot.nodes["irq:70"]["label"] == "IRQ 70\nlevel"
+
+
 def test_devices_with_one_name_get_distinct_nodes() -> None:
     plan = arm_plan()
     twins = (
@@ -740,9 +861,14 @@ def test_command_draws_a_system_file_as_its_plan(platform: str, tmp_path: Path) 
     dot = parse_dot(out.read_text(encoding="utf-8"))
     assert {f"thread:{t.name}" for t in plan.threads} <= set(dot.nodes)
     assert {f"vm:{v.instance}" for v in plan.vms} <= set(dot.nodes)
-    routes = [(r.vm, r.virq) for r in plan.irq_routes]
-    drawn = [(h[3:], int(a["label"].split("vIRQ ")[1].split(",")[0])) for t, h, a in dot.edges
-             if t.startswith(("irq:", "virq:"))]  # fmt: skip
+    routes = sorted(
+        (
+            r.vm,
+            f"irq:{r.source}" if r.source >= 0 and r.kind != "vtimer" else f"virq:{r.vm}:{r.virq}",
+        )
+        for r in plan.irq_routes
+    )
+    drawn = sorted((h[3:], t) for t, h, _ in dot.edges if t.startswith(("irq:", "virq:")))
     assert drawn == routes
     for t in plan.threads:
         assert f"priority {t.priority}" in dot.nodes[f"thread:{t.name}"]["label"]
@@ -818,3 +944,206 @@ def test_examples_draw_with_no_false_overlap(example: Path) -> None:
             assert conflicts(regions(vm, plan)) == [], (plan.platform, vm.instance)
         parse_dot(system_dot(plan))
         parse_dot(memory_dot(plan))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_no_label_is_repeated_within_a_vm_or_among_the_lines(example: Path) -> None:
+    """Each VM's cluster names each of its nodes differently, and no two lines carry the same
+    words (what every line of a kind would say is in the legend instead)."""
+    from sel4vmgen.app.check import check_file
+    from sel4vmgen.plan import resolve_all
+
+    checked = check_file(example)
+    assert checked.loaded is not None
+    for plan in resolve_all(checked.loaded):
+        dot = parse_dot(system_dot(plan))
+        seen: set[tuple[str, str]] = set()
+        for node, attrs in dot.nodes.items():
+            key = (dot.cluster_of.get(node, ""), attrs.get("label", ""))
+            assert key not in seen, (plan.platform, key)
+            seen.add(key)
+        lines = [a["label"] for _, _, a in dot.edges if "label" in a]
+        assert len(lines) == len(set(lines)), plan.platform
+        assert "passthrough" not in lines and not any("(default)" in a.get("label", "")
+                                                      for a in dot.nodes.values())  # fmt: skip
+
+
+# ---------------------------------------------------------------- x86 memory maps
+
+
+def test_an_x86_map_shows_the_layout_the_vmm_makes_and_where_guest_ram_lands() -> None:
+    """camkes-vm's Init component registers RAM below the EBDA, backs the BIOS areas and
+    allocates `guest_ram_mb` from 0x10003000 up, in 512 MiB chunks."""
+    plan = x86_plan()
+    windows = [(w.kind, w.name, w.start, w.end) for w in regions(plan.vms[0], plan)]
+    assert windows == [
+        ("ram", "low RAM", 0x500, 0x80000),
+        ("ram", "low RAM to EBDA", 0x80000, 0x9FC00),
+        ("reserved", "video BIOS", 0xC0000, 0xC8000),
+        ("reserved", "mapped hardware and misc", 0xC8000, 0xE0000),
+        ("reserved", "DMI", 0xF0000, 0x100000),
+        ("ram", "guest RAM", 0x10003000, 0x18003000),
+        ("area", "anonymous RAM area", 0x10003000, 0xA0000000),
+    ]
+    assert conflicts(regions(plan.vms[0], plan)) == []
+    dot = parse_dot(memory_dot(plan))
+    assert "no fixed guest addresses" not in {a.get("label") for a in dot.nodes.values()}
+    drawn, _ = _map(dot, "vm0")
+    assert drawn["ram: guest RAM"].label == "ram: guest RAM\n[0x10003000, 0x18003000)\n128 MiB"
+
+
+def test_x86_guest_ram_beyond_the_vmms_area_is_red() -> None:
+    plan = x86_plan()
+    vm = replace(plan.vms[0], ram=Region("ram", "ram", 3 << 30))
+    plan = replace(plan, vms=(vm,))
+    ram = [(w.name, w.start, w.size) for w in regions(vm, plan) if w.name.startswith("guest")]
+    assert ram == [
+        ("guest RAM 1", 0x10003000, 512 << 20),
+        ("guest RAM 2", 0x30003000, 512 << 20),
+        ("guest RAM 3", 0x50003000, 512 << 20),
+        ("guest RAM 4", 0x70003000, 512 << 20),
+        ("guest RAM not allocated", 0x90003000, 1 << 30),  # only 0x0fffd000 are left
+    ]
+    pairs = [(a.name, b.name) for a, b in conflicts(regions(vm, plan))]
+    assert pairs == [("anonymous RAM area", "guest RAM not allocated")]
+    drawn, _ = _map(parse_dot(memory_dot(plan)), "vm0")
+    assert drawn["ram: guest RAM not allocated"].fill == "#ff6b6b"
+    assert drawn["ram: guest RAM 4"].fill == "#cfe8cf"
+
+
+# ---------------------------------------------------------------- drawing a system that fails
+
+
+BAD_AT_CHECK = Path(__file__).resolve().parent / "fixtures" / "bad-at-check"
+
+
+def test_memory_map_of_a_system_that_fails_its_check_is_drawn_then_exit_1(tmp_path: Path) -> None:
+    system = BAD_AT_CHECK / "initrd_overlaps_dtb.yaml"
+    out = tmp_path / "memory.dot"
+    result = CliRunner().invoke(cli, ["graph", str(system), "--memory", "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"{system}:16:16: error[E220]: vm0 DTB 0x4f000000-0x4f200000 overlaps its initrd "
+        "0x4e000000-0x4f800000 (line 13)\n"
+    )
+    assert result.stderr.endswith("the memory map was drawn from a system with the errors above\n")
+    drawn, _ = _map(parse_dot(out.read_text(encoding="utf-8")), "vm0")
+    red = sorted(d.what for d in drawn.values() if d.fill == "#ff6b6b")
+    assert red == ["dtb", "initrd: linux-initrd"]
+    assert drawn["initrd: linux-initrd"].label.endswith("\noverlaps dtb")
+    system_picture = CliRunner().invoke(cli, ["graph", str(system), "-o", str(tmp_path / "s.dot")])
+    assert system_picture.exit_code == 1 and not (tmp_path / "s.dot").exists()
+
+
+def test_a_failing_system_that_cannot_be_laid_out_is_reported_not_drawn(tmp_path: Path) -> None:
+    system = BAD_AT_CHECK / "cross_vm_unknown_vm.yaml"
+    out = tmp_path / "memory.dot"
+    result = CliRunner().invoke(cli, ["graph", str(system), "--memory", "-o", str(out)])
+    check = CliRunner().invoke(cli, ["validate", str(system)])
+    assert result.exit_code == check.exit_code == 1
+    assert result.stderr and check.stderr.startswith(result.stderr) and not out.exists()
+
+
+# ---------------------------------------------------------------- image sizes from the files
+
+
+def _arm64_image(path: Path, file_size: int, image_size: int) -> None:
+    """A file with an arm64 Image header (booting.rst): image_size at 16, magic at 56."""
+    head = bytearray(64)
+    head[16:24] = image_size.to_bytes(8, "little")
+    head[56:60] = b"ARM\x64"
+    path.write_bytes(bytes(head) + bytes(file_size - 64))
+
+
+def test_kernel_initrd_and_dtb_sizes_are_read_from_files_that_exist(tmp_path: Path) -> None:
+    _arm64_image(tmp_path / "Image", 0x3000, 0x2400000)  # 36 MiB once loaded (BSS)
+    (tmp_path / "rootfs.cpio").write_bytes(bytes(0x5000))
+    (tmp_path / "guest.dtb").write_bytes(bytes(0x1800))
+    (tmp_path / "system.yaml").write_text(
+        "name: sized\narch: arm\nsel4_arch: aarch64\nplatform: qemu-arm-virt\nvms:\n"
+        "  - name: vm0\n    ram: {base: 0x40000000, size: 512MiB}\n"
+        "    kernel: {image: Image}\n"
+        "    initrd: {image: rootfs.cpio, address: 0x4e000000}\n"
+        "    dtb: {mode: provide, file: guest.dtb, address: 0x4f000000}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["graph", str(tmp_path / "system.yaml"), "--memory"])
+    assert result.exit_code == 0, result.output
+    drawn, _ = _map(parse_dot(result.stdout), "vm0")
+    sizes = {
+        w: d.label.split("\n")[1:3] for w, d in drawn.items() if w.split(":")[0] in IMAGE_ROLES
+    }
+    assert sizes == {
+        "kernel: linux": ["[0x40080000, 0x42480000)", "36 MiB"],
+        "initrd: linux-initrd": ["[0x4e000000, 0x4e005000)", "20 KiB"],
+        "dtb: linux-dtb": ["[0x4f000000, 0x4f001800)", "6 KiB"],
+    }
+
+
+IMAGE_ROLES = ("kernel", "initrd", "dtb")
+
+
+def test_an_image_that_is_a_plain_file_takes_its_length(tmp_path: Path) -> None:
+    from sel4vmgen.graph.sizes import image_size
+
+    (tmp_path / "zImage").write_bytes(b"\x00" * 0x4321)
+    assert image_size(tmp_path / "zImage", "kernel") == 0x4321
+    _arm64_image(tmp_path / "old", 0x2000, 0)  # before Linux 3.17 image_size was 0
+    assert image_size(tmp_path / "old", "kernel") == 0x2000
+    assert image_size(tmp_path / "missing", "kernel") is None
+
+
+@pytest.mark.parametrize(
+    ("size", "label"),
+    [(512 << 20, "512 MiB"), (0x1800, "6 KiB"), (0x2010000, "about 32.1 MiB"),
+     (0xF564B, "about 981.6 KiB"), (0x2F0, "752 B"), (0x7FB00, "about 510.8 KiB")],
+)  # fmt: skip
+def test_sizes_are_labelled_in_a_unit_a_reader_takes_in(size: int, label: str) -> None:
+    from sel4vmgen.graph.memory import size_label
+
+    assert size_label(size) == label
+
+
+def _leader_lines(dot: Dot) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Each bar-to-label line as drawn: from the bar's right edge to the label's left edge."""
+    out = []
+    for tail, head, _ in dot.edges:
+        if not tail.startswith("region:"):
+            continue
+        bar, label = dot.nodes[tail], dot.nodes[head]
+        (bx, by), (lx, ly) = _point(bar["pos"]), _point(label["pos"])
+        width = re.search(r'WIDTH="(\d+)"', label["label"])
+        assert width is not None
+        out.append(((bx + float(bar["width"]) * 36, by), (lx - float(width[1]) / 2, ly)))
+    return out
+
+
+def _cross(a: tuple[tuple[float, float], ...], b: tuple[tuple[float, float], ...]) -> bool:
+    """Whether two segments cross at a point inside both (touching ends do not count)."""
+
+    def side(p: tuple[float, float], q: tuple[float, float], r: tuple[float, float]) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    (p1, p2), (p3, p4) = a, b
+    d1, d2 = side(p3, p4, p1), side(p3, p4, p2)
+    d3, d4 = side(p1, p2, p3), side(p1, p2, p4)
+    return d1 * d2 < 0 and d3 * d4 < 0
+
+
+@pytest.mark.parametrize(
+    "source", [*EXAMPLES, BAD_AT_CHECK / "initrd_overlaps_dtb.yaml"], ids=lambda p: p.stem
+)
+def test_no_two_lines_from_bars_to_their_labels_cross(source: Path) -> None:
+    """Bars too close to tell apart sit side by side; their labels are stacked so that the
+    lines joining them do not cross, whether the labels were pushed above or below."""
+    result = CliRunner().invoke(cli, ["graph", str(source), "--memory"])
+    assert result.exit_code in (0, 1) and result.stdout
+    lines = _leader_lines(parse_dot(result.stdout))
+    crossing = [(a, b) for a, b in itertools.combinations(lines, 2) if _cross(a, b)]
+    assert crossing == []
+
+
+def test_no_lines_cross_on_an_x86_map() -> None:
+    lines = _leader_lines(parse_dot(memory_dot(x86_plan())))
+    assert len(lines) == 7
+    assert not any(_cross(a, b) for a, b in itertools.combinations(lines, 2))

@@ -39,6 +39,7 @@ def test_ci_runs_the_packages_then_the_readme_test_command() -> None:
     commands = [ln for ln in script.splitlines() if ln and not ln.startswith(("#", "set ", "cd "))]
     assert commands[0] == "bash .ci/install-packages"
     assert commands[-1] == TESTS
+    assert [c for c in commands[1:-1] if not c.startswith("npm install ")] == []
 
 
 def _table_packages() -> list[str]:

@@ -84,6 +84,35 @@ CODES: tuple[Code, ...] = (
         'kernel: {image: "images/my linux"}',
     ),
     Code(
+        "E270",
+        "a board's default passthrough device given to two VMs",
+        "A VM on an ARM Microkit board that writes no `passthrough` gets the board's default "
+        "devices (on qemu_virt_aarch64 the PL011 serial, as libvmm's example maps it into "
+        "its guest).  When another VM has one of them too, both VMMs would take its IRQ, "
+        "which the Microkit tool refuses (duplicate irq), and map its registers twice.",
+        "vms:\n  - name: a\n    passthrough: {devices: [/pl011@9000000]}\n  - name: b",
+    ),
+    Code(
+        "E271",
+        "ARM guest RAM placed in seL4's own memory",
+        "On an ARM Microkit board, guest RAM with a `ram.paddr` must lie in the guest memory "
+        "seL4 keeps out of its own RAM (on qemu_virt_aarch64 0x40000000-0x60000000, seL4's "
+        "overlay-reserve-vm-memory.dts).  The Microkit tool places the kernel, the initial "
+        "task and every kernel object in seL4's RAM and refuses a fixed region that meets "
+        "them.  Without `paddr` the tool places guest RAM itself.",
+        "ram: {base: 0x40000000, size: 256MiB, paddr: 0x60000000}",
+    ),
+    Code(
+        "E272",
+        "a guest left to a console device it is not given",
+        "On an ARM Microkit board the default `stdout` and `cmdline` of a guest name the "
+        "board's serial (chosen stdout-path, and earlycon at the UART's address, as libvmm's "
+        "examples/simple overlay.dts).  A VM that is not given that device must write both: "
+        "its guest would otherwise write to registers it has no mapping of, and libvmm stops "
+        "it at the first write (unexpected memory fault).",
+        "vms:\n  - name: b\n    passthrough: {devices: []}   # no stdout, no cmdline",
+    ),
+    Code(
         "E307",
         "a Microkit name made twice",
         "Memory region and protection domain names are made from VM names (`<vm>_ram`, "

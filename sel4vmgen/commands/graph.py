@@ -6,20 +6,28 @@ DOT is written by our own code; SVG and PNG go through the Graphviz `dot`
 program, and its absence is a usage error (exit 2).  OUT is written atomically, never
 through a symlink or onto a FIFO or device (exit 2).  With `--memory` each VM's
 guest-physical memory map is drawn to scale, overlapping windows side by side
-and conflicts in red.  Missing folders of OUT are created.
+and conflicts in red, with the size of each boot image whose file is present; a system
+whose check fails is still drawn when it can be laid out (so the overlap the diagnostics
+name can be seen), and the command then prints them and exits 1.  Missing folders of OUT
+are created.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sel4vmgen.commands import completion
 from sel4vmgen.commands.output import emit
-from sel4vmgen.diagnostics import DiagnosticError
+from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.plan.model import Plan
+
+if TYPE_CHECKING:
+    from sel4vmgen.model.system import System
 
 
 def _fail(message: str, code: int) -> SystemExit:
@@ -36,18 +44,19 @@ def _from_json(path: Path) -> Plan:
         raise _fail(str(e), 2) from None
 
 
-def _resolve(path: Path, platform: str | None) -> Plan:
-    """Check and resolve a system file; diagnostics end the command (exit 1, or 2)."""
-    from sel4vmgen.app.check import check_file, exit_code
+@dataclass(frozen=True)
+class Source:
+    """The plan to draw, and the check's diagnostics to report after drawing it."""
 
-    checked = check_file(path)
-    if not checked.ok or checked.loaded is None:
-        emit(checked.diagnostics, "text")
-        raise SystemExit(exit_code([checked]))
+    plan: Plan
+    diagnostics: tuple[Diagnostic, ...] = ()
+    exit_code: int = 0
+
+
+def _lay_out(system: System, path: Path, platform: str | None) -> Plan:
     from sel4vmgen.plan import resolve
     from sel4vmgen.platforms import UnknownPlatform, load
 
-    system = checked.loaded.system
     name = platform or system.platforms[0]
     if name not in system.platforms:
         raise _fail(f"{path} is not for platform '{name}' ({', '.join(system.platforms)})", 2)
@@ -55,9 +64,31 @@ def _resolve(path: Path, platform: str | None) -> Plan:
         return resolve(system, load(name))
     except UnknownPlatform as e:
         raise _fail(str(e), 2) from None
-    except DiagnosticError as e:
+
+
+def _resolve(path: Path, platform: str | None, memory: bool) -> Source:
+    """Check and resolve a system file; diagnostics end the command (exit 1, or 2), except
+    that a memory map is drawn first when the system can still be laid out."""
+    from sel4vmgen.app.check import check_file, exit_code
+    from sel4vmgen.graph.sizes import with_file_sizes
+    from sel4vmgen.plan.common import PlanError
+
+    checked = check_file(path)
+    if checked.loaded is None or (not checked.ok and not memory):
+        emit(checked.diagnostics, "text")
+        raise SystemExit(exit_code([checked]))
+    base = checked.loaded.base_dir
+    try:
+        plan = with_file_sizes(_lay_out(checked.loaded.system, path, platform), base)
+    except (DiagnosticError, PlanError) as e:
+        if not checked.ok:  # the check's own diagnostics say why it cannot be laid out
+            emit(checked.diagnostics, "text")
+            raise SystemExit(exit_code([checked])) from None
+        if isinstance(e, PlanError):
+            raise _fail(str(e), 1) from None
         emit(e.diagnostics, "text")
         raise SystemExit(1) from None
+    return Source(plan, checked.diagnostics, exit_code([checked]))
 
 
 def _names(plan: Plan) -> set[str]:
@@ -88,13 +119,13 @@ def _app_plan(app: Path, platform: str | None) -> Plan:
     raise _fail(f"{app} has no plan for platform '{platform}' ({folders})", 2)
 
 
-def load_plan(source: Path, platform: str | None) -> Plan:
+def load_plan(source: Path, platform: str | None, memory: bool = False) -> Source:
     """The plan FILE stands for: resolved from YAML, or read from a generated app."""
     if source.is_dir():
-        return _app_plan(source, platform)
+        return Source(_app_plan(source, platform))
     if source.suffix == ".json":
-        return _from_json(source)
-    return _resolve(source, platform)
+        return Source(_from_json(source))
+    return _resolve(source, platform, memory)
 
 
 def _format_of(output: Path | None, fmt: str | None) -> str:
@@ -154,10 +185,12 @@ def command(
     from sel4vmgen import graph
 
     kind = _format_of(output, fmt)
-    plan = load_plan(file, platform)
+    source = load_plan(file, platform, memory)
+    plan = source.plan
     text = graph.memory_dot(plan) if memory else graph.system_dot(plan)
     if kind == "dot":
         _write(text.encode("utf-8"), output)
+        _report(source)
         return
     try:
         data = graph.render(text, kind)
@@ -170,3 +203,12 @@ def command(
     except graph.GraphvizError as e:
         raise _fail(str(e), 1) from None
     _write(data, output)
+    _report(source)
+
+
+def _report(source: Source) -> None:
+    """After drawing a system whose check failed: its diagnostics, and exit 1."""
+    if source.exit_code:
+        emit(source.diagnostics, "text")
+        click.echo("the memory map was drawn from a system with the errors above", err=True)
+        raise SystemExit(source.exit_code)

@@ -28,9 +28,13 @@ from dataclasses import dataclass
 from sel4vmgen.graph.dot import Graph, Html, esc
 from sel4vmgen.graph.system import ram_backing, size_text
 from sel4vmgen.plan.model import Image, Plan, VmPlan
+from sel4vmgen.rules.images import DTB_MAX
 
 IMAGES = frozenset({"kernel", "dtb", "initrd"})
+AREA = "area"  # a range the VMM allocates from: what lies wholly inside it is fine
 KIND_COLOURS = {
+    AREA: "#f4f4f4",
+    "reserved": "#d9d9d9",
     "ram": "#cfe8cf",
     "kernel": "#c6dbef",
     "dtb": "#dadaeb",
@@ -49,10 +53,16 @@ class Window:
     size: int
     kind: str
     name: str
+    room: str = ""  # where a size not read from a file comes from ("" = it was read)
 
     @property
     def end(self) -> int:
         return self.start + self.size
+
+    @property
+    def what(self) -> str:
+        """Its kind and name, the name left out when it only repeats the kind."""
+        return self.kind if self.name in ("", self.kind) else f"{self.kind}: {self.name}"
 
     def overlaps(self, other: Window) -> bool:
         return self.start < other.end and other.start < self.end
@@ -62,15 +72,63 @@ class Window:
 
 
 def _image(img: Image | None) -> Window | None:
+    """An image's load window: its file's size, else the room the layout leaves it (an
+    initrd's `max_size`; for a DTB the most arm64 allows, as the placement rules assume)."""
     if img is None or img.guest is None:
         return None
-    size = img.size if img.size is not None else (img.max_size or 0)
-    return Window(img.guest, size, img.role, img.fs_name or img.role)
+    name = img.fs_name or img.role
+    if img.size is not None:
+        return Window(img.guest, img.size, img.role, name)
+    if img.max_size:
+        return Window(img.guest, img.max_size, img.role, name, "max_size")
+    if img.role == "dtb":
+        return Window(img.guest, DTB_MAX, img.role, name, "the most a DTB may be")
+    return Window(img.guest, 0, img.role, name)
+
+
+# What camkes-vm's x86 VMM lays out in every guest (seL4/camkes-vm components/Init/src/main.c):
+# `guest_ram_regions`, RAM below the EBDA registered at fixed addresses;
+X86_LOW_RAM = (("low RAM", 0x500, 0x80000 - 0x500), ("low RAM to EBDA", 0x80000, 0x9FC00 - 0x80000))
+# `guest_fake_devices`, reserved and backed by frames so the guest's probes find memory;
+X86_FAKE_DEVICES = (
+    ("video BIOS", 0xC0000, 0xC8000 - 0xC0000),
+    ("mapped hardware and misc", 0xC8000, 0xE0000 - 0xC8000),
+    ("DMI", 0xF0000, 0x10000),
+)
+# `free_anonymous_regions`, the one range guest RAM (`guest_ram_mb`) is allocated from, first
+# fit and page aligned, in chunks of at most 512 MiB (vm_ram_register in a loop).
+X86_ANON = ("anonymous RAM area", 0x10003000, 0xA0000000 - 0x10003000)
+X86_RAM_CHUNK = 512 << 20
+
+
+def x86_windows(vm: VmPlan) -> list[Window]:
+    """The x86 VMM's fixed layout and where the guest's RAM lands in it.  RAM that does not
+    fit is drawn from where the VMM would next allocate, past the area's end: the VMM stops
+    there ("Failed to allocate ... bytes of guest ram")."""
+    found = [Window(start, size, "ram", name) for name, start, size in X86_LOW_RAM]
+    found += [Window(start, size, "reserved", name) for name, start, size in X86_FAKE_DEVICES]
+    name, area, area_size = X86_ANON
+    found.append(Window(area, area_size, AREA, name))
+    chunks = -(-vm.ram.size // X86_RAM_CHUNK)
+    at, left = area, vm.ram.size
+    for n in range(chunks):
+        size = min(left, X86_RAM_CHUNK)
+        if at + size > area + area_size:
+            found.append(Window(at, left, "ram", "guest RAM not allocated"))
+            break
+        found.append(Window(at, size, "ram", "guest RAM" if chunks == 1 else f"guest RAM {n + 1}"))
+        at, left = at + size, left - size
+    return found
+
+
+def _camkes_x86(vm: VmPlan, plan: Plan) -> bool:
+    """A CAmkES x86 guest: its VMM places the RAM, the plan holds only its size."""
+    return plan.arch == "x86" and plan.framework == "camkes" and vm.ram.guest is None
 
 
 def regions(vm: VmPlan, plan: Plan) -> list[Window]:
     """Every window in the VM's guest-physical space, sorted by address, duplicates dropped."""
-    found: list[Window] = []
+    found: list[Window] = x86_windows(vm) if _camkes_x86(vm, plan) else []
     if vm.ram.guest is not None:
         found.append(Window(vm.ram.guest, vm.ram.size, "ram", vm.ram.name or "RAM"))
     for w in (_image(vm.kernel), _image(vm.dtb), _image(vm.initrd)):
@@ -102,6 +160,8 @@ def _merge_twins(found: list[Window]) -> list[Window]:
 
 def _clash(a: Window, b: Window) -> bool:
     """Whether two overlapping windows are a mistake."""
+    if AREA in (a.kind, b.kind):
+        return not (a.within(b) or b.within(a))
     ram, other = (a, b) if a.kind == "ram" else (b, a)
     if ram.kind == "ram":
         return not (other.kind in IMAGES and other.within(ram))
@@ -213,15 +273,17 @@ def ticks(scale: Scale) -> list[int]:
 
 
 def size_label(n: int) -> str:
-    """A size as `size_text` gives it when that is short (512 MiB, 64 KiB), else rounded
-    (about 751.9 MiB); the exact bytes are in the [start, end) beside it."""
+    """A size as `size_text` gives it when that is a whole number below 1024 of a unit
+    (512 MiB, 64 KiB), else rounded (about 751.9 MiB) or in bytes below 1 KiB (700 B); the
+    exact bytes are in the [start, end) beside it."""
     exact = size_text(n)
-    if len(exact) <= 9:
+    number = exact.split()[0]
+    if not number.startswith("0x") and int(number) < 1024:
         return exact
     for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
         if n >= 1 << shift:
             return f"about {n / (1 << shift):.1f} {unit}"
-    return exact
+    return f"{n} B"
 
 
 def _partners(windows: list[Window]) -> dict[Window, list[str]]:
@@ -231,8 +293,8 @@ def _partners(windows: list[Window]) -> dict[Window, list[str]]:
         if a is b:
             said.setdefault(a, []).append("outside RAM")
             continue
-        said.setdefault(a, []).append(f"overlaps {b.kind}: {b.name}")
-        said.setdefault(b, []).append(f"overlaps {a.kind}: {a.name}")
+        said.setdefault(a, []).append(f"overlaps {b.what}")
+        said.setdefault(b, []).append(f"overlaps {a.what}")
     return said
 
 
@@ -240,7 +302,9 @@ def label_lines(w: Window, problems: list[str]) -> list[str]:
     """The text beside a window's bar: what, [start, end), size, then each conflict."""
     where = f"[{w.start:#x}, {w.end:#x})" if w.size else f"at {w.start:#x}"
     size = size_label(w.size) if w.size else "size unknown"
-    return [f"{w.kind}: {w.name}", where, size, *problems]
+    if w.room:
+        size = f"{size} ({w.room})"
+    return [w.what, where, size, *problems]
 
 
 def _label_html(lines: list[str], red: int, width: float) -> Html:
@@ -261,10 +325,9 @@ def _label_html(lines: list[str], red: int, width: float) -> Html:
     )
 
 
-def spread(wanted: list[float], heights: list[float]) -> list[float]:
-    """Centres for labels as near as can be to `wanted` without two overlapping: pushed
-    down from the top, then up from y=0 if that took any below it."""
-    order = sorted(range(len(wanted)), key=lambda i: (-wanted[i], i))
+def _stack(wanted: list[float], heights: list[float], order: list[int]) -> list[float]:
+    """Label centres taken in `order` from the top: each pushed below the one before, then
+    pushed up from y=0 if that took any below it."""
     got = list(wanted)
     ceiling = float("inf")
     for i in order:
@@ -274,6 +337,48 @@ def spread(wanted: list[float], heights: list[float]) -> list[float]:
     for i in reversed(order):
         got[i] = max(got[i], floor + LABEL_GAP + heights[i] / 2)
         floor = got[i] + heights[i] / 2
+    return got
+
+
+Point = tuple[float, float]
+
+
+def _crosses(a: tuple[Point, Point], b: tuple[Point, Point]) -> bool:
+    """Whether two segments cross at a point inside both."""
+
+    def side(p: Point, q: Point, r: Point) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    (p1, p2), (p3, p4) = a, b
+    return side(p3, p4, p1) * side(p3, p4, p2) < 0 and side(p1, p2, p3) * side(p1, p2, p4) < 0
+
+
+def spread(
+    wanted: list[float],
+    heights: list[float],
+    tails: list[Point] | None = None,
+    label_x: float = 0.0,
+) -> list[float]:
+    """Centres for labels as near as can be to `wanted` without two overlapping, stacked in
+    the order of the bars.  With `tails` (where each label's line leaves its bar) and
+    `label_x` (where the lines end), two labels whose lines would cross swap places in the
+    stack, until no lines cross (or every pair has had its turns)."""
+    order = sorted(range(len(wanted)), key=lambda i: (-wanted[i], i))
+    got = _stack(wanted, heights, order)
+    if tails is None:
+        return got
+    for _ in range(4 * len(order)):
+        line = {i: (tails[i], (label_x, got[i])) for i in order}
+        pair = next(
+            ((m, n) for m in range(len(order)) for n in range(m + 1, len(order))
+             if _crosses(line[order[m]], line[order[n]])),
+            None,
+        )  # fmt: skip
+        if pair is None:
+            break
+        m, n = pair
+        order[m], order[n] = order[n], order[m]
+        got = _stack(wanted, heights, order)
     return got
 
 
@@ -345,9 +450,15 @@ def _draw_vm(g: Graph, vm: VmPlan, plan: Plan, left: float) -> tuple[float, floa
     lane_count = 1 + max(b.lane for b in placed)
     label_left = lanes_left + lane_count * (LANE_PT + LANE_GAP) - LANE_GAP + 40
     texts = [label_lines(b.window, said.get(b.window, [])) for b in placed]
-    label_w = max(100.0, max(CHAR_PT * len(line) for lines in texts for line in lines) + 6)
+    widest = max(  # the first line is bold: a tenth wider
+        CHAR_PT * len(line) * (1.1 if n == 0 else 1.0)
+        for lines in texts
+        for n, line in enumerate(lines)
+    )
+    label_w = max(100.0, widest + 6)
     heights = [LINE_PT * len(lines) + 2 for lines in texts]
-    centres = spread([b.centre for b in placed], heights)
+    tails = [(lanes_left + b.lane * (LANE_PT + LANE_GAP) + LANE_PT, b.centre) for b in placed]
+    centres = spread([b.centre for b in placed], heights, tails, label_left)
     for n, (b, lines, y) in enumerate(zip(placed, texts, centres, strict=True)):
         w, bad = b.window, b.window in said
         x = lanes_left + b.lane * (LANE_PT + LANE_GAP) + LANE_PT / 2

@@ -102,10 +102,9 @@ class RootfsFile(Model):
     init script: `source` (relative to the system file) is copied into the app and put in
     the rootfs as `folder`/`name`."""
 
-    name: FileName = Field(description="its name in the rootfs", examples=["S90bridge_setup"])
+    name: FileName = Field(description="the file's name in the rootfs", examples=["S90setup"])
     source: ImagePath = Field(
-        description="the file to add, relative to the system file",
-        examples=["overlay/S90bridge_setup"],
+        description="the file to copy, relative to the system file", examples=["overlay/setup.sh"]
     )
     folder: RootfsFolder = Field(
         description="folder inside the rootfs, e.g. etc/init.d", examples=["etc/init.d"]
@@ -131,9 +130,7 @@ class Initrd(Model):
     files: tuple[RootfsFile, ...] = Field(
         default=(),
         description="files the build adds to this rootfs (init scripts, ...)",
-        examples=[
-            [{"name": "S90bridge_setup", "source": "S90bridge_setup", "folder": "etc/init.d"}]
-        ],
+        examples=[[{"name": "S90bridge_setup", "source": "bridge.sh", "folder": "etc/init.d"}]],
     )
 
 
@@ -277,7 +274,7 @@ class Passthrough(Model):
         default=(),
         description="tk1: SMMU module ids (swgroups) of the devices given to the guest; the VM "
         "gets an IO space for each (VM_Arm `smmu`) and the kernel its SMMU (KernelTk1SMMU)",
-        examples=[[13]],
+        examples=[[2]],
     )
     keep_devices: tuple[DtbPath, ...] = Field(
         default=(),
@@ -326,7 +323,7 @@ class Virtio(Model):
     net: bool = Field(default=False, description="a virtio network device", examples=[True])
     blk: VirtioBlk | None = Field(
         default=None,
-        description="x86: a virtio-blk disk from partitions of the system's SATA disk (sata:)",
+        description="x86: a virtio-blk disk served from partitions of the system's SATA disk",
         examples=[{"partitions": [1]}],
     )
 
@@ -610,13 +607,13 @@ class Sata(Model):
         examples=["0xf090:0xf097,0xf080:0xf083"],
     )
     iospaces: SataList = Field(
-        description="IO space of the controller: domain:bus:dev:fun", examples=["0x0f:0x0:0x1f:2"]
+        description="IO space of the controller: domain:bus:dev:fun", examples=["0x12:0x0:0x1f:2"]
     )
     pci_bdfs: SataList = Field(
-        description="PCI bus:dev.fun of the controller(s)", examples=["0:1f.2"]
+        description="PCI bus:dev.fun of the controller(s)", examples=["0x0:0x1f.2"]
     )
     iospace_id: Annotated[int, Field(ge=0, le=0xFFFF)] = Field(
-        description="its IOMMU domain", examples=[15]
+        description="its IOMMU domain", examples=[18]
     )
     drive: Annotated[int, Field(ge=0, le=31)] = Field(
         default=0, description="the disk's port", examples=[0]
@@ -735,10 +732,10 @@ class System(Model):
         description="x86: the disk of virtio-blk guests",
         examples=[
             {
-                "ioports": "0xf090:0xf097,0xf080:0xf083",
-                "iospaces": "0x0f:0x0:0x1f:2",
-                "pci_bdfs": "0:1f.2",
-                "iospace_id": 15,
+                "ioports": "0xf090:0xf097",
+                "iospaces": "0x12:0x0:0x1f:2",
+                "pci_bdfs": "0x0:0x1f.2",
+                "iospace_id": 18,
                 "hardware": "optiplex",
             }
         ],

@@ -14,8 +14,9 @@ defaults (libvmm 0.2.0 examples/simple).  What only Microkit has is decided here
 - vCPU ids 0.. (libvmm boots vCPU 0, GUEST_BOOT_VCPU_ID); with several cores vCPU i on
   core i mod num_nodes, else the VMM's core;
 - memory regions `<name>_ram` (no phys_addr unless the VM's RAM has a `paddr`; 2 MiB
-  pages when size and base allow, as libvmm's example suggests), `<name>_gic_vcpu` (the
-  GICV page, mapped at the guest's GICC, simple.system) and one per passthrough window;
+  pages when size and base allow, as libvmm's example suggests), one `gic_vcpu` (the
+  GICV page, mapped at each guest's GICC, simple.system; one region for all VMs, as the
+  tool refuses two regions over one physical page) and one per passthrough window;
   guest RAM is mapped into the VMM at its guest address (ARM, simple.system) or at
   0x80000000 (x86, x86_64_generic_vtx/simple.system), with setvar_vaddr guest_ram_vaddr;
 - passthrough IRQs are channels 1.. of the VMM in the order resolved (simple.system
@@ -52,6 +53,7 @@ VMM_PRIORITY = 254  # libvmm 0.2.0 examples/simple/board/qemu_virt_aarch64/simpl
 BUDGET_DEFAULT_US = 1000  # seL4/microkit 2.3.0 tool/microkit/src/sdf.rs BUDGET_DEFAULT
 LARGE_PAGE = 0x200000  # seL4/microkit 2.3.0 tool/microkit/src/sel4.rs page_sizes
 RAM_SETVAR = "guest_ram_vaddr"  # the symbol libvmm's example VMMs read (examples/simple/vmm.c)
+GIC_VCPU_MR = "gic_vcpu"  # libvmm 0.2.0 examples/simple/board/qemu_virt_aarch64/simple.system
 
 
 def page_size(*values: int) -> int:
@@ -115,7 +117,7 @@ def arm_pd(vm: VmPlan, written: Vm, routes: tuple[IrqRoute, ...], num_nodes: int
     guest_maps = [MkMap(ram_mr, vm.ram.guest or 0, "rwx")]
     for region in vm.devices:
         if region.kind == "gic_cpu":
-            guest_maps.append(MkMap(f"{vm.name}_gic_vcpu", region.guest or 0, "rw", False))
+            guest_maps.append(MkMap(GIC_VCPU_MR, region.guest or 0, "rw", False))
         elif region.kind == "mmio":
             guest_maps.append(MkMap(f"{vm.name}_{region.name}", region.guest or 0, "rw", False))
     irqs = tuple(
@@ -159,14 +161,20 @@ def vmm_pd(
     )
 
 
-def arm_regions(vm: VmPlan, platform: Platform) -> tuple[MkRegion, ...]:
-    """The memory regions of one ARM VM: RAM, the GICV page, passthrough windows."""
+def gic_vcpu_region(plans: tuple[VmPlan, ...], platform: Platform) -> tuple[MkRegion, ...]:
+    """The one GICV page region every VM maps at its GICC (none without a GIC)."""
+    wanted = any(r.kind == "gic_cpu" for vm in plans for r in vm.devices)
+    if not wanted or platform.gic is None:
+        return ()
+    return (MkRegion(GIC_VCPU_MR, PAGE, PAGE, platform.gic.vcpu),)
+
+
+def arm_regions(vm: VmPlan) -> tuple[MkRegion, ...]:
+    """The memory regions of one ARM VM: its RAM and passthrough windows."""
     ram = vm.ram
     out = [MkRegion(f"{vm.name}_ram", ram.size, page_size(ram.size, ram.guest or 0), ram.paddr)]
     for region in vm.devices:
-        if region.kind == "gic_cpu" and platform.gic is not None:
-            out.append(MkRegion(f"{vm.name}_gic_vcpu", PAGE, PAGE, platform.gic.vcpu))
-        elif region.kind == "mmio":
+        if region.kind == "mmio":
             out.append(MkRegion(f"{vm.name}_{region.name}", region.size, PAGE, region.paddr))
     return tuple(out)
 
@@ -181,7 +189,7 @@ def arm_system(
     pds = tuple(
         arm_pd(p, system.vms[p.index].on(platform.name), rs, system.num_nodes) for p, rs in resolved
     )
-    regions = tuple(r for p in plans for r in arm_regions(p, platform))
+    regions = tuple(r for p in plans for r in arm_regions(p)) + gic_vcpu_region(plans, platform)
     return plans, routes, sdf(platform, system, regions, pds)
 
 

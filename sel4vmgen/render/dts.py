@@ -85,7 +85,7 @@ def guest_tree(plan: Plan, vm: VmPlan) -> DtNode:
     if plan.gic is None:
         raise RenderError(f"plan for {plan.platform} has no GIC; an ARM guest needs one")
     children = (
-        _psci(),
+        _psci(plan),
         _cpus(plan, vm),
         _memory(vm.ram),
         _gic(plan.gic),
@@ -113,14 +113,24 @@ def _order(node: DtNode) -> tuple[int, int, str]:
     return (1, int(addr, 16), base)
 
 
-def _psci() -> DtNode:
-    # libsel4vm handles PSCI calls trapped from SMC (psci.c); QEMU's virt machine with
-    # virtualization=on describes the same "smc" conduit.
+# The PSCI node of a guest: libsel4vm (CAmkES) handles PSCI calls trapped from SMC
+# (psci.c), and QEMU's virt machine with virtualization=on describes the same "smc"
+# conduit; libvmm 0.2.0 also traps SMC only (src/arch/aarch64/fault.c handles
+# HSR_SMC_64_EXCEPTION; an HVC is no PSCI call there) and its guests carry
+# examples/simple/board/qemu_virt_aarch64/linux.dts's node.
+PSCI_COMPATIBLE = {
+    "camkes": ("arm,psci-1.0", "arm,psci-0.2"),
+    "microkit": ("arm,psci-0.2", "arm,psci"),
+}
+PSCI_METHOD = "smc"
+
+
+def _psci(plan: Plan) -> DtNode:
     return DtNode(
         "psci",
         (
-            ("compatible", Strings(("arm,psci-1.0", "arm,psci-0.2"))),
-            ("method", Strings(("smc",))),
+            ("compatible", Strings(PSCI_COMPATIBLE[plan.framework])),
+            ("method", Strings((PSCI_METHOD,))),
         ),
     )
 

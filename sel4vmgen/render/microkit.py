@@ -107,6 +107,7 @@ def render_one(plan: Plan, ctx: RenderContext) -> dict[str, str]:
         "mk": mk,
         "vms": vms,
         "arch": plan.arch,
+        "sel4_arch": plan.sel4_arch,
         "num_nodes": plan.num_nodes,
         "max_vcpus": max(v.vcpus for v in plan.vms),
         "header": HEADER,

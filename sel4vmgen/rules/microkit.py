@@ -13,7 +13,10 @@ What the Microkit backend does not generate yet is refused here, not dropped.
     mcs         E262 budget above period, E263 budget/period on CAmkES
     microkit    E264 priority outside what the SDF can hold, E265 too many vCPUs,
                 E266 x86 RAM not page aligned, E267 not generated for Microkit,
-                E268 a second x86 VM, E269 an image path make cannot name
+                E268 a second x86 VM, E269 an image path make cannot name,
+                E270 a board's default passthrough device given to two VMs,
+                E271 ARM guest RAM placed outside the guest memory seL4 keeps free,
+                E272 a guest left to a console device it is not given
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sel4vmgen.diagnostics import Diagnostic, Span
 from sel4vmgen.model.system import Vm
 from sel4vmgen.model.types import make_unsafe
 from sel4vmgen.rules.arch import on_microkit
-from sel4vmgen.rules.context import Ctx, error
+from sel4vmgen.rules.context import Ctx, error, hexr, line_of
 from sel4vmgen.units import PAGE
 
 # seL4/microkit 2.3.0 tool/microkit/src/sdf.rs
@@ -256,6 +259,116 @@ def make_paths(ctx: Ctx) -> list[Diagnostic]:
     return out
 
 
+def _devices_of(ctx: Ctx, vm: Vm) -> tuple[tuple[str, ...], bool]:
+    """The DTB paths a VM is given, and whether they are the board's default (no
+    `passthrough` written: plan/arm.py gives the guest defaults' dtb_nodes)."""
+    if vm.passthrough is None:
+        guest = ctx.platform.guest if ctx.platform is not None else None
+        return (guest.dtb_nodes if guest is not None else ()), True
+    paths = tuple(d if isinstance(d, str) else (d.path or "") for d in vm.passthrough.devices)
+    return paths, False
+
+
+def default_devices_once(ctx: Ctx) -> list[Diagnostic]:
+    """E270: a VM that writes no `passthrough` gets the board's default devices (libvmm's
+    example maps the serial into its guest); when another VM has one of them too, both
+    VMMs would take its IRQ, which the Microkit tool refuses ("duplicate irq"), and map its
+    registers as two regions over one physical page.  Two written ones are E209/E213."""
+    p = ctx.platform
+    if not on_microkit(p) or p is None or p.arch != "arm":
+        return []
+    first: dict[str, tuple[int, bool]] = {}
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        paths, default = _devices_of(ctx, vm)
+        for path in paths:
+            prev = first.setdefault(path, (i, default))
+            if prev[0] == i or not (default or prev[1]):
+                continue
+            j = prev[0]
+            who, other = (i, j) if default else (j, i)
+            here, there = ctx.key_span("vms", who, "name"), ctx.key_span("vms", other, "name")
+            out.append(
+                error(
+                    "E270",
+                    f"{ctx.vms[who].name} writes no passthrough, so it gets {p.name}'s default "
+                    f"device {path}, which {ctx.vms[other].name} {line_of(there, here)} also "
+                    "has: the Microkit tool refuses one IRQ in two protection domains",
+                    here,
+                    there,
+                    hint=f"write `passthrough: {{devices: []}}` for {ctx.vms[who].name}",
+                )
+            )
+    return out
+
+
+def ram_placement(ctx: Ctx) -> list[Diagnostic]:
+    """E271: on an ARM Microkit board, guest RAM with a `paddr` must lie in the guest
+    memory seL4 keeps out of its own RAM (the platform's `guest_ram`; seL4's
+    overlay-reserve-vm-memory.dts on qemu-arm-virt).  seL4's RAM is where the Microkit
+    tool places the kernel, the initial task and every kernel object: a fixed region
+    there is refused ("could not allocate all required kernel objects") when it meets
+    them.  Without a `paddr` the tool places guest RAM itself, as libvmm's examples do."""
+    p = ctx.platform
+    if not on_microkit(p) or p is None or p.arch != "arm" or not p.guest_ram:
+        return []
+    windows = ", ".join(hexr(r.start, r.end - r.start) for r in p.guest_ram)
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        ram = vm.ram
+        if ram is None or ram.paddr is None:
+            continue
+        start, end = ram.paddr, ram.paddr + ram.size
+        if any(r.start <= start and end <= r.end for r in p.guest_ram):
+            continue
+        out.append(
+            error(
+                "E271",
+                f"{vm.name} RAM at physical {hexr(start, ram.size)} is not inside the guest "
+                f"memory of {p.name} ({windows}); the Microkit tool allocates the kernel and "
+                "its objects from the rest",
+                ctx.at(i, "ram", "paddr"),
+                hint="drop ram.paddr (the tool then places guest RAM), or choose it inside "
+                + windows,
+            )
+        )
+    return out
+
+
+def console_device(ctx: Ctx) -> list[Diagnostic]:
+    """E272: the board's default `stdout` and `cmdline` name its serial (chosen stdout-path,
+    earlycon at the UART's address; libvmm examples/simple overlay.dts), so a VM that is not
+    given that device and leaves either to the default has a guest that writes to registers
+    it has no mapping of: libvmm stops it at the first write ("unexpected memory fault")."""
+    p = ctx.platform
+    if not on_microkit(p) or p is None or p.arch != "arm" or p.guest is None:
+        return []
+    device = p.guest.stdout
+    if not device:
+        return []
+    out: list[Diagnostic] = []
+    for i, vm in ctx.vm_indices():
+        if device in _devices_of(ctx, vm)[0]:
+            continue
+        left = [f for f in ("stdout", "cmdline") if getattr(vm, f) is None]
+        if vm.virtio is not None and "stdout" in left:
+            left.remove("stdout")  # a virtio guest's default stdout is dropped in the plan
+        if not left:
+            continue
+        out.append(
+            error(
+                "E272",
+                f"{vm.name} is not given {device}, but its {' and '.join(left)} "
+                f"{'are' if len(left) > 1 else 'is'} {p.name}'s default, which names it: "
+                "the guest would fault at its first write there",
+                ctx.key_span("vms", i, "name"),
+                hint=f'write {" and ".join(left)} for {vm.name} (e.g. stdout: "" and a '
+                "cmdline without earlycon), or pass the device through",
+            )
+        )
+    return out
+
+
 RULES_ONCE = (platforms_of_framework,)
 RULES = (
     framework_of_platform,
@@ -266,4 +379,7 @@ RULES = (
     not_generated,
     one_x86_vm,
     make_paths,
+    default_devices_once,
+    ram_placement,
+    console_device,
 )

@@ -10,6 +10,9 @@ SDDF_CUSTOM_LIBC := 1
 
 vpath %.c $(LIBVMM) $(SYSTEM_DIR)
 
+# libvmm's vmm.mk picks its sources by ARCH (simple.mk reads it from the board's gen_config.h)
+ARCH := x86_64
+
 IMAGES := vmm_linux.elf timer_driver.elf
 ARCH_FLAGS := -target x86_64-unknown-elf -march=x86-64-v2
 QEMU := qemu-system-x86_64

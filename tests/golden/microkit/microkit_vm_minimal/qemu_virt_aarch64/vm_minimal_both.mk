@@ -10,6 +10,9 @@ SDDF_CUSTOM_LIBC := 1
 
 vpath %.c $(LIBVMM) $(SYSTEM_DIR)
 
+# libvmm's vmm.mk picks its sources by ARCH (simple.mk reads it from the board's gen_config.h)
+ARCH := aarch64
+
 IMAGES := vmm_vm0.elf
 ARCH_FLAGS := -target aarch64-none-elf -mstrict-align
 QEMU := qemu-system-aarch64
