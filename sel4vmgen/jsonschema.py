@@ -25,6 +25,7 @@ VM_SCHEMA_FILE = "guest.schema.json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 PLATFORM_DEF = "PlatformName"
 _PLATFORM_REF = {"$ref": f"#/$defs/{PLATFORM_DEF}"}
+PLATFORM_KEYED = ("per_platform", "platform_options")  # mappings keyed by platform name
 
 INCLUDE_DOC = (
     "a VM file to include (relative to this file); keys written beside it replace its keys"
@@ -61,7 +62,7 @@ def _platform_names() -> dict[str, Any]:
 
 def _finish(node: Any, key: str | None = None) -> Any:
     """The generated schema made for editors: platform names point at the enum, the
-    `per_platform` keys are platform names, and pydantic's titles (which repeat the
+    keys of `per_platform` and `platform_options` are platform names, and pydantic's titles (which repeat the
     field names) are dropped so that hover shows the description."""
     if isinstance(node, list):
         return [_finish(v) for v in node]
@@ -71,8 +72,9 @@ def _finish(node: Any, key: str | None = None) -> Any:
         return dict(_PLATFORM_REF)
     out = {k: _finish(v, k) for k, v in node.items() if k != "title" or key == "properties"}
     props = out.get("properties")
-    if isinstance(props, dict) and isinstance(props.get("per_platform"), dict):
-        props["per_platform"]["propertyNames"] = dict(_PLATFORM_REF)
+    for name in PLATFORM_KEYED:
+        if isinstance(props, dict) and isinstance(props.get(name), dict):
+            props[name]["propertyNames"] = dict(_PLATFORM_REF)
     return out
 
 

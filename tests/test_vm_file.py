@@ -86,3 +86,21 @@ def test_commands_that_need_a_system_refuse_a_vm_file_with_one_diagnostic(tmp_pa
 )
 def test_what_counts_as_a_vm_file(data: object, vm: bool) -> None:
     assert is_vm_file(data) is vm
+
+
+def test_only_marked_checks_a_scaffolds_system_and_vm_files(tmp_path: Path) -> None:
+    assert run_cli("new-guest", "-o", str(tmp_path), "vm1", "--no-input").exit_code == 0
+    guest = tmp_path / "vm1" / "guest.yaml"
+    text = guest.read_text(encoding="utf-8") + "vcpu: 1\n"
+    guest.write_text(text, encoding="utf-8")
+    line = text.count("\n")
+    run = run_cli("validate", "--only-marked", str(tmp_path))
+    assert run.exit_code == 1
+    # the typo, once in the VM file checked alone and once through the system including it
+    assert run.stderr.splitlines()[-1] == "2 files checked: 2 error(s), 0 warning(s)"
+    heads = [ln for ln in run.stderr.splitlines() if "error[" in ln]
+    assert [h.split(": error")[0] for h in heads] == [f"{guest}:{line}:1"] * 2
+    assert [h.split("]: ")[1] for h in heads] == [
+        "unknown key 'vcpu' in the top level",
+        "unknown key 'vcpu' in vms[0]",
+    ]

@@ -2,10 +2,10 @@
 
 Each argument is a file, a folder (every `*.yaml` and `*.yml` below it, in
 name order, hidden folders left out) or a glob.  `--only-marked` passes over
-the files whose opening comments lack the project's schema line
-(`# yaml-language-server: $schema=.../system.schema.json`), so that a
-pre-commit hook given every YAML file of a repository checks only its system
-files.
+the files whose opening comments lack one of the project's schema lines
+(`# yaml-language-server: $schema=.../system.schema.json`, or `guest.schema.json`
+for a VM file), so that a pre-commit hook given every YAML file of a repository
+checks only its system and VM files.
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ from sel4vmgen.commands.output import emit, format_option
 from sel4vmgen.diagnostics import Diagnostic, summary_line
 
 YAML_SUFFIXES = (".yaml", ".yml")
-# The comment that marks a system file (README.md, "Completion in editors"; new-guest writes it).
-SCHEMA_LINE = re.compile(rb"#\s*yaml-language-server:\s*\$schema=\S*\bsystem\.schema\.json\s*")
+# The comment that marks a system file or a VM file (README.md, "Completion in editors";
+# new-guest writes them).
+SCHEMA_LINE = re.compile(
+    rb"#\s*yaml-language-server:\s*\$schema=\S*\b(system|guest)\.schema\.json\s*"
+)
 
 
 def expand(patterns: tuple[str, ...]) -> list[str]:
@@ -65,7 +68,7 @@ def below(folder: str) -> list[str]:
     "--only-marked",
     is_flag=True,
     help="check only files whose opening comments hold the `# yaml-language-server: "
-    "$schema=.../system.schema.json` line; pass over the others",
+    "$schema=.../system.schema.json` (or guest.schema.json) line; pass over the others",
 )
 def command(files: tuple[str, ...], fmt: str, quiet: bool, only_marked: bool) -> None:
     """Check system FILES (files, folders or globs) and report every problem with file:line:col.
