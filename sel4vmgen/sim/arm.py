@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Workload
@@ -38,6 +38,8 @@ from sel4vmgen.sim.kernel import (
     SaveCaller,
     Syscall,
     Tcb,
+    pair,
+    word,
 )
 from sel4vmgen.sim.monitor import Monitor
 from sel4vmgen.sim.properties import TITLES, common_properties
@@ -223,6 +225,9 @@ HANDLER_US = 10  # the guest's interrupt handler, from acknowledge to EOI
 CHUNK_US = 100  # guest work runs in chunks; interrupts are taken between them
 
 
+Lr = tuple[int, str | None]  # a list register: INVALID, PENDING or ACTIVE, and its source
+
+
 @dataclass
 class Vcpu:
     """One VCPU: the seL4 VCPU object's list registers, the VMM's shadow and overflow ring
@@ -233,7 +238,7 @@ class Vcpu:
     index: int
     phases: list[tuple[str, int, bool]]  # (work|mmio|psci|wfi, us, interrupts enabled)
     loop: int
-    lrs: list[list[Any]]  # [state, source name]
+    lrs: list[Lr]  # (state, source name) per list register
     shadow: list[str | None]
     ring: deque[str] = field(default_factory=deque)
     idx: int = 0
@@ -260,23 +265,32 @@ class Vcpu:
 
     def snapshot(self) -> Hashable:
         return (
-            tuple((st, src) for st, src in self.lrs), tuple(self.shadow), tuple(self.ring),
+            tuple(self.lrs), tuple(self.shadow), tuple(self.ring),
             self.idx, self.off, self.if_on, self.vppi_pending, self.vppi_masked,
             self.wfi_caller, self.aborted, self.cursor, self.started, self.lost,
         )  # fmt: skip
 
     @staticmethod
-    def timer_armed(state: Any) -> bool:
+    def timer_armed(state: Hashable) -> bool:
         """In a snapshot: the VCPU has started and its virtual timer is not masked."""
+        assert isinstance(state, tuple)
         return bool(state[11] and not state[7])
 
-    def restored(self, state: Any) -> Vcpu:
+    def restored(self, state: Hashable) -> Vcpu:
+        assert isinstance(state, tuple)
         lrs, shadow, ring, *rest = state
-        v = Vcpu(self.vm, self.index, self.phases, self.loop, [list(x) for x in lrs],
+        v = Vcpu(self.vm, self.index, self.phases, self.loop, list(lrs),
                  list(shadow), deque(ring), monitor=self.monitor)  # fmt: skip
         (v.idx, v.off, v.if_on, v.vppi_pending, v.vppi_masked, v.wfi_caller, v.aborted,
          v.cursor, v.started, v.lost) = rest  # fmt: skip
         return v
+
+
+def vcpu_of(k: Kernel, i: int) -> Vcpu:
+    """Kernel object `i` of an ARM system: a VCPU."""
+    vc = k.objects[i]
+    assert isinstance(vc, Vcpu)
+    return vc
 
 
 class VcpuLocal(NamedTuple):
@@ -299,13 +313,12 @@ class VcpuThread:
         return VcpuLocal("top")
 
     def step(
-        self, k: Kernel, me: Tcb, s: VcpuLocal, value: Any
+        self, k: Kernel, me: Tcb, s: VcpuLocal, value: Hashable
     ) -> tuple[VcpuLocal, Syscall | None]:
-        vc = k.objects[self.vcpu]
-        assert isinstance(vc, Vcpu)
+        vc = vcpu_of(k, self.vcpu)
         ep, badge = k.endpoints[self.ep], vc.index + 1
         if s.at == "handler":  # EOI: the LR goes invalid, and one maintenance fault
-            vc.lrs[s.n] = [INVALID, None]
+            vc.lrs[s.n] = (INVALID, None)
             return VcpuLocal("top"), Call(ep, ("maint", s.n), badge, fault=True)
         if s.at == "worked":
             vc.off += s.n
@@ -319,9 +332,11 @@ class VcpuThread:
                 return VcpuLocal("top"), Call(ep, ("vppi",), badge, fault=True)
             lr = vc.pending_lr()
             if lr >= 0 and vc.if_on:
-                vc.lrs[lr][0] = ACTIVE
+                src = vc.lrs[lr][1]
+                assert src is not None
+                vc.lrs[lr] = (ACTIVE, src)
                 if vc.monitor is not None:
-                    vc.monitor.taken(vc.vm, vc.lrs[lr][1])
+                    vc.monitor.taken(vc.vm, src)
                 return VcpuLocal("handler", lr), Compute(HANDLER_US)
             kind, us, on = vc.phases[vc.idx]
             vc.if_on = on
@@ -358,19 +373,21 @@ def set_pending(vc: Vcpu, src: str, check_shadow: bool) -> None:
             return
         vc.ring.append(src)
         return
-    if vc.lrs[lr][0] == PENDING:  # the kernel overwrites a PENDING list register
+    st, old = vc.lrs[lr]
+    if st == PENDING:  # the kernel overwrites a PENDING list register
         why = f"list register {lr} overwritten by {src}"
         if not vc.lost:
-            vc.lost = f"{vc.vm}: interrupt {vc.lrs[lr][1]} lost: {why}"
+            vc.lost = f"{vc.vm}: interrupt {old} lost: {why}"
         if vc.monitor is not None:
-            vc.monitor.lost(vc.vm, vc.lrs[lr][1], why)
-    vc.lrs[lr] = [PENDING, src]
+            vc.monitor.lost(vc.vm, str(old), why)
+    vc.lrs[lr] = (PENDING, src)
     vc.shadow[lr] = src
 
 
 class VmmLocal(NamedTuple):
     at: str  # recv | got | computed | saved | acked | reply
-    got: Any = None  # what Recv returned: ("notification", word) or (badge, msg)
+    got: tuple[Hashable, Hashable] | None = None  # what Recv returned: ("notification", word)
+    # or (badge, msg)
     touched: tuple[int, ...] = ()  # VCPUs whose WFI an injection may end
     reply: bool = False
 
@@ -391,27 +408,28 @@ class ArmVmm:
         return VmmLocal("recv")
 
     def _vc(self, k: Kernel, j: int) -> Vcpu:
-        vc = k.objects[self.vcpus[j]]
-        assert isinstance(vc, Vcpu)
-        return vc
+        return vcpu_of(k, self.vcpus[j])
 
-    def step(self, k: Kernel, me: Tcb, s: VmmLocal, value: Any) -> tuple[VmmLocal, Syscall | None]:
+    def step(
+        self, k: Kernel, me: Tcb, s: VmmLocal, value: Hashable
+    ) -> tuple[VmmLocal, Syscall | None]:
         ep = k.endpoints[self.ep]
         if s.at == "recv":
             return VmmLocal("got"), Recv(ep)
         if s.at == "got":
-            got = value
+            got = pair(value)
             if got[0] == "notification":
+                bits = word(got[1])
                 for h in self.lines:
-                    if got[1] & k.handlers[h].badge:
+                    if bits & k.handlers[h].badge:
                         set_pending(self._vc(k, 0), k.handlers[h].name, self.check_shadow)
                 touched = [0]
                 for j in range(len(self.vcpus)):
-                    if got[1] & vtimer_bit(self._vc(k, j).index):  # a timer during WFI
+                    if bits & vtimer_bit(self._vc(k, j).index):  # a timer during WFI
                         set_pending(self._vc(k, j), "vtimer", self.check_shadow)
                         touched.append(j)
                 return self._answer(k, VmmLocal("reply", got, tuple(touched), False))
-            return VmmLocal("computed", got, (got[0] - 1,)), Compute(FAULT_US)
+            return VmmLocal("computed", got, (word(got[0]) - 1,)), Compute(FAULT_US)
         if s.at == "saved":
             vc = self._vc(k, s.touched[0])
             vc.wfi_caller = k.threads.index(value) if isinstance(value, Tcb) else -1
@@ -422,7 +440,9 @@ class ArmVmm:
             return self._answer(k, s)
         # computed: handle the fault
         vc = self._vc(k, s.touched[0])
+        assert s.got is not None
         msg = s.got[1]
+        assert isinstance(msg, tuple)
         if msg[0] == "wfi" and vc.pending_lr() < 0:
             return s._replace(at="saved"), SaveCaller()
         if msg[0] == "maint":

@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from sel4vmgen.plan.model import DEFAULT_SIMULATION
 
@@ -137,17 +137,22 @@ class Result:
             self.counterexample = other.counterexample
 
 
-class Product:
-    """Models that share nothing, run side by side; the state is a tuple of their states."""
+P = TypeVar("P", bound=Hashable)  # a component's state
+B = TypeVar("B", bound=Hashable)  # a component's action
 
-    def __init__(self, name: str, parts: Sequence[Any]) -> None:
+
+class Product(Generic[P, B]):
+    """Models that share nothing, run side by side; the state is a tuple of their states,
+    an action a component's index and its action."""
+
+    def __init__(self, name: str, parts: Sequence[Model[P, B]]) -> None:
         self.name = name
         self.parts = list(parts)
         self.partial_order = True
-        self._acts: list[dict[Any, Sequence[Any]]] = [{} for _ in self.parts]
-        self._next: list[dict[tuple[Any, Any], Any]] = [{} for _ in self.parts]
+        self._acts: list[dict[P, list[tuple[int, B]]]] = [{} for _ in self.parts]
+        self._next: list[dict[tuple[P, B], P]] = [{} for _ in self.parts]
 
-    def _part_actions(self, i: int, s: Any) -> Sequence[Any]:
+    def _part_actions(self, i: int, s: P) -> list[tuple[int, B]]:
         """A component's actions in its state, remembered: components revisit their states."""
         memo = self._acts[i]
         acts = memo.get(s)
@@ -155,14 +160,14 @@ class Product:
             acts = memo[s] = [(i, a) for a in self.parts[i].actions(s)]
         return acts
 
-    def init_states(self) -> Sequence[tuple[Any, ...]]:
-        states: list[tuple[Any, ...]] = [()]
+    def init_states(self) -> Sequence[tuple[P, ...]]:
+        states: list[tuple[P, ...]] = [()]
         for p in self.parts:
             states = [(*s, i) for s in states for i in p.init_states()]
         return states
 
-    def actions(self, state: tuple[Any, ...]) -> Sequence[tuple[int, Any]]:
-        out: list[tuple[int, Any]] = []
+    def actions(self, state: tuple[P, ...]) -> Sequence[tuple[int, B]]:
+        out: list[tuple[int, B]] = []
         for i, s in enumerate(state):
             mine = self._part_actions(i, s)
             if mine and self.partial_order:
@@ -170,10 +175,10 @@ class Product:
             out += mine
         return out
 
-    def all_actions(self, state: tuple[Any, ...]) -> Sequence[tuple[int, Any]]:
+    def all_actions(self, state: tuple[P, ...]) -> Sequence[tuple[int, B]]:
         return [a for i, s in enumerate(state) for a in self._part_actions(i, s)]
 
-    def next_state(self, state: tuple[Any, ...], action: tuple[int, Any]) -> tuple[Any, ...]:
+    def next_state(self, state: tuple[P, ...], action: tuple[int, B]) -> tuple[P, ...]:
         """Step one component; its transitions are remembered, like its actions."""
         i, a = action
         memo, key = self._next[i], (state[i], a)
@@ -182,8 +187,8 @@ class Product:
             nxt = memo[key] = self.parts[i].next_state(state[i], a)
         return (*state[:i], nxt, *state[i + 1 :])
 
-    def properties(self) -> Sequence[Property[tuple[Any, ...]]]:
-        props: list[Property[tuple[Any, ...]]] = []
+    def properties(self) -> Sequence[Property[tuple[P, ...]]]:
+        props: list[Property[tuple[P, ...]]] = []
         for i, p in enumerate(self.parts):
             for q in p.properties():
                 props.append(_lift(i, p.name, q))
@@ -193,10 +198,10 @@ class Product:
         return tuple(p.symmetry_key() for p in self.parts)
 
 
-def _lift(i: int, name: str, q: Property[Any]) -> Property[tuple[Any, ...]]:
-    memo: dict[Any, bool] = {}
+def _lift(i: int, name: str, q: Property[P]) -> Property[tuple[P, ...]]:
+    memo: dict[P, bool] = {}
 
-    def holds(s: tuple[Any, ...]) -> bool:
+    def holds(s: tuple[P, ...]) -> bool:
         part = s[i]
         ok = memo.get(part)
         if ok is None:
@@ -207,7 +212,7 @@ def _lift(i: int, name: str, q: Property[Any]) -> Property[tuple[Any, ...]]:
 
 
 def check(
-    model: Any,
+    model: Model[S, A],
     limits: Limits = Limits(),
     reductions: Reductions = Reductions(),
     collect: bool = False,
@@ -223,7 +228,7 @@ def check(
 
 
 def _check_parts(
-    model: Product, limits: Limits, reductions: Reductions, collect: bool = False
+    model: Product[P, B], limits: Limits, reductions: Reductions, collect: bool = False
 ) -> Result:
     total = Result()
     seen: set[Hashable] = set()
@@ -242,7 +247,7 @@ def _check_parts(
     return total
 
 
-def _search(model: Any, limits: Limits, collect: bool = False) -> Result:
+def _search(model: Model[S, A], limits: Limits, collect: bool = False) -> Result:
     """Depth-first search with a visited set; stops at the first violation (with `collect`,
     records it and does not expand the violating state)."""
     res = Result(models=[model.name])
@@ -252,16 +257,17 @@ def _search(model: Any, limits: Limits, collect: bool = False) -> Result:
     eventually = [p for p in props if p.kind == "eventually"]
     start = time.monotonic()
     pace = _Pace(model.name, limits, start)
-    visited: set[Hashable] = set()
-    por = isinstance(model, Product) and model.partial_order
+    visited: set[S] = set()
+    # the full expansion of a state, for the cycle proviso of the partial-order reduction
+    widen = model.all_actions if isinstance(model, Product) and model.partial_order else None
     actions, next_state = model.actions, model.next_state
     max_depth, max_states = limits.max_depth, limits.max_states
     seen, deepest = visited.add, 0
     for index, init in enumerate(model.init_states()):
         # a frame: [state, its actions, the next to try]; the stack is the DFS path
-        stack: list[list[Any]] = [[init, list(actions(init)), 0]]
+        stack: list[_Frame[S, A]] = [_Frame(init, list(actions(init)))]
         on_stack = {init}
-        path: list[Any] = []
+        path: list[A] = []
         if _violated(model, always, init, index, path, res, collect):
             if not collect:
                 return _done(res, start, deepest)
@@ -270,7 +276,7 @@ def _search(model: Any, limits: Limits, collect: bool = False) -> Result:
         res.states += 1
         while stack:
             frame = stack[-1]
-            state, acts, i = frame
+            state, acts, i = frame.state, frame.acts, frame.next
             if (
                 i == 0
                 and not acts
@@ -287,13 +293,13 @@ def _search(model: Any, limits: Limits, collect: bool = False) -> Result:
                 if path:
                     path.pop()
                 continue
-            frame[2] = i + 1
+            frame.next = i + 1
             action = acts[i]
             nxt = next_state(state, action)
-            if por and nxt in on_stack:
-                full = list(model.all_actions(state))
+            if widen is not None and nxt in on_stack:
+                full = list(widen(state))
                 if len(full) > len(acts):
-                    frame[1], frame[2] = full, 0
+                    frame.acts, frame.next = full, 0
                     continue
             if nxt in visited:
                 continue
@@ -307,7 +313,7 @@ def _search(model: Any, limits: Limits, collect: bool = False) -> Result:
                         return _done(res, start, deepest)
                     break
             else:
-                stack.append([nxt, list(actions(nxt)), 0])
+                stack.append(_Frame(nxt, list(actions(nxt))))
                 on_stack.add(nxt)
                 if len(path) > deepest:
                     deepest = len(path)
@@ -320,6 +326,15 @@ def _search(model: Any, limits: Limits, collect: bool = False) -> Result:
                 continue
             path.pop()  # collect: a violating state is not expanded
     return _done(res, start, deepest)
+
+
+class _Frame(Generic[S, A]):
+    """A state on the depth-first path: its actions and the next one to try."""
+
+    __slots__ = ("acts", "next", "state")
+
+    def __init__(self, state: S, acts: list[A]) -> None:
+        self.state, self.acts, self.next = state, acts, 0
 
 
 class _Pace:
@@ -343,11 +358,11 @@ class _Pace:
 
 
 def _violated(
-    model: Any,
-    props: list[Property[Any]],
-    state: Any,
+    model: Model[S, A],
+    props: list[Property[S]],
+    state: S,
     init: int,
-    path: list[Any],
+    path: list[A],
     res: Result,
     collect: bool = False,
 ) -> bool:
@@ -370,15 +385,22 @@ def _done(res: Result, start: float, deepest: int = 0) -> Result:
     return res
 
 
-def replay(model: Any, cex: Counterexample) -> list[tuple[Hashable, Any]]:
+def replay(model: Model[S, A], cex: Counterexample) -> list[tuple[A | None, S]]:
     """Re-run a counterexample: the (action, state after it) pairs, starting from its init state."""
     state = model.init_states()[cex.init]
-    out: list[tuple[Hashable, Any]] = [(None, state)]
-    for a in cex.path:
-        if a not in model.actions(state) and (
-            not isinstance(model, Product) or a not in model.all_actions(state)
-        ):
-            raise ValueError(f"action {a!r} is not enabled in the replayed state")
+    out: list[tuple[A | None, S]] = [(None, state)]
+    for step in cex.path:
+        a = _enabled(model, state, step)
         state = model.next_state(state, a)
         out.append((a, state))
     return out
+
+
+def _enabled(model: Model[S, A], state: S, step: Hashable) -> A:
+    """`step` as one of the actions `model` offers in `state` (a partial-order reduction may
+    have offered it only in the full expansion); ValueError when none is."""
+    full = model.all_actions(state) if isinstance(model, Product) else ()
+    for a in (*model.actions(state), *full):
+        if a == step:
+            return a
+    raise ValueError(f"action {step!r} is not enabled in the replayed state")

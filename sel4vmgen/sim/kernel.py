@@ -20,15 +20,21 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Hashable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol, TypeVarTuple
 
 TICK_US = 2000  # CONFIG_TIMER_TICK_MS default 2 (seL4 config.cmake KernelTimerTickMS)
 TIMESLICE_TICKS = 5  # CONFIG_TIME_SLICE default 5 (seL4 config.cmake KernelTimeSlice)
 NUM_PRIORITIES = 256  # seL4_MaxPrio + 1
 _PRIO_DETAIL = [f"prio {p}" for p in range(NUM_PRIORITIES)]  # the detail of a "switch" event
+
+
+Ts = TypeVarTuple("Ts")
+# a callback of any arguments: an event's action and its arguments (`Sim.at` checks that they
+# agree), a system call's handler (found by the call's type); the one untyped spot of sim/
+Callback = Callable[..., None]  # type: ignore[explicit-any]
 
 
 class Sim:
@@ -38,7 +44,7 @@ class Sim:
 
     def __init__(self) -> None:
         self.now = 0
-        self._heap: list[tuple[int, int, int, Callable[..., None], tuple[Any, ...]]] = []
+        self._heap: list[tuple[int, int, int, Callback, tuple[object, ...]]] = []
         self._seq = 0  # events scheduled so far
 
     @property
@@ -46,12 +52,14 @@ class Sim:
         """Events run so far: those scheduled that are no longer waiting."""
         return self._seq - len(self._heap)
 
-    def at(self, time: int, action: Callable[..., None], *args: Any, priority: int = 0) -> None:
+    def at(self, time: int, action: Callable[[*Ts], None], *args: *Ts, priority: int = 0) -> None:
         """Call `action(*args)` at `time` (the arguments spare a closure per event)."""
         self._seq += 1
         heapq.heappush(self._heap, (time, priority, self._seq, action, args))
 
-    def after(self, delay: int, action: Callable[..., None], *args: Any, priority: int = 0) -> None:
+    def after(
+        self, delay: int, action: Callable[[*Ts], None], *args: *Ts, priority: int = 0
+    ) -> None:
         self.at(self.now + delay, action, *args, priority=priority)
 
     def step(self) -> bool:
@@ -108,7 +116,7 @@ class Compute:
 @dataclass(slots=True)
 class Send:
     ep: Endpoint
-    msg: Any = None
+    msg: Hashable = None
     badge: int = 0
 
 
@@ -117,7 +125,7 @@ class Call:
     """Send and wait for the one-shot reply; `fault=True` for a kernel-made fault message."""
 
     ep: Endpoint
-    msg: Any = None
+    msg: Hashable = None
     badge: int = 0
     fault: bool = False
 
@@ -131,13 +139,13 @@ class Recv:
 
 @dataclass(slots=True)
 class Reply:
-    msg: Any = None
+    msg: Hashable = None
 
 
 @dataclass(slots=True)
 class ReplyRecv:
     ep: Endpoint
-    msg: Any = None
+    msg: Hashable = None
 
 
 @dataclass(slots=True)
@@ -148,7 +156,7 @@ class SaveCaller:
 @dataclass(slots=True)
 class ReplyTo:
     caller: Tcb | None
-    msg: Any = None
+    msg: Hashable = None
 
 
 @dataclass(slots=True)
@@ -204,16 +212,25 @@ Syscall = (
     | Resume
     | VMEnter
 )
-Body = Generator[Syscall, Any, None]
+Body = Generator[Syscall, Hashable, None]
 
 
 class Steps(Protocol):
     """What a thread runs: a generator body, or a `program.Running` state machine."""
 
-    def send(self, value: Any, /) -> Syscall: ...
+    def send(self, value: Hashable, /) -> Syscall: ...
 
 
 RESTARTED = "restarted"  # what a thread's pending call returns after Suspend + Resume
+Choice = tuple[Hashable, ...]  # a point where the world or the kernel's deferred work decides
+
+
+class KObject(Protocol):
+    """A kernel object with state of its own (an ARM VCPU): the explorer snapshots it."""
+
+    def snapshot(self) -> Hashable: ...
+
+    def restored(self, state: Hashable) -> KObject: ...
 
 
 # --------------------------------------------------------------- kernel objects
@@ -222,7 +239,7 @@ RESTARTED = "restarted"  # what a thread's pending call returns after Suspend + 
 @dataclass(eq=False, slots=True)
 class Endpoint:
     name: str
-    senders: deque[tuple[Tcb, Any, int, bool]] = field(default_factory=deque)
+    senders: deque[tuple[Tcb, Hashable, int, bool]] = field(default_factory=deque)
     receivers: deque[Tcb] = field(default_factory=deque)
 
 
@@ -250,7 +267,7 @@ class IrqHandler:
 class Guest:
     """What an x86 VMEnter runs: the kernel asks it for segments of guest execution."""
 
-    def segment(self, now: int) -> tuple[int, Any]:
+    def segment(self, now: int) -> tuple[int, str]:
         """(microseconds the guest runs, the VM exit it then makes)."""
         raise NotImplementedError
 
@@ -268,20 +285,33 @@ class Tcb:
     bound: Notification | None = None
     caller: Tcb | None = None  # the reply cap in this thread's caller slot
     guest: Guest | None = None
-    value: Any = None  # what the current system call returns when the thread next runs
+    value: Hashable = None  # what the current system call returns when the thread next runs
     compute_left: int = 0
     compute_started: int = 0
     epoch: int = 0
     timeslice: int = TIMESLICE_TICKS
     blocked_on: Endpoint | Notification | None = None
     pending_fault: bool = False
-    vm_exit: Any = None
+    vm_exit: str = ""
     ready_since: int | None = None
     run_us: int = 0
     continue_pending: bool = False  # woken from RunningVM: resumes in the same instant
 
 
-def fault_words(msg: Any) -> str:
+def pair(value: Hashable) -> tuple[Hashable, Hashable]:
+    """A call's two-part result: (badge, message) or ("notification", word) from Recv,
+    ("fault", exit) or ("notif", word) from VMEnter."""
+    assert isinstance(value, tuple) and len(value) == 2, value
+    return value[0], value[1]
+
+
+def word(value: Hashable) -> int:
+    """A notification word (or a badge) a call returned."""
+    assert isinstance(value, int), value
+    return value
+
+
+def fault_words(msg: object) -> str:
     """A fault message as trace text: its fields separated by spaces (`maint 2`, `wfi`)."""
     if isinstance(msg, tuple | list):
         return " ".join(fault_words(m) for m in msg) or "fault"
@@ -328,20 +358,20 @@ class Kernel:
         self.endpoints: list[Endpoint] = []  # those made by `endpoint`, `notification`,
         self.notifications: list[Notification] = []  # `irq_handler`: what `system.freeze` sees
         self.handlers: list[IrqHandler] = []
-        self.objects: list[Any] = []  # other objects with state (ARM VCPUs): snapshot/restored
+        self.objects: list[KObject] = []  # other objects with state (ARM VCPUs)
         self.log: list[KEvent] = []
         self.observers: list[Callable[[KEvent], None]] = []
         self.tick_hooks: list[Callable[[int], None]] = []
         # told of every step where the world or the clock decides (a device raising a line, a
         # computation or guest segment ending, a timeslice running out) and of the kernel's
         # own deferred work (a dispatch, a thread resumed from RunningVM): see `sim/system.py`
-        self.choices: list[Callable[[tuple[Any, ...]], None]] = []
+        self.choices: list[Callable[[Choice], None]] = []
         self.syscalls = 0
         if ticks:
             for c in self.cores:
                 self.sim.at(TICK_US, self._tick, c, priority=1)
 
-    def _chose(self, choice: tuple[Any, ...]) -> None:
+    def _chose(self, choice: Choice) -> None:
         for c in self.choices:
             c(choice)
 
@@ -370,7 +400,7 @@ class Kernel:
         self.handlers.append(h)
         return h
 
-    def world_choice(self, choice: tuple[Any, ...]) -> None:
+    def world_choice(self, choice: Choice) -> None:
         """A choice of the world that is not a line (an ARM virtual timer expiring), recorded."""
         if self.choices:
             self._chose(choice)
@@ -559,7 +589,7 @@ class Kernel:
         t.run_us += self.sim.now - t.compute_started
         self.vm_exit(core, t, t.vm_exit)
 
-    def vm_exit(self, core: Core, t: Tcb, exit_: Any) -> None:
+    def vm_exit(self, core: Core, t: Tcb, exit_: str) -> None:
         """The guest of `t` exits: VMEnter returns the fault."""
         t.state, t.value = RUNNING, ("fault", exit_)
         self._continue(core, t)
@@ -584,7 +614,7 @@ class Kernel:
             ep.senders.append((t, op.msg, op.badge, call))
             self._block(t, BLOCKED_ON_SEND, ep)
 
-    def _deliver(self, r: Tcb, sender: Tcb, badge: int, msg: Any, call: bool) -> None:
+    def _deliver(self, r: Tcb, sender: Tcb, badge: int, msg: Hashable, call: bool) -> None:
         if call:
             if r.caller is not None and r.caller.state is BLOCKED_ON_REPLY:
                 self.note(r.core, "reply_cap_lost", r.caller.name, "caller slot overwritten")
@@ -615,7 +645,7 @@ class Kernel:
         ep.receivers.append(t)
         self._block(t, BLOCKED_ON_RECEIVE, ep)
 
-    def _reply_to(self, t: Tcb, caller: Tcb | None, msg: Any) -> None:
+    def _reply_to(self, t: Tcb, caller: Tcb | None, msg: Hashable) -> None:
         if caller is None or caller.state is not BLOCKED_ON_REPLY:
             self.note(t.core, "reply_dropped", t.name, "no reply cap")
             return
@@ -660,7 +690,7 @@ class Kernel:
             return
         ntfn.word |= badge
 
-    def _leave_guest(self, t: Tcb, value: Any) -> None:
+    def _leave_guest(self, t: Tcb, value: Hashable) -> None:
         core = self.cores[t.core]
         if core.current is t and t.guest is not None:
             t.guest.cut(self.sim.now - t.compute_started)
@@ -752,7 +782,8 @@ class Kernel:
             self._ready(v)
 
 
-_HANDLERS: dict[type, Callable[[Kernel, Tcb, Any], None]] = {
+# each handler takes its own kind of call, found by the call's type
+_HANDLERS: dict[type, Callback] = {
     Compute: Kernel._compute,
     Send: Kernel._send,
     Call: Kernel._send,

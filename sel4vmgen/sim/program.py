@@ -14,32 +14,32 @@ it a value, as it would resume a generator.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any, Protocol
+from typing import Generic, Protocol, TypeVar
 
 from sel4vmgen.sim.kernel import Kernel, Syscall, Tcb
 
-
-class Program(Protocol):
-    """A thread's code: a start state and a step function."""
-
-    def start(self) -> Hashable: ...
-
-    def step(
-        self, k: Kernel, me: Tcb, local: Any, value: Any
-    ) -> tuple[Hashable, Syscall | None]: ...
+L = TypeVar("L", bound=Hashable)
 
 
-class Running:
+class Program(Protocol[L]):
+    """A thread's code: a start state and a step function over its local state `L`."""
+
+    def start(self) -> L: ...
+
+    def step(self, k: Kernel, me: Tcb, local: L, value: Hashable) -> tuple[L, Syscall | None]: ...
+
+
+class Running(Generic[L]):
     """A program in a thread: the body the kernel resumes with each call's result."""
 
     __slots__ = ("kernel", "local", "me", "program")
 
-    def __init__(self, program: Program, kernel: Kernel, local: Hashable | None = None) -> None:
+    def __init__(self, program: Program[L], kernel: Kernel, local: L | None = None) -> None:
         self.program, self.kernel = program, kernel
-        self.local: Hashable = program.start() if local is None else local
+        self.local: L = program.start() if local is None else local
         self.me: Tcb | None = None
 
-    def send(self, value: Any, /) -> Syscall:
+    def send(self, value: Hashable, /) -> Syscall:
         assert self.me is not None
         self.local, op = self.program.step(self.kernel, self.me, self.local, value)
         if op is None:
@@ -47,7 +47,7 @@ class Running:
         return op
 
 
-def spawn(k: Kernel, name: str, priority: int, core: int, program: Program) -> Tcb:
+def spawn(k: Kernel, name: str, priority: int, core: int, program: Program[L]) -> Tcb:
     """A thread of `k` running `program` (Inactive until started)."""
     body = Running(program, k)
     t = k.thread(name, priority, core, body)

@@ -11,8 +11,8 @@ catches a lost interrupt at the step that loses it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Protocol, TypeVar
 
 from sel4vmgen.sim.explore import Property
 
@@ -32,12 +32,32 @@ TITLES = {
 }
 
 
+class Bookkeeping(Hashable, Protocol):
+    """The fields every VMM model's state keeps (its NamedTuple has them)."""
+
+    @property
+    def raised(self) -> int: ...
+    @property
+    def delivered(self) -> int: ...
+    @property
+    def bad_injection(self) -> str: ...
+    @property
+    def faults_open(self) -> int: ...
+    @property
+    def faults_lost(self) -> int: ...
+    @property
+    def left(self) -> tuple[int, ...]: ...
+
+
+K = TypeVar("K", bound=Bookkeeping)
+
+
 def common_properties(
-    in_flight: Callable[[Any], int], terminal_ok: Callable[[Any], bool]
-) -> list[Property[Any]]:
+    in_flight: Callable[[K], int], terminal_ok: Callable[[K], bool]
+) -> list[Property[K]]:
     """E501-E504 for a model whose state has the common bookkeeping fields."""
 
-    def conserved(s: Any) -> bool:
+    def conserved(s: K) -> bool:
         return bool(s.raised == s.delivered + in_flight(s))
 
     return [
@@ -54,26 +74,26 @@ def common_properties(
     ]
 
 
-def _bad(s: Any) -> str:
+def _bad(s: Bookkeeping) -> str:
     return str(s.bad_injection)
 
 
-def _lost(s: Any, in_flight: Callable[[Any], int]) -> str:
+def _lost(s: K, in_flight: Callable[[K], int]) -> str:
     lost = s.raised - s.delivered - in_flight(s)
     return f"{lost} interrupt(s) lost: raised {s.raised}, delivered {s.delivered}, pending {in_flight(s)}"
 
 
-def _faults_ok(s: Any) -> bool:
+def _faults_ok(s: Bookkeeping) -> bool:
     return bool(s.faults_lost == 0 and s.faults_open >= 0)
 
 
-def _faults(s: Any) -> str:
+def _faults(s: Bookkeeping) -> str:
     if s.faults_lost:
         return f"{s.faults_lost} fault(s) discarded before the VMM answered"
     return "a fault was answered twice"
 
 
-def _stuck(s: Any, in_flight: Callable[[Any], int]) -> str:
+def _stuck(s: K, in_flight: Callable[[K], int]) -> str:
     why = f"no step possible with {in_flight(s)} interrupt(s) pending and {s.faults_open} fault(s) open"
     never = sum(s.left)
     if never:

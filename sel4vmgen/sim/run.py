@@ -8,9 +8,9 @@ other stages' problems.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, NotRequired, TypedDict
 
 from sel4vmgen.diagnostics import Diagnostic
 from sel4vmgen.plan.model import Plan
@@ -18,7 +18,7 @@ from sel4vmgen.sim import trace
 from sel4vmgen.sim.explore import Counterexample, Limits, Product, Reductions, Result, check
 from sel4vmgen.sim.layout import check_layout
 from sel4vmgen.sim.monitor import Violation
-from sel4vmgen.sim.system import SystemModel, arm_system, groups, x86_system
+from sel4vmgen.sim.system import SysState, SystemModel, arm_system, groups, x86_system
 from sel4vmgen.sim.timed import Scenario, TimedResult, run, spinning_guests
 from sel4vmgen.source import Document
 
@@ -40,6 +40,72 @@ HINTS = {
 }
 
 
+Explored = Product[SysState, Hashable] | SystemModel  # the explorer's model of a plan
+
+
+class Knobs(TypedDict, total=False):
+    """Scenario knobs given on the command line (None: the plan's own)."""
+
+    seed: int | None
+    duration_ms: int | None
+    spin: tuple[str, ...] | None
+    timer_hz: int | None
+    device_irq_hz: int | None
+    critical_section_us: int | None
+
+
+class ViolationDict(TypedDict):
+    code: str
+    message: str
+    subject: str
+    time_us: int | None
+
+
+class TimedDict(TypedDict):
+    kernel_events: int
+    interrupts_taken: int
+    max_latency_us: int
+
+
+class ExploredDict(TypedDict):
+    models: list[str]
+    states: int
+    max_depth: int
+    complete: bool
+    exhaustive: bool
+    skipped_symmetric: int
+
+
+class StepDict(TypedDict):
+    step: int
+    actor: str
+    what: str
+    changes: str
+
+
+class CounterexampleDict(TypedDict):
+    model: str
+    code: str
+    property: str
+    message: str
+    init: int
+    path: list[object]
+    steps: list[StepDict]
+
+
+class ReportDict(TypedDict):
+    """A `SimReport` as JSON (`simulate --format json`)."""
+
+    system: str
+    platform: str
+    vmm_model: str
+    ok: bool
+    violations: list[ViolationDict]
+    timed: NotRequired[TimedDict]
+    explored: NotRequired[ExploredDict]
+    counterexample: NotRequired[CounterexampleDict]
+
+
 @dataclass(frozen=True)
 class Options:
     """How to simulate: the VMM model and its variants, the scenario, the search bounds."""
@@ -52,7 +118,7 @@ class Options:
     interrupts: int = EXPLORE_INTERRUPTS
     limits: Limits | None = None
     reductions: Reductions = field(default_factory=Reductions)
-    scenario: dict[str, Any] = field(default_factory=dict)
+    scenario: Knobs = field(default_factory=lambda: Knobs())
     guest_branches: bool = True  # also run each guest busy-looping in turn
 
 
@@ -66,7 +132,7 @@ class SimReport:
     violations: tuple[Violation, ...]
     timed: TimedResult | None
     explored: Result | None = None
-    model: Any = None
+    model: Explored | None = None
     trace_text: str = ""
 
     @property
@@ -99,8 +165,8 @@ class SimReport:
     def __iter__(self) -> Iterator[Diagnostic]:
         return iter(self.diagnostics())
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
+    def to_dict(self) -> ReportDict:
+        d: ReportDict = {
             "system": self.system,
             "platform": self.platform,
             "vmm_model": self.vmm_model,
@@ -148,7 +214,7 @@ def default_model(plan: Plan) -> VmmModel:
     return "arm" if plan.arch == "arm" else "x86"
 
 
-def plan_model(plan: Plan, opts: Options) -> Product | SystemModel:
+def plan_model(plan: Plan, opts: Options) -> Explored:
     """The explorer's model of the whole plan: the plan's threads on the kernel model
     (`sim/system.py`), one system per group of VMs that share a kernel object (all of them
     with `--no-reduce`)."""
@@ -176,6 +242,13 @@ def plan_model(plan: Plan, opts: Options) -> Product | SystemModel:
     return Product(
         plan.system, [x86_system(plan, opts.interrupts, split=split, vms=g) for g in groups(plan)]
     )
+
+
+def explore(model: Explored, limits: Limits, reductions: Reductions) -> Result:
+    """Check the plan's model: a product of groups, or the whole system as one."""
+    if isinstance(model, Product):
+        return check(model, limits, reductions)
+    return check(model, limits, reductions)
 
 
 def limits_of(plan: Plan) -> Limits:
@@ -208,7 +281,7 @@ def simulate(plan: Plan, opts: Options | None = None) -> SimReport:
     explored, model = None, None
     if opts.explore:
         model = plan_model(plan, opts)
-        explored = check(model, opts.limits or limits_of(plan), opts.reductions)
+        explored = explore(model, opts.limits or limits_of(plan), opts.reductions)
         cex = explored.counterexample
         if cex is not None:
             violations.append(Violation(cex.code, f"{cex.prop}: {cex.message}", cex.model))

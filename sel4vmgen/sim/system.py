@@ -26,16 +26,18 @@ notification.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 from sel4vmgen.plan.model import Plan, VmPlan
+from sel4vmgen.sim.arm import Vcpu, vcpu_of, vtimer_fire
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.kernel import (
     BLOCKED_ON_REPLY,
     RUNNING,
     RUNNING_VM,
+    Choice,
     Endpoint,
     Guest,
     IrqHandler,
@@ -60,7 +62,7 @@ class Explorable(Protocol):
 
     def snapshot(self) -> Hashable: ...
 
-    def restored(self, state: Any) -> Guest: ...
+    def restored(self, state: Hashable) -> Guest: ...
 
     def moves(self) -> Sequence[Hashable]: ...
 
@@ -99,7 +101,7 @@ class KState(NamedTuple):
     objects: tuple[Hashable, ...] = ()  # other kernel objects (ARM VCPUs)
 
 
-def _encode(v: Any, ix: dict[int, int]) -> Hashable:
+def _encode(v: Hashable, ix: dict[int, int]) -> Hashable:
     if isinstance(v, Tcb):
         return ("tcb", ix[id(v)])
     if isinstance(v, tuple):
@@ -108,7 +110,7 @@ def _encode(v: Any, ix: dict[int, int]) -> Hashable:
     return v
 
 
-def _decode(v: Any, threads: list[Tcb]) -> Any:
+def _decode(v: Hashable, threads: list[Tcb]) -> Hashable:
     if isinstance(v, tuple):
         if len(v) == 2 and v[0] == "tcb":
             return threads[v[1]]
@@ -293,7 +295,7 @@ class SystemModel:
         self.fires = tuple(fires)  # per IRQ handler, then per timer
         self.key = key
         self.timers = tuple(timers)  # ARM virtual timers: (VCPU object, its thread, VMM ntfn)
-        self._last: tuple[object, list[Any]] = (None, [])
+        self._last: tuple[object, list[Vcpu]] = (None, [])
 
     def symmetry_key(self) -> Hashable:
         """Equal only for systems the plan makes identical (None: like no other)."""
@@ -336,7 +338,7 @@ class SystemModel:
                 acts.append(("irq", h))
         for j, n in enumerate(s.world.left[nh:]):
             obj = self.timers[j][0]
-            if n and self.template.objects[obj].timer_armed(ks.objects[obj]):
+            if n and Vcpu.timer_armed(ks.objects[obj]):
                 acts.append(("vtimer", j))
         return acts
 
@@ -345,10 +347,8 @@ class SystemModel:
         assert isinstance(k, _Stepping) and isinstance(a, tuple)
         left = s.world.left
         if a[0] == "vtimer":
-            from sel4vmgen.sim.arm import vtimer_fire
-
             obj, t, n = self.timers[a[1]]
-            vtimer_fire(k, k.objects[obj], k.threads[t], k.notifications[n])
+            vtimer_fire(k, vcpu_of(k, obj), k.threads[t], k.notifications[n])
         else:
             apply(k, a)
         drain(k)
@@ -377,7 +377,7 @@ class SystemModel:
         elif a[0] == "done":
             actor, what = tt[a[1]].name, "computation ends, the thread runs on"
         elif a[0] == "vtimer":
-            vc = self.template.objects[self.timers[a[1]][0]]
+            vc = vcpu_of(self.template, self.timers[a[1]][0])
             actor, what = "device", f"virtual timer of {vc.vm}.vcpu{vc.index} expires"
         else:
             cur = before.kernel.cores[a[1]].current
@@ -409,8 +409,8 @@ class SystemModel:
                 out.append(f"{self.template.notifications[n].name} word {w0:#x}->{w1:#x}")
         for o, (ob, oa) in enumerate(zip(b.kernel.objects, a.kernel.objects, strict=True)):
             if ob != oa:
-                v0 = self.template.objects[o].restored(ob)
-                v1 = self.template.objects[o].restored(oa)
+                vc = vcpu_of(self.template, o)
+                v0, v1 = vc.restored(ob), vc.restored(oa)
                 name = f"{v1.vm}.vcpu{v1.index}"
                 for f in ("lrs", "shadow", "ring"):
                     u, w = getattr(v0, f), getattr(v1, f)
@@ -466,10 +466,10 @@ class SystemModel:
             ),
         ]  # fmt: skip
 
-    def _vcpus(self, s: SysState) -> list[Any]:
+    def _vcpus(self, s: SysState) -> list[Vcpu]:
         objs = s.kernel.objects
         if self._last[0] is not objs:  # the properties of one state ask in turn
-            restored = [o.restored(x) for o, x in zip(self.template.objects, objs, strict=True)]
+            restored = [vcpu_of(self.template, o).restored(x) for o, x in enumerate(objs)]
             self._last = (objs, restored)
         return self._last[1]
 
@@ -495,7 +495,7 @@ class SystemModel:
                 )
         return ""
 
-    def _guest(self, s: SysState, t: int) -> Any:
+    def _guest(self, s: SysState, t: int) -> Guest:
         g = self.template.threads[t].guest
         assert isinstance(g, Explorable)
         return g.restored(s.kernel.threads[t].guest)
@@ -520,7 +520,9 @@ class SystemModel:
 
     def _undelivered(self, s: SysState) -> str:
         for h, line in enumerate(self.lines):
-            got = self._guest(s, line.thread).delivered[line.source]
+            g = self._guest(s, line.thread)
+            assert isinstance(g, FreeX86Guest)
+            got = g.delivered[line.source]
             if s.world.raised[h] > got:
                 th = self.template.handlers[h]
                 return (
@@ -537,33 +539,34 @@ class SystemModel:
         return ""
 
 
-def apply(k: Kernel, a: tuple[Any, ...]) -> None:
+def apply(k: Kernel, a: Choice) -> None:
     """One choice, made by the kernel's own methods on `k`."""
-    kind = a[0]
+    kind, i = a[0], a[1]
+    assert isinstance(i, int)
     if kind == "dispatch":
-        k.dispatch(k.cores[a[1]])
+        k.dispatch(k.cores[i])
     elif kind == "continue":
-        t = k.threads[a[1]]
+        t = k.threads[i]
         k.resume_pending(k.cores[t.core], t)
     elif kind == "done":
-        t = k.threads[a[1]]
+        t = k.threads[i]
         k.computed(k.cores[t.core], t)
     elif kind == "guest":
-        t = k.threads[a[1]]
+        t = k.threads[i]
         g = t.guest
         assert isinstance(g, Explorable)
         exit_ = g.move(a[2])
         if exit_ is not None:
             k.vm_exit(k.cores[t.core], t, exit_)
     elif kind == "expire":
-        k.expire(k.cores[a[1]])
+        k.expire(k.cores[i])
     elif kind == "irq":
-        k.raise_irq(k.handlers[a[1]])
+        k.raise_irq(k.handlers[i])
     else:
         raise ValueError(f"unknown choice {a!r}")
 
 
-def _show(v: Any) -> str:
+def _show(v: object) -> str:
     if isinstance(v, bool):
         return str(int(v))
     if isinstance(v, tuple):
@@ -571,10 +574,10 @@ def _show(v: Any) -> str:
     return str(v)
 
 
-def _show_vgic(v: Any) -> str:
+def _show_vgic(v: Iterable[object]) -> str:
     states = ("invalid", "pending", "active")
     items = [
-        states[x[0]] + (f" {x[1]}" if x[0] else "") if isinstance(x, list) else (x or "-")
+        states[x[0]] + (f" {x[1]}" if x[0] else "") if isinstance(x, tuple) else str(x or "-")
         for x in v
     ]
     return "[" + ", ".join(items) + "]"
@@ -618,7 +621,8 @@ class FreeX86Guest(X86Port):
         return (self.if_, self.shadow, self.entry, self.window, self.budget, self.delivered,
                 self.bad)  # fmt: skip
 
-    def restored(self, state: Any) -> FreeX86Guest:
+    def restored(self, state: Hashable) -> FreeX86Guest:
+        assert isinstance(state, tuple)
         g = FreeX86Guest(self.vm, self.names, self.mmio, self.budget)
         g.if_, g.shadow, g.entry, g.window, g.budget, g.delivered, g.bad = state
         return g
@@ -634,7 +638,7 @@ class FreeX86Guest(X86Port):
         self.entry = source
 
     # the kernel's view: VMEnter runs the guest until a move exits
-    def segment(self, now: int) -> tuple[int, Any]:
+    def segment(self, now: int) -> tuple[int, str]:
         if self.entry >= 0:
             if not self.can_take() and not self.bad:
                 self.bad = (
@@ -726,13 +730,13 @@ def x86_system(
 
 
 def _identity(
-    plan: Plan, vms: Sequence[Any], interrupts: int, budget: int, reread: bool
+    plan: Plan, vms: Sequence[VmPlan], interrupts: int, budget: int, reread: bool
 ) -> Hashable:
     """What makes two VMs' systems identical: everything the model is built from, except
     their names."""
     from sel4vmgen.sim.guests import EMULATED, sources_for
 
-    def one(vm: Any) -> Hashable:
+    def one(vm: VmPlan) -> Hashable:
         threads = tuple((t.role, t.priority, t.core) for t in plan.threads if t.vm == vm.instance)
         srcs = tuple((s.irq, s.masked_until_ack) for s in sources_for(plan, vm))
         mmio = any(d.kind in EMULATED for d in vm.devices) or vm.virtio_console
@@ -782,11 +786,11 @@ def arm_system(
     return SystemModel(name, k, fires + timer_fires, lines, key, timers)
 
 
-def _arm_identity(plan: Plan, vms: Sequence[Any]) -> Hashable:
+def _arm_identity(plan: Plan, vms: Sequence[VmPlan]) -> Hashable:
     from sel4vmgen.sim.guests import EMULATED, sources_for
     from sel4vmgen.sim.timed import VM_ROLES
 
-    def one(vm: Any) -> Hashable:
+    def one(vm: VmPlan) -> Hashable:
         threads = tuple((t.role, t.priority, t.core) for t in plan.threads if t.vm == vm.instance)
         srcs = tuple(s.irq for s in sources_for(plan, vm))
         mmio = sum(1 for d in vm.devices if d.kind in EMULATED) + int(vm.virtio_console)

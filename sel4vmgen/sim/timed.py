@@ -303,12 +303,12 @@ def _build_arm(k: Kernel, plan: Plan, vm: VmPlan, s: Scenario, mon: Monitor) -> 
     for obj, t in vcpus:
         if _spins(vm, s):
             continue  # a spinning guest is tickless: its virtual timer is off
-        vc = k.objects[obj]
+        vc = arm.vcpu_of(k, obj)
         rng = random.Random(f"{s.seed}:{vm.instance}:vtimer:{vc.index}")
 
         def fire(obj: int = obj, t: int = t, n: Notification = tcb_vmm.bound) -> None:
             k.world_choice(("vtimer", obj))
-            arm.vtimer_fire(k, k.objects[obj], k.threads[t], n)
+            arm.vtimer_fire(k, arm.vcpu_of(k, obj), k.threads[t], n)
 
         periodic(k, s.timer_hz, rng, fire)
 
@@ -336,9 +336,7 @@ def build_arm_vm(
     for t in vcpu_ts:
         idx = t.vcpu or 0
         phases, loop = _arm_phases(vm, idx, s, len(vcpu_ts) - 1)
-        vc = arm.Vcpu(
-            vm.instance, idx, phases, loop, [[arm.INVALID, None] for _ in range(lrs)], [None] * lrs
-        )
+        vc = arm.Vcpu(vm.instance, idx, phases, loop, [(arm.INVALID, None)] * lrs, [None] * lrs)
         vc.monitor = mon
         k.objects.append(vc)
         tcb = spawn(
@@ -358,6 +356,6 @@ def build_arm_vm(
     vmm = spawn(k, vmm_t.name, vmm_t.priority, vmm_t.core or 0, program)
     k.bind(vmm, ntfn)
     k.start(vmm)
-    k.objects[out[0][0]].started = True
+    arm.vcpu_of(k, out[0][0]).started = True
     k.start(k.threads[out[0][1]])
     return out

@@ -13,10 +13,13 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import NotRequired, Protocol, TypedDict, runtime_checkable
 
-from sel4vmgen.sim.explore import Counterexample, Product, replay
+from sel4vmgen.sim.explore import Counterexample, Model, Product, replay
+from sel4vmgen.sim.guests import Workload
 from sel4vmgen.sim.kernel import KEvent
+from sel4vmgen.sim.monitor import Violation
+from sel4vmgen.sim.system import SystemModel
 
 STEP_WORDS = {
     "guest": "guest runs one step",
@@ -28,7 +31,48 @@ STEP_WORDS = {
 QUIET = frozenset({"raised", "delivered", "faults_open"})
 
 
-def find_part(model: Any, name: str) -> Any:
+@runtime_checkable
+class ScriptModel(Model[Hashable, Hashable], Protocol):
+    """A VMM model over one guest's script (`X86Model`, `ArmModel`, `SplitModel`)."""
+
+    w: Workload
+
+
+@runtime_checkable
+class ScriptState(Protocol):
+    """A state of a `ScriptModel`: a NamedTuple with the common bookkeeping."""
+
+    @property
+    def pc(self) -> int: ...
+    @property
+    def delivered(self) -> int: ...
+    @property
+    def faults_open(self) -> int: ...
+    def _asdict(self) -> dict[str, object]: ...
+
+
+class TraceEvent(TypedDict):
+    """One Chrome/Perfetto trace event: metadata (M), a span (X) or an instant (i)."""
+
+    ph: str
+    name: str
+    pid: int
+    tid: int
+    ts: NotRequired[int]
+    dur: NotRequired[int]
+    s: NotRequired[str]
+    args: NotRequired[dict[str, str | int]]
+
+
+class Trace(TypedDict):
+    traceEvents: list[TraceEvent]
+    displayTimeUnit: str
+
+
+Step = tuple[int, str, str, str]  # (step, actor, what, what changed)
+
+
+def find_part(model: object, name: str) -> object:
     """The component of a product a counterexample belongs to (or the model itself)."""
     if isinstance(model, Product):
         for p in model.parts:
@@ -37,20 +81,22 @@ def find_part(model: Any, name: str) -> Any:
     return model
 
 
-def describe(action: Hashable, part: Any, before: Any = None, after: Any = None) -> tuple[str, str]:
+def describe(
+    action: Hashable, part: ScriptModel, before: Hashable = None, after: Hashable = None
+) -> tuple[str, str]:
     """(actor, words) for one action."""
     if isinstance(action, tuple) and len(action) == 2 and action[0] == "irq":
         src = part.w.sources[action[1]]
         return "device", f"device raises {src.name} (IRQ {src.irq})"
     if isinstance(action, tuple) and len(action) == 2 and isinstance(action[0], int):
         return describe(action[1], part, before, after)
-    if action == "guest" and before is not None and after is not None:
+    if action == "guest" and isinstance(before, ScriptState) and isinstance(after, ScriptState):
         return "guest", _guest_words(part, before, after)
     actor = "guest" if action == "guest" else "vmm"
     return actor, STEP_WORDS.get(str(action), _show(action))
 
 
-def _guest_words(part: Any, before: Any, after: Any) -> str:
+def _guest_words(part: ScriptModel, before: ScriptState, after: ScriptState) -> str:
     if after.delivered > before.delivered:
         return "guest takes an interrupt"
     if after.faults_open > before.faults_open:
@@ -62,20 +108,21 @@ def _guest_words(part: Any, before: Any, after: Any) -> str:
     return f"guest executes {op}"
 
 
-def _changes(before: Any, after: Any, part: Any = None) -> str:
-    if not hasattr(after, "_fields"):
+def _changes(before: Hashable, after: Hashable, part: ScriptModel | None = None) -> str:
+    if not isinstance(before, ScriptState) or not isinstance(after, ScriptState):
         return ""
     parts = []
-    for f in after._fields:
-        a, b = getattr(before, f), getattr(after, f)
+    old = before._asdict()
+    for f, b in after._asdict().items():
+        a = old[f]
         if a != b and f not in QUIET:
             parts.append(f"{f} {_field(f, a, part)}->{_field(f, b, part)}")
     return ", ".join(parts)
 
 
-def _field(name: str, v: Any, part: Any) -> str:
+def _field(name: str, v: object, part: ScriptModel | None) -> str:
     """List registers, the shadow and the ring with source names; anything else as is."""
-    names = [s.name for s in part.w.sources] if part is not None and hasattr(part, "w") else []
+    names = [s.name for s in part.w.sources] if part is not None else []
 
     def src(i: int) -> str:
         return names[i] if 0 <= i < len(names) else "-"
@@ -90,7 +137,7 @@ def _field(name: str, v: Any, part: Any) -> str:
     return _show(v)
 
 
-def _show(v: Any) -> str:
+def _show(v: object) -> str:
     """A state value as trace text (no Python reprs: sequences in brackets, None as -)."""
     if isinstance(v, bool):
         return str(int(v))
@@ -104,21 +151,24 @@ def _show(v: Any) -> str:
     return str(v)
 
 
-def steps(model: Any, cex: Counterexample) -> list[tuple[int, str, str, str]]:
+def steps(model: object, cex: Counterexample) -> list[Step]:
     """(step, actor, what, changes) for each step of the replayed counterexample."""
     part = find_part(model, cex.model)
-    out: list[tuple[int, str, str, str]] = []
-    replayed = replay(part, cex)
-    for n, ((_, before), (action, after)) in enumerate(itertools.pairwise(replayed), 1):
-        if hasattr(part, "describe"):  # a system on the kernel model names its own steps
-            out.append((n, *part.describe(action, before, after)))
-            continue
+    if isinstance(part, SystemModel):  # a system on the kernel model names its own steps
+        sys_replayed = replay(part, cex)
+        return [
+            (n, *part.describe(action, before, after))
+            for n, ((_, before), (action, after)) in enumerate(itertools.pairwise(sys_replayed), 1)
+        ]
+    assert isinstance(part, ScriptModel), part
+    out: list[Step] = []
+    for n, ((_, before), (action, after)) in enumerate(itertools.pairwise(replay(part, cex)), 1):
         actor, what = describe(action, part, before, after)
         out.append((n, actor, what, _changes(before, after, part)))
     return out
 
 
-def timeline(model: Any, cex: Counterexample) -> str:
+def timeline(model: object, cex: Counterexample) -> str:
     """The counterexample as numbered lines, ending with the broken property."""
     lines = [f"counterexample in {cex.model} ({len(cex.path)} steps):"]
     for n, actor, what, changes in steps(model, cex):
@@ -127,7 +177,9 @@ def timeline(model: Any, cex: Counterexample) -> str:
     return "\n".join(lines)
 
 
-def kernel_timeline(log: Sequence[KEvent], broken: Sequence[Any] = (), limit: int = 60) -> str:
+def kernel_timeline(
+    log: Sequence[KEvent], broken: Sequence[Violation] = (), limit: int = 60
+) -> str:
     """Kernel events of a timed run up to the first violation (at most `limit`), one per line,
     with each violation (anything with `time_us`, `code`, `message`) where it happened."""
     end = min((v.time_us or 0 for v in broken), default=None)
@@ -145,9 +197,9 @@ def chrome_trace_timed(
     log: Sequence[KEvent],
     cores: int,
     end_us: int,
-    broken: Sequence[Any] = (),
+    broken: Sequence[Violation] = (),
     process: str = "timed run",
-) -> dict[str, Any]:
+) -> Trace:
     """Trace events for a timed run: who ran on which core, instant kernel events, and the
     violations (on core 0's track, at the time they were seen)."""
     events = _tracks(process, [f"core {c}" for c in range(cores)])
@@ -168,12 +220,12 @@ def chrome_trace_timed(
     return {"traceEvents": events, "displayTimeUnit": "ms"}
 
 
-def chrome_trace_cex(model: Any, cex: Counterexample) -> dict[str, Any]:
+def chrome_trace_cex(model: object, cex: Counterexample) -> Trace:
     """Trace events for a counterexample: one track per actor, one microsecond per step."""
     shown = steps(model, cex)
     part = find_part(model, cex.model)
     actors = ["device", "vmm", "guest"]
-    if hasattr(part, "template"):  # a system on the kernel model: a track per thread
+    if isinstance(part, SystemModel):  # a system on the kernel model: a track per thread
         actors = ["device", "kernel", *(t.name for t in part.template.threads)]
     events = _tracks(f"counterexample in {cex.model}: {cex.code}", actors)
     n = 0
@@ -183,11 +235,11 @@ def chrome_trace_cex(model: Any, cex: Counterexample) -> dict[str, Any]:
     return {"traceEvents": events, "displayTimeUnit": "ns"}
 
 
-def dumps(trace: dict[str, Any]) -> str:
+def dumps(trace: Trace) -> str:
     return json.dumps(trace, indent=1, sort_keys=True) + "\n"
 
 
-def _tracks(process: str, threads: Sequence[str]) -> list[dict[str, Any]]:
+def _tracks(process: str, threads: Sequence[str]) -> list[TraceEvent]:
     """Metadata events naming the process and each track, in this order (Perfetto shows the
     names and sorts the tracks by `thread_sort_index`)."""
     events = [_meta("process_name", 0, process)]
@@ -197,20 +249,20 @@ def _tracks(process: str, threads: Sequence[str]) -> list[dict[str, Any]]:
     return events
 
 
-def _meta(kind: str, tid: int, value: str | int) -> dict[str, Any]:
+def _meta(kind: str, tid: int, value: str | int) -> TraceEvent:
     key = "sort_index" if kind.endswith("sort_index") else "name"
     return {"ph": "M", "name": kind, "pid": 1, "tid": tid, "args": {key: value}}
 
 
-def _span(name: str, tid: int, ts: int, dur: int, detail: str = "") -> dict[str, Any]:
-    ev: dict[str, Any] = {"ph": "X", "name": name, "pid": 1, "tid": tid, "ts": ts, "dur": dur}
+def _span(name: str, tid: int, ts: int, dur: int, detail: str = "") -> TraceEvent:
+    ev: TraceEvent = {"ph": "X", "name": name, "pid": 1, "tid": tid, "ts": ts, "dur": dur}
     if detail:
         ev["args"] = {"detail": detail}
     return ev
 
 
-def _instant(name: str, tid: int, ts: int, detail: str = "") -> dict[str, Any]:
-    ev: dict[str, Any] = {"ph": "i", "s": "t", "name": name, "pid": 1, "tid": tid, "ts": ts}
+def _instant(name: str, tid: int, ts: int, detail: str = "") -> TraceEvent:
+    ev: TraceEvent = {"ph": "i", "s": "t", "name": name, "pid": 1, "tid": tid, "ts": ts}
     if detail:
         ev["args"] = {"detail": detail}
     return ev

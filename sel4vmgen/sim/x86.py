@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.guests import CLI, HALT, MMIO, STI, WORK, Workload
@@ -30,6 +30,8 @@ from sel4vmgen.sim.kernel import (
     Tcb,
     VMEnter,
     Wait,
+    pair,
+    word,
 )
 from sel4vmgen.sim.monitor import Monitor
 from sel4vmgen.sim.properties import common_properties
@@ -256,7 +258,7 @@ class X86Guest(X86Port):
     def _next(self, i: int) -> int:
         return i + 1 if i + 1 < len(self.phases) else self.loop
 
-    def segment(self, now: int) -> tuple[int, Any]:
+    def segment(self, now: int) -> tuple[int, str]:
         if self.entry is not None:
             if not self.if_on():
                 self.monitor.report("E501", self.vm, f"{self.vm}: {self.entry} injected with IF=0")
@@ -294,7 +296,8 @@ class X86Guest(X86Port):
     def snapshot(self) -> Hashable:
         return (self.idx, self.off, self.start, self.entry, self.window)
 
-    def restored(self, state: Any) -> X86Guest:
+    def restored(self, state: Hashable) -> X86Guest:
+        assert isinstance(state, tuple)
         g = X86Guest(self.vm, self.phases, self.loop, self.monitor)
         g.names = self.names
         g.idx, g.off, g.start, g.entry, g.window = state
@@ -334,7 +337,7 @@ class VmmLocal(NamedTuple):
 
     at: str  # enter | got | ack | woke
     kind: str = ""  # what VMEnter returned: fault | notif
-    info: Any = None  # the exit, or the notification word
+    info: Hashable = None  # the exit, or the notification word
     pic: tuple[int, ...] = ()  # sources pending at the emulated PIC, oldest first
     to_ack: tuple[int, ...] = ()  # taken by the guest at the last entry: its EOI acks them
     seen: bool = False  # could the guest take an interrupt, as the last fault exit said
@@ -355,19 +358,22 @@ class X86Vmm:
     def start(self) -> VmmLocal:
         return VmmLocal("enter")
 
-    def step(self, k: Kernel, me: Tcb, s: VmmLocal, value: Any) -> tuple[VmmLocal, Syscall | None]:
+    def step(
+        self, k: Kernel, me: Tcb, s: VmmLocal, value: Hashable
+    ) -> tuple[VmmLocal, Syscall | None]:
         guest = me.guest
         assert isinstance(guest, X86Port)
         if s.at == "enter":
             return s._replace(at="got"), VMEnter()
         if s.at == "got":
-            kind, info = value
+            kind, info = pair(value)
+            assert isinstance(kind, str)
             seen = guest.can_take() if kind == "fault" else s.seen
             return s._replace(at="ack", kind=kind, info=info, seen=seen), Compute(EXIT_US)
         if s.at == "ack" and s.to_ack:
             return s._replace(to_ack=s.to_ack[1:]), AckIrq(k.handlers[self.handlers[s.to_ack[0]]])
         if s.at == "ack":
-            word = s.info if s.kind == "notif" else 0
+            bits = word(s.info) if s.kind == "notif" else 0
             if s.kind == "fault" and s.info in ("mmio", "hlt"):
                 guest.advance()
             if s.kind == "fault" and s.info == "window":
@@ -375,9 +381,9 @@ class X86Vmm:
             if s.kind == "fault" and s.info == "hlt" and not s.pic and guest.entry_free():
                 return s._replace(at="woke"), Wait(k.notifications[self.ntfn])  # halted
         else:  # woke: the notification word that ended the halt
-            word = value
+            bits = word(value)
         pic = s.pic + tuple(
-            i for i in range(len(self.handlers)) if word >> i & 1 and i not in s.pic
+            i for i in range(len(self.handlers)) if bits >> i & 1 and i not in s.pic
         )
         to_ack: tuple[int, ...] = ()
         can = s.seen if not self.reread and s.kind == "notif" else guest.can_take()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Workload
@@ -33,6 +33,8 @@ from sel4vmgen.sim.kernel import (
     Syscall,
     Tcb,
     VMEnter,
+    pair,
+    word,
 )
 from sel4vmgen.sim.properties import common_properties
 from sel4vmgen.sim.x86 import X86Port
@@ -204,12 +206,12 @@ class SplitVcpu:
         return VcpuLocal("enter")
 
     def step(
-        self, k: Kernel, me: Tcb, s: VcpuLocal, value: Any
+        self, k: Kernel, me: Tcb, s: VcpuLocal, value: Hashable
     ) -> tuple[VcpuLocal, Syscall | None]:
         guest = me.guest
         assert isinstance(guest, X86Port)
         if s.at == "entered" and value != RESTARTED:  # a fault exit: send it to the VMM
-            _, info = value
+            info = str(pair(value)[1])
             return VcpuLocal("called", info), Call(k.endpoints[self.ep], info, 1, fault=True)
         if s.at == "called" and value != RESTARTED:  # the VMM answered
             if s.info in ("mmio", "hlt"):
@@ -222,7 +224,7 @@ class SplitVcpu:
 
 class VmmLocal(NamedTuple):
     at: str  # recv | got | ack | suspended | read | resumed
-    got: Any = None
+    got: tuple[Hashable, Hashable] | None = None
     pic: tuple[int, ...] = ()
     to_ack: tuple[int, ...] = ()
     can: bool = False
@@ -242,23 +244,26 @@ class SplitVmm:
     def start(self) -> VmmLocal:
         return VmmLocal("recv")
 
-    def step(self, k: Kernel, me: Tcb, s: VmmLocal, value: Any) -> tuple[VmmLocal, Syscall | None]:
+    def step(
+        self, k: Kernel, me: Tcb, s: VmmLocal, value: Hashable
+    ) -> tuple[VmmLocal, Syscall | None]:
         guest = k.threads[self.vcpu].guest
         assert isinstance(guest, X86Port)
         ep, vcpu = k.endpoints[self.ep], k.threads[self.vcpu]
         if s.at == "recv":
             return s._replace(at="got"), Recv(ep)
         if s.at == "got":
-            s = s._replace(at="ack", got=value)
+            s = s._replace(at="ack", got=pair(value))
         if s.at == "ack":
             pending = [i for i in s.to_ack if k.handlers[self.handlers[i]].masked]
             if pending and guest.entry_free():  # taken by the guest: its EOI acks the line
                 rest = tuple(i for i in s.to_ack if i != pending[0])
                 return s._replace(to_ack=rest), AckIrq(k.handlers[self.handlers[pending[0]]])
             to_ack = s.to_ack if not guest.entry_free() else ()
-            word = 0 if s.got[0] != "notification" else s.got[1]
+            assert s.got is not None
+            bits = 0 if s.got[0] != "notification" else word(s.got[1])
             pic = s.pic + tuple(
-                i for i in range(len(self.handlers)) if word >> i & 1 and i not in s.pic
+                i for i in range(len(self.handlers)) if bits >> i & 1 and i not in s.pic
             )
             s = s._replace(pic=pic, to_ack=to_ack)
             if not (pic and guest.entry_free()):
@@ -281,5 +286,6 @@ class SplitVmm:
         return self._wait(ep, s)
 
     def _wait(self, ep: Endpoint, s: VmmLocal) -> tuple[VmmLocal, Syscall]:
+        assert s.got is not None
         replying = s.got[0] != "notification"
         return s._replace(at="got", got=None), (ReplyRecv(ep, True) if replying else Recv(ep))
