@@ -250,6 +250,8 @@ def _check_parts(
 def _search(model: Model[S, A], limits: Limits, collect: bool = False) -> Result:
     """Depth-first search with a visited set; stops at the first violation (with `collect`,
     records it and does not expand the violating state)."""
+    if isinstance(model, Product):
+        return _search_product(model, limits, collect)
     res = Result(models=[model.name])
     props = list(model.properties())
     always = [p for p in props if p.kind == "always"]
@@ -325,6 +327,172 @@ def _search(model: Model[S, A], limits: Limits, collect: bool = False) -> Result
                     return _done(res, start, deepest)
                 continue
             path.pop()  # collect: a violating state is not expanded
+    return _done(res, start, deepest)
+
+
+ID_BITS = 40  # bits of a component's state number in a product state
+
+
+class _Interned(Generic[P, B]):
+    """One component of a product with its states numbered: each state stored once, its
+    successors computed once, whether it breaks an always-property decided once.  A product
+    state is one int, the components' numbers side by side (`ID_BITS` each); a step of
+    component i adds its delta to it: no tuple per product state."""
+
+    __slots__ = ("always", "bad", "ids", "index", "model", "shift", "states", "succ")
+
+    def __init__(self, index: int, model: Model[P, B]) -> None:
+        self.index, self.model, self.shift = index, model, index * ID_BITS
+        self.always = [p.holds for p in model.properties() if p.kind == "always"]
+        self.ids: dict[P, int] = {}
+        self.states: list[P] = []
+        self.succ: list[list[tuple[tuple[int, B], int, bool]] | None] = []
+        self.bad: list[bool] = []
+
+    def number(self, s: P) -> int:
+        n = self.ids.get(s)
+        if n is None:
+            n = self.ids[s] = len(self.states)
+            if n >> ID_BITS:
+                raise OverflowError(f"{self.model.name}: more than 2**{ID_BITS} states")
+            self.states.append(s)
+            self.succ.append(None)
+            self.bad.append(not all(holds(s) for holds in self.always))
+        return n
+
+    def successors(self, n: int) -> list[tuple[tuple[int, B], int, bool]]:
+        """(the product's action, what it adds to a product state, whether the component's
+        next state breaks an always-property) for each action of component state `n`."""
+        out = self.succ[n]
+        if out is None:
+            s, m, i, sh = self.states[n], self.model, self.index, self.shift
+            out = []
+            for a in m.actions(s):
+                nxt = self.number(m.next_state(s, a))
+                out.append(((i, a), (nxt - n) << sh, self.bad[nxt]))
+            self.succ[n] = out
+        return out
+
+
+def _search_product(model: Product[P, B], limits: Limits, collect: bool = False) -> Result:
+    """`_search` of a product on numbered component states: the same states in the same
+    order, the same counterexamples, each product state an int.  With the partial-order
+    reduction a state expands only its lowest component that can move (the components share
+    nothing, so the others' steps commute with it); the cycle proviso expands it whole when a
+    successor is on the depth-first stack."""
+    res = Result(models=[model.name])
+    props = list(model.properties())
+    always = [p for p in props if p.kind == "always"]
+    eventually = [p for p in props if p.kind == "eventually"]
+    start = time.monotonic()
+    pace = _Pace(model.name, limits, start)
+    tabs = [_Interned(i, p) for i, p in enumerate(model.parts)]
+    n, mask = len(tabs), (1 << ID_BITS) - 1
+    shifts = [t.shift for t in tabs]
+    succs = [t.successors for t in tabs]
+    comps = list(zip(range(n), succs, shifts, strict=True))
+    por = model.partial_order
+    max_depth, max_states = limits.max_depth, limits.max_states
+    visited: set[int] = set()
+    seen, deepest = visited.add, 0
+    none: list[tuple[tuple[int, B], int, bool]] = []
+
+    def decode(x: int) -> tuple[P, ...]:
+        return tuple(t.states[x >> t.shift & mask] for t in tabs)
+
+    def first(x: int) -> tuple[int, list[tuple[tuple[int, B], int, bool]]]:
+        """The first component that can move in `x` and its successors (n, none: none can)."""
+        for c, succ, sh in comps:
+            lst = succ(x >> sh & mask)
+            if lst:
+                return c, lst
+        return n, none
+
+    for index, init in enumerate(model.init_states()):
+        x = sum(t.number(p) << t.shift for t, p in zip(tabs, init, strict=True))
+        path: list[tuple[int, B]] = []
+        if _violated(model, always, init, index, [], res, collect):
+            if not collect:
+                return _done(res, start, deepest)
+            continue
+        seen(x)
+        res.states += 1
+        # the depth-first path as parallel stacks: a state; the component it expands, that
+        # component's successors and the next to try; the last component it may expand
+        c0, l0 = first(x)
+        st, sc, sl, sp, sh_ = [x], [c0], [l0], [0], [c0 if por else n - 1]
+        on_stack = {x}
+        fresh = True  # the top frame is new: check `eventually` if it is terminal
+        while st:
+            state, lst, pos = st[-1], sl[-1], sp[-1]
+            if fresh:
+                fresh = False
+                if not lst and eventually:
+                    bad = _violated(model, eventually, decode(state), index, path, res, collect)
+                    if bad and not collect:
+                        return _done(res, start, deepest)
+            if len(st) > max_depth:
+                nxt = -1
+            else:  # the next successor not yet visited
+                end = len(lst)
+                while True:
+                    while pos < end:
+                        action, delta, bad = lst[pos]
+                        pos += 1
+                        nxt = state + delta
+                        if nxt not in visited:
+                            break
+                        if por and nxt in on_stack and sh_[-1] < n - 1:  # the cycle proviso
+                            c = sc[-1]
+                            if any(succ(state >> sh & mask) for d, succ, sh in comps if d != c):
+                                sc[-1], sh_[-1] = 0, n - 1  # expand the state whole
+                                lst, pos = succs[0](state & mask), 0
+                                end = len(lst)
+                    else:
+                        c = sc[-1]
+                        if c < sh_[-1]:  # on to the frame's next component
+                            sc[-1] = c = c + 1
+                            lst, pos = succs[c](state >> shifts[c] & mask), 0
+                            end = len(lst)
+                            continue
+                        nxt = -1
+                    break
+                sl[-1], sp[-1] = lst, pos
+            if nxt < 0:
+                if len(st) > max_depth and pos < len(lst):  # cut at the depth bound
+                    res.complete = False
+                del st[-1], sc[-1], sl[-1], sp[-1], sh_[-1]
+                if por:
+                    on_stack.discard(state)
+                if path:
+                    path.pop()
+                continue
+            seen(nxt)
+            res.states += 1
+            path.append(action)
+            if bad:
+                _violated(model, always, decode(nxt), index, path, res, collect)
+                if not collect:
+                    return _done(res, start, deepest)
+                path.pop()  # collect: a violating state is not expanded
+                continue
+            c0, l0 = first(nxt)
+            st.append(nxt)
+            sc.append(c0)
+            sl.append(l0)
+            sp.append(0)
+            sh_.append(c0 if por else n - 1)
+            if por:
+                on_stack.add(nxt)
+            fresh = True
+            if len(path) > deepest:
+                deepest = len(path)
+            if res.states >= max_states:
+                res.complete = False
+                return _done(res, start, deepest)
+            if not res.states & 4095 and pace.out_of_time(res.states, len(path)):
+                res.complete = False
+                return _done(res, start, deepest)
     return _done(res, start, deepest)
 
 
