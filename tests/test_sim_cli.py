@@ -265,12 +265,19 @@ def test_bounded_exploration_says_it_is_not_exhaustive(cli: Cli, tmp_path: Path)
     (tmp_path / "plan.json").write_text(x86_plan().to_json())
     r = cli("simulate", str(tmp_path), "--explore", "--max-states", "20")
     assert r.exit_code == 0
-    assert "no violation in 20 states to depth " in r.stdout
-    assert ", not exhaustive (a bound was reached); ok" in r.stdout
+    assert r.stdout.endswith(
+        "; no violation in 20 states, not exhaustive (stopped at the states bound, depth 15); ok\n"
+    )
     out = json.loads(
         cli("simulate", str(tmp_path), "--explore", "--max-states", "20", "--format", "json").stdout
     )
     assert out["plans"][0]["explored"]["exhaustive"] is False
+    assert out["plans"][0]["explored"]["bounds_reached"] == ["states"]
+    shallow = cli("simulate", str(tmp_path), "--explore", "--max-depth", "3")
+    assert (
+        "no violation in 43 states, not exhaustive (stopped at the depth bound, depth 3); ok"
+        in (shallow.stdout)
+    )
     full = cli("simulate", str(tmp_path), "--explore")
     assert ", exhaustive; ok" in full.stdout
 
@@ -329,3 +336,13 @@ def test_x86_vms_sharing_a_core_at_one_priority_explore_clean(cli: Cli, tmp_path
     (tmp_path / "plan.json").write_text(x86_plan(vms=3).to_json())
     r = cli("simulate", str(tmp_path), "--require-exhaustive")
     assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_generate_says_what_its_quick_simulation_checked(cli: Cli, tmp_path: Path) -> None:
+    r = cli("generate", str(EXAMPLES / "minimal.yaml"), "-o", str(tmp_path / "app"))
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.splitlines()[-1] == (
+        "quick simulation: layout checks (E507, E508), a 20 ms timed run of each plan "
+        "(E501-E503, E505, E506, E509, E510) and one with each guest busy-looping in turn "
+        "(E505); interleavings not explored (run `sel4vmgen simulate FILE --explore` for that)"
+    )

@@ -204,7 +204,10 @@ def test_reductions_keep_the_verdict_and_the_violations(case: tuple[Plan, bool, 
     whole = check(x86_system(plan, interrupts, 2, reread), limits, collect=True)
     parts = Product(
         plan.system,
-        [x86_system(plan, interrupts, 2, reread, vms=g) for g in groups(plan)],
+        [
+            x86_system(plan, interrupts, 2, reread, vms=g.vms, servers=g.servers)
+            for g in groups(x86_system(plan, interrupts, 2, reread))
+        ],
     )
     reduced = check(parts, limits, Reductions(), collect=True)
     assert whole.complete and reduced.complete

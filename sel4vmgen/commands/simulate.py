@@ -216,9 +216,11 @@ def _summary(r: SimReport) -> str:
                 f"no violation in {e['states']} states to depth {e['max_depth']}, exhaustive;"
             )
         else:
+            hit = e["bounds_reached"]
+            bounds = f"{' and '.join(hit)} bound{'s' if len(hit) > 1 else ''}"
             parts.append(
-                f"no violation in {e['states']} states to depth {e['max_depth']}, "
-                "not exhaustive (a bound was reached);"
+                f"no violation in {e['states']} states, not exhaustive (stopped at the {bounds}, "
+                f"depth {e['max_depth']});"
             )
     parts.append("ok" if r.ok else f"{len(r.violations)} violation(s)")
     return " ".join(parts)

@@ -42,6 +42,7 @@ from sel4vmgen.sim.kernel import (
     word,
 )
 from sel4vmgen.sim.monitor import Monitor
+from sel4vmgen.sim.program import Ref
 from sel4vmgen.sim.properties import TITLES, common_properties
 
 OVERFLOW_RING = 64  # libsel4vm arch/arm/vgic virq.h: MAX_LR_OVERFLOW 64, head/tail ring (63 usable)
@@ -312,6 +313,9 @@ class VcpuThread:
     def start(self) -> VcpuLocal:
         return VcpuLocal("top")
 
+    def objects(self) -> frozenset[Ref]:
+        return frozenset({("obj", self.vcpu), ("ep", self.ep)})
+
     def step(
         self, k: Kernel, me: Tcb, s: VcpuLocal, value: Hashable
     ) -> tuple[VcpuLocal, Syscall | None]:
@@ -406,6 +410,13 @@ class ArmVmm:
 
     def start(self) -> VmmLocal:
         return VmmLocal("recv")
+
+    def objects(self) -> frozenset[Ref]:
+        return frozenset(
+            {("ep", self.ep), *(("obj", v) for v in self.vcpus)}
+            | {("tcb", t) for t in self.threads}  # it starts them (PSCI CPU_ON)
+            | {("irq", h) for h in self.lines}
+        )
 
     def _vc(self, k: Kernel, j: int) -> Vcpu:
         return vcpu_of(k, self.vcpus[j])

@@ -100,6 +100,9 @@ class Counterexample:
     path: tuple[Hashable, ...]
 
 
+Bound = Literal["states", "depth", "time"]  # max_states, max_depth, max_seconds
+
+
 @dataclass
 class Result:
     """What a check found; `complete` when the whole bounded space was explored."""
@@ -112,6 +115,12 @@ class Result:
     counterexample: Counterexample | None = None
     skipped_symmetric: int = 0
     found: dict[str, Counterexample] = field(default_factory=dict)  # collect: code -> first
+    bounds: set[Bound] = field(default_factory=set)  # the bounds that cut the search
+
+    def cut(self, bound: Bound) -> None:
+        """The search stopped short at `bound`: not exhaustive."""
+        self.complete = False
+        self.bounds.add(bound)
 
     @property
     def codes(self) -> frozenset[str]:
@@ -131,6 +140,7 @@ class Result:
         self.complete = self.complete and other.complete
         self.seconds += other.seconds
         self.skipped_symmetric += other.skipped_symmetric
+        self.bounds |= other.bounds
         for code, cex in other.found.items():
             self.found.setdefault(code, cex)
         if self.counterexample is None:
@@ -289,7 +299,7 @@ def _search(model: Model[S, A], limits: Limits, collect: bool = False) -> Result
                 return _done(res, start, deepest)
             if i >= len(acts) or len(stack) > max_depth:
                 if i < len(acts):
-                    res.complete = False
+                    res.cut("depth")
                 stack.pop()
                 on_stack.discard(state)
                 if path:
@@ -320,10 +330,10 @@ def _search(model: Model[S, A], limits: Limits, collect: bool = False) -> Result
                 if len(path) > deepest:
                     deepest = len(path)
                 if res.states >= max_states:
-                    res.complete = False
+                    res.cut("states")
                     return _done(res, start, deepest)
                 if res.states % 4096 == 0 and pace.out_of_time(res.states, len(path)):
-                    res.complete = False
+                    res.cut("time")
                     return _done(res, start, deepest)
                 continue
             path.pop()  # collect: a violating state is not expanded
@@ -460,7 +470,7 @@ def _search_product(model: Product[P, B], limits: Limits, collect: bool = False)
                 sl[-1], sp[-1] = lst, pos
             if nxt < 0:
                 if len(st) > max_depth and pos < len(lst):  # cut at the depth bound
-                    res.complete = False
+                    res.cut("depth")
                 del st[-1], sc[-1], sl[-1], sp[-1], sh_[-1]
                 if por:
                     on_stack.discard(state)
@@ -488,10 +498,10 @@ def _search_product(model: Product[P, B], limits: Limits, collect: bool = False)
             if len(path) > deepest:
                 deepest = len(path)
             if res.states >= max_states:
-                res.complete = False
+                res.cut("states")
                 return _done(res, start, deepest)
             if not res.states & 4095 and pace.out_of_time(res.states, len(path)):
-                res.complete = False
+                res.cut("time")
                 return _done(res, start, deepest)
     return _done(res, start, deepest)
 

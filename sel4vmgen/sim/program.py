@@ -19,6 +19,9 @@ from typing import Generic, Protocol, TypeVar
 from sel4vmgen.sim.kernel import Kernel, Syscall, Tcb
 
 L = TypeVar("L", bound=Hashable)
+# a kernel object a program names: ("tcb" | "ep" | "ntfn" | "irq" | "obj", its index in the
+# kernel's threads, endpoints, notifications, handlers or other objects)
+Ref = tuple[str, int]
 
 
 class Program(Protocol[L]):
@@ -27,6 +30,11 @@ class Program(Protocol[L]):
     def start(self) -> L: ...
 
     def step(self, k: Kernel, me: Tcb, local: L, value: Hashable) -> tuple[L, Syscall | None]: ...
+
+    def objects(self) -> frozenset[Ref]:
+        """The kernel objects the program names (beyond its own thread and bound
+        notification): what its steps may read or write."""
+        ...
 
 
 class Running(Generic[L]):

@@ -73,6 +73,7 @@ class ExploredDict(TypedDict):
     max_depth: int
     complete: bool
     exhaustive: bool
+    bounds_reached: list[str]  # states, depth, time: what stopped a search that is not exhaustive
     skipped_symmetric: int
 
 
@@ -191,6 +192,7 @@ class SimReport:
                 "max_depth": e.max_depth,
                 "complete": e.complete,
                 "exhaustive": e.complete,
+                "bounds_reached": sorted(e.bounds),
                 "skipped_symmetric": e.skipped_symmetric,
             }
             cex = e.counterexample
@@ -221,27 +223,20 @@ def plan_model(plan: Plan, opts: Options) -> Explored:
     kind = opts.vmm_model or default_model(plan)
     if kind not in MODELS[plan.arch]:
         raise ValueError(f"VMM model {kind} does not run {plan.arch} guests")
-    if kind == "x86":
-        reread = opts.reread_after_notification
-        if not opts.reductions.independent:
-            return x86_system(plan, opts.interrupts, reread=reread)
-        return Product(
-            plan.system,
-            [x86_system(plan, opts.interrupts, reread=reread, vms=g) for g in groups(plan)],
-        )
-    if kind == "arm":
-        shadow = opts.check_shadow
-        if not opts.reductions.independent:
-            return arm_system(plan, opts.interrupts, shadow)
-        return Product(
-            plan.system, [arm_system(plan, opts.interrupts, shadow, vms=g) for g in groups(plan)]
-        )
     split: Literal["none", "suspend"] = "suspend" if opts.stop == "suspend" else "none"
+
+    def system(vms: tuple[str, ...] | None = None, servers: bool | None = None) -> SystemModel:
+        n, reread = opts.interrupts, opts.reread_after_notification
+        if kind == "arm":
+            return arm_system(plan, n, opts.check_shadow, vms=vms, servers=servers)
+        if kind == "x86":
+            return x86_system(plan, n, reread=reread, vms=vms, servers=servers)
+        return x86_system(plan, n, split=split, vms=vms, servers=servers)
+
+    whole = system()
     if not opts.reductions.independent:
-        return x86_system(plan, opts.interrupts, split=split)
-    return Product(
-        plan.system, [x86_system(plan, opts.interrupts, split=split, vms=g) for g in groups(plan)]
-    )
+        return whole
+    return Product(plan.system, [system(g.vms, g.servers) for g in groups(whole)])
 
 
 def explore(model: Explored, limits: Limits, reductions: Reductions) -> Result:
@@ -299,7 +294,7 @@ def check_plan(plan: Plan) -> SimReport:
 def quick_check_scope() -> str:
     """What `check_plan` checks, in words `generate` prints after writing."""
     return (
-        f"quick simulation: layout checks (E507, E508) and a {QUICK_MS} ms timed run "
-        "(E502-E506) of each plan; interleavings not explored "
-        "(run `sel4vmgen simulate FILE --explore` for that)"
+        f"quick simulation: layout checks (E507, E508), a {QUICK_MS} ms timed run of each plan "
+        "(E501-E503, E505, E506, E509, E510) and one with each guest busy-looping in turn "
+        "(E505); interleavings not explored (run `sel4vmgen simulate FILE --explore` for that)"
     )

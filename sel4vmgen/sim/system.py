@@ -33,6 +33,8 @@ from typing import Literal, NamedTuple, Protocol, runtime_checkable
 from sel4vmgen.plan.model import Plan, VmPlan
 from sel4vmgen.sim.arm import Vcpu, vcpu_of, vtimer_fire
 from sel4vmgen.sim.explore import Property
+from sel4vmgen.sim.footprint import groups as footprint_groups
+from sel4vmgen.sim.footprint import line_footprint
 from sel4vmgen.sim.kernel import (
     BLOCKED_ON_REPLY,
     RUNNING,
@@ -288,6 +290,7 @@ class SystemModel:
         lines: Sequence[Line],
         key: Hashable = None,
         timers: Sequence[tuple[int, int, int]] = (),
+        owners: Sequence[str] = (),
     ) -> None:
         self.name = name
         self.template = template
@@ -295,6 +298,8 @@ class SystemModel:
         self.fires = tuple(fires)  # per IRQ handler, then per timer
         self.key = key
         self.timers = tuple(timers)  # ARM virtual timers: (VCPU object, its thread, VMM ntfn)
+        # the VM each thread belongs to ("" for a server)
+        self.owners = tuple(owners) + ("",) * (len(template.threads) - len(owners))
         self._last: tuple[object, list[Vcpu]] = (None, [])
 
     def symmetry_key(self) -> Hashable:
@@ -690,9 +695,10 @@ def x86_system(
     vms: Sequence[str] | None = None,
     guest: Callable[[VmPlan], X86Port] | None = None,
     split: Literal["", "none", "suspend"] = "",
+    servers: bool | None = None,
 ) -> SystemModel:
     """The x86 plan's threads, IRQ lines and guests as one explorable system (with `vms`,
-    only those VMs' threads, and the servers).  Each guest is a `FreeX86Guest`, or what
+    only those VMs' threads, and the servers if `servers`, by default only without `vms`).  Each guest is a `FreeX86Guest`, or what
     `guest` makes (an explorable one: `X86Guest` replays a timed run's script).  With
     `split`, the historical two-thread VMM ("suspend": it suspends the VCPU thread while
     injecting)."""
@@ -702,6 +708,7 @@ def x86_system(
     k = Kernel(max(1, plan.num_nodes), ticks=False)
     lines: list[Line] = []
     fires: list[int] = []
+    owners: list[str] = []
     chosen = [vm for vm in plan.vms if vms is None or vm.instance in vms]
     for vm in chosen:
         sources = sources_for(plan, vm)
@@ -722,11 +729,13 @@ def x86_system(
             mine[i % len(sources)] += 1
         fires += mine
         lines += [Line(vm.instance, i, t) for i in range(len(sources))]
-    if vms is None:
+        owners += [vm.instance] * (len(k.threads) - len(owners))
+    with_servers = vms is None if servers is None else servers
+    if with_servers:
         build_servers(k, plan)
-    name = plan.system if vms is None else "+".join(v.instance for v in chosen)
-    key = _identity(plan, chosen, interrupts, budget, reread), split
-    return SystemModel(name, k, fires, lines, key)
+    name = plan.system if vms is None else "+".join(v.instance for v in chosen) or "servers"
+    key = _identity(plan, chosen, interrupts, budget, reread), split, with_servers
+    return SystemModel(name, k, fires, lines, key, owners=owners)
 
 
 def _identity(
@@ -754,6 +763,7 @@ def arm_system(
     check_shadow: bool = True,
     vms: Sequence[str] | None = None,
     chunk_us: int = WHOLE_PHASE,
+    servers: bool | None = None,
 ) -> SystemModel:
     """The ARM plan's threads (a VMM thread and VCPU threads per VM, at their priorities and
     cores), VCPU objects, IRQ lines and virtual timers as one explorable system."""
@@ -766,9 +776,11 @@ def arm_system(
     fires: list[int] = []
     timer_fires: list[int] = []
     timers: list[tuple[int, int, int]] = []
+    owners: list[str] = []
     chosen = [vm for vm in plan.vms if vms is None or vm.instance in vms]
     for vm in chosen:
         vcpus = build_arm_vm(k, plan, vm, scenario, None, chunk_us)
+        owners += [vm.instance] * (len(k.threads) - len(owners))
         routed = len(sources_for(plan, vm)) - 1
         share = [0] * (routed + 1)  # the boot VCPU's timer, then each line
         for i in range(interrupts):
@@ -779,11 +791,12 @@ def arm_system(
         for j, (obj, t) in enumerate(vcpus):
             timers.append((obj, t, k.notifications.index(vmm_ntfn)))
             timer_fires.append(share[0] if j == 0 else interrupts)
-    if vms is None:
+    with_servers = vms is None if servers is None else servers
+    if with_servers:
         build_servers(k, plan)
-    name = plan.system if vms is None else "+".join(v.instance for v in chosen)
-    key = ("arm", check_shadow, interrupts, _arm_identity(plan, chosen))
-    return SystemModel(name, k, fires + timer_fires, lines, key, timers)
+    name = plan.system if vms is None else "+".join(v.instance for v in chosen) or "servers"
+    key = ("arm", check_shadow, interrupts, _arm_identity(plan, chosen), with_servers)
+    return SystemModel(name, k, fires + timer_fires, lines, key, timers, owners)
 
 
 def _arm_identity(plan: Plan, vms: Sequence[VmPlan]) -> Hashable:
@@ -801,13 +814,23 @@ def _arm_identity(plan: Plan, vms: Sequence[VmPlan]) -> Hashable:
     return (tuple(one(v) for v in vms), servers, lrs)
 
 
-def groups(plan: Plan) -> list[list[str]]:
-    """The plan's VMs in groups that share a kernel object of the model, each explored apart.
-    The systems share none between VMs (cross-VM events and virtqueues are not yet signals
-    in them), so each VM is its own group.  VMs that share only a core are apart too:
-    another VM's thread on the core can only delay a VM's steps, and the untimed model
-    already has every order of those steps and its interrupts; what the delay costs in time
-    (starvation, latency) is the timed run's to check (E505, E506).  Servers are left out
-    of a group's system: they share no object with a VM and, waiting on notifications
-    nobody signals, never take a core."""
-    return [[vm.instance] for vm in plan.vms]
+class Group(NamedTuple):
+    """VMs explored together, and whether the servers go with them."""
+
+    vms: tuple[str, ...]
+    servers: bool
+
+
+def groups(whole: SystemModel) -> list[Group]:
+    """The VMs of a whole-plan system in groups that share a kernel object, each explored
+    apart (`sim/footprint.py` says why that is sound, and why VMs that share only a core are
+    apart): the components of the threads' and devices' footprints, by their VMs.  A server
+    that shares an object with a group goes with it; servers that share none never move."""
+    k = whole.template
+    devices = [line_footprint(k, h) for h in range(len(k.handlers))]
+    devices += [frozenset({("obj", o), ("tcb", t), ("ntfn", n)}) for o, t, n in whole.timers]
+    out: list[Group] = []
+    for comp in footprint_groups(k, devices):
+        vms = tuple(dict.fromkeys(whole.owners[t] for t in comp if whole.owners[t]))
+        out.append(Group(vms, any(not whole.owners[t] for t in comp)))
+    return out

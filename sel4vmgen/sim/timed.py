@@ -30,7 +30,7 @@ from sel4vmgen.sim.kernel import (
     Wait,
 )
 from sel4vmgen.sim.monitor import STARVATION_US, Monitor, Violation
-from sel4vmgen.sim.program import spawn
+from sel4vmgen.sim.program import Ref, spawn
 
 SPIN_CODES = frozenset({"E505"})  # what a busy-looping guest causes: threads starved
 
@@ -115,6 +115,9 @@ class Idle:
 
     def start(self) -> int:
         return 0
+
+    def objects(self) -> frozenset[Ref]:
+        return frozenset({("ntfn", self.ntfn)})
 
     def step(self, k: Kernel, me: Tcb, local: int, value: object) -> tuple[int, Syscall]:
         return 0, Wait(k.notifications[self.ntfn])

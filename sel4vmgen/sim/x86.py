@@ -34,6 +34,7 @@ from sel4vmgen.sim.kernel import (
     word,
 )
 from sel4vmgen.sim.monitor import Monitor
+from sel4vmgen.sim.program import Ref
 from sel4vmgen.sim.properties import common_properties
 
 GUEST, VMM, HALTED = "guest", "vmm", "halted"
@@ -357,6 +358,9 @@ class X86Vmm:
 
     def start(self) -> VmmLocal:
         return VmmLocal("enter")
+
+    def objects(self) -> frozenset[Ref]:
+        return frozenset({("ntfn", self.ntfn), *(("irq", h) for h in self.handlers)})
 
     def step(
         self, k: Kernel, me: Tcb, s: VmmLocal, value: Hashable

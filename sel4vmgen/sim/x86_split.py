@@ -36,6 +36,7 @@ from sel4vmgen.sim.kernel import (
     pair,
     word,
 )
+from sel4vmgen.sim.program import Ref
 from sel4vmgen.sim.properties import common_properties
 from sel4vmgen.sim.x86 import X86Port
 
@@ -205,6 +206,9 @@ class SplitVcpu:
     def start(self) -> VcpuLocal:
         return VcpuLocal("enter")
 
+    def objects(self) -> frozenset[Ref]:
+        return frozenset({("ep", self.ep)})
+
     def step(
         self, k: Kernel, me: Tcb, s: VcpuLocal, value: Hashable
     ) -> tuple[VcpuLocal, Syscall | None]:
@@ -243,6 +247,12 @@ class SplitVmm:
 
     def start(self) -> VmmLocal:
         return VmmLocal("recv")
+
+    def objects(self) -> frozenset[Ref]:
+        # the VCPU thread: it reads and writes its guest's state, suspends and resumes it
+        return frozenset(
+            {("ep", self.ep), ("tcb", self.vcpu), *(("irq", h) for h in self.handlers)}
+        )
 
     def step(
         self, k: Kernel, me: Tcb, s: VmmLocal, value: Hashable
