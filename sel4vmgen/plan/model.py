@@ -28,6 +28,10 @@ CAMKES_DEFAULT_PRIORITY = 254
 # camkes-vm's ARM VMM thread priority when the app sets none: VM_CONFIGURATION_DEF's
 # base_prio (seL4/camkes-vm components/VM_Arm/configurations/vm.h).
 CAMKES_VM_BASE_PRIO = 100
+# The vGIC list registers libsel4vm drives when a plan carries no GIC of its own
+# (NUM_LIST_REGS, seL4/seL4_projects_libs libsel4vm/src/arch/arm/vgic/virq.h); a plan's
+# `Gic.list_registers` comes from its platform's data.
+LIBSEL4VM_LIST_REGISTERS = 4
 
 ThreadRole = Literal[
     "vm", "vmm", "vcpu", "irq_server", "component", "time_server", "serial", "fserv"
@@ -98,7 +102,7 @@ class Image:
     max_size: Hex | None = None  # room reserved for it (initrd_max_size)
     format: str | None = None  # bzImage, Image, dts, dtb, cpio...
     vm: str | None = None  # instance name; None when shared by several VMs
-    # How to read `source` (see plan/resolve.py): "build" = a CMake path kept as written
+    # How to read `source` (see plan/resolution.py): "build" = a CMake path kept as written
     # (${CAMKES_VM_IMAGES_DIR}/...), "absolute" = an absolute path the user wrote, "system" =
     # relative to the system file's folder (made absolute at render time), "generated" = a file
     # the renderer writes into the app (relative to the app folder).
