@@ -7,8 +7,9 @@ it reads it here, and each fact is stored once: what follows from a field
 (camkes-vm's `guest_ram_mb` from `ram.size`, the ARM kernel entry from
 `kernel.guest`, x86's `KernelSel4Arch` / `KernelMaxNumNodes` from
 `sel4_arch` / `num_nodes`) is formatted by the renderer, not kept twice.
-`Plan.to_json()` and `Plan.from_json()` round-trip
-exactly; `PLAN_FORMAT` changes whenever the shape does.
+`Plan.to_json()` writes it; `app.planfile` is its one reader (checked, the
+invariants included), and the two round-trip exactly; `PLAN_FORMAT` changes
+whenever the shape does.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sel4vmgen.codec import Hex, decode, encode
+from sel4vmgen.codec import Hex, encode
 from sel4vmgen.defaults import SIMULATION
 from sel4vmgen.plan.microkit_model import MicrokitSystem
 
@@ -397,17 +398,6 @@ class Plan:
     def to_json(self) -> str:
         """Stable JSON: keys in field order, two-space indent, trailing newline."""
         return json.dumps(encode(self), indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> Plan:
-        """Rebuild a plan; raises `CodecError` (a ValueError) on a shape or format mismatch."""
-        from sel4vmgen.codec import CodecError
-
-        data = json.loads(text)
-        if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-            got = data.get("format") if isinstance(data, dict) else None
-            raise CodecError(f"plan format {got!r} is not {PLAN_FORMAT}")
-        return decode(cls, data)
 
     def vm(self, instance: str) -> VmPlan:
         """The VM with this instance name."""
