@@ -399,6 +399,14 @@ class Plan:
         """Stable JSON: keys in field order, two-space indent, trailing newline."""
         return json.dumps(encode(self), indent=2) + "\n"
 
+    def link_of(self, end: VirtqueueEnd) -> tuple[Virtqueue, VirtqueueEnd]:
+        """The virtio-net link `end` is an end of, and the end at its other side
+        (`KeyError` when no link has it)."""
+        for link in self.virtqueues:
+            if end in link.ends:
+                return link, link.ends[1] if link.ends[0] == end else link.ends[0]
+        raise KeyError(end.send)
+
     def vm(self, instance: str) -> VmPlan:
         """The VM with this instance name."""
         for v in self.vms:
