@@ -28,6 +28,7 @@ RANKS: dict[str, int] = {
     "units": 0,  # sizes: MIB, PAGE
     "defaults": 0,  # choices more than one stage must know
     "safeio": 1,  # reading and writing files safely
+    "facts": 1,  # what seL4, Linux's arm64 boot protocol and libsel4vm fix (in units)
     "diagnostics": 2,
     "source": 3,  # YAML with positions
     "codec": 3,  # dataclasses to JSON and back

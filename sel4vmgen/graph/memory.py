@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sel4vmgen.facts import ARM64_DTB_MAX
 from sel4vmgen.graph.dot import Graph, Html, esc
 from sel4vmgen.graph.system import ram_backing, size_text
 from sel4vmgen.plan.model import Image, Plan, VmPlan
-from sel4vmgen.rules.images import DTB_MAX
 
 IMAGES = frozenset({"kernel", "dtb", "initrd"})
 AREA = "area"  # a range the VMM allocates from: what lies wholly inside it is fine
@@ -82,7 +82,7 @@ def _image(img: Image | None) -> Window | None:
     if img.max_size:
         return Window(img.guest, img.max_size, img.role, name, "max_size")
     if img.role == "dtb":
-        return Window(img.guest, DTB_MAX, img.role, name, "the most a DTB may be")
+        return Window(img.guest, ARM64_DTB_MAX, img.role, name, "the most a DTB may be")
     return Window(img.guest, 0, img.role, name)
 
 

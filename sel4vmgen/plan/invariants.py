@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sel4vmgen.facts import SEL4_MAX_PRIO
 from sel4vmgen.plan.model import Plan, Region, VmPlan
 from sel4vmgen.units import MIB
 
-MAX_PRIORITY = 255  # seL4 has 256 priorities
+MAX_PRIORITY = SEL4_MAX_PRIO
 
 
 def problems(plan: Plan) -> list[str]:
