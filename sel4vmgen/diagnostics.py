@@ -8,7 +8,6 @@ source line and a caret), JSON, GitHub workflow annotations or SARIF 2.1.0.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -153,6 +152,8 @@ def summary_line(diagnostics: Sequence[Diagnostic], files: int) -> str:
 
 
 def format_json(diagnostics: Sequence[Diagnostic]) -> str:
+    import json  # the machine formats only: the text report starts without it
+
     return json.dumps([d.to_dict() for d in diagnostics], indent=2, sort_keys=True)
 
 
@@ -223,6 +224,8 @@ def format_sarif(diagnostics: Sequence[Diagnostic], tool_version: str) -> str:
             }
         ],
     }
+    import json
+
     return json.dumps(log, indent=2, sort_keys=True)
 
 

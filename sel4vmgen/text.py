@@ -8,10 +8,12 @@ type.  `shown(value)` gives a short, printable form of anything:
 integers above 24 decimal digits abbreviated (first digits and count; beyond
 thousands of digits by their hex form and bit count),
 text escaped and cut to 40 characters, other values by their type.
+`did_you_mean(word, options)` is the hint every "unknown name" message gives.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 MAX_DIGITS = 24
@@ -52,3 +54,12 @@ def shown(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     return type(value).__name__
+
+
+def did_you_mean(word: str, options: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """`did you mean 'x'?` for the option most like `word` (difflib's ratio at least
+    `cutoff`), or None when none is close."""
+    import difflib  # only when a name is unknown: the clean start does without it
+
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=cutoff)
+    return f"did you mean '{close[0]}'?" if close else None

@@ -149,7 +149,7 @@ def arm_plan(
 def resolve_file(path: Path) -> tuple[Plan, ...]:
     """The plans a system file resolves to, as `simulate FILE` makes them."""
     from sel4vmgen.app.check import check_file
-    from sel4vmgen.plan.resolve import resolve_all
+    from sel4vmgen.plan.resolution import resolve_all
 
     checked = check_file(str(path))
     assert checked.ok and checked.loaded is not None, checked.diagnostics

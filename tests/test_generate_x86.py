@@ -29,6 +29,7 @@ import sel4vmgen.app.generate as app_generate
 import sel4vmgen.render as render
 from sel4vmgen.app.check import check_file
 from sel4vmgen.app.generate import app_files
+from sel4vmgen.app.planfile import parse_plan
 from sel4vmgen.app.writer import MANIFEST
 from sel4vmgen.cli import cli
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
@@ -202,7 +203,7 @@ def virtqueue_settings(p: Plan, vm: VmPlan) -> dict[str, Any]:
 @pytest.mark.parametrize("make", [*PLANS.values(), passthrough], ids=[*PLANS, "passthrough"])
 def test_camkes_settings_read_back_equal_plan_json(make: Callable[[], Plan]) -> None:
     files = rendered(make())
-    from_json = Plan.from_json(files["plan.json"])
+    from_json = parse_plan(files["plan.json"], "plan.json")
     written = camkes_settings(files[f"{from_json.system}.camkes"])
     expected = plan_settings(from_json)
     for vm in from_json.vms:
@@ -697,7 +698,7 @@ def test_example_resolves_like_the_real_app(stem: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("stem", x86_examples())
 def test_example_settings_read_back_equal_its_plan_json(stem: str, tmp_path: Path) -> None:
     files = generate_example(stem, tmp_path / stem)
-    p = Plan.from_json(files["plan.json"])
+    p = parse_plan(files["plan.json"], "plan.json")
     written = camkes_settings(files[f"{p.system}.camkes"])
     expected = plan_settings(p)
     for vm in p.vms:
@@ -769,7 +770,7 @@ def test_json_format_prints_one_document(system: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("stem", x86_examples())
 def test_example_emits_only_names_camkes_vm_defines(stem: str, tmp_path: Path) -> None:
     files = generate_example(stem, tmp_path / stem)
-    p = Plan.from_json(files["plan.json"])
+    p = parse_plan(files["plan.json"], "plan.json")
     assert_only_camkes_vm_names(p, files[f"{p.system}.camkes"])
 
 

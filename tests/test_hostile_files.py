@@ -230,6 +230,28 @@ def test_bad_plan_fixture_exits_2_with_its_exact_message(tmp_path: Path, fixture
         assert (run.exit_code, run.stderr) == (2, f"error: {plan}: corrupt plan: {want}\n")
 
 
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+TEXT_PLANS = [p for p in BAD_PLANS if _text(p) is not None]
+
+
+@pytest.mark.parametrize("fixture", TEXT_PLANS, ids=[p.stem for p in TEXT_PLANS])
+def test_a_plans_text_is_refused_as_its_file_is(fixture: Path) -> None:
+    """A plan held as text (the tests' and the API's round trip) is read by the same checked
+    reader as plan.json, invariants included: nothing reads a plan unchecked."""
+    from sel4vmgen.app.planfile import CorruptPlan, parse_plan
+
+    want = fixture.with_suffix(".expect").read_text(encoding="utf-8").rstrip("\n")
+    with pytest.raises(CorruptPlan) as caught:
+        parse_plan(_text(fixture) or "", "plan.json")
+    assert str(caught.value) == f"plan.json: corrupt plan: {want}"
+
+
 def test_every_bad_plan_fixture_has_its_expectation() -> None:
     assert len(BAD_PLANS) >= 10
     assert sorted(p.stem for p in (FIXTURES / "bad-plan").glob("*.expect")) == [

@@ -28,6 +28,7 @@ RANKS: dict[str, int] = {
     "units": 0,  # sizes: MIB, PAGE
     "defaults": 0,  # choices more than one stage must know
     "safeio": 1,  # reading and writing files safely
+    "facts": 1,  # what seL4, Linux's arm64 boot protocol and libsel4vm fix (in units)
     "diagnostics": 2,
     "source": 3,  # YAML with positions
     "codec": 3,  # dataclasses to JSON and back
@@ -168,4 +169,14 @@ def test_validate_loads_no_stage_after_the_rules(fmt: str) -> None:
         "cookiecutter",
         *(f"sel4vmgen.{s}" for s in ("plan", "render", "sim", "graph")),
     }
+    assert loaded & heavy == set()
+
+
+@pytest.mark.parametrize("module", ["sel4vmgen.plan.model", "sel4vmgen.app.planfile"])
+def test_the_plan_model_loads_no_resolver(module: str) -> None:
+    """Reading a plan (the simulator, graph, plan.json) needs its dataclasses, not the
+    resolver that makes plans nor the system model it reads."""
+    loaded = _loaded_by(f"import {module}")
+    assert module in loaded
+    heavy = {"sel4vmgen.plan.resolution", "sel4vmgen.model", "sel4vmgen.rules", "pydantic"}
     assert loaded & heavy == set()

@@ -71,7 +71,7 @@ def input_hash(loaded: Loaded, plans: Sequence[Plan]) -> str:
 
 def resolve_plans(loaded: Loaded) -> tuple[Plan, ...]:
     """One plan per platform of the system (raises `DiagnosticError`)."""
-    from sel4vmgen.plan.resolve import resolve_all
+    from sel4vmgen.plan.resolution import resolve_all
 
     return tuple(resolve_all(loaded))
 

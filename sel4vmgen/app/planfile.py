@@ -10,8 +10,8 @@ A generated app's `plan.json` may have been edited, truncated or replaced.
 `read_plan(path)` trusts nothing: the file must be a regular file of at most
 `safeio.PLAN_CAP` bytes of UTF-8 JSON, nested at most `MAX_DEPTH` deep, with
 no number beyond 64 bits (nor NaN or infinity), in the Plan's exact shape
-(`Plan.from_json`), keeping every invariant `resolve` gives a plan
-(`plan.invariants`).  Anything else raises `CorruptPlan`, whose message
+(`codec.decode`), keeping every invariant `resolve` gives a plan
+(`plan.invariants`); `parse_plan(text, where)` checks a plan's text the same way.  Anything else raises `CorruptPlan`, whose message
 starts with the path and says "corrupt plan"; commands exit 2 on it.
 """
 
@@ -119,9 +119,6 @@ def plan_paths(folder: Path) -> list[Path]:
 def read_plan(path: Path) -> Plan:
     """The plan in `path`, checked, invariants included; `CorruptPlan` when it cannot be
     trusted."""
-    from sel4vmgen.codec import CodecError, decode
-    from sel4vmgen.plan.invariants import problems
-    from sel4vmgen.plan.model import PLAN_FORMAT
     from sel4vmgen.text import shown_text
 
     where = shown_text(str(path), 200)
@@ -135,6 +132,17 @@ def read_plan(path: Path) -> Plan:
         raise CorruptPlan(
             f"{where}: corrupt plan: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})"
         ) from None
+    return parse_plan(text, where)
+
+
+def parse_plan(text: str, where: str) -> Plan:
+    """The plan a plan.json's text holds, checked as `read_plan` checks a file (`where`
+    starts the message of the `CorruptPlan` it raises otherwise)."""
+    from sel4vmgen.codec import CodecError, decode
+    from sel4vmgen.plan.invariants import problems
+    from sel4vmgen.plan.model import PLAN_FORMAT
+    from sel4vmgen.text import shown_text
+
     try:
         data = _parse(text)
         if not isinstance(data, dict):

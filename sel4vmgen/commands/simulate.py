@@ -47,7 +47,7 @@ def load_plans(target: str, fmt: str) -> tuple[list[Plan], list[Diagnostic], Doc
     if not checked.ok or checked.loaded is None:
         emit(list(checked.diagnostics), fmt)
         raise SystemExit(exit_code([checked]))
-    from sel4vmgen.plan.resolve import resolve_all
+    from sel4vmgen.plan.resolution import resolve_all
 
     try:
         plans = list(resolve_all(checked.loaded))

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sel4vmgen.facts import ARM64_DTB_MAX
 from sel4vmgen.graph.dot import Graph, Html, esc
 from sel4vmgen.graph.system import ram_backing, size_text
 from sel4vmgen.plan.model import Image, Plan, VmPlan
-from sel4vmgen.rules.images import DTB_MAX
 
 IMAGES = frozenset({"kernel", "dtb", "initrd"})
 AREA = "area"  # a range the VMM allocates from: what lies wholly inside it is fine
@@ -82,7 +82,7 @@ def _image(img: Image | None) -> Window | None:
     if img.max_size:
         return Window(img.guest, img.max_size, img.role, name, "max_size")
     if img.role == "dtb":
-        return Window(img.guest, DTB_MAX, img.role, name, "the most a DTB may be")
+        return Window(img.guest, ARM64_DTB_MAX, img.role, name, "the most a DTB may be")
     return Window(img.guest, 0, img.role, name)
 
 
@@ -394,6 +394,21 @@ def _colour(w: Window, bad: bool) -> str:
     return CONFLICT_COLOUR if bad else KIND_COLOURS.get(w.kind, DEVICE_COLOUR)
 
 
+def _black_bar(g: Graph, name: str, width_pt: float, height_pt: float, pos: str) -> None:
+    """A filled black box of the given size in points: the address axis and its tick marks."""
+    g.node(
+        name,
+        label="",
+        shape="box",
+        fixedsize="true",
+        width=_inches(width_pt),
+        height=_inches(height_pt),
+        style="filled",
+        fillcolor="black",
+        pos=pos,
+    )
+
+
 def _draw_vm(g: Graph, vm: VmPlan, plan: Plan, left: float) -> tuple[float, float, str]:
     """One VM's map with its left edge at x=`left`, all but its title; returns its right
     edge, the top of what was drawn, and the title."""
@@ -414,17 +429,7 @@ def _draw_vm(g: Graph, vm: VmPlan, plan: Plan, left: float) -> tuple[float, floa
 
     axis_x = left + TICK_PT + 6
     digits = max(8, len(f"{scale.hi:x}"))
-    g.node(
-        f"axis:{inst}",
-        label="",
-        shape="box",
-        fixedsize="true",
-        width=_inches(1),
-        height=_inches(AXIS_PT),
-        style="filled",
-        fillcolor="black",
-        pos=_pos(axis_x, AXIS_PT / 2),
-    )
+    _black_bar(g, f"axis:{inst}", 1, AXIS_PT, _pos(axis_x, AXIS_PT / 2))
     for n, address in enumerate(ticks(scale)):
         y = scale.y(address)
         g.node(
@@ -434,17 +439,7 @@ def _draw_vm(g: Graph, vm: VmPlan, plan: Plan, left: float) -> tuple[float, floa
             fontname="Courier",
             pos=_pos(left + TICK_PT / 2, y),
         )
-        g.node(
-            f"tickmark:{inst}:{n}",
-            label="",
-            shape="box",
-            fixedsize="true",
-            width=_inches(6),
-            height=_inches(0.5),
-            style="filled",
-            fillcolor="black",
-            pos=_pos(axis_x - 3, y),
-        )
+        _black_bar(g, f"tickmark:{inst}:{n}", 6, 0.5, _pos(axis_x - 3, y))
 
     lanes_left = axis_x + 8
     lane_count = 1 + max(b.lane for b in placed)

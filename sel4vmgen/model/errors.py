@@ -8,7 +8,6 @@ unknown keys the model's field names at that place give a "did you mean".
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pydantic_core import ErrorDetails
 
 from sel4vmgen.diagnostics import Diagnostic, Span
 from sel4vmgen.source import Document, PathKey, describe
+from sel4vmgen.text import did_you_mean
 
 _TYPE_CODES: dict[str, str] = {
     "extra_forbidden": "E101",
@@ -227,11 +227,9 @@ def _message(err: ErrorDetails, path: PathKey, root: type[BaseModel]) -> tuple[s
 def _unknown_key(path: PathKey, root: type[BaseModel]) -> tuple[str, str | None]:
     key = str(path[-1]) if path else "?"
     options = fields_at(root, tuple(path[:-1]))
-    close = difflib.get_close_matches(key[:64], options, n=1, cutoff=0.6)
-    if close:
-        hint: str | None = f"did you mean '{close[0]}'?"
-    else:
-        hint = f"allowed here: {', '.join(options)}" if options else None
+    hint = did_you_mean(key[:64], options)
+    if hint is None and options:
+        hint = f"allowed here: {', '.join(options)}"
     parent = _dotted(path[:-1]) or "the top level"
     return f"unknown key {_shown(key)} in {parent}", hint
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 from pydantic_core import PydanticCustomError
 
 from sel4vmgen.defaults import SIMULATION
+from sel4vmgen.facts import SEL4_MAX_PRIO
 from sel4vmgen.model.types import Address, FileName, Identifier, ImagePath, Size
 
 
@@ -38,7 +39,7 @@ PlatformName = Annotated[
     Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$"),
     WithJsonSchema({PLATFORM_MARK: True}),
 ]
-Priority = Annotated[int, Field(ge=0, le=255)]
+Priority = Annotated[int, Field(ge=0, le=SEL4_MAX_PRIO)]
 Cmdline = Annotated[str, Field(max_length=4096)]
 DtbPath = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9/@,._+:-]+$")]
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sel4vmgen.defaults import DTB_NAME, INITRD_NAME, KERNEL_NAME, written_dtb_name
+from sel4vmgen.facts import ARM64_IMAGE_ALIGN
 from sel4vmgen.model.system import DtbNode, System, Vm
 from sel4vmgen.plan.common import PlanError, image, internal, pow2_chunks, settings
 from sel4vmgen.plan.links import Links, mac
@@ -43,7 +44,7 @@ from sel4vmgen.units import PAGE
 if TYPE_CHECKING:
     from sel4vmgen.platforms.model import GicFacts, GuestDefaults, Platform
 
-RAM_ALIGN = 0x200000  # arm64 Image: 2 MiB-aligned base (Linux Documentation/arm64/booting.rst)
+RAM_ALIGN = ARM64_IMAGE_ALIGN  # each VM's RAM starts where an arm64 Image's base may
 DTB_TAIL = 0x1000000  # vm_multi: DTB at RAM end - 16 MiB
 # INTx pin of camkes-vm's virtio-PCI devices (VIRTIO_INTERRUPT_PIN, libsel4vmmplatsupport
 # drivers/virtio.h).

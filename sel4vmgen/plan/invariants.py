@@ -6,23 +6,30 @@ resolved plan could hold: counts below one, priorities outside 0-255, cores
 the system does not have, names used twice, threads of VMs that do not exist,
 empty memory windows, an ARM plan without its GIC, x86 guest RAM that camkes-vm
 cannot be given in whole MiB, a CMake option that says again (or otherwise) what
-a plan field says.  An empty list means the
-plan has the shape `resolve` gives; it does not re-run the rules.
+a plan field says, a VM's virtio-net end that is not an end of exactly one link.
+An empty list means the plan has the shape `resolve` gives; it does not re-run
+the rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sel4vmgen.facts import SEL4_MAX_PRIO
 from sel4vmgen.plan.model import Plan, Region, VmPlan
 from sel4vmgen.units import MIB
 
-MAX_PRIORITY = 255  # seL4 has 256 priorities
+MAX_PRIORITY = SEL4_MAX_PRIO
 
 
 def problems(plan: Plan) -> list[str]:
     """Every broken invariant of `plan`, as one sentence each (empty when none)."""
-    return [*_system(plan), *(p for vm in plan.vms for p in _vm(vm)), *_threads(plan)]
+    return [
+        *_system(plan),
+        *(p for vm in plan.vms for p in _vm(vm)),
+        *_threads(plan),
+        *_links(plan),
+    ]
 
 
 def _system(plan: Plan) -> Iterator[str]:
@@ -83,6 +90,15 @@ def _threads(plan: Plan) -> Iterator[str]:
             yield f"thread {t.name} is on core {t.core}; the system has {plan.num_nodes}"
         if t.vm is not None and t.vm not in instances:
             yield f"thread {t.name} belongs to VM {t.vm}, which the plan does not have"
+
+
+def _links(plan: Plan) -> Iterator[str]:
+    """Each VM's virtio-net end is an end of exactly one link (`Plan.link_of`)."""
+    for vm in plan.vms:
+        for end in vm.virtqueues:
+            holders = sum(1 for link in plan.virtqueues if end in link.ends)
+            if holders != 1:
+                yield f"VM {vm.instance}: virtqueue end {end.send}/{end.recv} is an end of {holders} links"
 
 
 def _duplicates(what: str, names: list[str]) -> Iterator[str]:

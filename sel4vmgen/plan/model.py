@@ -7,8 +7,9 @@ it reads it here, and each fact is stored once: what follows from a field
 (camkes-vm's `guest_ram_mb` from `ram.size`, the ARM kernel entry from
 `kernel.guest`, x86's `KernelSel4Arch` / `KernelMaxNumNodes` from
 `sel4_arch` / `num_nodes`) is formatted by the renderer, not kept twice.
-`Plan.to_json()` and `Plan.from_json()` round-trip
-exactly; `PLAN_FORMAT` changes whenever the shape does.
+`Plan.to_json()` writes it; `app.planfile` is its one reader (checked, the
+invariants included), and the two round-trip exactly; `PLAN_FORMAT` changes
+whenever the shape does.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sel4vmgen.codec import Hex, decode, encode
+from sel4vmgen.codec import Hex, encode
 from sel4vmgen.defaults import SIMULATION
 from sel4vmgen.plan.microkit_model import MicrokitSystem
 
@@ -28,6 +29,10 @@ CAMKES_DEFAULT_PRIORITY = 254
 # camkes-vm's ARM VMM thread priority when the app sets none: VM_CONFIGURATION_DEF's
 # base_prio (seL4/camkes-vm components/VM_Arm/configurations/vm.h).
 CAMKES_VM_BASE_PRIO = 100
+# The vGIC list registers libsel4vm drives when a plan carries no GIC of its own
+# (NUM_LIST_REGS, seL4/seL4_projects_libs libsel4vm/src/arch/arm/vgic/virq.h); a plan's
+# `Gic.list_registers` comes from its platform's data.
+LIBSEL4VM_LIST_REGISTERS = 4
 
 ThreadRole = Literal[
     "vm", "vmm", "vcpu", "irq_server", "component", "time_server", "serial", "fserv"
@@ -98,7 +103,7 @@ class Image:
     max_size: Hex | None = None  # room reserved for it (initrd_max_size)
     format: str | None = None  # bzImage, Image, dts, dtb, cpio...
     vm: str | None = None  # instance name; None when shared by several VMs
-    # How to read `source` (see plan/resolve.py): "build" = a CMake path kept as written
+    # How to read `source` (see plan/resolution.py): "build" = a CMake path kept as written
     # (${CAMKES_VM_IMAGES_DIR}/...), "absolute" = an absolute path the user wrote, "system" =
     # relative to the system file's folder (made absolute at render time), "generated" = a file
     # the renderer writes into the app (relative to the app folder).
@@ -394,16 +399,13 @@ class Plan:
         """Stable JSON: keys in field order, two-space indent, trailing newline."""
         return json.dumps(encode(self), indent=2) + "\n"
 
-    @classmethod
-    def from_json(cls, text: str) -> Plan:
-        """Rebuild a plan; raises `CodecError` (a ValueError) on a shape or format mismatch."""
-        from sel4vmgen.codec import CodecError
-
-        data = json.loads(text)
-        if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-            got = data.get("format") if isinstance(data, dict) else None
-            raise CodecError(f"plan format {got!r} is not {PLAN_FORMAT}")
-        return decode(cls, data)
+    def link_of(self, end: VirtqueueEnd) -> tuple[Virtqueue, VirtqueueEnd]:
+        """The virtio-net link `end` is an end of, and the end at its other side
+        (`KeyError` when no link has it)."""
+        for link in self.virtqueues:
+            if end in link.ends:
+                return link, link.ends[1] if link.ends[0] == end else link.ends[0]
+        raise KeyError(end.send)
 
     def vm(self, instance: str) -> VmPlan:
         """The VM with this instance name."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from functools import cache
-from importlib import resources
-from typing import Any
+from pathlib import Path
 
 from sel4vmgen.codec import decode
 from sel4vmgen.platforms.model import (
@@ -61,8 +60,10 @@ class PlatformDataError(ValueError):
     """A platform data file does not have the shape of `Platform` (a packaging bug)."""
 
 
-def _data_dir() -> Any:
-    return resources.files("sel4vmgen.platforms").joinpath("data")
+def _data_dir() -> Path:
+    """The data files' folder, beside this module (importlib.resources would load
+    tempfile, shutil and the compression modules for a plain folder: a part of the start)."""
+    return Path(__file__).parent / "data"
 
 
 @cache

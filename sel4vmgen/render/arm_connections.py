@@ -79,10 +79,12 @@ def _links(plan: Plan, vm: VmPlan) -> list[tuple[str, str, CamkesValue]]:
     out: list[tuple[str, str, CamkesValue]] = []
     layout: list[CamkesValue] = []
     for end in vm.virtqueues:
-        link = next((q for q in plan.virtqueues if end in q.ends), None)
-        if link is None:
-            raise RenderError(f"{vm.instance}: virtqueue end {end.send}/{end.recv} has no link")
-        peer = link.ends[1] if link.ends[0] == end else link.ends[0]
+        try:
+            link, peer = plan.link_of(end)
+        except KeyError:
+            raise RenderError(
+                f"{vm.instance}: virtqueue end {end.send}/{end.recv} has no link"
+            ) from None
         out += [
             (vm.instance, f"{end.recv}_id", end.recv_id),
             (vm.instance, f"{end.recv}_shmem_size", link.shmem_size),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sel4vmgen.facts import GIC_FRAME_SIZE
 from sel4vmgen.plan.model import Gic, IrqRoute, Plan, Region, VmPlan, Vpci
 from sel4vmgen.render.env import RenderError
 
@@ -62,10 +63,6 @@ IRQ_LEVEL_HIGH = 4
 # non-secure physical, virtual, hypervisor (PPI 13, 14, 11, 10; every platform DTS of
 # seL4 lists these, and the kernel's INTERRUPT_VTIMER_EVENT is 27 = PPI 11).
 TIMER_PPIS = (13, 14, 11, 10)
-# The GIC frames the guest sees are one 4 KiB page each: the VMM emulates GICD in
-# one page and maps the host GICV page at GICC (libsel4vm vgic_v2.c, and every app's
-# `untyped_mmios` entry "<GICV>:12").
-GIC_FRAME_SIZE = 0x1000
 GIC_LABEL = "gic"
 # The VMM's PCI host bridge node, as camkes-vm writes it into a generated guest DTB
 # (seL4/seL4_projects_libs libsel4vmmplatsupport src/arch/arm/devices/vpci.c,

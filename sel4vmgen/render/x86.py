@@ -565,10 +565,12 @@ def virtqueue_links(plan: Plan, vm: VmPlan) -> tuple[VirtqueueLink, ...]:
     """
     out: list[VirtqueueLink] = []
     for end in vm.virtqueues:
-        link = next((q for q in plan.virtqueues if end in q.ends), None)
-        if link is None:
-            raise RenderError(f"{vm.instance}: virtqueue end {end.send} belongs to no link")
-        other = link.ends[1] if link.ends[0] == end else link.ends[0]
+        try:
+            link, other = plan.link_of(end)
+        except KeyError:
+            raise RenderError(
+                f"{vm.instance}: virtqueue end {end.send} belongs to no link"
+            ) from None
         try:
             peer = plan.vm(other.vm).index
         except KeyError:

@@ -24,7 +24,6 @@ platform (`Vm.on`); the others run once.  Each rule is a small function of a
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 
 from sel4vmgen.diagnostics import Diagnostic
@@ -47,6 +46,7 @@ from sel4vmgen.rules import (
     target,
 )
 from sel4vmgen.rules.context import Ctx, Rule, error
+from sel4vmgen.text import did_you_mean
 
 ONCE: tuple[Rule, ...] = (
     *names.RULES,
@@ -114,10 +114,9 @@ def _database(platforms: Mapping[str, Platform] | None) -> tuple[list[str], Look
 def _unknown_platform(ctx: Ctx, name: str, k: int, known: list[str]) -> Diagnostic:
     single = isinstance(ctx.system.platform, str)
     where = ctx.span("platform") if single else ctx.span("platform", k)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return error(
         "E204",
         f"unknown platform '{name}' (known: {', '.join(known)})",
         where,
-        hint=f"did you mean '{close[0]}'?" if close else None,
+        hint=did_you_mean(name, known),
     )

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from sel4vmgen.diagnostics import Diagnostic, Span
+from sel4vmgen.facts import SEL4_MAX_PRIO
 from sel4vmgen.model.system import System, Vm
 from sel4vmgen.platforms.model import Platform
 from sel4vmgen.rules.context import Ctx, error, line_of, warning
@@ -164,12 +165,12 @@ def priorities(ctx: Ctx) -> list[Diagnostic]:
                     where,
                 )
             )
-        elif vm.priority > 254:
+        elif vm.priority > SEL4_MAX_PRIO - 1:
             out.append(
                 error(
                     "E224",
                     f"{vm.name} priority {vm.priority} leaves no priority for its IRQ server "
-                    "(base_prio + 1 must be 255 or less)",
+                    f"(base_prio + 1 must be {SEL4_MAX_PRIO} or less)",
                     where,
                 )
             )

@@ -20,13 +20,10 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from sel4vmgen.diagnostics import Diagnostic, Span
+from sel4vmgen.facts import ARM64_DTB_ALIGN, ARM64_DTB_MAX, ARM64_IMAGE_ALIGN, arm64_entry_ok
 from sel4vmgen.model.system import Vm
 from sel4vmgen.rules.context import Ctx, error, hexr, image_file, line_of
 from sel4vmgen.safeio import IMAGE_CAP, FileProblem, inspect_regular
-
-MiB2 = 2 << 20
-DTB_MAX = MiB2  # arm64 booting.rst: at most 2 MiB
-TEXT_OFFSETS = (0, 0x80000)  # arm64 Image text_offset: 0x80000 before Linux 5.8, 0 since
 
 
 @dataclass(frozen=True)
@@ -77,7 +74,7 @@ def placements(ctx: Ctx, i: int, vm: Vm, base: int) -> list[Placed]:
     dtb = vm.dtb
     if dtb is not None and dtb.address is not None:
         size = _file_size(ctx, dtb.file) if dtb.file and dtb.file.endswith(".dtb") else 0
-        out.append(Placed("DTB", dtb.address, size or DTB_MAX, ctx.at(i, "dtb", "address")))
+        out.append(Placed("DTB", dtb.address, size or ARM64_DTB_MAX, ctx.at(i, "dtb", "address")))
     return out
 
 
@@ -129,7 +126,7 @@ def _inside(vm: Vm, placed: list[Placed], base: int, size: int, ram_span: Span) 
 def _alignment(ctx: Ctx, vm: Vm, placed: list[Placed], base: int) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for p in placed:
-        if p.what == "DTB" and p.start % 8:
+        if p.what == "DTB" and p.start % ARM64_DTB_ALIGN:
             out.append(
                 error(
                     "E221",
@@ -138,7 +135,7 @@ def _alignment(ctx: Ctx, vm: Vm, placed: list[Placed], base: int) -> list[Diagno
                     p.span,
                 )
             )
-        if p.what == "kernel" and _arm64_image(ctx, vm) and p.start % MiB2 not in TEXT_OFFSETS:
+        if p.what == "kernel" and _arm64_image(ctx, vm) and not arm64_entry_ok(p.start):
             out.append(
                 error(
                     "E212",
@@ -146,7 +143,7 @@ def _alignment(ctx: Ctx, vm: Vm, placed: list[Placed], base: int) -> list[Diagno
                     "above one (an arm64 Image goes text_offset bytes from a 2 MiB-aligned base, "
                     "Linux Documentation/arch/arm64/booting.rst)",
                     p.span,
-                    hint=f"use 0x{(p.start // MiB2) * MiB2 + 0x80000:x}",
+                    hint=f"use 0x{(p.start // ARM64_IMAGE_ALIGN) * ARM64_IMAGE_ALIGN + 0x80000:x}",
                 )
             )
     return out
@@ -163,7 +160,7 @@ def dtb_file(ctx: Ctx) -> list[Diagnostic]:
         if vm.dtb is None or vm.dtb.file is None or not vm.dtb.file.endswith(".dtb"):
             continue
         size = _file_size(ctx, vm.dtb.file)
-        if size > DTB_MAX:
+        if size > ARM64_DTB_MAX:
             out.append(
                 error(
                     "E222",

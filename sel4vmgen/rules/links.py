@@ -12,16 +12,10 @@ connections share the same VM's RAM (E253).
 
 from __future__ import annotations
 
-import difflib
-
 from sel4vmgen.diagnostics import Diagnostic, Span
 from sel4vmgen.model.system import CrossVm, VirtioNet
 from sel4vmgen.rules.context import Ctx, error, line_of, warning
-
-
-def _hint(name: str, options: list[str]) -> str | None:
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+from sel4vmgen.text import did_you_mean
 
 
 def peers_exist(ctx: Ctx) -> list[Diagnostic]:
@@ -50,7 +44,7 @@ def peers_exist(ctx: Ctx) -> list[Diagnostic]:
                         "E228",
                         f"connection {j} names {kind} '{name}', which the system does not have",
                         ctx.span("connections", j, *sub),
-                        hint=_hint(name, options),
+                        hint=did_you_mean(name, options),
                     )
                 )
     return out

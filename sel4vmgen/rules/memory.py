@@ -20,13 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sel4vmgen.diagnostics import Diagnostic, Span
+from sel4vmgen.facts import GIC_FRAME_SIZE
 from sel4vmgen.model.system import DtbNode, MemoryWindow, Vm
 from sel4vmgen.platforms.model import MemRange, Platform
 from sel4vmgen.rules.context import Ctx, error, hexr, line_of, warning
 from sel4vmgen.rules.intervals import Interval, overlaps
 from sel4vmgen.units import MIB, PAGE
-
-GICV_FRAME = 0x1000
 
 
 @dataclass(frozen=True)
@@ -294,7 +293,7 @@ def _gicv(p: Platform | None, start: int, size: int) -> bool:
     """The GICV frame every VM is given (camkes-vm apps list it for each VM)."""
     if p is None or p.gic is None:
         return False
-    return p.gic.vcpu <= start and start + size <= p.gic.vcpu + max(GICV_FRAME, size)
+    return p.gic.vcpu <= start and start + size <= p.gic.vcpu + max(GIC_FRAME_SIZE, size)
 
 
 def vm_intervals(ctx: Ctx) -> list[Interval[Window]]:

@@ -10,10 +10,9 @@ Options that another field decides (`num_nodes`, `sel4_arch`, `arch`,
 
 from __future__ import annotations
 
-import difflib
-
 from sel4vmgen.diagnostics import Diagnostic, Span
 from sel4vmgen.rules.context import Ctx, error
+from sel4vmgen.text import did_you_mean
 
 # seL4 config.cmake (every architecture)
 KERNEL_COMMON = frozenset(
@@ -188,12 +187,11 @@ def _unknown(name: str, arch: str, where: Span) -> Diagnostic:
         return error(
             "E231", f"kernel option {name} is an {other_label} option, not an {label} one", where
         )
-    close = difflib.get_close_matches(name, sorted(KNOWN[arch]), n=1, cutoff=0.75)
     return error(
         "E231",
         f"unknown kernel option {name} for {label}",
         where,
-        hint=f"did you mean '{close[0]}'?" if close else None,
+        hint=did_you_mean(name, sorted(KNOWN[arch]), cutoff=0.75),
     )
 
 

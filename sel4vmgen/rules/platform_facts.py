@@ -7,8 +7,25 @@ where the data is silent about something the system needs, the system is refused
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sel4vmgen.diagnostics import Diagnostic
+from sel4vmgen.model.system import Vm
 from sel4vmgen.rules.context import Ctx, error
+
+
+def _first_vm(
+    ctx: Ctx, code: str, key: tuple[str, ...], uses: Callable[[Vm], bool], message: str, hint: str
+) -> list[Diagnostic]:
+    """`code` at the first VM that `uses` what the platform data is silent about, at its
+    `key`; `{vm}` and `{platform}` in the message and hint are the names."""
+    p = ctx.platform
+    for i, vm in ctx.vm_indices():
+        if p is not None and uses(vm):
+            names = {"vm": vm.name, "platform": p.name}
+            where = ctx.key_at(i, *key)
+            return [error(code, message.format(**names), where, hint=hint.format(**names))]
+    return []
 
 
 def time_server_options(ctx: Ctx) -> list[Diagnostic]:
@@ -17,20 +34,16 @@ def time_server_options(ctx: Ctx) -> list[Diagnostic]:
     p = ctx.platform
     if p is None or p.framework != "camkes" or p.arch != "arm" or p.time_server_options is not None:
         return []
-    for i, vm in ctx.vm_indices():
-        if vm.virtio is not None and vm.virtio.console:
-            return [
-                error(
-                    "E249",
-                    f"{vm.name}'s virtio console needs a TimeServer, and the platform data "
-                    f"of {p.name} does not say which kernel timer options a TimeServer "
-                    "needs there",
-                    ctx.key_at(i, "virtio", "console"),
-                    hint=f"add `time_server_options` to the {p.name} platform data file "
-                    "(an empty list when it needs none), or drop the virtio console",
-                )
-            ]
-    return []
+    return _first_vm(
+        ctx,
+        "E249",
+        ("virtio", "console"),
+        lambda vm: vm.virtio is not None and vm.virtio.console,
+        "{vm}'s virtio console needs a TimeServer, and the platform data of {platform} does "
+        "not say which kernel timer options a TimeServer needs there",
+        "add `time_server_options` to the {platform} platform data file (an empty list when "
+        "it needs none), or drop the virtio console",
+    )
 
 
 def smmu_options(ctx: Ctx) -> list[Diagnostic]:
@@ -39,19 +52,15 @@ def smmu_options(ctx: Ctx) -> list[Diagnostic]:
     p = ctx.platform
     if p is None or p.framework != "camkes" or p.smmu_options is not None:
         return []
-    for i, vm in ctx.vm_indices():
-        if vm.passthrough is not None and vm.passthrough.smmu:
-            return [
-                error(
-                    "E250",
-                    f"{vm.name} is given SMMU module ids, and the platform data of {p.name} "
-                    "does not say which kernel options give guests its SMMU",
-                    ctx.key_at(i, "passthrough", "smmu"),
-                    hint=f"add `smmu_options` to the {p.name} platform data file, or drop "
-                    "passthrough.smmu",
-                )
-            ]
-    return []
+    return _first_vm(
+        ctx,
+        "E250",
+        ("passthrough", "smmu"),
+        lambda vm: vm.passthrough is not None and bool(vm.passthrough.smmu),
+        "{vm} is given SMMU module ids, and the platform data of {platform} does not say "
+        "which kernel options give guests its SMMU",
+        "add `smmu_options` to the {platform} platform data file, or drop passthrough.smmu",
+    )
 
 
 def required_options(ctx: Ctx) -> list[Diagnostic]:

@@ -24,6 +24,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
 
+from sel4vmgen.plan.model import LIBSEL4VM_LIST_REGISTERS
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Workload
 from sel4vmgen.sim.kernel import (
@@ -75,7 +76,11 @@ class ArmModel:
     """One VCPU, its list registers, and the VMM's vGIC, for the explorer."""
 
     def __init__(
-        self, w: Workload, lrs: int = 4, secondary: bool = False, check_shadow: bool = True
+        self,
+        w: Workload,
+        lrs: int = LIBSEL4VM_LIST_REGISTERS,
+        secondary: bool = False,
+        check_shadow: bool = True,
     ) -> None:
         self.w, self.n, self.secondary, self.check_shadow = w, lrs, secondary, check_shadow
         self.name = w.name

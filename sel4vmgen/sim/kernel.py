@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple, Protocol, TypeVarTuple
 
+from sel4vmgen.facts import SEL4_MAX_PRIO
+
 TICK_US = 2000  # CONFIG_TIMER_TICK_MS default 2 (seL4 config.cmake KernelTimerTickMS)
 TIMESLICE_TICKS = 5  # CONFIG_TIME_SLICE default 5 (seL4 config.cmake KernelTimeSlice)
-NUM_PRIORITIES = 256  # seL4_MaxPrio + 1
+NUM_PRIORITIES = SEL4_MAX_PRIO + 1
 _PRIO_DETAIL = [f"prio {p}" for p in range(NUM_PRIORITIES)]  # the detail of a "switch" event
 
 

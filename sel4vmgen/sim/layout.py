@@ -11,15 +11,14 @@ counts as one byte, so these checks never guess an overlap.
 
 from __future__ import annotations
 
+from sel4vmgen.facts import ARM64_DTB_ALIGN, arm64_entry_ok
 from sel4vmgen.plan.model import Image, Plan, Region, VmPlan
 from sel4vmgen.sim.monitor import Violation
+from sel4vmgen.units import PAGE
 
 EMULATED = frozenset({"gic_dist", "virtio"})
 VMM_MAPPED = frozenset({"gic_cpu"})  # libsel4vm maps the GICV frame at the guest's GICC itself
-ARM64_IMAGE_ALIGN = 0x200000  # arm64 booting.rst: the Image is placed 2 MiB aligned + text_offset
-ARM64_TEXT_OFFSETS = (0x0, 0x80000)  # text_offset 0 (v5.8+) or 0x80000 (earlier kernels)
-DTB_ALIGN = 8  # arm64 booting.rst: the device tree blob must be 8-byte aligned
-INITRD_ALIGN = 0x1000  # the VMM maps the initrd by pages
+INITRD_ALIGN = PAGE  # the VMM maps the initrd by pages
 
 
 def check_layout(plan: Plan) -> list[Violation]:
@@ -63,12 +62,12 @@ def _images(plan: Plan, vm: VmPlan) -> list[Violation]:
 
 
 def _misaligned(plan: Plan, vm: VmPlan, role: str, start: int) -> str:
-    if role == "dtb" and start % DTB_ALIGN:
-        return f"is not {DTB_ALIGN}-byte aligned"
+    if role == "dtb" and start % ARM64_DTB_ALIGN:
+        return f"is not {ARM64_DTB_ALIGN}-byte aligned"
     if role == "initrd" and start % INITRD_ALIGN:
         return "is not page aligned"
     arm64_image = plan.sel4_arch == "aarch64" and (vm.kernel.format or "Image") == "Image"
-    if role == "kernel" and arm64_image and start % ARM64_IMAGE_ALIGN not in ARM64_TEXT_OFFSETS:
+    if role == "kernel" and arm64_image and not arm64_entry_ok(start):
         return "is not 2 MiB aligned plus the Image text offset (0 or 0x80000)"
     return ""
 

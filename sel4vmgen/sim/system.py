@@ -30,7 +30,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
-from sel4vmgen.plan.model import Plan, VmPlan
+from sel4vmgen.plan.model import LIBSEL4VM_LIST_REGISTERS, Plan, VmPlan
 from sel4vmgen.sim.arm import Vcpu, vcpu_of, vtimer_fire
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.footprint import groups as footprint_groups
@@ -810,7 +810,7 @@ def _arm_identity(plan: Plan, vms: Sequence[VmPlan]) -> Hashable:
         return (threads, srcs, mmio)
 
     servers = tuple((t.role, t.priority, t.core) for t in plan.threads if t.role not in VM_ROLES)
-    lrs = plan.gic.list_registers if plan.gic else 4
+    lrs = plan.gic.list_registers if plan.gic else LIBSEL4VM_LIST_REGISTERS
     return (tuple(one(v) for v in vms), servers, lrs)
 
 

@@ -16,7 +16,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from sel4vmgen.plan.model import DEFAULT_SIMULATION, Plan, Thread, VmPlan
+from sel4vmgen.plan.model import (
+    DEFAULT_SIMULATION,
+    LIBSEL4VM_LIST_REGISTERS,
+    Plan,
+    Thread,
+    VmPlan,
+)
 from sel4vmgen.sim import arm, x86, x86_split
 from sel4vmgen.sim.guests import EMULATED, sources_for
 from sel4vmgen.sim.kernel import (
@@ -328,7 +334,7 @@ def build_arm_vm(
     priorities and cores) running `VcpuThread`, the VMM thread running `ArmVmm` with its
     fault endpoint and bound notification, an IRQ handler per routed line; the VMM and the
     boot VCPU started.  Returns (VCPU object, VCPU thread) indices."""
-    lrs = plan.gic.list_registers if plan.gic else 4
+    lrs = plan.gic.list_registers if plan.gic else LIBSEL4VM_LIST_REGISTERS
     vmm_t = _thread(plan, vm, "vmm")
     vcpu_ts = [t for t in plan.threads if t.vm == vm.instance and t.role == "vcpu"] or [
         Thread(f"{vm.instance}_vcpu0", "vcpu", max(0, vm.priority - 1), 0, vm.instance, 0)
