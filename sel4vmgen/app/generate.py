@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from sel4vmgen.app.planfile import plan_files
 from sel4vmgen.app.sources import copied_sources
 from sel4vmgen.app.writer import WriteError, check_tree, encoded, write_tree
-from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, Severity, has_errors
+from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, has_errors
 from sel4vmgen.render import RenderContext, render
 from sel4vmgen.version import version
 
@@ -83,16 +83,6 @@ def simulate_plans(plans: Sequence[Plan], doc: Document | None = None) -> tuple[
 
     found: list[Diagnostic] = []
     for plan in plans:
-        if plan.framework != "camkes":
-            found.append(
-                Diagnostic(
-                    "W410",
-                    f"{plan.platform}: the simulation check is not available for "
-                    f"{plan.framework} plans; generated without it",
-                    severity=Severity.WARNING,
-                )
-            )
-            continue
         found.extend(check_plan(plan).diagnostics(doc))
     return tuple(found)
 

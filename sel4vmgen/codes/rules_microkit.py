@@ -121,11 +121,4 @@ CODES: tuple[Code, ...] = (
         "guards the resolver rather than the input.",
         "",
     ),
-    Code(
-        "W410",
-        "simulation not available for this framework",
-        "The reference simulator executes CAmkES plans; a Microkit plan is generated without "
-        "the quick simulation check, and `generate` says so.",
-        "sel4vmgen generate examples/microkit_simple.yaml -o out",
-    ),
 )

@@ -100,4 +100,33 @@ CODES: tuple[Code, ...] = (
         "still blocked on the reply: its fault handler will never answer it.",
         "sel4vmgen simulate system.yaml --explore   # a VCPU fault sent to a VMM that waits elsewhere",
     ),
+    Code(
+        "E513",
+        "VMM out of budget when an interrupt came",
+        "On a Microkit board every protection domain runs on an MCS scheduling context: "
+        "`budget_us` of CPU time every `period_us`.  An interrupt reached the guest later than "
+        "its bound (the VM's `irq_latency_us`, else one timeslice) because its VMM's scheduling "
+        "context had spent its budget and waited for the next period meanwhile.  On x86 the "
+        "VM shares its VMM's scheduling context, so the guest's own running spends it too.",
+        "vms:\n  - name: linux\n    budget_us: 200\n    period_us: 20000   # 19.8 ms of every 20 ms without a VMM",
+    ),
+    Code(
+        "E514",
+        "VM out of budget when an interrupt came",
+        "An ARM Microkit VM runs its vCPUs on its own scheduling context (`budget_us` every "
+        "`period_us`, as its VMM's).  An interrupt the VMM injected waited longer than the VM's "
+        "bound because the vCPU had spent its budget: it takes the interrupt only when the "
+        "budget comes back.  Give the VM a budget closer to its period, or a shorter period.",
+        "vms:\n  - name: linux\n    budget_us: 200\n    period_us: 20000",
+    ),
+    Code(
+        "E515",
+        "a round-robin scheduling context starves lower priorities",
+        "A thread with work waited longer than the starvation bound while a thread of a higher "
+        "priority on its core ran on a scheduling context whose budget equals its period "
+        "(the Microkit default, 1000 us every 1000 us): such a context is refilled as soon as "
+        "it is spent, so while its guest busy-loops nothing below it runs.  Lower the busy "
+        "VM's priority, or give it a budget below its period.",
+        "vms:\n  - name: high\n    priority: 200   # above low's VMM, with the default budget",
+    ),
 )

@@ -92,13 +92,14 @@ def command(
         return
     n = len(result.changed)
     wrote = f"wrote {n} changed file(s) in {out}" if n else f"up to date: {out}"
-    _finish(found, fmt, f"{wrote}\n{_scope(no_simulate)}")
+    microkit = any(p.framework == "microkit" for p in result.plans)
+    _finish(found, fmt, f"{wrote}\n{_scope(no_simulate, microkit)}")
 
 
-def _scope(no_simulate: bool) -> str:
+def _scope(no_simulate: bool, microkit: bool) -> str:
     """What the quick simulation checked before writing (or that it did not run)."""
     if no_simulate:
         return "not simulated (--no-simulate)"
     from sel4vmgen.sim.run import quick_check_scope
 
-    return quick_check_scope()
+    return quick_check_scope(microkit)

@@ -37,6 +37,9 @@ HINTS = {
     "VCPUs at base_prio - 1)",
     "E507": "move the image, or give RAM room for it",
     "E509": "rate-limit the interrupt source, or let the guest take interrupts",
+    "E513": "give the VM a budget_us closer to its period_us, or a shorter period_us",
+    "E514": "give the VM a budget_us closer to its period_us, or a shorter period_us",
+    "E515": "lower the busy VM's priority, or give it a budget_us below its period_us",
 }
 
 
@@ -223,6 +226,29 @@ def plan_model(plan: Plan, opts: Options) -> Explored:
     kind = opts.vmm_model or default_model(plan)
     if kind not in MODELS[plan.arch]:
         raise ValueError(f"VMM model {kind} does not run {plan.arch} guests")
+    if plan.framework == "microkit":
+        return _microkit_model(plan, opts, kind)
+    return _camkes_model(plan, opts, kind)
+
+
+def _microkit_model(plan: Plan, opts: Options, kind: VmmModel) -> Explored:
+    """A Microkit plan's system: its VMs' threads as `sim_view` gives them, with the PDs they
+    call and their protected calls (`sim/microkit.py`)."""
+    from sel4vmgen.sim import microkit
+
+    model = _camkes_model(microkit.sim_view(plan), opts, kind)
+    if isinstance(model, SystemModel):
+        return microkit.explorable(model, plan, None)
+    for part in model.parts:
+        assert isinstance(part, SystemModel)
+        vms = tuple(dict.fromkeys(o for o in part.owners if o))
+        microkit.explorable(part, plan, vms)
+    return model
+
+
+def _camkes_model(plan: Plan, opts: Options, kind: VmmModel) -> Explored:
+    """The system of a CAmkES plan (or a Microkit plan's view of one) for VMM design `kind`:
+    the whole plan, or a product of the groups that share no kernel object."""
     split: Literal["none", "suspend"] = "suspend" if opts.stop == "suspend" else "none"
 
     def system(vms: tuple[str, ...] | None = None, servers: bool | None = None) -> SystemModel:
@@ -241,7 +267,7 @@ def plan_model(plan: Plan, opts: Options) -> Explored:
 
 def explore(model: Explored, limits: Limits, reductions: Reductions) -> Result:
     """Check the plan's model: a product of groups, or the whole system as one."""
-    if isinstance(model, Product):
+    if isinstance(model, Product):  # two calls: each binds check's state and action types
         return check(model, limits, reductions)
     return check(model, limits, reductions)
 
@@ -291,10 +317,12 @@ def check_plan(plan: Plan) -> SimReport:
     return simulate(plan, Options(scenario={"duration_ms": QUICK_MS}))
 
 
-def quick_check_scope() -> str:
-    """What `check_plan` checks, in words `generate` prints after writing."""
+def quick_check_scope(microkit: bool = False) -> str:
+    """What `check_plan` checks, in words `generate` prints after writing (a Microkit plan's
+    timed run also checks its scheduling contexts)."""
+    mcs = ", E513-E515" if microkit else ""
     return (
         f"quick simulation: layout checks (E507, E508), a {QUICK_MS} ms timed run of each plan "
-        "(E501-E503, E505, E506, E509, E510) and one with each guest busy-looping in turn "
+        f"(E501-E503, E505, E506, E509, E510{mcs}) and one with each guest busy-looping in turn "
         "(E505); interleavings not explored (run `sel4vmgen simulate FILE --explore` for that)"
     )

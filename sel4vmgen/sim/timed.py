@@ -38,7 +38,7 @@ from sel4vmgen.sim.kernel import (
 from sel4vmgen.sim.monitor import STARVATION_US, Monitor, Violation
 from sel4vmgen.sim.program import Ref, spawn
 
-SPIN_CODES = frozenset({"E505"})  # what a busy-looping guest causes: threads starved
+SPIN_CODES = frozenset({"E505", "E515"})  # what a busy-looping guest causes: threads starved
 
 MAX_BOOT_TOUCHES = 8  # devices touched at boot beyond this behave alike
 
@@ -95,19 +95,37 @@ def run(plan: Plan, scenario: Scenario) -> TimedResult:
 
 
 def build(plan: Plan, scenario: Scenario) -> tuple[Kernel, Monitor]:
-    """The kernel of a timed run of `plan`: its threads, objects and devices, not yet run."""
+    """The kernel of a timed run of `plan`: its threads, objects and devices, not yet run
+    (a Microkit plan's on the MCS kernel, `sim/microkit.py`)."""
+    if plan.framework == "microkit":
+        from sel4vmgen.sim import microkit
+
+        return microkit.build(plan, scenario)
     k = Kernel(cores=max(1, plan.num_nodes))
-    bounds = {v.instance: v.irq_latency_us for v in plan.vms if v.irq_latency_us is not None}
-    index = {v.instance: i for i, v in enumerate(plan.vms)}
-    mon = Monitor(k, scenario.starvation_us, bounds, index, frozenset(bounds))
-    mon.owner = {t.name: t.vm for t in plan.threads if t.vm is not None}
+    mon = monitor_for(k, plan, scenario)
     for vm in plan.vms:
-        make = _build_arm if plan.arch == "arm" else _build_x86
-        if scenario.design == "x86_split":
-            make = _build_split
-        make(k, plan, vm, scenario, mon)
+        build_vm(k, plan, vm, scenario, mon)
     build_servers(k, plan)
     return k, mon
+
+
+def monitor_for(
+    k: Kernel, plan: Plan, scenario: Scenario, kind: type[Monitor] = Monitor
+) -> Monitor:
+    """The monitor of a timed run of `plan` on `k`: its VMs' latency bounds and threads."""
+    bounds = {v.instance: v.irq_latency_us for v in plan.vms if v.irq_latency_us is not None}
+    index = {v.instance: i for i, v in enumerate(plan.vms)}
+    mon = kind(k, scenario.starvation_us, bounds, index, frozenset(bounds))
+    mon.owner = {t.name: t.vm for t in plan.threads if t.vm is not None}
+    return mon
+
+
+def build_vm(k: Kernel, plan: Plan, vm: VmPlan, scenario: Scenario, mon: Monitor) -> None:
+    """One VM's threads, objects and devices, in the VMM design the scenario names."""
+    make = _build_arm if plan.arch == "arm" else _build_x86
+    if scenario.design == "x86_split":
+        make = _build_split
+    make(k, plan, vm, scenario, mon)
 
 
 VM_ROLES = frozenset({"vm", "vmm", "vcpu", "irq_server"})
