@@ -77,6 +77,10 @@ def render_one(plan: Plan, ctx: RenderContext) -> dict[str, str]:
     mk = _system(plan)
     name = plan.system
     out = {f"{name}.system": render_template(env, "system.xml.j2", mk=mk, header=HEADER)}
+    if mk.sddf is not None:
+        from sel4vmgen.render.microkit_sddf import config_files
+
+        out.update(config_files(plan, out[f"{name}.system"]))
     vms: list[VmFiles] = []
     for vm in plan.vms:
         pd = _pd(mk, vm)
