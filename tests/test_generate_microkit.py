@@ -31,7 +31,7 @@ from sel4vmgen.render import RenderContext
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "microkit"
 STUBS = ROOT / "tests" / "data" / "libvmm_stubs"
-EXAMPLES = ("microkit_simple", "microkit_x86", "microkit_vm_minimal")
+EXAMPLES = ("microkit_simple", "microkit_x86", "microkit_vm_minimal", "microkit_virtio_mmio")
 CC = shutil.which("cc")
 DTC = shutil.which("dtc")
 IASL = shutil.which("iasl")
