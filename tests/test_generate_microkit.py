@@ -11,6 +11,7 @@ accepts, and the attributes it parses as plain decimal (`parse::<i64>()`, no hex
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -27,11 +28,13 @@ from sel4vmgen.model import load
 from sel4vmgen.plan import resolve_all
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.render import RenderContext
+from sel4vmgen.render.env import RenderError
+from sel4vmgen.render.microkit_sddf import config_files, data_files
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "microkit"
 STUBS = ROOT / "tests" / "data" / "libvmm_stubs"
-EXAMPLES = ("microkit_simple", "microkit_x86", "microkit_vm_minimal")
+EXAMPLES = ("microkit_simple", "microkit_x86", "microkit_vm_minimal", "microkit_virtio_mmio")
 CC = shutil.which("cc")
 DTC = shutil.which("dtc")
 IASL = shutil.which("iasl")
@@ -441,3 +444,50 @@ def test_the_guest_psci_node_is_libvmms_with_the_smc_conduit() -> None:
     node = dts[dts.index("\tpsci {") :].split("};", 1)[0]
     assert 'compatible = "arm,psci-0.2", "arm,psci";' in node
     assert 'method = "smc";' in node
+
+
+def test_sdfgen_serialises_the_configuration_of_the_plans_subsystems() -> None:
+    plans, files = generated("microkit_virtio_mmio")
+    mk = plans[0].microkit
+    assert mk is not None
+    vmm = mk.pds[0]
+    names = {f"{f.name}.data.b64" for f in data_files(vmm, mk)}
+    assert names == {rel for rel in files if rel.endswith(".data.b64")}
+    assert len(names) == 15
+    # sdfgen was driven with the plan's MAC (its default is a random one)
+    client = base64.b64decode(files["net_client_vmm_client_linux.data.b64"])
+    assert bytes.fromhex("020000 00aa01".replace(" ", "")) in client
+    # every section the build fills is one the programs declare (the VMM's in its C)
+    for f in data_files(vmm, mk):
+        if f.program == vmm.program_image:
+            assert f'__section__("{f.section}")' in files["vmm_client_linux.c"]
+
+
+def test_sdfgens_system_agrees_with_the_plans_sdf_or_nothing_is_written() -> None:
+    plans, files = generated("microkit_virtio_mmio")
+    plan = plans[0]
+    mk = plan.microkit
+    assert mk is not None
+    sdf = files["virtio_mmio.system"]
+    assert config_files(plan, sdf)  # agrees: the files
+    moved = sdf.replace('vaddr="0x20022000"', 'vaddr="0x20023000"', 1)
+    with pytest.raises(RenderError, match="sdfgen's system for vm0 differs from the plan: "
+                       r"plan only: \('map', 'vmm_client_linux', "
+                       "'blk_client_vmm_client_linux_storage_info', '0x20023000'"):  # fmt: skip
+        config_files(plan, moved)
+
+
+def test_the_virtio_guest_tree_has_the_windows_the_vmm_registers() -> None:
+    plans, files = generated("microkit_virtio_mmio")
+    mk = plans[0].microkit
+    assert mk is not None
+    dts, vmm_c = files["vm0.dts"], files["vmm_client_linux.c"]
+    for v in mk.pds[0].virtio:
+        node = f"virtio_mmio@{v.base:x} {{"
+        assert node in dts
+        body = dts[dts.index(node) :].split("};")[0]
+        assert f"reg = <0x0 0x{v.base:x} 0x0 0x{v.size:x}>;" in body
+        assert f"interrupts = <0x0 0x{v.irq - 32:x} 0x4>;" in body
+        kind = {"console": "CONSOLE", "blk": "BLK", "net": "NET"}[v.kind]
+        assert f"#define VIRTIO_{kind}_BASE 0x{v.base:x}\n" in vmm_c
+        assert f"#define VIRTIO_{kind}_IRQ {v.irq}\n" in vmm_c

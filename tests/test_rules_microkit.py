@@ -28,5 +28,5 @@ def test_microkit_codes_are_registered_for_explain() -> None:
 
 
 def test_microkit_examples_check_without_diagnostics() -> None:
-    for name in ("microkit_simple", "microkit_x86", "microkit_vm_minimal"):
+    for name in ("microkit_simple", "microkit_x86", "microkit_vm_minimal", "microkit_virtio_mmio"):
         assert checked(ROOT / "examples" / f"{name}.yaml") == [], name

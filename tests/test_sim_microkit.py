@@ -114,3 +114,34 @@ def test_a_generated_microkit_app_simulates_from_its_plan_json(cli: Cli, tmp_pat
     from_app = cli("simulate", str(out))
     assert from_app.exit_code == 0
     assert from_app.stdout == from_yaml.stdout
+
+
+SDDF_PDS = [
+    ("serial_driver", 200),
+    ("serial_virt_tx", 199),
+    ("serial_virt_rx", 199),
+    ("blk_driver", 200),
+    ("blk_virt", 199),
+    ("eth_driver", 101),
+    ("net_virt_tx", 100),
+    ("net_virt_rx", 99),
+    ("client0_net_copier", 98),
+]
+
+
+def test_the_sddf_pds_behind_virtio_devices_are_servers_in_the_explorer() -> None:
+    # joined to the VMM by notification channels only, they are still the explored system's
+    model = plan_model(microkit_plan("microkit_virtio_mmio.yaml"), Options(explore=True))
+    assert isinstance(model, Product)
+    (part,) = model.parts
+    assert isinstance(part, SystemModel)
+    threads = [(t.name, t.priority) for t in part.template.threads]
+    assert threads == [("vmm_client_linux_vcpu0", 97), ("vmm_client_linux", 100), *SDDF_PDS]
+
+
+def test_a_virtio_guest_runs_below_every_sddf_pd_serving_it() -> None:
+    k = run_for(microkit_plan("microkit_virtio_mmio.yaml"), 2)
+    threads = {t.name: t for t in k.threads}
+    assert threads["vmm_client_linux_vcpu0"].priority == 97  # below the copier's 98
+    eth = threads["eth_driver"]
+    assert (k.sc[eth].budget, k.sc[eth].period) == (100, 400)

@@ -61,11 +61,10 @@ CODES: tuple[Code, ...] = (
     Code(
         "E267",
         "not generated for Microkit",
-        "The Microkit backend does not generate virtio devices, CAmkES components and "
-        "connections, CAmkES VMM attributes, IOMMU domains, PCI passthrough, untyped MMIO "
-        "windows, kept DTB nodes or a user-given guest DTB; they are refused rather than "
-        "silently dropped.",
-        "platform: qemu_virt_aarch64\nvms:\n  - name: vm0\n    virtio: {console: true}",
+        "The Microkit backend does not generate CAmkES components and connections, CAmkES "
+        "VMM attributes, IOMMU domains, PCI passthrough, untyped MMIO windows, kept DTB "
+        "nodes or a user-given guest DTB; they are refused rather than silently dropped.",
+        "platform: qemu_virt_aarch64\nvms:\n  - name: vm0\n    iospace_domain: 1",
     ),
     Code(
         "E268",
@@ -111,6 +110,41 @@ CODES: tuple[Code, ...] = (
         "its guest would otherwise write to registers it has no mapping of, and libvmm stops "
         "it at the first write (unexpected memory fault).",
         "vms:\n  - name: b\n    passthrough: {devices: []}   # no stdout, no cmdline",
+    ),
+    Code(
+        "E273",
+        "virtio on a Microkit board without sDDF subsystems",
+        "On a Microkit board a VM's virtio console, blk and net devices are emulated by its "
+        "libvmm VMM and served by sDDF drivers and virtualisers, as libvmm 0.2.0's "
+        "examples/virtio_mmio builds them.  sel4vmgen knows those subsystems (devices, "
+        "drivers, the guest's virtio-mmio windows) for qemu_virt_aarch64 only; on x86 libvmm "
+        "has virtio-PCI, which is not generated.",
+        "platform: x86_64_generic_vtx\nvms:\n  - name: vm0\n    virtio: {console: true}",
+    ),
+    Code(
+        "E274",
+        "virtio devices on a second Microkit VM",
+        "The sDDF subsystems behind virtio devices are generated as libvmm's "
+        "examples/virtio_mmio has them: one client VMM per serial, blk and net subsystem.  A "
+        "second VM with virtio devices would need a second client of each virtualiser.",
+        "vms:\n  - name: a\n    virtio: {console: true}\n  - name: b\n    virtio: {console: true}",
+    ),
+    Code(
+        "E275",
+        "a VM given the device its virtio device is served by",
+        "A virtio device of a Microkit VM is served by an sDDF driver of a host device (the "
+        "console by the board's UART driver, blk and net by QEMU's virtio-mmio transports).  "
+        "The driver maps that device's registers and takes its IRQ; a VM given the same "
+        "device by passthrough (written, or the board's default when `passthrough` is not "
+        "written) would claim them twice, which the Microkit tool refuses.",
+        "vms:\n  - name: vm0\n    virtio: {console: true}   # no passthrough: the default UART",
+    ),
+    Code(
+        "E276",
+        "a Microkit virtio-blk disk of several partitions",
+        "The sDDF block virtualiser gives each client one partition of the disk (sdfgen "
+        "Vmm.add_virtio_mmio_blk `partition`); the guest's virtio-blk disk is that partition.",
+        "virtio: {blk: {partitions: [1, 2]}}",
     ),
     Code(
         "E307",

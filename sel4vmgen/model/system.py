@@ -324,7 +324,8 @@ class Virtio(Model):
     net: bool = Field(default=False, description="a virtio network device", examples=[True])
     blk: VirtioBlk | None = Field(
         default=None,
-        description="x86: a virtio-blk disk served from partitions of the system's SATA disk",
+        description="a virtio-blk disk: x86 from partitions of the system's SATA disk, Microkit "
+        "one partition of the sDDF disk",
         examples=[{"partitions": [1]}],
     )
 
@@ -421,7 +422,7 @@ class VmFields(Model):
     )
     virtio: Virtio | None = Field(
         default=None,
-        description="virtio devices the VMM emulates: console, net",
+        description="virtio devices the VMM emulates: console, net, blk (Microkit: over sDDF)",
         examples=[{"console": True}],
     )
     requirements: Requirements | None = Field(

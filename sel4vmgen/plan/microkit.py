@@ -20,7 +20,10 @@ defaults (libvmm 0.2.0 examples/simple).  What only Microkit has is decided here
   guest RAM is mapped into the VMM at its guest address (ARM, simple.system) or at
   0x80000000 (x86, x86_64_generic_vtx/simple.system), with setvar_vaddr guest_ram_vaddr;
 - passthrough IRQs are channels 1.. of the VMM in the order resolved (simple.system
-  gives the serial IRQ id 1); x86 IOAPIC IRQs take vectors 0.. in the same order.
+  gives the serial IRQ id 1), after the channels of its sDDF clients when it has virtio
+  devices; x86 IOAPIC IRQs take vectors 0.. in the same order;
+- virtio devices: the sDDF subsystems of `plan/microkit_sddf.py`, the VMM at priority
+  100 unless written (libvmm 0.2.0 examples/virtio_mmio/meta.py).
 x86 specifics live in `plan/microkit_x86.py`.
 """
 
@@ -30,11 +33,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 from sel4vmgen.model.system import System, Vm
+from sel4vmgen.plan import microkit_sddf as sddf
 from sel4vmgen.plan.arm import arm_vm, first_ram_base, next_ram_base
 from sel4vmgen.plan.common import PlanError, internal
-from sel4vmgen.plan.links import resolve_links
+from sel4vmgen.plan.links import mac, resolve_links
 from sel4vmgen.plan.microkit_model import (
     MicrokitSystem,
+    MkChannel,
     MkIoPort,
     MkIrq,
     MkMap,
@@ -82,9 +87,11 @@ def arm_vms(system: System, platform: Platform) -> list[tuple[VmPlan, tuple[IrqR
     base = first_ram_base(platform)
     for n, written in enumerate(system.vms):
         vm = written.on(platform.name)
-        resolved = arm_vm(vm, n, system, platform, links, base)
+        # virtio devices are sDDF-backed here (plan/microkit_sddf.py), not camkes-vm's
+        resolved = arm_vm(vm.model_copy(update={"virtio": None}), n, system, platform, links, base)
         base = max(base, next_ram_base(resolved.plan.ram))
         plan = resolved.plan
+        default_priority = VMM_PRIORITY if vm.virtio is None else sddf.VMM_PRIORITY
         paddr = vm.ram.paddr if vm.ram is not None else None
         dtb = (
             replace(plan.dtb, fs_name="", source=f"{plan.instance}.dts", format="dts")
@@ -94,7 +101,7 @@ def arm_vms(system: System, platform: Platform) -> list[tuple[VmPlan, tuple[IrqR
         plan = replace(
             plan,
             component=pd_name(plan),
-            priority=vm.priority if vm.priority is not None else VMM_PRIORITY,
+            priority=vm.priority if vm.priority is not None else default_priority,
             ram=replace(plan.ram, paddr=paddr),
             dtb=dtb,
             dtb_mode="provide",
@@ -110,9 +117,39 @@ def arm_vms(system: System, platform: Platform) -> list[tuple[VmPlan, tuple[IrqR
     return out
 
 
-def arm_pd(vm: VmPlan, written: Vm, routes: tuple[IrqRoute, ...], num_nodes: int) -> MkPd:
-    """The VMM protection domain of one ARM VM, with its virtual machine."""
+def virtio_kinds(vm: Vm) -> tuple[sddf.Kind, ...]:
+    """The virtio devices a VM asks for, in the order the sDDF subsystems are connected."""
+    v = vm.virtio
+    if v is None:
+        return ()
+    wanted = {"console": v.console, "blk": v.blk is not None, "net": v.net}
+    return tuple(k for k in sddf.KINDS if wanted[k])
+
+
+def virtio_parts(vm: VmPlan, written: Vm, platform: Platform) -> sddf.SddfParts | None:
+    """The sDDF subsystems behind the VM's virtio devices (None without any)."""
+    kinds = virtio_kinds(written)
+    if not kinds:
+        return None
+    facts = platform.microkit.sddf if platform.microkit is not None else None
+    if facts is None:  # rules/microkit.py refuses it (E273)
+        raise internal(f"board {platform.name} has no sDDF facts for virtio devices")
+    blk = written.virtio.blk if written.virtio is not None else None
+    partition = blk.partitions[0] - 1 if blk is not None else None
+    return sddf.sddf_parts(vm.instance, pd_name(vm), facts, kinds, partition, mac(vm.index))
+
+
+def arm_pd(
+    vm: VmPlan,
+    written: Vm,
+    routes: tuple[IrqRoute, ...],
+    num_nodes: int,
+    virtio: sddf.SddfParts | None = None,
+) -> MkPd:
+    """The VMM protection domain of one ARM VM, with its virtual machine (passthrough IRQs
+    on the channel ids after those of its sDDF clients)."""
     budget, period = scheduling(written)
+    first = virtio.vmm_channels if virtio is not None else 1
     ram_mr = f"{vm.name}_ram"
     guest_maps = [MkMap(ram_mr, vm.ram.guest or 0, "rwx")]
     for region in vm.devices:
@@ -121,18 +158,34 @@ def arm_pd(vm: VmPlan, written: Vm, routes: tuple[IrqRoute, ...], num_nodes: int
         elif region.kind == "mmio":
             guest_maps.append(MkMap(f"{vm.name}_{region.name}", region.guest or 0, "rw", False))
     irqs = tuple(
-        MkIrq(k + 1, r.source, r.trigger, virq=r.virq)
+        MkIrq(first + k, r.source, r.trigger, virq=r.virq)
         for k, r in enumerate(r for r in routes if r.kind == "passthrough")
     )
+    # the guest below its VMM and, with virtio devices, below every sDDF PD serving it
+    # (sDDF: a client runs below its virtualisers; a busy guest then starves none of them)
+    serving = [pd.priority for pd in virtio.pds] if virtio is not None else []
     machine = MkVm(
-        vm.name, vcpus(vm.vcpus, num_nodes), tuple(guest_maps), vm.priority - 1, budget, period
+        vm.name,
+        vcpus(vm.vcpus, num_nodes),
+        tuple(guest_maps),
+        min([vm.priority, *serving]) - 1,
+        budget,
+        period,
     )
-    return vmm_pd(
+    pd = vmm_pd(
         vm,
         (budget, period),
         MkMap(ram_mr, vm.ram.guest or 0, "rw", True, RAM_SETVAR),
         irqs,
         machine,
+    )
+    if virtio is None:
+        return pd
+    return replace(
+        pd,
+        maps=(*pd.maps, *virtio.vmm_maps),
+        stack_size=sddf.VMM_STACK,
+        virtio=virtio.virtio,
     )
 
 
@@ -183,14 +236,36 @@ def arm_system(
     system: System, platform: Platform
 ) -> tuple[tuple[VmPlan, ...], tuple[IrqRoute, ...], MicrokitSystem]:
     """The VMs, their IRQ routes and the SDF of an ARM Microkit system."""
-    resolved = arm_vms(system, platform)
-    plans = tuple(p for p, _ in resolved)
-    routes = tuple(r for _, rs in resolved for r in rs)
-    pds = tuple(
-        arm_pd(p, system.vms[p.index].on(platform.name), rs, system.num_nodes) for p, rs in resolved
-    )
-    regions = tuple(r for p in plans for r in arm_regions(p)) + gic_vcpu_region(plans, platform)
-    return plans, routes, sdf(platform, system, regions, pds)
+    plans: list[VmPlan] = []
+    routes: list[IrqRoute] = []
+    pds: list[MkPd] = []
+    extra: list[MkPd] = []
+    regions: list[MkRegion] = []
+    channels: list[MkChannel] = []
+    for p, rs in arm_vms(system, platform):
+        written = system.vms[p.index].on(platform.name)
+        parts = virtio_parts(p, written, platform)
+        if parts is not None:
+            p = replace(
+                p,
+                devices=(*p.devices, *parts.devices),
+                virtio_console="console" in virtio_kinds(written),
+                virtio_net="net" in virtio_kinds(written),
+                mac=mac(p.index) if "net" in virtio_kinds(written) else None,
+            )
+            rs = (*rs, *parts.routes)
+            extra.extend(parts.pds)
+            channels.extend(parts.channels)
+        plans.append(p)
+        routes.extend(rs)
+        pds.append(arm_pd(p, written, rs, system.num_nodes, parts))
+        regions.extend(arm_regions(p))
+        regions.extend(parts.regions if parts is not None else ())
+    gic = gic_vcpu_region(tuple(plans), platform)
+    mk = sdf(platform, system, (*regions, *gic), (*pds, *extra), tuple(channels))
+    if extra and platform.microkit is not None:
+        mk = replace(mk, sddf=platform.microkit.sddf)
+    return tuple(plans), tuple(routes), mk
 
 
 def sdf(
@@ -198,7 +273,7 @@ def sdf(
     system: System,
     regions: tuple[MkRegion, ...],
     pds: tuple[MkPd, ...],
-    channels: tuple = (),  # type: ignore[type-arg]
+    channels: tuple[MkChannel, ...] = (),
     timer_channel: int | None = None,
 ) -> MicrokitSystem:
     """The SDF, with its names checked unique (E307)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sel4vmgen.codec import Hex
+from sel4vmgen.platforms.model import SddfFacts
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,21 @@ class MkVm:
 
 
 @dataclass(frozen=True)
+class MkVirtio:
+    """A virtio-mmio device a VMM emulates for its guest, backed by an sDDF subsystem: the
+    guest window and SPI, and the sDDF device node it is served from (`partition` for blk,
+    `mac` for net)."""
+
+    kind: Literal["console", "blk", "net"]
+    base: Hex
+    size: Hex
+    irq: int  # GIC INTID injected into the guest
+    sddf_node: str
+    partition: int | None = None
+    mac: str | None = None
+
+
+@dataclass(frozen=True)
 class MkPd:
     """A `protection_domain` with its `program_image` and children."""
 
@@ -96,7 +112,9 @@ class MkPd:
     ioports: tuple[MkIoPort, ...] = ()
     vm: MkVm | None = None
     vm_instance: str | None = None  # the VmPlan this PD is the VMM of
-    role: Literal["vmm", "timer"] = "vmm"
+    role: Literal["vmm", "timer", "sddf"] = "vmm"
+    stack_size: Hex | None = None  # None: the tool's default
+    virtio: tuple[MkVirtio, ...] = ()  # the virtio-mmio devices this VMM emulates
 
 
 @dataclass(frozen=True)
@@ -127,3 +145,4 @@ class MicrokitSystem:
     pds: tuple[MkPd, ...]
     channels: tuple[MkChannel, ...] = ()
     timer_channel: int | None = None  # x86: the VMM's channel to the timer driver
+    sddf: SddfFacts | None = None  # the board's sDDF facts, when a VM has virtio devices

@@ -99,11 +99,50 @@ class X86Facts:
 
 
 @dataclass(frozen=True)
+class SddfDevice:
+    """A host device an sDDF driver drives: its node in the board's device tree (au-ts/sddf
+    dts/<board>.dts) and the driver's folder under sDDF drivers/ with that driver's
+    resources (its config.json)."""
+
+    node: str  # node name in the host device tree, e.g. pl011@9000000
+    compatible: tuple[str, ...]
+    paddr: Hex  # reg base
+    size: Hex  # reg size
+    irq: int  # GIC INTID
+    trigger: Literal["level", "edge"]
+    driver: str  # folder under sDDF drivers/, e.g. serial/arm
+    regions: tuple[tuple[str, int, bool], ...] = ()  # the driver's DMA regions (name, size, cached)
+
+
+@dataclass(frozen=True)
+class GuestVirtio:
+    """Where a guest of libvmm's virtio_mmio example finds one virtio-mmio device."""
+
+    kind: Literal["console", "blk", "net"]
+    base: Hex
+    size: Hex
+    irq: int  # GIC INTID the VMM injects
+
+
+@dataclass(frozen=True)
+class SddfFacts:
+    """The sDDF subsystems behind a board's virtio devices (au-ts/libvmm 0.2.0
+    examples/virtio_mmio/meta.py with au-ts/sddf tools/meta/board.py)."""
+
+    paddr_top: Hex  # where sdfgen starts placing DMA regions, downwards
+    serial: SddfDevice
+    blk: SddfDevice
+    net: SddfDevice
+    guest: tuple[GuestVirtio, ...]
+
+
+@dataclass(frozen=True)
 class MicrokitFacts:
     """What the Microkit SDK knows of a board (seL4/microkit build_sdk.py `BoardInfo`) and
     what libvmm's examples use on it."""
 
     board: str  # MICROKIT_BOARD; `Platform.cores` is BoardInfo.smp_cores (smp-* configs)
+    sddf: SddfFacts | None = None  # None: no virtio devices generated on this board
 
 
 @dataclass(frozen=True)

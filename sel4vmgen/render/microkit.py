@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sel4vmgen.plan.microkit_model import MicrokitSystem, MkPd
 from sel4vmgen.render.dts import guest_dts
 from sel4vmgen.render.env import RenderError, environment, render_template
+from sel4vmgen.render.microkit_sddf import config_files, data_files
 
 if TYPE_CHECKING:
     from sel4vmgen.plan.model import Plan, VmPlan
@@ -77,6 +78,7 @@ def render_one(plan: Plan, ctx: RenderContext) -> dict[str, str]:
     mk = _system(plan)
     name = plan.system
     out = {f"{name}.system": render_template(env, "system.xml.j2", mk=mk, header=HEADER)}
+    out.update(config_files(plan, out[f"{name}.system"]))
     vms: list[VmFiles] = []
     for vm in plan.vms:
         pd = _pd(mk, vm)
@@ -87,6 +89,8 @@ def render_one(plan: Plan, ctx: RenderContext) -> dict[str, str]:
                 "vmm_arm.c.j2",
                 vm=vm,
                 irqs=irqs,
+                virtio=pd.virtio,
+                kinds=tuple(v.kind for v in pd.virtio),
                 header=HEADER,
                 initrd_gpa=vm.initrd.guest if vm.initrd is not None else 0,
             )
@@ -111,6 +115,8 @@ def render_one(plan: Plan, ctx: RenderContext) -> dict[str, str]:
         "num_nodes": plan.num_nodes,
         "max_vcpus": max(v.vcpus for v in plan.vms),
         "header": HEADER,
+        "data_files": tuple(f for v in vms for f in data_files(v.pd, mk)),
+        "kinds": {x.kind for v in vms for x in v.pd.virtio},
     }
     out["Makefile"] = render_template(env, "Makefile.j2", **values)
     out[f"{name}.mk"] = render_template(env, "system.mk.j2", **values)

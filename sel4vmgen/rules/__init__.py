@@ -18,6 +18,7 @@ platform (`Vm.on`); the others run once.  Each rule is a small function of a
     links    connections, and what is declared but not used
     strings  text the generated app cannot hold (CAmkES strings, CMake arguments)
     microkit the framework of each platform; the Microkit tool's checks
+    microkit_virtio  what the sDDF subsystems behind Microkit virtio devices carry
     files    guest images and component sources: regular files the build can use
     target   what seL4 and camkes-vm cannot mean: repeated IRQs or platforms, sizes
 """
@@ -38,6 +39,7 @@ from sel4vmgen.rules import (
     links,
     memory,
     microkit,
+    microkit_virtio,
     names,
     options,
     platform_facts,
@@ -71,6 +73,7 @@ PER_PLATFORM: tuple[Rule, ...] = (
     *links.RULES,
     *strings.RULES,
     *microkit.RULES,
+    *microkit_virtio.RULES,
     *files.RULES,
     *target.RULES,
 )

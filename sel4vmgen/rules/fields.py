@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from sel4vmgen.diagnostics import Diagnostic
 from sel4vmgen.model.system import Vm
+from sel4vmgen.rules.arch import on_microkit
 from sel4vmgen.rules.context import Ctx, error, image_file
 from sel4vmgen.safeio import IMAGE_CAP, FileProblem, inspect_regular
 
@@ -72,6 +73,8 @@ def other_arch_fields(ctx: Ctx) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for i, vm in ctx.vm_indices():
         for path in foreign:
+            if path == ("virtio", "blk") and on_microkit(ctx.platform):
+                continue  # Microkit boards serve virtio-blk from sDDF (rules/microkit.py)
             if _is_set(vm, path):
                 out.append(
                     error(

@@ -12,7 +12,7 @@ What the Microkit backend does not generate yet is refused here, not dropped.
     framework   E260 platform of a framework not listed, E261 framework with no platform
     mcs         E262 budget above period, E263 budget/period on CAmkES
     microkit    E264 priority outside what the SDF can hold, E265 too many vCPUs,
-                E266 x86 RAM not page aligned, E267 not generated for Microkit,
+                E266 x86 RAM not page aligned, E267 not generated for Microkit (virtio: rules/microkit_virtio.py),
                 E268 a second x86 VM, E269 an image path make cannot name,
                 E270 a board's default passthrough device given to two VMs,
                 E271 ARM guest RAM placed outside the guest memory seL4 keeps free,
@@ -179,7 +179,6 @@ def alignment(ctx: Ctx) -> list[Diagnostic]:
 
 # VM fields the Microkit backend does not generate (yet), with what they are.
 _NOT_GENERATED = (
-    ("virtio", "virtio devices (sDDF-backed virtio console, blk and net)"),
     ("vmm", "CAmkES VMM attributes"),
     ("iospace_domain", "an IOMMU domain (Microkit io_address_space)"),
 )
@@ -259,7 +258,7 @@ def make_paths(ctx: Ctx) -> list[Diagnostic]:
     return out
 
 
-def _devices_of(ctx: Ctx, vm: Vm) -> tuple[tuple[str, ...], bool]:
+def devices_of(ctx: Ctx, vm: Vm) -> tuple[tuple[str, ...], bool]:
     """The DTB paths a VM is given, and whether they are the board's default (no
     `passthrough` written: plan/arm.py gives the guest defaults' dtb_nodes)."""
     if vm.passthrough is None:
@@ -280,7 +279,7 @@ def default_devices_once(ctx: Ctx) -> list[Diagnostic]:
     first: dict[str, tuple[int, bool]] = {}
     out: list[Diagnostic] = []
     for i, vm in ctx.vm_indices():
-        paths, default = _devices_of(ctx, vm)
+        paths, default = devices_of(ctx, vm)
         for path in paths:
             prev = first.setdefault(path, (i, default))
             if prev[0] == i or not (default or prev[1]):
@@ -348,7 +347,7 @@ def console_device(ctx: Ctx) -> list[Diagnostic]:
         return []
     out: list[Diagnostic] = []
     for i, vm in ctx.vm_indices():
-        if device in _devices_of(ctx, vm)[0]:
+        if device in devices_of(ctx, vm)[0]:
             continue
         left = [f for f in ("stdout", "cmdline") if getattr(vm, f) is None]
         if vm.virtio is not None and "stdout" in left:

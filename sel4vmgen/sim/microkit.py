@@ -129,10 +129,12 @@ def add_pds(k: Kernel, plan: Plan, vms: Sequence[str] | None = None) -> None:
     if vms is not None:
         chosen = set(vms)
     callers = {p.name for p in mk.pds if p.vm_instance in chosen}
+    serving = reached(mk, callers)
     wanted = [
         p
         for p in mk.pds
-        if p.vm is None and (vms is None or any(c in callers for c in callers_of(mk, p.name)))
+        if p.vm is None
+        and (vms is None or p.name in serving or any(c in callers for c in callers_of(mk, p.name)))
     ]
     eps: dict[str, int] = {}
     for pd in wanted:
@@ -149,6 +151,21 @@ def add_pds(k: Kernel, plan: Plan, vms: Sequence[str] | None = None) -> None:
         if calls and vmm is not None and isinstance(vmm.body, Running):
             vmm.body.program = PpCalls(vmm.body.program, calls)
             vmm.body.local = vmm.body.program.start()
+
+
+def reached(mk: MicrokitSystem, pds: set[str]) -> set[str]:
+    """The PDs joined to `pds` by channels, directly or through others: the sDDF
+    virtualisers and drivers behind a VMM's virtio devices."""
+    seen = set(pds)
+    todo = list(pds)
+    while todo:
+        here = todo.pop()
+        for ch in mk.channels:
+            for a, b in ((ch.a.pd, ch.b.pd), (ch.b.pd, ch.a.pd)):
+                if a == here and b not in seen:
+                    seen.add(b)
+                    todo.append(b)
+    return seen - pds
 
 
 def callees_of(mk: MicrokitSystem, pd: str) -> list[str]:

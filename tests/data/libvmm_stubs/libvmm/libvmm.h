@@ -1,7 +1,7 @@
 /* Test stub: the prototypes of libvmm 0.2.0 (au-ts/libvmm 7069ab9) that the generated VMMs
  * call, copied in shape from include/libvmm/{guest.h,guest_ram.h,virq.h,util/util.h,
  * arch/aarch64/linux.h,arch/aarch64/fault.h,arch/x86_64/linux.h,arch/x86_64/fault.h,
- * arch/x86_64/memory_space.h}. */
+ * arch/x86_64/memory_space.h,virtio/console.h,virtio/block.h,virtio/net.h}. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -79,4 +79,29 @@ uint64_t linux_setup_images(uint64_t ram_start_gpa, uintptr_t kernel, size_t ker
 bool guest_start(uintptr_t kernel_pc, uintptr_t dtb, uintptr_t initrd);
 #else
 #error "define CONFIG_ARCH_ARM or CONFIG_ARCH_X86_64"
+#endif
+
+#if defined(CONFIG_ARCH_ARM)
+/* The virtio-mmio devices, as include/libvmm/virtio/{console,block,net}.h declare them. */
+#include <sddf/serial/queue.h>
+#include <sddf/blk/queue.h>
+#include <sddf/network/queue.h>
+#define VIRTIO_NET_CONFIG_MAC_SZ 6
+struct virtio_console_device { int opaque; };
+struct virtio_blk_device { int opaque; };
+struct virtio_net_device { int opaque; };
+bool virtio_mmio_console_init(struct virtio_console_device *console, uintptr_t region_base, uintptr_t region_size,
+                              irq_routing_info_t irq_routing_info, serial_queue_handle_t *rxq,
+                              serial_queue_handle_t *txq, int tx_ch, int rx_ch);
+bool virtio_console_queue_notify(struct virtio_console_device *console);
+bool virtio_mmio_blk_init(struct virtio_blk_device *blk_dev, uintptr_t region_base, uintptr_t region_size,
+                          irq_routing_info_t irq_routing_info, uintptr_t data_region, size_t data_region_size,
+                          blk_storage_info_t *storage_info, blk_queue_handle_t *queue_h, uint32_t queue_capacity,
+                          int server_ch);
+bool virtio_blk_handle_resp(struct virtio_blk_device *blk_dev);
+bool virtio_mmio_net_init(struct virtio_net_device *net_dev, uintptr_t region_base, uintptr_t region_size,
+                          irq_routing_info_t irq_routing_info, net_queue_handle_t *rx, net_queue_handle_t *tx,
+                          uintptr_t rx_data, uintptr_t tx_data, microkit_channel rx_ch, microkit_channel tx_ch,
+                          uint8_t mac[VIRTIO_NET_CONFIG_MAC_SZ], bool csum_offload);
+void virtio_net_handle_rx(struct virtio_net_device *dev);
 #endif

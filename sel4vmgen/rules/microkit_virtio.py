@@ -1,0 +1,113 @@
+"""Rules of virtio devices on Microkit boards: what the sDDF subsystems behind them
+(plan/microkit_sddf.py, libvmm 0.2.0 examples/virtio_mmio/meta.py) can carry.
+
+    E273 virtio on a Microkit board with no sDDF subsystems for it (x86: virtio-PCI)
+    E274 virtio devices on a second VM (the subsystems are the example's, one client each)
+    E275 a VM given the host device an sDDF driver of its own virtio devices drives
+    E276 a virtio-blk disk of more than one partition (one partition per sDDF blk client)
+"""
+
+from __future__ import annotations
+
+from sel4vmgen.diagnostics import Diagnostic
+from sel4vmgen.model.system import Vm
+from sel4vmgen.rules.arch import on_microkit
+from sel4vmgen.rules.context import Ctx, error
+from sel4vmgen.rules.microkit import devices_of
+
+
+def _virtio_vms(ctx: Ctx) -> list[tuple[int, Vm]]:
+    return [(i, vm) for i, vm in ctx.vm_indices() if vm.virtio is not None]
+
+
+def _asks(vm: Vm) -> bool:
+    v = vm.virtio
+    return v is not None and (v.console or v.net or v.blk is not None)
+
+
+def sddf_board(ctx: Ctx) -> list[Diagnostic]:
+    """E273: virtio devices on a Microkit board with no sDDF facts."""
+    p = ctx.platform
+    if not on_microkit(p) or p is None or (p.microkit is not None and p.microkit.sddf):
+        return []
+    return [
+        error(
+            "E273",
+            f"{vm.name}: virtio devices are not generated for Microkit board {p.name} "
+            "(libvmm serves them there from sDDF subsystems sel4vmgen has no facts of)",
+            ctx.key_at(i, "virtio"),
+            hint="drop virtio, or use qemu_virt_aarch64 (libvmm's examples/virtio_mmio)",
+        )
+        for i, vm in _virtio_vms(ctx)
+        if _asks(vm)
+    ]
+
+
+def one_client(ctx: Ctx) -> list[Diagnostic]:
+    """E274: the sDDF subsystems are generated with one client, as in the example."""
+    if not on_microkit(ctx.platform):
+        return []
+    asking = [(i, vm) for i, vm in _virtio_vms(ctx) if _asks(vm)]
+    if len(asking) < 2:
+        return []
+    first = asking[0][1].name
+    return [
+        error(
+            "E274",
+            f"{vm.name}: virtio devices are generated for one VM of a Microkit system, "
+            f"and {first} has them (the sDDF virtualisers serve one client here)",
+            ctx.key_at(i, "virtio"),
+            ctx.key_at(asking[0][0], "virtio"),
+        )
+        for i, vm in asking[1:]
+    ]
+
+
+def driven_device(ctx: Ctx) -> list[Diagnostic]:
+    """E275: a VM given the host device the sDDF driver of one of its virtio devices drives
+    (the driver maps its registers and takes its IRQ: the tool refuses a second claim)."""
+    p = ctx.platform
+    facts = p.microkit.sddf if p is not None and p.microkit is not None else None
+    if not on_microkit(p) or facts is None:
+        return []
+    out: list[Diagnostic] = []
+    for i, vm in _virtio_vms(ctx):
+        v = vm.virtio
+        assert v is not None
+        wanted = {"console": v.console, "blk": v.blk is not None, "net": v.net}
+        paths, default = devices_of(ctx, vm)
+        for kind, dev in (("console", facts.serial), ("blk", facts.blk), ("net", facts.net)):
+            if not wanted[kind] or f"/{dev.node}" not in paths:
+                continue
+            given = "by default " if default else ""
+            out.append(
+                error(
+                    "E275",
+                    f"{vm.name} is given /{dev.node} {given}and its virtio {kind} is served "
+                    f"by the sDDF driver of that device",
+                    ctx.key_at(i, "virtio", kind),
+                    None if default else ctx.at(i, "passthrough", "devices"),
+                    hint="write passthrough: {devices: []}" if default else f"drop /{dev.node}",
+                )
+            )
+    return out
+
+
+def one_partition(ctx: Ctx) -> list[Diagnostic]:
+    """E276: an sDDF blk client sees one partition of the disk."""
+    if not on_microkit(ctx.platform):
+        return []
+    return [
+        error(
+            "E276",
+            f"{vm.name}: a Microkit virtio-blk disk is one partition of the sDDF disk, "
+            f"not {len(vm.virtio.blk.partitions)}",
+            ctx.at(i, "virtio", "blk", "partitions"),
+            hint=f"keep one: partitions: [{vm.virtio.blk.partitions[0]}]",
+        )
+        for i, vm in _virtio_vms(ctx)
+        if vm.virtio is not None and vm.virtio.blk is not None and len(vm.virtio.blk.partitions) > 1
+    ]
+
+
+RULES = (sddf_board, one_client, driven_device, one_partition)
