@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sel4vmgen.sim.kernel import Body, Call, Compute, Endpoint, Notification, Recv, Reply, Wait
+from sel4vmgen.sim.kernel import Body, Call, Compute, Endpoint, Notification, Recv, Reply, Tcb, Wait
 from sel4vmgen.sim.mcs import McsKernel
 
 
@@ -124,3 +124,24 @@ def test_no_thread_runs_more_than_its_budget_in_each_period(
     for t, sc in made:
         ran = t.run_us + (until - t.compute_started if k.cores[0].current is t else 0)
         assert ran <= sc.budget * -(-until // sc.period)
+
+
+def test_a_round_robin_budget_spent_as_a_refill_preempts_it_shares_the_core_as_budgets_say() -> (
+    None
+):
+    # t1's refill at 150 us preempts t0 in the very instant t0's round-robin budget runs out
+    k = McsKernel(ticks=False)
+    t0 = k.thread("t0", 10, 0, spinner())
+    k.give_sc(t0, 50, 50)
+    t1 = k.thread("t1", 11, 0, spinner())
+    k.give_sc(t1, 50, 150)
+    k.start(t0)
+    k.start(t1)
+    until = 600
+    k.run(until)
+    current = k.cores[0].current
+
+    def ran(t: Tcb) -> int:
+        return t.run_us + (until - t.compute_started if current is t else 0)
+
+    assert (ran(t0), ran(t1)) == (400, 200)  # t1: 50 us in each of its four periods

@@ -145,6 +145,12 @@ class McsKernel(Kernel):
         assert running is not None
         t, sc, _ = running
         self._charge(core)
+        if core.current is not t:
+            # preempted at this very instant (a refill made a higher thread ready): the switch
+            # is not yet accounted; a spent budget is caught when `t` runs again (`_account`)
+            if sc.round_robin:
+                sc.left = sc.budget
+            return
         if sc.round_robin:
             sc.left = sc.budget
             if core.queues.get(t.priority):
