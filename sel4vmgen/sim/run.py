@@ -341,10 +341,16 @@ def check_plan(plan: Plan) -> SimReport:
 
 def quick_check_scope(microkit: bool = False) -> str:
     """What `check_plan` checks, in words `generate` prints after writing (a Microkit plan's
-    timed run also checks its scheduling contexts)."""
+    timed run also checks its scheduling contexts; its VCPUs do not poll, `polling_vcpus`)."""
     mcs = ", E513-E515" if microkit else ""
+    poll = (
+        ""
+        if microkit
+        else ", and for an ARM VM with VCPUs on several cores and a stated irq_latency_us one "
+        "with each secondary VCPU polling an emulated device (E506)"
+    )
     return (
         f"quick simulation: layout checks (E507, E508), a {QUICK_MS} ms timed run of each plan "
         f"(E501-E503, E505, E506, E509, E510{mcs}) and one with each guest busy-looping in turn "
-        "(E505); interleavings not explored (run `sel4vmgen simulate FILE --explore` for that)"
+        f"(E505){poll}; interleavings not explored (run `sel4vmgen simulate FILE --explore` for that)"
     )
