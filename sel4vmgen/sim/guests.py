@@ -99,10 +99,11 @@ def held_cause(vm: VmPlan, src: Source) -> tuple[str, tuple[str | int, ...]]:
     """Why held line `src` stays masked, and the field of `vm` that causes it (the second
     device's `irq`), for E510."""
     names = ", ".join(vm.pci_devices[k].name for k in src.shared_by)
+    pin = vm.pci_devices[src.shared_by[0]].irq
     why = (
-        f"the level-triggered line is shared by PCI devices {names}: while one holds it "
-        "asserted and the guest clears another, the line fires unclaimed and the guest "
-        "disables it without an EOI"
+        f"the level-triggered IOAPIC pin {pin} is shared by PCI devices {names}: while one "
+        "holds it asserted and the guest clears another, the line fires unclaimed and the "
+        "guest disables it without an EOI"
     )
     return why, ("passthrough", "pci", src.shared_by[1], "irq")
 
