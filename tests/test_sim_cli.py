@@ -344,5 +344,6 @@ def test_generate_says_what_its_quick_simulation_checked(cli: Cli, tmp_path: Pat
     assert r.stderr.splitlines()[-1] == (
         "quick simulation: layout checks (E507, E508), a 20 ms timed run of each plan "
         "(E501-E503, E505, E506, E509, E510) and one with each guest busy-looping in turn "
-        "(E505); interleavings not explored (run `sel4vmgen simulate FILE --explore` for that)"
+        "(E505), and for an ARM VM with VCPUs on several cores and a stated irq_latency_us one "
+        "with each secondary VCPU polling an emulated device (E506); interleavings not explored (run `sel4vmgen simulate FILE --explore` for that)"
     )

@@ -82,7 +82,11 @@ CODES: tuple[Code, ...] = (
         "The kernel masked a device's IRQ line when it fired and nobody acked it for a whole "
         "timeslice: the device cannot interrupt again.  The VMM acks a passthrough line when the "
         "guest EOIs the interrupt it carries; a line whose interrupt never reaches the guest "
-        "(its VM starved, or merged with another line) stays masked.",
+        "(its VM starved, or merged with another line) stays masked.  So does a level-triggered "
+        "line that two PCI devices of the VM share (one IRQ handler carries both): a device the "
+        "guest does not clear keeps it asserted, the line fires again unclaimed, and the guest "
+        'disables it without an EOI (Linux: "nobody cared").  An edge-triggered line is '
+        "re-armed by the ack.",
         "vms:\n  - name: vm1\n    priority: 200   # above vm0 on its core: while vm1 spins, vm0's lines stay masked",
     ),
     Code(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sel4vmgen.plan.model import Plan, VmPlan
+from sel4vmgen.plan.model import IrqRoute, Plan, VmPlan
 
 # Guest operations the models interpret.
 CLI, STI, WORK, MMIO, HALT = "cli", "sti", "work", "mmio", "halt"
@@ -22,11 +22,19 @@ EMULATED = frozenset({"gic_dist", "virtio", "pci_bar"})  # regions the VMM emula
 
 @dataclass(frozen=True)
 class Source:
-    """An interrupt source: a name, the line or vIRQ, and whether the kernel masks it until ack."""
+    """An interrupt source: a name, the line or vIRQ, whether the kernel masks it until ack,
+    and the PCI devices of the VM on its line (indices into `VmPlan.pci_devices`) when it is a
+    level-triggered line more than one of them shares (`held`)."""
 
     name: str
     irq: int
     masked_until_ack: bool = True
+    shared_by: tuple[int, ...] = ()
+
+    @property
+    def held(self) -> bool:
+        """A level line shared by devices: one the guest does not clear holds it asserted."""
+        return len(self.shared_by) > 1
 
 
 @dataclass(frozen=True)
@@ -69,10 +77,35 @@ def sources_for(plan: Plan, vm: VmPlan, vcpu: int = 0) -> tuple[Source, ...]:
     routes = [r for r in plan.irq_routes if r.vm == vm.instance and r.kind != "vtimer"]
     names = [r.name or f"irq{r.source}" for r in routes]
     routed = [
-        Source(_label(n, r.virq, names.count(n) > 1), r.virq, r.kind == "passthrough")
+        Source(
+            _label(n, r.virq, names.count(n) > 1),
+            r.virq,
+            r.kind == "passthrough",
+            _sharers(vm, r) if r.trigger == "level" and r.kind == "passthrough" else (),
+        )
         for n, r in zip(names, routes, strict=True)
     ]
     return (timer, *routed)
+
+
+def _sharers(vm: VmPlan, r: IrqRoute) -> tuple[int, ...]:
+    """The x86 PCI devices of `vm` whose interrupt line is route `r`'s IOAPIC pin, when
+    there are two or more of them (one IRQ handler carries them all)."""
+    on = tuple(k for k, d in enumerate(vm.pci_devices) if d.irq == r.source)
+    return on if len(on) > 1 else ()
+
+
+def held_cause(vm: VmPlan, src: Source) -> tuple[str, tuple[str | int, ...]]:
+    """Why held line `src` stays masked, and the field of `vm` that causes it (the second
+    device's `irq`), for E510."""
+    names = ", ".join(vm.pci_devices[k].name for k in src.shared_by)
+    pin = vm.pci_devices[src.shared_by[0]].irq
+    why = (
+        f"the level-triggered IOAPIC pin {pin} is shared by PCI devices {names}: while one "
+        "holds it asserted and the guest clears another, the line fires unclaimed and the "
+        "guest disables it without an EOI"
+    )
+    return why, ("passthrough", "pci", src.shared_by[1], "irq")
 
 
 def _label(name: str, irq: int, shared_name: bool) -> str:

@@ -43,6 +43,8 @@ class Monitor:
     stated: frozenset[str] = frozenset()  # VMs whose bound the YAML states
     lines: list[tuple[str, IrqHandler]] = field(default_factory=list)  # (vm, handler)
     owner: dict[str, str] = field(default_factory=dict)  # thread name -> its VM's instance
+    # (vm, line) -> why the line stays masked and the VM's field that causes it (E510)
+    causes: dict[tuple[str, str], tuple[str, Blame]] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
     latencies: dict[str, list[int]] = field(default_factory=dict)
     taken_from: set[tuple[str, str]] = field(default_factory=set)  # (vm, source) the guest took
@@ -74,12 +76,14 @@ class Monitor:
             if vm in aborted:
                 continue  # its VMM aborted: every line it had is masked for that one reason
             if h.masked and now - h.masked_at >= MASKED_US:
+                why, path = self.causes.get((vm, h.name), ("", ("passthrough",)))
                 self.report(
                     "E510",
                     f"{vm}:{h.name}",
                     f"{vm}: interrupt line {h.name} (IRQ {h.irq}) masked since "
-                    f"{_ms(h.masked_at)} and never acked: the device cannot interrupt again",
-                    self.vm_path(vm, "passthrough"),
+                    f"{_ms(h.masked_at)} and never acked: the device cannot interrupt again"
+                    + (f"; {why}" if why else ""),
+                    self.vm_path(vm, *path),
                 )
 
     def raised(self, vm: str, source: str) -> None:

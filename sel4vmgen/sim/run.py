@@ -15,11 +15,19 @@ from typing import Literal, NotRequired, TypedDict
 from sel4vmgen.diagnostics import Diagnostic
 from sel4vmgen.plan.model import Plan
 from sel4vmgen.sim import trace
-from sel4vmgen.sim.explore import Counterexample, Limits, Product, Reductions, Result, check
+from sel4vmgen.sim.explore import (
+    Counterexample,
+    Limits,
+    Product,
+    Reductions,
+    Result,
+    check,
+    replay,
+)
 from sel4vmgen.sim.layout import check_layout
-from sel4vmgen.sim.monitor import Violation
+from sel4vmgen.sim.monitor import Blame, Violation
 from sel4vmgen.sim.system import SysState, SystemModel, arm_system, groups, x86_system
-from sel4vmgen.sim.timed import Scenario, TimedResult, run, spinning_guests
+from sel4vmgen.sim.timed import Scenario, TimedResult, polling_vcpus, run, spinning_guests
 from sel4vmgen.source import Document
 
 VmmModel = Literal["x86", "x86_split", "arm"]
@@ -37,6 +45,8 @@ HINTS = {
     "VCPUs at base_prio - 1)",
     "E507": "move the image, or give RAM room for it",
     "E509": "rate-limit the interrupt source, or let the guest take interrupts",
+    "E510": "give each device its own interrupt line (a level-triggered line shared by devices "
+    "the guest may not all clear stays masked), and no VM a priority that starves another's VMM",
     "E513": "give the VM a budget_us closer to its period_us, or a shorter period_us",
     "E514": "give the VM a budget_us closer to its period_us, or a shorter period_us",
     "E515": "lower the busy VM's priority, or give it a budget_us below its period_us",
@@ -272,6 +282,16 @@ def explore(model: Explored, limits: Limits, reductions: Reductions) -> Result:
     return check(model, limits, reductions)
 
 
+def blame_of(model: Explored, cex: Counterexample) -> Blame:
+    """The YAML field a counterexample's last state blames, as the system that broke the
+    property says (empty when it names none)."""
+    part = trace.find_part(model, cex.model)
+    if not isinstance(part, SystemModel):
+        return ()
+    last = replay(part, cex)[-1][1]
+    return part.blame(cex.code, last)
+
+
 def limits_of(plan: Plan) -> Limits:
     s = plan.simulation
     return Limits(s.max_depth, s.max_states) if s else Limits()
@@ -296,16 +316,18 @@ def simulate(plan: Plan, opts: Options | None = None) -> SimReport:
     text = trace.kernel_timeline(timed.log, timed.violations) if timed.violations else ""
     if opts.guest_branches:
         known = {(v.code, v.subject) for v in violations}
-        violations += [
-            v for v in spinning_guests(plan, scenario) if (v.code, v.subject) not in known
-        ]
+        branches = spinning_guests(plan, scenario) + polling_vcpus(plan, scenario)
+        violations += [v for v in branches if (v.code, v.subject) not in known]
     explored, model = None, None
     if opts.explore:
         model = plan_model(plan, opts)
         explored = explore(model, opts.limits or limits_of(plan), opts.reductions)
         cex = explored.counterexample
         if cex is not None:
-            violations.append(Violation(cex.code, f"{cex.prop}: {cex.message}", cex.model))
+            blame = blame_of(model, cex)
+            violations.append(
+                Violation(cex.code, f"{cex.prop}: {cex.message}", cex.model, blame=blame)
+            )
             text = trace.timeline(model, cex)
     return SimReport(
         plan.system, plan.platform, kind, tuple(violations), timed, explored, model, text
@@ -319,10 +341,16 @@ def check_plan(plan: Plan) -> SimReport:
 
 def quick_check_scope(microkit: bool = False) -> str:
     """What `check_plan` checks, in words `generate` prints after writing (a Microkit plan's
-    timed run also checks its scheduling contexts)."""
+    timed run also checks its scheduling contexts; its VCPUs do not poll, `polling_vcpus`)."""
     mcs = ", E513-E515" if microkit else ""
+    poll = (
+        ""
+        if microkit
+        else ", and for an ARM VM with VCPUs on several cores and a stated irq_latency_us one "
+        "with each secondary VCPU polling an emulated device (E506)"
+    )
     return (
         f"quick simulation: layout checks (E507, E508), a {QUICK_MS} ms timed run of each plan "
         f"(E501-E503, E505, E506, E509, E510{mcs}) and one with each guest busy-looping in turn "
-        "(E505); interleavings not explored (run `sel4vmgen simulate FILE --explore` for that)"
+        f"(E505){poll}; interleavings not explored (run `sel4vmgen simulate FILE --explore` for that)"
     )

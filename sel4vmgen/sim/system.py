@@ -35,6 +35,7 @@ from sel4vmgen.sim.arm import Vcpu, vcpu_of, vtimer_fire
 from sel4vmgen.sim.explore import Property
 from sel4vmgen.sim.footprint import groups as footprint_groups
 from sel4vmgen.sim.footprint import line_footprint
+from sel4vmgen.sim.guests import Source, held_cause
 from sel4vmgen.sim.kernel import (
     BLOCKED_ON_REPLY,
     RUNNING,
@@ -272,11 +273,14 @@ class _Stepping(Kernel):
 @dataclass(frozen=True)
 class Line:
     """An IRQ handler of the system: the VM it belongs to, its source index there, and
-    the thread whose guest takes it."""
+    the thread whose guest takes it; when the configuration makes it stay masked (a held
+    line, `Source.held`), why, and the YAML path of the field that causes it."""
 
     vm: str
     source: int
     thread: int
+    cause: str = ""
+    blame: tuple[str | int, ...] = ()
 
 
 class SystemModel:
@@ -519,9 +523,16 @@ class SystemModel:
                 line, th = self.lines[h], self.template.handlers[h]
                 return (
                     f"{line.vm}: interrupt line {th.name} (IRQ {th.irq}) masked in an end "
-                    "state: nobody will ack it"
+                    "state: nobody will ack it" + (f"; {line.cause}" if line.cause else "")
                 )
         return ""
+
+    def blame(self, code: str, s: SysState) -> tuple[str | int, ...]:
+        """The YAML path of the field that causes violation `code` in state `s` (empty:
+        the caller's default)."""
+        if code == "E510":
+            return next((self.lines[h].blame for h, (m, _) in enumerate(s.kernel.irqs) if m), ())
+        return ()
 
     def _undelivered(self, s: SysState) -> str:
         for h, line in enumerate(self.lines):
@@ -629,6 +640,7 @@ class FreeX86Guest(X86Port):
     def restored(self, state: Hashable) -> FreeX86Guest:
         assert isinstance(state, tuple)
         g = FreeX86Guest(self.vm, self.names, self.mmio, self.budget)
+        g.held = self.held
         g.if_, g.shadow, g.entry, g.window, g.budget, g.delivered, g.bad = state
         return g
 
@@ -728,7 +740,7 @@ def x86_system(
         for i in range(interrupts):
             mine[i % len(sources)] += 1
         fires += mine
-        lines += [Line(vm.instance, i, t) for i in range(len(sources))]
+        lines += [_line(plan, vm, i, src, t) for i, src in enumerate(sources)]
         owners += [vm.instance] * (len(k.threads) - len(owners))
     with_servers = vms is None if servers is None else servers
     if with_servers:
@@ -736,6 +748,14 @@ def x86_system(
     name = plan.system if vms is None else "+".join(v.instance for v in chosen) or "servers"
     key = _identity(plan, chosen, interrupts, budget, reread), split, with_servers
     return SystemModel(name, k, fires, lines, key, owners=owners)
+
+
+def _line(plan: Plan, vm: VmPlan, i: int, src: Source, thread: int) -> Line:
+    """The system's line for source `i` of `vm`, with the cause of a held line."""
+    if not src.held:
+        return Line(vm.instance, i, thread)
+    why, path = held_cause(vm, src)
+    return Line(vm.instance, i, thread, why, ("vms", plan.vms.index(vm), *path))
 
 
 def _identity(
@@ -747,7 +767,7 @@ def _identity(
 
     def one(vm: VmPlan) -> Hashable:
         threads = tuple((t.role, t.priority, t.core) for t in plan.threads if t.vm == vm.instance)
-        srcs = tuple((s.irq, s.masked_until_ack) for s in sources_for(plan, vm))
+        srcs = tuple((s.irq, s.masked_until_ack, s.held) for s in sources_for(plan, vm))
         mmio = any(d.kind in EMULATED for d in vm.devices) or vm.virtio_console
         return (vm.priority, threads, srcs, mmio)
 

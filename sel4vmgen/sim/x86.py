@@ -216,9 +216,18 @@ class Phase:
 class X86Port(Guest):
     """The guest as the x86 VMM sees it between VM exits (the VMCS fields it reads and
     writes): whether it can take an interrupt now, the entry-info slot, interrupt-window
-    exiting, and advancing RIP past the exiting instruction."""
+    exiting, and advancing RIP past the exiting instruction.  `held[i]`: source i is a
+    level line shared by devices of which the guest clears one only (`Source.held`)."""
 
     window: bool = False
+    held: tuple[bool, ...] = ()
+
+    def eoi(self, source: int) -> bool:
+        """Whether the guest EOIs an interrupt of `source` it takes (the VMM then acks the
+        line).  A held line is not: the guest's handler clears its own device, the other
+        device keeps the level line asserted, the line fires again at once and nobody claims
+        it, and the guest disables the interrupt ("nobody cared") without an EOI."""
+        return not (source < len(self.held) and self.held[source])
 
     def can_take(self) -> bool:
         raise NotImplementedError
@@ -300,7 +309,7 @@ class X86Guest(X86Port):
     def restored(self, state: Hashable) -> X86Guest:
         assert isinstance(state, tuple)
         g = X86Guest(self.vm, self.phases, self.loop, self.monitor)
-        g.names = self.names
+        g.names, g.held = self.names, self.held
         g.idx, g.off, g.start, g.entry, g.window = state
         return g
 
@@ -393,6 +402,6 @@ class X86Vmm:
         can = s.seen if not self.reread and s.kind == "notif" else guest.can_take()
         if pic and guest.entry_free() and can:
             guest.inject(pic[0])
-            pic, to_ack = pic[1:], (pic[0],)
+            pic, to_ack = pic[1:], (pic[0],) if guest.eoi(pic[0]) else ()
         guest.window = bool(pic)
         return VmmLocal("got", pic=pic, to_ack=to_ack, seen=s.seen), VMEnter()
