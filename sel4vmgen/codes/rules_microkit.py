@@ -134,9 +134,10 @@ CODES: tuple[Code, ...] = (
         "a VM given the device its virtio device is served by",
         "A virtio device of a Microkit VM is served by an sDDF driver of a host device (the "
         "console by the board's UART driver, blk and net by QEMU's virtio-mmio transports).  "
-        "The driver maps that device's registers and takes its IRQ; a VM given the same "
-        "device by passthrough (written, or the board's default when `passthrough` is not "
-        "written) would claim them twice, which the Microkit tool refuses.",
+        "The driver maps that device's registers and takes its IRQ; a VM (that one or "
+        "another) given the same device by passthrough (written, or the board's default when "
+        "`passthrough` is not written) would claim them twice, which the Microkit tool "
+        "refuses.",
         "vms:\n  - name: vm0\n    virtio: {console: true}   # no passthrough: the default UART",
     ),
     Code(

@@ -3,7 +3,7 @@
 
     E273 virtio on a Microkit board with no sDDF subsystems for it (x86: virtio-PCI)
     E274 virtio devices on a second VM (the subsystems are the example's, one client each)
-    E275 a VM given the host device an sDDF driver of its own virtio devices drives
+    E275 a VM given a host device the sDDF driver behind a virtio device drives
     E276 a virtio-blk disk of more than one partition (one partition per sDDF blk client)
 """
 
@@ -64,30 +64,43 @@ def one_client(ctx: Ctx) -> list[Diagnostic]:
 
 
 def driven_device(ctx: Ctx) -> list[Diagnostic]:
-    """E275: a VM given the host device the sDDF driver of one of its virtio devices drives
-    (the driver maps its registers and takes its IRQ: the tool refuses a second claim)."""
+    """E275: a VM given a host device that the sDDF driver behind a virtio device (its own
+    or another VM's) drives: the driver maps its registers and takes its IRQ, and the tool
+    refuses a second claim."""
     p = ctx.platform
     facts = p.microkit.sddf if p is not None and p.microkit is not None else None
     if not on_microkit(p) or facts is None:
         return []
-    out: list[Diagnostic] = []
+    devices = {"console": facts.serial, "blk": facts.blk, "net": facts.net}
+    served: list[tuple[int, Vm, str]] = []
     for i, vm in _virtio_vms(ctx):
         v = vm.virtio
         assert v is not None
         wanted = {"console": v.console, "blk": v.blk is not None, "net": v.net}
-        paths, default = devices_of(ctx, vm)
-        for kind, dev in (("console", facts.serial), ("blk", facts.blk), ("net", facts.net)):
-            if not wanted[kind] or f"/{dev.node}" not in paths:
+        served += [(i, vm, k) for k in devices if wanted[k]]
+    out: list[Diagnostic] = []
+    for j, other in ctx.vm_indices():
+        paths, default = devices_of(ctx, other)
+        for i, vm, kind in served:
+            node = f"/{devices[kind].node}"
+            if node not in paths:
                 continue
+            whose = "its" if i == j else f"{vm.name}'s"
             given = "by default " if default else ""
             out.append(
                 error(
                     "E275",
-                    f"{vm.name} is given /{dev.node} {given}and its virtio {kind} is served "
+                    f"{other.name} is given {node} {given}and {whose} virtio {kind} is served "
                     f"by the sDDF driver of that device",
                     ctx.key_at(i, "virtio", kind),
-                    None if default else ctx.at(i, "passthrough", "devices"),
-                    hint="write passthrough: {devices: []}" if default else f"drop /{dev.node}",
+                    (
+                        ctx.key_span("vms", j, "name")
+                        if default
+                        else ctx.at(j, "passthrough", "devices")
+                    )
+                    if i != j or not default
+                    else None,
+                    hint="write passthrough: {devices: []}" if default else f"drop {node}",
                 )
             )
     return out
