@@ -421,8 +421,9 @@ CODES: tuple[Code, ...] = (
         "E255",
         "one initrd, different added files",
         "VMs that load the same initrd (one file-server name) load one rebuilt rootfs, so "
-        "they must add the same `initrd.files`; give the initrd another name for a VM that "
-        "needs other files (as vm_multi's linux-initrd-vm0 and linux-initrd-vm-client).",
+        "they must add the same `initrd.files` and `initrd.programs`; give the initrd another "
+        "name for a VM that needs other files (as vm_multi's linux-initrd-vm0 and "
+        "linux-initrd-vm-client).",
         "vms:\n  - name: a\n    initrd: {image: r.cpio, name: rootfs, files: [...]}\n"
         "  - name: b\n    initrd: {image: r.cpio, name: rootfs}",
     ),

@@ -171,20 +171,26 @@ def rootfs_files(ctx: Ctx) -> list[Diagnostic]:
         files = (*vm.initrd.files, *vm.initrd.programs)
         if name in shared and shared[name][1] != files:
             j = shared[name][0]
-            other = ctx.key_at(j, "initrd", "files" if shared[name][1] else "name")
+            other = ctx.key_at(j, "initrd", _added_key(ctx.vms[j]))
             out.append(
                 error(
                     "E255",
                     f"{vm.name} adds other files to initrd {name} than "
                     f"{ctx.system.vms[shared[name][0]].name} {line_of(other)}; one file-server "
                     "entry is one rebuilt rootfs",
-                    ctx.key_at(i, "initrd", "files" if files else "name"),
+                    ctx.key_at(i, "initrd", _added_key(vm)),
                     other,
                     hint="give the initrd another name, or add the same files",
                 )
             )
         shared.setdefault(name, (i, files))
     return out
+
+
+def _added_key(vm: Vm) -> str:
+    """The key of what a VM adds to its initrd (files, else programs), or its name."""
+    assert vm.initrd is not None
+    return "files" if vm.initrd.files else "programs" if vm.initrd.programs else "name"
 
 
 def _program_folder(ctx: Ctx, vm: str, prog: GuestProgram, at: Span) -> list[Diagnostic]:
