@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from sel4vmgen.defaults import INITRD_NAME
 from sel4vmgen.diagnostics import Diagnostic, Span
 from sel4vmgen.model.system import GuestProgram, Vm
 from sel4vmgen.rules.context import Ctx, error, line_of
@@ -167,7 +168,7 @@ def rootfs_files(ctx: Ctx) -> list[Diagnostic]:
                 out.append(
                     error("E241", f"{vm.name} rootfs file {f.source} cannot be copied: {why}", at)
                 )
-        name = vm.initrd.name or "linux-initrd"
+        name = vm.initrd.name or INITRD_NAME[ctx.system.arch]
         files = (*vm.initrd.files, *vm.initrd.programs)
         if name in shared and shared[name][1] != files:
             j = shared[name][0]
