@@ -247,6 +247,26 @@ endfunction()
 """
 
 
+# CMake's ExternalProject and camkes-vm-linux's external-project-helpers.cmake signatures
+EXTERNAL_STUBS = {
+    "ExternalProject.cmake": """\
+function(ExternalProject_Add name)
+    string(REPLACE ";" "," args "${ARGN}")
+    file(APPEND "${RECORD}" "ExternalProject|${name}|${args}\n")
+    add_custom_target(${name})
+endfunction()
+""",
+    "external-project-helpers.cmake": """\
+function(AddExternalProjFilesToOverlay external_target external_install_dir overlay_target
+         overlay_root_location)
+    string(REPLACE ";" "," args "${ARGN}")
+    file(APPEND "${RECORD}" "OverlayBuilt|${overlay_target}|${overlay_root_location}|\
+${external_target}|${external_install_dir}|${args}\n")
+endfunction()
+""",
+}
+
+
 def configure(files: dict[str, str], platform: str, tmp_path: Path) -> list[list[str]]:
     """Configure the app with the stand-ins; the calls they recorded."""
     app, stubs, build = tmp_path / "app", tmp_path / "stubs", tmp_path / "build"
@@ -257,6 +277,8 @@ def configure(files: dict[str, str], platform: str, tmp_path: Path) -> list[list
     (stubs / "arm_vm_helpers.cmake").write_text(HELPER_STUBS)
     (stubs / "linux_helpers.cmake").write_text(LINUX_STUBS)
     (stubs / "simulation.cmake").write_text(SIMULATION_STUB)
+    for name, text in EXTERNAL_STUBS.items():
+        (stubs / name).write_text(text)
     (stubs / "camkes-vm-linux-config.cmake").write_text(
         'set(CAMKES_VM_LINUX_HELPERS_PATH "${CMAKE_CURRENT_LIST_DIR}/linux_helpers.cmake")\n'
     )
@@ -272,6 +294,7 @@ def configure(files: dict[str, str], platform: str, tmp_path: Path) -> list[list
             f"-DKernelARMPlatform={platform}",
             "-DCAMKES_VM_IMAGES_DIR=/images",
             "-DCAMKES_ARM_LINUX_DIR=/arm-linux",
+            "-DCAMKES_VM_LINUX_DIR=/vm-linux",
             "-DCAMKES_VM_DIR=/camkes-vm",
             f"-DRECORD={record}",
         ],
@@ -307,6 +330,24 @@ def test_cmakelists_gives_the_file_server_the_plan_images(path: Path, tmp_path: 
         [root] = [c for c in calls if c[0] == "Rootserver"]
         assert root[1] == f"{plan.system}.camkes"
         assert root[2].endswith("CPP_INCLUDES;/camkes-vm/components/VM_Arm")
+
+
+@needs_cmake
+def test_a_guest_program_is_built_then_added_to_the_rootfs(tmp_path: Path) -> None:
+    _, files = generated(ROOT / "examples" / "vm_introspect.yaml")
+    calls = configure(files, "qemu-arm-virt", tmp_path)
+    built = [c for c in calls if c[0] in ("ExternalProject", "OverlayBuilt", "Rootfs")]
+    url = "file:////vm-linux/camkes-linux-artifacts/camkes-linux-apps/camkes-introspect-app"
+    binary = str(tmp_path / "build" / "introspect-app")
+    assert built == [
+        ["ExternalProject", "introspect-app",
+         f"URL,{url}/pkgs/introspect,BINARY_DIR,{binary},INSTALL_COMMAND,,BUILD_ALWAYS,ON,"
+         "EXCLUDE_FROM_ALL,CMAKE_ARGS,-DCMAKE_C_COMPILER=" + built[0][2].rsplit("=", 1)[1]],
+        ["OverlayBuilt", "overlay_linux_initrd", "usr/bin", "introspect-app", binary,
+         "FILES,introspect"],
+        ["Rootfs", "overlay_linux_initrd", "/images/qemu-arm-virt/rootfs_crossvm.cpio.gz",
+         "buildroot", "rootfs_install", "GZIP"],
+    ]  # fmt: skip
 
 
 @needs_cmake

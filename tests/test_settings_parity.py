@@ -6,6 +6,8 @@ for SIMULATION) sets, with its file and line at the recorded commit.  The exampl
 generated in memory and its settings file read back: every real setting must be there with
 the same value, unless the data says why sel4vmgen deliberately differs (`differs`); every
 setting the generated app adds beyond the real one must be listed in `generated_extra`.
+`cmake_blocks` are runs of the real CMakeLists.txt (the guest-side builds of programs) that
+the generated CMakeLists.txt must hold line for line, indentation aside.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ APPS: dict[str, Any] = DATA["apps"]
 SET = re.compile(r'^\s*set\((\w+)\s+("[^"]*"|\S+?)[\s)]')
 BLOCK = re.compile(r'^if\("\$\{(?:PLATFORM|KernelARMPlatform)\}" STREQUAL "([^"]+)"\)')
 ELSEIF = re.compile(r'^\s*elseif\("\$\{KernelARMPlatform\}" STREQUAL "([^"]+)"\)')
-# Settings of the generated files that are not app settings (CMake plumbing).
-PLUMBING = {"cpp_flags", "supported", "NUM_NODES"}
+# Settings of the generated files that are not app settings (CMake plumbing; SYSROOT: where
+# the guest builds install, as zmq_samples/CMakeLists.txt:67).
+PLUMBING = {"cpp_flags", "supported", "NUM_NODES", "SYSROOT"}
 
 
 def generated_files(example: str) -> dict[str, str]:
@@ -108,6 +111,33 @@ def test_every_extra_generated_setting_is_explained(key: str) -> None:
     real = {s["name"] for s in case["settings"]}
     extra = sorted(set(got) - real - set(DATA["generated_extra"]) - {"SIMULATION"})
     assert extra == []
+
+
+BLOCKS = [(key, n) for key in sorted(APPS) for n in range(len(APPS[key].get("cmake_blocks", ())))]
+
+
+def holds_run(text: str, run: list[str]) -> bool:
+    """Whether `run` (stripped lines) occurs in `text` as consecutive lines, indentation aside."""
+    lines = [line.strip() for line in text.splitlines()]
+    return any(lines[i : i + len(run)] == run for i in range(len(lines) - len(run) + 1))
+
+
+@pytest.mark.parametrize(("key", "n"), BLOCKS, ids=[f"{k}-{n}" for k, n in BLOCKS])
+def test_every_real_cmake_block_is_generated_or_listed_as_different(key: str, n: int) -> None:
+    case = APPS[key]
+    block = case["cmake_blocks"][n]
+    text = generated_files(case["example"])["CMakeLists.txt"]
+    where = f"{block['file']}:{block['lines']} ({block['what']})"
+    assert holds_run(text, block["text"]) != ("differs" in block), where
+
+
+def test_the_guest_side_builds_are_compared() -> None:
+    assert {k for k, _ in BLOCKS} >= {"x86_zmq_samples", "arm_vm_introspect_qemu-arm-virt"}
+
+
+def test_block_reader_ignores_indentation_only() -> None:
+    assert holds_run("a(\n    b\n)\n", ["a(", "b", ")"])
+    assert not holds_run("a(\n    c\n    b\n)\n", ["a(", "b", ")"])
 
 
 def test_settings_reader_reads_a_platform_block() -> None:

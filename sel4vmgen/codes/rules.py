@@ -421,8 +421,9 @@ CODES: tuple[Code, ...] = (
         "E255",
         "one initrd, different added files",
         "VMs that load the same initrd (one file-server name) load one rebuilt rootfs, so "
-        "they must add the same `initrd.files`; give the initrd another name for a VM that "
-        "needs other files (as vm_multi's linux-initrd-vm0 and linux-initrd-vm-client).",
+        "they must add the same `initrd.files` and `initrd.programs`; give the initrd another "
+        "name for a VM that needs other files (as vm_multi's linux-initrd-vm0 and "
+        "linux-initrd-vm-client).",
         "vms:\n  - name: a\n    initrd: {image: r.cpio, name: rootfs, files: [...]}\n"
         "  - name: b\n    initrd: {image: r.cpio, name: rootfs}",
     ),
@@ -508,5 +509,38 @@ CODES: tuple[Code, ...] = (
         "file; VMs that load one file under one name share it.",
         "vms:\n  - name: a\n    kernel: {image: a/Image, name: linux}\n"
         "  - name: b\n    kernel: {image: b/Image, name: linux}",
+    ),
+    Code(
+        "E282",
+        "guest program source folder missing",
+        "A guest program (`initrd.programs`) is a CMake project the build compiles for the "
+        "guest; its `source` must be a folder that holds a CMakeLists.txt.  A path under a "
+        "checkout variable (${LIBZMQ_PATH}, ${CAMKES_VM_LINUX_DIR}) is left to the build.",
+        "initrd:\n  programs:\n    - {name: hello, source: no/such/folder, installs: [hello]}",
+    ),
+    Code(
+        "E283",
+        "guest program depends on a build it does not follow",
+        "`depends` names builds of the same initrd listed before this one (the libraries it "
+        "links); another name would leave the build without its library, or loop.",
+        "programs:\n  - {name: demo, source: demo, depends: [zmq]}   # no zmq build before it",
+    ),
+    Code(
+        "E284",
+        "guest programs for a 64-bit x86 guest",
+        "On x86 the programs are cross-built with camkes-vm's 32-bit Linux toolchain "
+        "(FindCustomPollyToolchain linux-gcc-32bit-pic, as camkes-vm-examples zmq_samples); "
+        "no toolchain for 64-bit guests is known, so programs for a guest loaded without "
+        "relocations are refused rather than built for the wrong word size.",
+        "sel4_arch: x86_64\nvms:\n  - name: vm0\n    initrd:\n      programs: [{name: a, "
+        "source: a}]",
+    ),
+    Code(
+        "E285",
+        "one guest build name for two different builds",
+        "Each guest program build is one CMake target (ExternalProject_Add) of the app, built "
+        "once and added to every initrd that lists it; two initrds may list one name only "
+        "with the same source, installs, dependencies and arguments.",
+        "vm0 programs: [{name: a, source: x}]\nvm1 programs: [{name: a, source: y}]",
     ),
 )

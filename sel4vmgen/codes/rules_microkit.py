@@ -63,7 +63,8 @@ CODES: tuple[Code, ...] = (
         "not generated for Microkit",
         "The Microkit backend does not generate CAmkES components and connections, CAmkES "
         "VMM attributes, IOMMU domains, PCI passthrough, untyped MMIO windows, kept DTB "
-        "nodes or a user-given guest DTB; they are refused rather than silently dropped.",
+        "nodes, a user-given guest DTB, files added to an initrd or guest programs built "
+        "into it; they are refused rather than silently dropped.",
         "platform: qemu_virt_aarch64\nvms:\n  - name: vm0\n    iospace_domain: 1",
     ),
     Code(

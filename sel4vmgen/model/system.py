@@ -92,6 +92,11 @@ class Kernel(Model):
         examples=[True],
     )
 
+    def loads_relocs(self, sel4_arch: str) -> bool:
+        """x86: whether the VMM loads the kernel's relocations, i.e. the guest is 32-bit
+        (`relocs`, else what seL4 is built for: ia32 guests on ia32, 64-bit on x86_64)."""
+        return self.relocs if self.relocs is not None else sel4_arch == "ia32"
+
 
 RootfsFolder = Annotated[
     str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*/?$")
@@ -109,6 +114,62 @@ class RootfsFile(Model):
     )
     folder: RootfsFolder = Field(
         description="folder inside the rootfs, e.g. etc/init.d", examples=["etc/init.d"]
+    )
+
+
+# A CMake target name (ExternalProject_Add's first argument) and a -D cache argument.
+BuildName = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+]
+CMakeArg = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=256,
+        pattern=r"""^-D[A-Za-z_][A-Za-z0-9_]*(:[A-Z]+)?=[^\s;"'\\$]*$""",
+    ),
+]
+
+
+class GuestProgram(Model):
+    """A CMake project the build compiles for the guest (a camkes-vm-examples ExternalProject:
+    zmq_samples' libzmq and demo programs, vm_cross_connector's dataport apps); the programs
+    it `installs` are added to this initrd at `folder`."""
+
+    name: BuildName = Field(
+        description="the build's CMake target (ExternalProject_Add's name)",
+        examples=["demoapps_external"],
+    )
+    source: ImagePath = Field(
+        description="the project's folder (its CMakeLists.txt), relative to the system file or "
+        "under a checkout variable",
+        examples=["guest_programs/zmq_demo"],
+    )
+    build: Literal["cmake"] = Field(
+        default="cmake",
+        description="how it is built: cmake, with the guest's Linux toolchain",
+        examples=["cmake"],
+    )
+    installs: tuple[FileName, ...] = Field(
+        default=(),
+        description="the programs it builds that go into the rootfs (none: a library other "
+        "builds use)",
+        examples=[["client", "server"]],
+    )
+    folder: RootfsFolder | None = Field(
+        default=None,
+        description="folder inside the rootfs for the programs; default bin/ (x86), usr/bin (ARM)",
+        examples=["bin/"],
+    )
+    depends: tuple[BuildName, ...] = Field(
+        default=(),
+        description="builds of this initrd listed before it that it needs (a library)",
+        examples=[["zmq_external"]],
+    )
+    cmake_args: tuple[CMakeArg, ...] = Field(
+        default=(),
+        description="extra -D arguments of its CMake configure step",
+        examples=[["-DPOLLER=epoll"]],
     )
 
 
@@ -132,6 +193,11 @@ class Initrd(Model):
         default=(),
         description="files the build adds to this rootfs (init scripts, ...)",
         examples=[[{"name": "S90bridge_setup", "source": "bridge.sh", "folder": "etc/init.d"}]],
+    )
+    programs: tuple[GuestProgram, ...] = Field(
+        default=(),
+        description="programs the build compiles for the guest and adds to this rootfs",
+        examples=[[{"name": "hello", "source": "hello", "installs": ["hello"]}]],
     )
 
 

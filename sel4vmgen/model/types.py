@@ -125,6 +125,8 @@ _CHECKOUT_VARS = (
     "${CAMKES_VM_LINUX_DIR}",
     "${CAMKES_ARM_LINUX_DIR}",  # camkes-vm-examples linux/ (its settings.cmake), the tk1 images
     "${CMAKE_CURRENT_SOURCE_DIR}",
+    # x86 workspaces: camkes-vm-examples settings.cmake:119 (@dd7da62) points it at libzmq
+    "${LIBZMQ_PATH}",
 )
 
 

@@ -29,6 +29,7 @@ def problems(plan: Plan) -> list[str]:
         *(p for vm in plan.vms for p in _vm(vm)),
         *_threads(plan),
         *_links(plan),
+        *_builds(plan),
     ]
 
 
@@ -99,6 +100,21 @@ def _links(plan: Plan) -> Iterator[str]:
             holders = sum(1 for link in plan.virtqueues if end in link.ends)
             if holders != 1:
                 yield f"VM {vm.instance}: virtqueue end {end.send}/{end.recv} is an end of {holders} links"
+
+
+def _builds(plan: Plan) -> Iterator[str]:
+    """Each guest build follows the builds it depends on; each overlay lists planned builds."""
+    built: list[str] = []
+    for b in plan.guest_builds:
+        for dep in b.depends:
+            if dep not in built:
+                yield f"guest build {b.name} depends on {dep}, which is not built before it"
+        built.append(b.name)
+    yield from _duplicates("guest build", built)
+    for o in plan.overlays:
+        for name in o.builds:
+            if name not in built:
+                yield f"rootfs overlay {o.target} gets the programs of {name}, which is not built"
 
 
 def _duplicates(what: str, names: list[str]) -> Iterator[str]:

@@ -316,6 +316,20 @@ class OverlayFile:
 
 
 @dataclass(frozen=True)
+class GuestBuild:
+    """A CMake project built for the guests with their Linux toolchain (an ExternalProject of
+    the app, as camkes-vm-examples zmq_samples' demoapps_external), built once; the overlays
+    that list it get its `installs` at `folder`."""
+
+    name: str  # the CMake target (ExternalProject_Add's name)
+    source: str  # the project's folder, as the system names it (copied into the app if local)
+    installs: tuple[str, ...]  # the programs it builds that go into the rootfs
+    folder: str  # folder inside the rootfs (bin/ on x86, usr/bin on ARM, as the real apps)
+    depends: tuple[str, ...] = ()  # builds it needs first (a library)
+    cmake_args: tuple[str, ...] = ()  # the user's -D arguments, after the toolchain's
+
+
+@dataclass(frozen=True)
 class RootfsOverlay:
     """An initrd rebuilt with extra files at build time (camkes-vm-linux's
     AddFileToOverlayDir / AddOverlayDirToRootfs), loaded under the initrd's file-server name."""
@@ -325,6 +339,7 @@ class RootfsOverlay:
     distro: Literal["buildroot"]  # the rootfs flavour install_artifacts_rootfs.sh unpacks
     gzip: bool  # the rootfs is a .cpio.gz and the result is compressed again
     files: tuple[OverlayFile, ...]
+    builds: tuple[str, ...] = ()  # names of the GuestBuilds whose programs it gets, in order
 
 
 @dataclass(frozen=True)
@@ -393,6 +408,7 @@ class Plan:
     microkit: MicrokitSystem | None = None  # the SDF of a Microkit plan
     qemu: QemuPlan | None = None  # the platform is a QEMU machine
     overlays: tuple[RootfsOverlay, ...] = ()  # initrds rebuilt with extra files
+    guest_builds: tuple[GuestBuild, ...] = ()  # programs built for the guests, in build order
     sata: SataPlan | None = None  # x86: the Sataserver's disk, when a VM has virtio-blk
 
     def to_json(self) -> str:

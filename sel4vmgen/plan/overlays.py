@@ -6,18 +6,24 @@ on the UART only.  camkes-vm-examples vm_multi therefore rebuilds the rootfs wit
 `/etc/inittab` that starts a getty on hvc0 (apps/Arm/vm_multi/CMakeLists.txt:31-51).  The
 same is planned here for every initrd all of whose VMs use hvc0 as their console.
 The files a system adds to an initrd (`initrd.files`: init scripts such as vm_multi's
-S90bridge_setup) go into the same overlay, copied into the app under overlay_files/.
+S90bridge_setup) go into the same overlay, copied into the app under overlay_files/, and
+so do the programs it builds for the guest (`initrd.programs`): each build is planned once
+(`guest_builds`), and every overlay that lists it gets the programs it installs.
 """
 
 from __future__ import annotations
 
 import re
 
-from sel4vmgen.model.system import RootfsFile
-from sel4vmgen.plan.model import Image, OverlayFile, RootfsOverlay, VmPlan
+from sel4vmgen.model.system import GuestProgram, RootfsFile
+from sel4vmgen.plan.model import GuestBuild, Image, OverlayFile, RootfsOverlay, VmPlan
 
 # Consoles the stock rootfs starts no getty on: the VMM's virtio console (Linux hvc driver).
 VIRTIO_CONSOLES = ("hvc0",)
+# Where the programs go in the rootfs when the system does not say: as the real apps put them,
+# camkes-vm-examples zmq_samples/CMakeLists.txt:122 ("bin/") and
+# vm_introspect/CMakeLists.txt:80, vm_cross_connector/CMakeLists.txt ("usr/bin") @dd7da62.
+PROGRAM_FOLDER = {"x86": "bin/", "arm": "usr/bin"}
 _CONSOLE = re.compile(r"(?:^|\s)console=([^\s,]+)")
 
 
@@ -28,16 +34,41 @@ def console(cmdline: str) -> str | None:
     return found[-1] if found else None
 
 
+def guest_builds(
+    programs: dict[str, tuple[GuestProgram, ...]], arch: str
+) -> tuple[GuestBuild, ...]:
+    """Each build the initrds list (`programs`: VM instance -> its initrd's programs), once,
+    in the order first listed (a build follows what it depends on, rules/files.py E283; one
+    name is one build, E285)."""
+    out: dict[str, GuestBuild] = {}
+    for progs in programs.values():
+        for p in progs:
+            out.setdefault(
+                p.name,
+                GuestBuild(
+                    name=p.name,
+                    source=p.source,
+                    installs=tuple(p.installs),
+                    folder=p.folder or PROGRAM_FOLDER[arch],
+                    depends=tuple(p.depends),
+                    cmake_args=tuple(p.cmake_args),
+                ),
+            )
+    return tuple(out.values())
+
+
 def rootfs_overlays(
     vms: tuple[VmPlan, ...],
     images: tuple[Image, ...],
     added: dict[str, tuple[RootfsFile, ...]] | None = None,
+    programs: dict[str, tuple[GuestProgram, ...]] | None = None,
 ) -> tuple[RootfsOverlay, ...]:
     """One overlay per file-server initrd whose every VM has a virtio console as its console,
-    or to which the system adds files (`added`: VM instance -> its initrd's files; VMs that
-    share an initrd add the same files, rules/images.py)."""
+    or to which the system adds files or programs (`added`, `programs`: VM instance -> its
+    initrd's; VMs that share an initrd add the same ones, rules/files.py E255)."""
     out: list[RootfsOverlay] = []
     added = added or {}
+    programs = programs or {}
     for img in images:
         if img.role != "initrd":
             continue
@@ -51,7 +82,8 @@ def rootfs_overlays(
             f.name == "inittab" and f.folder == "etc" for f in files
         ):
             files.insert(0, OverlayFile("inittab", "etc", f"overlay_files/inittab_{tty}", tty))
-        if not files:
+        builds = tuple(p.name for p in programs.get(users[0].instance, ()))
+        if not files and not builds:
             continue
         out.append(
             RootfsOverlay(
@@ -60,6 +92,7 @@ def rootfs_overlays(
                 distro="buildroot",
                 gzip=img.source.endswith(".gz"),
                 files=tuple(files),
+                builds=builds,
             )
         )
     return tuple(out)

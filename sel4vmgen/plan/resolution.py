@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.model import Loaded
-from sel4vmgen.model.system import RootfsFile, System
+from sel4vmgen.model.system import GuestProgram, RootfsFile, System
 from sel4vmgen.plan.arm import ArmVm, arm_vm, first_ram_base, next_ram_base, vm_threads
 from sel4vmgen.plan.common import (
     SERIAL_IRQ_PRIORITY,
@@ -57,7 +57,7 @@ from sel4vmgen.plan.model import (
     Thread,
     VmPlan,
 )
-from sel4vmgen.plan.overlays import rootfs_overlays
+from sel4vmgen.plan.overlays import guest_builds, rootfs_overlays
 from sel4vmgen.plan.x86 import X86Vm, iospace_domains, vm_thread, x86_vm
 from sel4vmgen.units import MIB
 from sel4vmgen.version import version
@@ -84,6 +84,7 @@ def resolve(system: System, platform: Platform) -> Plan:
             f"and {clash.source} ({clash.vm})",
             ("vms", _index(plans, clash.vm)),
         )
+    programs = _programs(system, platform)
     return Plan(
         **_common(system, platform),
         platform=system.sel4_arch if platform.arch == "x86" else platform.name,
@@ -98,7 +99,8 @@ def resolve(system: System, platform: Platform) -> Plan:
         virtqueues=tuple(links.virtqueues),
         notes=_notes(system, plans),
         qemu=_qemu(platform),
-        overlays=rootfs_overlays(plans, images, _rootfs_files(system, platform)),
+        overlays=rootfs_overlays(plans, images, _rootfs_files(system, platform), programs),
+        guest_builds=guest_builds(programs, platform.arch),
         sata=_sata(system, plans),
     )
 
@@ -320,6 +322,16 @@ def _rootfs_files(system: System, platform: Platform) -> dict[str, tuple[RootfsF
         vm = written.on(platform.name)
         if vm.initrd is not None and vm.initrd.files:
             out[f"vm{n}"] = vm.initrd.files
+    return out
+
+
+def _programs(system: System, platform: Platform) -> dict[str, tuple[GuestProgram, ...]]:
+    """The programs built into each VM's initrd, by VM instance (its platform patch applied)."""
+    out: dict[str, tuple[GuestProgram, ...]] = {}
+    for n, written in enumerate(system.vms):
+        vm = written.on(platform.name)
+        if vm.initrd is not None and vm.initrd.programs:
+            out[f"vm{n}"] = vm.initrd.programs
     return out
 
 

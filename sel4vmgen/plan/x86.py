@@ -72,10 +72,7 @@ def iospace_domains(system: System, platform_name: str) -> tuple[int, ...]:
 
 
 def _relocs(vm: Vm, system: System, kernel_name: str) -> str:
-    wanted = vm.kernel.relocs
-    if wanted is None:
-        wanted = system.sel4_arch == "ia32"
-    return kernel_name if wanted else ""
+    return kernel_name if vm.kernel.loads_relocs(system.sel4_arch) else ""
 
 
 def _images(vm: Vm, inst: str) -> tuple[Image, Image | None]:

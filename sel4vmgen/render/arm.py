@@ -45,6 +45,7 @@ from sel4vmgen.render.arm_values import (
 )
 from sel4vmgen.render.dts import guest_dts
 from sel4vmgen.render.env import RenderError, cmake_quote, environment, render_template
+from sel4vmgen.render.guest_builds import BuildView, build_views, overlay_builds
 
 # The VMM source that builds a VM's RAM from the dataport it shares with a component.
 GUEST_RAM_SOURCE = "src/guest_ram_dataport.c"
@@ -83,6 +84,7 @@ class OverlayView:
     distro: str
     gzip: bool
     files: tuple[tuple[str, str, str], ...]
+    programs: tuple[BuildView, ...] = ()  # guest builds whose programs it gets
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class PlatformView:
     # QEMU_MEMORY in MiB on a QEMU platform (0 elsewhere); the build then also writes the
     # `simulate` script that boots the image, as camkes-vm-examples vm_minimal does
     qemu_memory: int = 0
+    builds: tuple[BuildView, ...] = ()  # programs built for the guests (ExternalProjects)
 
 
 @dataclass(frozen=True)
@@ -329,6 +332,7 @@ def _platform_view(
         settings=settings,
         dts=dts,
         qemu_memory=plan.qemu.memory_mb if plan.qemu is not None else 0,
+        builds=build_views(plan),
     )
 
 
@@ -386,7 +390,8 @@ def _overlay_view(plan: Plan, image: Image) -> OverlayView | None:
                 )
                 for f in o.files
             )
-            return OverlayView(identifier(o.target), cmake_quote(o.distro), o.gzip, files)
+            programs = overlay_builds(plan, o)
+            return OverlayView(identifier(o.target), cmake_quote(o.distro), o.gzip, files, programs)
     return None
 
 

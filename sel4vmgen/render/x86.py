@@ -36,6 +36,7 @@ from sel4vmgen.render.env import (
     hex_filter,
     render_template,
 )
+from sel4vmgen.render.guest_builds import BuildView, build_views, overlay_builds
 from sel4vmgen.units import MIB
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -121,6 +122,7 @@ class OverlayEntry:
     distro: str
     gzip: bool
     files: tuple[tuple[str, str, str], ...]
+    programs: tuple[BuildView, ...] = ()  # guest builds whose programs it gets
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ class X86App:
     virtqueues: str | None  # the `init.init_topology` value when VMs are linked
     tool_version: str
     sata: tuple[Attr, ...] = ()  # `sataserver.<name> = <value>;` when a VM has virtio-blk
+    builds: tuple[BuildView, ...] = ()  # programs built for the guests (ExternalProjects)
 
 
 def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
@@ -209,12 +212,13 @@ def view(plan: Plan, ctx: RenderContext) -> X86App:
         num_nodes=plan.num_nodes,
         options=cmake_options(plan),
         vms=vms,
-        file_server=file_server(plan.file_server, ctx, plan.overlays),
+        file_server=file_server(plan.file_server, ctx, plan.overlays, plan),
         components=tuple(component_view(plan, c, ctx) for c in plan.components),
         images_package=any(s.startswith("${CAMKES_VM_IMAGES_DIR}") for s in sources),
         virtqueues=virtqueue_topology(vms),
         tool_version=ctx.tool_version,
         sata=sata_attrs(plan),
+        builds=build_views(plan),
     )
 
 
@@ -260,7 +264,10 @@ def cmake_options(plan: Plan) -> tuple[CMakeSet, ...]:
 
 
 def file_server(
-    images: Sequence[Image], ctx: RenderContext, overlays: Sequence[RootfsOverlay] = ()
+    images: Sequence[Image],
+    ctx: RenderContext,
+    overlays: Sequence[RootfsOverlay] = (),
+    plan: Plan | None = None,
 ) -> tuple[FileServerEntry, ...]:
     """One AddToFileServer per file-server name; a bzImage kernel is decompressed first, an
     overlaid initrd rebuilt first."""
@@ -302,7 +309,8 @@ def file_server(
                 )
                 for f in o.files
             )
-            entry = OverlayEntry(target, quoted, cmake_quote(o.distro), o.gzip, files)
+            programs = overlay_builds(plan, o) if plan is not None else ()
+            entry = OverlayEntry(target, quoted, cmake_quote(o.distro), o.gzip, files, programs)
             path_var = f'"${{{target}_rootfs}}"'
             out.append(
                 FileServerEntry(cmake_quote(image.fs_name), path_var, None, None, None, entry)

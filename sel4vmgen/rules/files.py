@@ -22,9 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from sel4vmgen.defaults import INITRD_NAME
 from sel4vmgen.diagnostics import Diagnostic, Span
+from sel4vmgen.model.system import GuestProgram, Vm
 from sel4vmgen.rules.context import Ctx, error, line_of
 from sel4vmgen.safeio import IMAGE_CAP, TEXT_CAP, FileProblem, inspect_regular, read_regular
+from sel4vmgen.text import did_you_mean
 
 
 def _local(base: Path, path: str) -> Path | None:
@@ -165,18 +168,18 @@ def rootfs_files(ctx: Ctx) -> list[Diagnostic]:
                 out.append(
                     error("E241", f"{vm.name} rootfs file {f.source} cannot be copied: {why}", at)
                 )
-        name = vm.initrd.name or "linux-initrd"
-        files = tuple(vm.initrd.files)
+        name = vm.initrd.name or INITRD_NAME[ctx.system.arch]
+        files = (*vm.initrd.files, *vm.initrd.programs)
         if name in shared and shared[name][1] != files:
             j = shared[name][0]
-            other = ctx.key_at(j, "initrd", "files" if shared[name][1] else "name")
+            other = ctx.key_at(j, "initrd", _added_key(ctx.vms[j]))
             out.append(
                 error(
                     "E255",
                     f"{vm.name} adds other files to initrd {name} than "
                     f"{ctx.system.vms[shared[name][0]].name} {line_of(other)}; one file-server "
                     "entry is one rebuilt rootfs",
-                    ctx.key_at(i, "initrd", "files" if files else "name"),
+                    ctx.key_at(i, "initrd", _added_key(vm)),
                     other,
                     hint="give the initrd another name, or add the same files",
                 )
@@ -185,5 +188,89 @@ def rootfs_files(ctx: Ctx) -> list[Diagnostic]:
     return out
 
 
+def _added_key(vm: Vm) -> str:
+    """The key of what a VM adds to its initrd (files, else programs), or its name."""
+    assert vm.initrd is not None
+    return "files" if vm.initrd.files else "programs" if vm.initrd.programs else "name"
+
+
+def _program_folder(ctx: Ctx, vm: str, prog: GuestProgram, at: Span) -> list[Diagnostic]:
+    """E282: a program's source folder that is not there (a checkout path is the build's)."""
+    local = _local(ctx.base_dir, prog.source)
+    if local is None or (local / "CMakeLists.txt").is_file():
+        return []
+    why = "holds no CMakeLists.txt" if local.is_dir() else "is not a folder here"
+    return [
+        error(
+            "E282",
+            f"{vm} guest program {prog.name}: source {prog.source} {why}",
+            at,
+            hint="name the folder of the program's CMake project, relative to the system file",
+        )
+    ]
+
+
+def _program_depends(ctx: Ctx, i: int, vm: Vm, k: int, before: list[str]) -> list[Diagnostic]:
+    """E283: a dependency that is not a build listed before this one in the initrd."""
+    assert vm.initrd is not None
+    prog = vm.initrd.programs[k]
+    out: list[Diagnostic] = []
+    for d, dep in enumerate(prog.depends):
+        if dep in before:
+            continue
+        near = did_you_mean(dep, before)
+        out.append(
+            error(
+                "E283",
+                f"{vm.name} guest program {prog.name} depends on {dep}, which its initrd does "
+                "not build before it",
+                ctx.at(i, "initrd", "programs", k, "depends", d),
+                hint=near or "list the build it needs before it in the same initrd",
+            )
+        )
+    return out
+
+
+def guest_programs(ctx: Ctx) -> list[Diagnostic]:
+    """E282 a missing source folder, E283 an unknown dependency, E284 programs for a 64-bit
+    x86 guest, E285 one build name for two builds, E247 a source path CMake cannot carry."""
+    out: list[Diagnostic] = []
+    seen: dict[str, tuple[GuestProgram, Span]] = {}
+    for i, vm in ctx.vm_indices():
+        if vm.initrd is None or not vm.initrd.programs:
+            continue
+        if ctx.system.arch == "x86" and not vm.kernel.loads_relocs(ctx.system.sel4_arch):
+            out.append(
+                error(
+                    "E284",
+                    f"{vm.name} is a 64-bit guest (its kernel is loaded without relocations): "
+                    "guest programs are built with the 32-bit Linux toolchain only",
+                    ctx.key_at(i, "initrd", "programs"),
+                    hint="set kernel.relocs: true for a 32-bit guest, or drop the programs",
+                )
+            )
+        before: list[str] = []
+        for k, prog in enumerate(vm.initrd.programs):
+            at = ctx.at(i, "initrd", "programs", k, "source")
+            out += _build_path(ctx, prog.source, f"{vm.name} guest program {prog.name}", at)
+            out += _program_folder(ctx, vm.name, prog, at)
+            out += _program_depends(ctx, i, vm, k, before)
+            before.append(prog.name)
+            name_at = ctx.at(i, "initrd", "programs", k, "name")
+            first = seen.setdefault(prog.name, (prog, name_at))
+            if first[0] != prog:
+                out.append(
+                    error(
+                        "E285",
+                        f"{vm.name} guest program {prog.name} differs from the build of that "
+                        f"name {line_of(first[1])}; one name is one CMake target",
+                        name_at,
+                        first[1],
+                        hint="give one of them another name, or write the same build",
+                    )
+                )
+    return out
+
+
 RULES_ONCE = (component_sources,)
-RULES = (image_files, rootfs_files)
+RULES = (image_files, rootfs_files, guest_programs)

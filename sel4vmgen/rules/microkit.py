@@ -204,6 +204,9 @@ def not_generated(ctx: Ctx) -> list[Diagnostic]:
         if vm.initrd is not None and vm.initrd.files:
             what = "files added to the initrd (a CAmkES rootfs overlay)"
             out.append(_refused(ctx, ctx.key_at(i, "initrd", "files"), vm.name, what))
+        if vm.initrd is not None and vm.initrd.programs:
+            what = "guest programs built into the initrd (CAmkES ExternalProjects)"
+            out.append(_refused(ctx, ctx.key_at(i, "initrd", "programs"), vm.name, what))
         if vm.dtb is not None and vm.dtb.file is not None:
             what = "a guest DTB file (sel4vmgen writes the guest device tree)"
             out.append(_refused(ctx, ctx.key_at(i, "dtb", "file"), vm.name, what))
