@@ -170,6 +170,24 @@ def test_validate_loads_no_stage_after_the_rules(fmt: str) -> None:
         *(f"sel4vmgen.{s}" for s in ("plan", "render", "sim", "graph")),
     }
     assert loaded & heavy == set()
+    if fmt == "text":  # no entry point look-up: the plugin loader's stand-in (cli.py)
+        assert "importlib.metadata" not in loaded
+
+
+def test_the_plugin_loader_stand_in_has_what_pydantic_takes_from_the_loader() -> None:
+    """cli.no_pydantic_plugins stands in for pydantic's plugin loader with `get_plugins`
+    only: every import of the loader inside the installed pydantic asks for nothing else."""
+    import pydantic
+
+    from sel4vmgen.cli import PLUGIN_LOADER
+
+    taken: set[str] = set()
+    for path in Path(pydantic.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("_loader"):
+                assert node.level == 1 or node.module == PLUGIN_LOADER, path
+                taken |= {a.name for a in node.names}
+    assert taken == {"get_plugins"}
 
 
 @pytest.mark.parametrize("module", ["sel4vmgen.plan.model", "sel4vmgen.app.planfile"])
