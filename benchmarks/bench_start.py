@@ -8,6 +8,12 @@ and the ratios are taken round by round against that round's bare start.
 The aims: validate within 8x the bare start, generate within 12x.  Byte-code
 caching is on (in a temporary PYTHONPYCACHEPREFIX, after a warm-up round).
 
+validate is measured twice: cold (`--no-cache`: load, validate, the rules) and warm
+(its result cache hit: the example and the tool unchanged since the warm-up round, so
+the diagnostics are read back from a temporary XDG_CACHE_HOME); each is what a user
+meets, the first on an edited file, the second on a re-run (a pre-commit hook over
+unchanged files, an editor's check on focus).
+
 Two floors are measured in the same rounds, to say how much of a figure is
 the libraries' own start rather than sel4vmgen's: "validate's libraries"
 imports what validate cannot do without (click, ruamel.yaml, pydantic) and
@@ -29,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 15
 EXAMPLE = ROOT / "examples" / "minimal.yaml"
-AIMS = {"validate": 8.0, "generate": 12.0}
+AIMS = {"validate, cold": 8.0, "validate, warm": 8.0, "generate": 12.0}
 # What the command line does before anything else (cli.main): no pydantic plugin look-up.
-PLUGINS_OFF = "import os; os.environ.setdefault('PYDANTIC_DISABLE_PLUGINS', '__all__')\n"
+PLUGINS_OFF = "from sel4vmgen.cli import no_pydantic_plugins\nno_pydantic_plugins()\n"
 VALIDATE_LIBRARIES = (
     PLUGINS_OFF + "import click, ruamel.yaml\n"
     "from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator\n"
@@ -61,7 +67,8 @@ def commands(out: Path) -> dict[str, list[str]]:
     return {
         "python -c pass": [sys.executable, "-c", "pass"],
         "validate's libraries": [sys.executable, "-c", VALIDATE_LIBRARIES],
-        "validate": [*cli, "validate", str(EXAMPLE)],
+        "validate, cold": [*cli, "validate", "--no-cache", str(EXAMPLE)],
+        "validate, warm": [*cli, "validate", str(EXAMPLE)],
         "generate's libraries": [sys.executable, "-c", GENERATE_LIBRARIES],
         "generate": [*cli, "generate", str(EXAMPLE), "-o", str(out), "--force"],
     }
@@ -69,10 +76,12 @@ def commands(out: Path) -> dict[str, list[str]]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        ours = ("PYTHONDONTWRITEBYTECODE", "SEL4VMGEN_NO_CACHE")
+        env = {k: v for k, v in os.environ.items() if k not in ours}
         env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        env["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
         argvs = commands(Path(tmp) / "app")
-        for argv in argvs.values():  # warm-up: byte-code written, the app generated once
+        for argv in argvs.values():  # warm-up: byte-code, the app and validate's entry written
             _run(argv, env)
         runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in argvs}
         for _ in range(ROUNDS):
