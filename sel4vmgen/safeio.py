@@ -200,12 +200,15 @@ def _os_problem(e: OSError) -> FileProblem:
 
 
 def _open(path: Path) -> int:
+    """A descriptor for reading `path`; a path that cannot be opened is recorded as it is."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         return os.open(path, flags)
     except OSError as e:
+        _note(path)
         raise _os_problem(e) from None
     except (ValueError, UnicodeEncodeError):
+        _note(path)
         raise FileProblem("missing", "the path cannot name a file") from None
 
 
@@ -222,11 +225,7 @@ def _regular(fd: int, cap: int) -> os.stat_result:
 
 def read_regular(path: Path, cap: int) -> bytes:
     """The bytes of the regular file `path`, at most `cap` of them; `FileProblem` otherwise."""
-    try:
-        fd = _open(path)
-    except FileProblem:
-        _note(path)
-        raise
+    fd = _open(path)
     try:
         st = _regular(fd, cap)
         chunks: list[bytes] = []
@@ -254,11 +253,7 @@ def read_regular(path: Path, cap: int) -> bytes:
 
 def inspect_regular(path: Path, cap: int, head: int = 0) -> tuple[int, bytes]:
     """(size, first `head` bytes) of the regular file `path`; `FileProblem` otherwise."""
-    try:
-        fd = _open(path)
-    except FileProblem:
-        _note(path)
-        raise
+    fd = _open(path)
     try:
         _note(path, os.fstat(fd))
         size = _regular(fd, cap).st_size
