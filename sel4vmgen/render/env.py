@@ -16,13 +16,16 @@ there by the wheel) or, in a source checkout, in the top-level `templates/`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+if TYPE_CHECKING:
+    from sel4vmgen.plan.model import OverlayFile
 
 
 class RenderError(Exception):
@@ -122,6 +125,21 @@ def cmake_quote(value: str, variables: bool = False) -> str:
         out.append(_cmake_char(value[i]))
         i += 1
     return '"' + "".join(out) + '"'
+
+
+def overlay_files(
+    files: Iterable[OverlayFile], quote_path: Callable[[str], str]
+) -> tuple[tuple[str, str, str], ...]:
+    """(name, source, folder) of each file a rootfs overlay adds, CMake-quoted, as
+    AddFileToOverlayDir takes them; `quote_path` quotes the source's place in the app."""
+    return tuple(
+        (
+            cmake_quote(f.name),
+            quote_path("${CMAKE_CURRENT_SOURCE_DIR}/" + f.source),
+            cmake_quote(f.folder),
+        )
+        for f in files
+    )
 
 
 def _cmake_char(ch: str) -> str:
