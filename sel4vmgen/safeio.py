@@ -331,6 +331,47 @@ def atomic_write(path: Path, data: bytes, *, make_parents: bool = False) -> None
         raise
 
 
+# ---------------------------------------------------------------- the user's cache
+
+NO_CACHE_ENV = "SEL4VMGEN_NO_CACHE"
+
+
+def caching() -> bool:
+    """Whether the caches are on: SEL4VMGEN_NO_CACHE unset, empty or 0."""
+    return os.environ.get(NO_CACHE_ENV, "") in ("", "0")
+
+
+def cache_folder(kind: str, make: bool = False) -> Path | None:
+    """`$XDG_CACHE_HOME/sel4vmgen/<kind>` (else `~/.cache/...`), made when `make`; None when
+    caching is off, when `sel4vmgen` or `<kind>` is a symlink or not a folder, or when it is
+    not there (and not to be made) or cannot be made."""
+    if not caching():
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    where = Path(base) / "sel4vmgen" / kind
+    if make:
+        try:
+            os.makedirs(base, 0o700, exist_ok=True)
+        except OSError:
+            return None
+    for p in (where.parent, where):
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            if not make:
+                return None
+            try:
+                os.mkdir(p, 0o700)
+            except OSError:
+                return None
+            continue
+        except OSError:
+            return None
+        if not stat.S_ISDIR(st.st_mode):  # a symlink (lstat) or a file
+            return None
+    return where
+
+
 # ---------------------------------------------------------------- renameat2
 
 _AT_FDCWD = -100

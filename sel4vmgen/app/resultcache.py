@@ -9,18 +9,17 @@ and other file with its type, size, mtime_ns and inode, each path that was not t
 each symlink resolution) and the diagnostics.  A hit re-reads and re-hashes the YAML
 files and stats the rest, and imports neither pydantic nor the rules.
 
-Entries live in `$XDG_CACHE_HOME/sel4vmgen/validate/` (else `~/.cache/sel4vmgen/...`);
-`SEL4VMGEN_NO_CACHE=1` or `validate --no-cache` turns the cache off.  An entry is written
-atomically (`safeio.atomic_write`); an unreadable, corrupt or foreign entry is ignored
-(and then overwritten), never trusted; a cache folder reached through a symlink is
-neither read nor written.
+Entries live in `safeio.cache_folder("validate")` (`$XDG_CACHE_HOME/sel4vmgen/validate/`,
+else `~/.cache/sel4vmgen/...`); `SEL4VMGEN_NO_CACHE=1` or `validate --no-cache` turns the
+cache off.  An entry is written atomically (`safeio.atomic_write`); an unreadable, corrupt
+or foreign entry is ignored (and then overwritten), never trusted; a cache folder reached
+through a symlink is neither read nor written.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +34,8 @@ from sel4vmgen.safeio import (
     FileProblem,
     Read,
     atomic_write,
+    cache_folder,
+    caching,
     digest,
     read_regular,
     recording,
@@ -42,7 +43,6 @@ from sel4vmgen.safeio import (
 )
 
 FORMAT = 1  # the entry layout; a change makes every older entry foreign
-NO_CACHE_ENV = "SEL4VMGEN_NO_CACHE"
 PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -58,28 +58,8 @@ class CachedCheck(Checked):
 
 
 def enabled(no_cache: bool = False) -> bool:
-    """Whether the cache is used: not with `--no-cache`, nor with SEL4VMGEN_NO_CACHE set
-    (to anything but empty or 0)."""
-    return not no_cache and os.environ.get(NO_CACHE_ENV, "") in ("", "0")
-
-
-def folder() -> Path:
-    """Where validate's entries live."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "sel4vmgen" / "validate"
-
-
-def _no_symlink_on(path: Path) -> bool:
-    """Whether `path`'s last two parts (`sel4vmgen/validate`) are real folders or absent."""
-    for p in (path.parent, path):
-        try:
-            if stat.S_ISLNK(os.lstat(p).st_mode):
-                return False
-        except FileNotFoundError:
-            return True
-        except OSError:
-            return False
-    return True
+    """Whether the cache is used: not with `--no-cache`, nor with SEL4VMGEN_NO_CACHE set."""
+    return not no_cache and caching()
 
 
 @cache
@@ -164,8 +144,8 @@ def _reads(value: Any) -> list[Read]:
 
 def lookup(path: str) -> CachedCheck | None:
     """The cached outcome of checking `path`, when nothing it read has changed since."""
-    where = folder()
-    if not _no_symlink_on(where):
+    where = cache_folder("validate")
+    if where is None:
         return None
     data = _read_entry(where / f"{_key(path)}.json", path)
     if data is None:
@@ -197,14 +177,12 @@ def store(path: str, checked: Checked, reads: list[Read | None]) -> None:
         "reads": [[r.path, r.state, r.digest, r.resolved] for r in reads if r is not None],
         "diagnostics": [d.to_dict() for d in checked.diagnostics],
     }
-    where = folder()
-    if not _no_symlink_on(where):
+    where = cache_folder("validate", make=True)
+    if where is None:
         return
     try:
-        where.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if _no_symlink_on(where):
-            atomic_write(where / f"{_key(path)}.json", json.dumps(entry).encode())
-    except (OSError, FileProblem):
+        atomic_write(where / f"{_key(path)}.json", json.dumps(entry).encode())
+    except FileProblem:
         return
 
 
