@@ -20,7 +20,7 @@ bidirectional control.
 
 Recording (`recording()`): while it is open, every read above (and every
 `is_regular` test and `real_path` resolution, which the loader and the rules use
-for the same purpose) notes a `Read`: the path, the file's state (type, size,
+for the same purpose) notes a `Read`: the path, the file's state (mode, size,
 mtime_ns, inode; None when it was not there) and, for a file read whole, a
 digest of its bytes.  `unchanged(read)` says whether the file system still
 shows the same; the result cache (`app/resultcache.py`) keys on them.
@@ -81,7 +81,7 @@ def kind_of(mode: int) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- recording
 
-State = tuple[int, int, int, int]  # (file type bits, size, mtime_ns, inode)
+State = tuple[int, int, int, int]  # (mode: type and permissions, size, mtime_ns, inode)
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def recording() -> Iterator[list[Read | None]]:
 
 
 def _state(st: os.stat_result) -> State:
-    return (stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns, st.st_ino)
+    return (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def state_of(path: str) -> State | None:

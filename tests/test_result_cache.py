@@ -148,6 +148,15 @@ def test_an_include_retargeted_through_a_symlink_misses(checks: list[str], tmp_p
     assert checks == ["system.yaml"] * 2
 
 
+def test_a_changed_permission_misses(checks: list[str], tmp_path: Path) -> None:
+    """A file made readable (or unreadable) says otherwise though its mtime stays."""
+    run_cli("validate", "system.yaml")
+    (tmp_path / "vm.yaml").chmod(0o600)
+    run_cli("validate", "system.yaml")
+    run_cli("validate", "system.yaml")
+    assert checks == ["system.yaml"] * 2
+
+
 def test_another_tool_misses(checks: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     run_cli("validate", "system.yaml")
     monkeypatch.setattr(resultcache, "tool_fingerprint", lambda: "another version")
