@@ -72,7 +72,8 @@ def largest_example() -> Path:
 
 def import_profile(target: Path, env: dict[str, str]) -> list[tuple[int, str]]:
     """(cumulative microseconds, module) of the slowest imports while validating `target`."""
-    argv = [sys.executable, "-X", "importtime", "-m", "sel4vmgen", "validate", str(target)]
+    argv = [sys.executable, "-X", "importtime", "-m", "sel4vmgen", "validate", "--no-cache"]
+    argv.append(str(target))
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
     rows = []
     for line in proc.stderr.splitlines():
@@ -98,7 +99,7 @@ def measure(tmp: Path, env: dict[str, str]) -> None:
         (f"validate {example.relative_to(ROOT)}", example),
         (f"validate {SYNTHETIC_VMS}-VM system", synthetic),
     ):
-        argv = [*command(), "validate", "-q", str(target)]
+        argv = [*command(), "validate", "-q", "--no-cache", str(target)]  # the cold start
         seconds, code = median_seconds(argv, ROOT, env)
         rows.append((label, seconds, code))
     print(f"   median of {RUNS} runs; python {sys.version.split()[0]} on {os.uname().sysname}")

@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import types
 from typing import Any
 
 import click
@@ -76,12 +77,38 @@ def cli() -> None:
     """sel4vmgen: one YAML file to a checked, simulated seL4 CAmkES VMM application."""
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """Console entry point; click turns usage errors into exit code 2.
+# pydantic's plugin loader (pydantic/plugin/_loader.py); `get_plugins` is the one name
+# pydantic takes from it (pydantic/plugin/_schema_validator.py, tests/test_layers.py checks).
+PLUGIN_LOADER = "pydantic.plugin._loader"
 
-    The command line uses no pydantic plugin, so it tells pydantic not to look for any:
-    the look-up reads every installed package's entry points, a large part of the start."""
+
+def no_pydantic_plugins() -> None:
+    """The command line uses no pydantic plugin: it says so to pydantic, and stands in for
+    pydantic's plugin loader with one that finds none, as the real one does when told so.
+    The real one imports `importlib.metadata` (email, zipfile, ...) only to be told: a
+    fifth of validate's start.  Nothing is replaced once pydantic has loaded its own."""
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if os.environ["PYDANTIC_DISABLE_PLUGINS"] != "__all__" or PLUGIN_LOADER in sys.modules:
+        return
+    loader = types.ModuleType(PLUGIN_LOADER, "No pydantic plugins (sel4vmgen.cli).")
+    loader.get_plugins = tuple  # type: ignore[attr-defined]
+    setattr(loader, "__getattr__", _real_plugin_loader)  # noqa: B010 (a module's own hook)
+    sys.modules[PLUGIN_LOADER] = loader
+
+
+def _real_plugin_loader(name: str) -> object:
+    """Anything else a pydantic release asks of its loader comes from the real one, so a
+    pydantic that needs more than `get_plugins` still works (only slower to start); the
+    import machinery's own questions (`__path__`, ...) are answered as for any module."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    del sys.modules[PLUGIN_LOADER]
+    return getattr(importlib.import_module(PLUGIN_LOADER), name)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console entry point; click turns usage errors into exit code 2."""
+    no_pydantic_plugins()
     try:
         return cli.main(args=argv, prog_name="sel4vmgen")
     except KeyboardInterrupt:

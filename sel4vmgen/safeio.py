@@ -17,6 +17,13 @@ Linux `renameat2(RENAME_EXCHANGE)` and says False where the system has none.
 `path_text_problem(text)` says what in a path's text no file name should hold:
 a lone surrogate, NUL, a control character, a line or paragraph separator, or a
 bidirectional control.
+
+Recording (`recording()`): while it is open, every read above (and every
+`is_regular` test and `real_path` resolution, which the loader and the rules use
+for the same purpose) notes a `Read`: the path, the file's state (mode, size,
+mtime_ns, inode; None when it was not there) and, for a file read whole, a
+digest of its bytes.  `unchanged(read)` says whether the file system still
+shows the same; the result cache (`app/resultcache.py`) keys on them.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -70,6 +79,110 @@ def kind_of(mode: int) -> tuple[str, str]:
     return "other", "not a regular file"
 
 
+# ---------------------------------------------------------------- recording
+
+State = tuple[int, int, int, int]  # (mode: type and permissions, size, mtime_ns, inode)
+
+
+@dataclass(frozen=True)
+class Read:
+    """One thing a check depended on: `path` in the state it had (None: not there), the
+    digest of its bytes when it was read whole, or, for a resolution, the path it named."""
+
+    path: str
+    state: State | None
+    digest: str | None = None
+    resolved: str | None = None
+
+
+class Unrecordable(Exception):
+    """A path whose state cannot be told (permission denied on its folder, a symlink loop)."""
+
+
+_RECORDING: ContextVar[list[Read | None] | None] = ContextVar("sel4vmgen_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[Read | None]]:
+    """Note every read made inside the block; a None in the list is a read whose state could
+    not be told, which makes the whole record unusable."""
+    reads: list[Read | None] = []
+    token = _RECORDING.set(reads)
+    try:
+        yield reads
+    finally:
+        _RECORDING.reset(token)
+
+
+def _state(st: os.stat_result) -> State:
+    return (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def state_of(path: str) -> State | None:
+    """The state of `path` now (following symlinks), None when nothing is there."""
+    try:
+        return _state(os.stat(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, ValueError) as e:
+        raise Unrecordable(str(e)) from None
+
+
+def digest(data: bytes) -> str:
+    """The digest a whole-file read is recorded with."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _note(path: Path, st: os.stat_result | None = None, data: bytes | None = None) -> None:
+    """Record a read of `path` when a recording is open (`st`: the opened file's status)."""
+    reads = _RECORDING.get()
+    if reads is None:
+        return
+    where = os.path.abspath(path)
+    try:
+        state = _state(st) if st is not None else state_of(where)
+    except Unrecordable:
+        reads.append(None)
+        return
+    reads.append(Read(where, state, digest(data) if data is not None else None))
+
+
+def unchanged(read: Read) -> bool:
+    """Whether the file system still shows what `read` recorded."""
+    try:
+        if read.resolved is not None:
+            return os.path.realpath(read.path) == read.resolved
+        if state_of(read.path) != read.state:
+            return False
+        if read.digest is None:
+            return True
+        return digest(read_regular(Path(read.path), TEXT_CAP)) == read.digest
+    except (Unrecordable, FileProblem, OSError, ValueError):
+        return False
+
+
+def is_regular(path: Path) -> bool:
+    """Whether `path` is (through symlinks) a regular file; recorded like a read."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        _note(path)
+        return False
+    _note(path, st)
+    return stat.S_ISREG(st.st_mode)
+
+
+def real_path(path: str | Path) -> Path:
+    """`path` with its symlinks resolved, absolute; recorded, since what it names can change."""
+    resolved = os.path.realpath(path)
+    reads = _RECORDING.get()
+    if reads is not None:
+        reads.append(Read(os.path.abspath(path), None, resolved=resolved))
+    return Path(resolved)
+
+
 def _os_problem(e: OSError) -> FileProblem:
     if e.errno == errno.ENOENT:
         return FileProblem("missing", "file not found")
@@ -87,31 +200,34 @@ def _os_problem(e: OSError) -> FileProblem:
 
 
 def _open(path: Path) -> int:
+    """A descriptor for reading `path`; a path that cannot be opened is recorded as it is."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         return os.open(path, flags)
     except OSError as e:
+        _note(path)
         raise _os_problem(e) from None
     except (ValueError, UnicodeEncodeError):
+        _note(path)
         raise FileProblem("missing", "the path cannot name a file") from None
 
 
-def _regular(fd: int, cap: int) -> int:
-    """The size of the opened regular file, or `FileProblem`."""
+def _regular(fd: int, cap: int) -> os.stat_result:
+    """The status of the opened regular file, or `FileProblem`."""
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         kind, words = kind_of(st.st_mode)
         raise FileProblem(kind, words)
     if st.st_size > cap:
         raise FileProblem("large", f"{st.st_size} bytes; the limit is {cap} bytes")
-    return st.st_size
+    return st
 
 
 def read_regular(path: Path, cap: int) -> bytes:
     """The bytes of the regular file `path`, at most `cap` of them; `FileProblem` otherwise."""
     fd = _open(path)
     try:
-        _regular(fd, cap)
+        st = _regular(fd, cap)
         chunks: list[bytes] = []
         got = 0
         while got <= cap:
@@ -122,8 +238,14 @@ def read_regular(path: Path, cap: int) -> bytes:
             got += len(chunk)
         if got > cap:
             raise FileProblem("large", f"over the limit of {cap} bytes")
-        return b"".join(chunks)
+        data = b"".join(chunks)
+        _note(path, st, data)
+        return data
+    except FileProblem:
+        _note(path, os.fstat(fd))
+        raise
     except OSError as e:
+        _note(path, os.fstat(fd))
         raise _os_problem(e) from None
     finally:
         os.close(fd)
@@ -133,7 +255,8 @@ def inspect_regular(path: Path, cap: int, head: int = 0) -> tuple[int, bytes]:
     """(size, first `head` bytes) of the regular file `path`; `FileProblem` otherwise."""
     fd = _open(path)
     try:
-        size = _regular(fd, cap)
+        _note(path, os.fstat(fd))
+        size = _regular(fd, cap).st_size
         return size, os.read(fd, head) if head else b""
     except OSError as e:
         raise _os_problem(e) from None
@@ -206,6 +329,47 @@ def atomic_write(path: Path, data: bytes, *, make_parents: bool = False) -> None
         if isinstance(e, OSError):
             raise FileProblem("io", e.strerror or str(e)) from None
         raise
+
+
+# ---------------------------------------------------------------- the user's cache
+
+NO_CACHE_ENV = "SEL4VMGEN_NO_CACHE"
+
+
+def caching() -> bool:
+    """Whether the caches are on: SEL4VMGEN_NO_CACHE unset, empty or 0."""
+    return os.environ.get(NO_CACHE_ENV, "") in ("", "0")
+
+
+def cache_folder(kind: str, make: bool = False) -> Path | None:
+    """`$XDG_CACHE_HOME/sel4vmgen/<kind>` (else `~/.cache/...`), made when `make`; None when
+    caching is off, when `sel4vmgen` or `<kind>` is a symlink or not a folder, or when it is
+    not there (and not to be made) or cannot be made."""
+    if not caching():
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    where = Path(base) / "sel4vmgen" / kind
+    if make:
+        try:
+            os.makedirs(base, 0o700, exist_ok=True)
+        except OSError:
+            return None
+    for p in (where.parent, where):
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            if not make:
+                return None
+            try:
+                os.mkdir(p, 0o700)
+            except OSError:
+                return None
+            continue
+        except OSError:
+            return None
+        if not stat.S_ISDIR(st.st_mode):  # a symlink (lstat) or a file
+            return None
+    return where
 
 
 # ---------------------------------------------------------------- renameat2

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, Span
-from sel4vmgen.safeio import TEXT_CAP, FileProblem, path_text_problem, read_regular
+from sel4vmgen.safeio import TEXT_CAP, FileProblem, path_text_problem, read_regular, real_path
 
 PathKey = tuple[str | int, ...]
 
@@ -466,7 +466,7 @@ def _include_target(ref: Any, at: Span, chain: tuple[_Loading, ...]) -> _Loading
         raise _fail("E011", f"`include` path holds {bad}, which no file name should", at)
     parent = chain[-1]
     target = _Loading(
-        Path(os.path.realpath(parent.path.parent / ref)),
+        real_path(parent.path.parent / ref),
         os.path.normpath(os.path.join(os.path.dirname(parent.shown), ref)),
     )
     paths = [c.path for c in chain]

@@ -15,6 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+# validate's result cache stays off in the tests (and in what they start), so that no run
+# writes to the user's cache or is answered from it; tests/test_result_cache.py turns it on.
+os.environ["SEL4VMGEN_NO_CACHE"] = "1"
+
 
 @dataclass(frozen=True)
 class Run:

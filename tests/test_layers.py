@@ -172,6 +172,28 @@ def test_validate_loads_no_stage_after_the_rules(fmt: str) -> None:
         *(f"sel4vmgen.{s}" for s in ("plan", "render", "sim", "graph")),
     }
     assert loaded & heavy == set()
+    if fmt == "text":  # no entry point look-up: the plugin loader's stand-in (cli.py)
+        assert "importlib.metadata" not in loaded
+
+
+def test_the_plugin_loader_stand_in_gives_way_to_the_real_one_for_anything_else() -> None:
+    """cli.no_pydantic_plugins stands in for pydantic's plugin loader with `get_plugins`; a
+    pydantic that asks its loader for more gets the real loader, not an ImportError."""
+    code = (
+        "import sys\n"
+        "from sel4vmgen.cli import PLUGIN_LOADER, no_pydantic_plugins\n"
+        "no_pydantic_plugins()\n"
+        "from pydantic.plugin._loader import get_plugins\n"
+        "assert get_plugins() == ()\n"
+        "from pydantic.plugin._loader import _plugins\n"
+        "assert sys.modules[PLUGIN_LOADER].__file__.endswith('_loader.py')\n"
+        "import pydantic\n"
+        "class M(pydantic.BaseModel):\n"
+        "    x: int\n"
+        "assert M(x=1).x == 1\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
 
 
 @pytest.mark.parametrize("module", ["sel4vmgen.plan.model", "sel4vmgen.app.planfile"])

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError, has_errors, sort_diagnostics
-from sel4vmgen.model import Loaded, load
+
+if TYPE_CHECKING:
+    from sel4vmgen.model import Loaded
 
 UNREADABLE = frozenset({"E001", "E002", "E003", "E013"})
 
@@ -38,6 +41,8 @@ class Checked:
 
 def check_file(path: str | Path) -> Checked:
     """Load, validate and run the cross-field rules on one system file."""
+    from sel4vmgen.model import load  # not at the top: a result-cache hit needs no model
+
     try:
         loaded = load(path)
     except DiagnosticError as e:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from sel4vmgen.app import resultcache
 from sel4vmgen.app.check import Checked, exit_code
 from sel4vmgen.app.inputs import check_input
 from sel4vmgen.commands import completion
@@ -70,14 +71,27 @@ def below(folder: str) -> list[str]:
     help="check only files whose opening comments hold the `# yaml-language-server: "
     "$schema=.../system.schema.json` (or guest.schema.json) line; pass over the others",
 )
-def command(files: tuple[str, ...], fmt: str, quiet: bool, only_marked: bool) -> None:
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="check every file afresh and keep no result (as SEL4VMGEN_NO_CACHE=1 does)",
+)
+def command(
+    files: tuple[str, ...], fmt: str, quiet: bool, only_marked: bool, no_cache: bool
+) -> None:
     """Check system FILES (files, folders or globs) and report every problem with file:line:col.
 
-    A VM file (what `include:` names, like new-guest's guest.yaml) is checked as a VM."""
+    A VM file (what `include:` names, like new-guest's guest.yaml) is checked as a VM.  A
+    file whose inputs are unchanged since its last check reports that check's diagnostics
+    again, from the cache (`$XDG_CACHE_HOME/sel4vmgen`)."""
     chosen = expand(files)
     if only_marked:
         chosen = [f for f in chosen if marked(f)]
-    results = [_empty_folder(f) if os.path.isdir(f) else check_input(f) for f in chosen]
+    use = resultcache.enabled(no_cache)
+    results = [
+        _empty_folder(f) if os.path.isdir(f) else resultcache.checked(f, check_input, use)
+        for f in chosen
+    ]
     diagnostics = [d for r in results for d in r.diagnostics]
     emit(diagnostics, fmt)
     if fmt == "text" and not quiet:

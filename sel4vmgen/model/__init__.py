@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from sel4vmgen.diagnostics import DiagnosticError
 from sel4vmgen.model.system import System, Vm
+from sel4vmgen.safeio import real_path
 from sel4vmgen.source import Document, load_document
 
 __all__ = ["Loaded", "System", "Vm", "load", "validate"]
@@ -35,7 +36,7 @@ class Loaded:
     @property
     def base_dir(self) -> Path:
         """The folder relative image paths are resolved against."""
-        return Path(self.document.file).resolve().parent
+        return real_path(self.document.file).parent
 
 
 def frozen_lists(value: Any) -> Any:

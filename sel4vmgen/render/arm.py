@@ -44,7 +44,13 @@ from sel4vmgen.render.arm_values import (
     untyped_mmio_list,
 )
 from sel4vmgen.render.dts import guest_dts
-from sel4vmgen.render.env import RenderError, cmake_quote, environment, render_template
+from sel4vmgen.render.env import (
+    RenderError,
+    cmake_quote,
+    environment,
+    overlay_files,
+    render_template,
+)
 from sel4vmgen.render.guest_builds import BuildView, build_views, overlay_builds
 
 # The VMM source that builds a VM's RAM from the dataport it shares with a component.
@@ -382,14 +388,7 @@ def _images(plan: Plan, ctx: RenderContext) -> Iterable[ImageView]:
 def _overlay_view(plan: Plan, image: Image) -> OverlayView | None:
     for o in plan.overlays:
         if o.image == image.fs_name:
-            files = tuple(
-                (
-                    cmake_quote(f.name),
-                    cmake_path("${CMAKE_CURRENT_SOURCE_DIR}/" + f.source),
-                    cmake_quote(f.folder),
-                )
-                for f in o.files
-            )
+            files = overlay_files(o.files, cmake_path)
             programs = overlay_builds(plan, o)
             return OverlayView(identifier(o.target), cmake_quote(o.distro), o.gzip, files, programs)
     return None

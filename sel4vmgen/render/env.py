@@ -16,13 +16,17 @@ there by the wheel) or, in a source checkout, in the top-level `templates/`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
+import jinja2.bccache
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+if TYPE_CHECKING:
+    from sel4vmgen.plan.model import OverlayFile
 
 
 class RenderError(Exception):
@@ -124,6 +128,21 @@ def cmake_quote(value: str, variables: bool = False) -> str:
     return '"' + "".join(out) + '"'
 
 
+def overlay_files(
+    files: Iterable[OverlayFile], quote_path: Callable[[str], str]
+) -> tuple[tuple[str, str, str], ...]:
+    """(name, source, folder) of each file a rootfs overlay adds, CMake-quoted, as
+    AddFileToOverlayDir takes them; `quote_path` quotes the source's place in the app."""
+    return tuple(
+        (
+            cmake_quote(f.name),
+            quote_path("${CMAKE_CURRENT_SOURCE_DIR}/" + f.source),
+            cmake_quote(f.folder),
+        )
+        for f in files
+    )
+
+
 def _cmake_char(ch: str) -> str:
     if ch in '\\"$':
         return "\\" + ch
@@ -202,12 +221,52 @@ FILTERS: dict[str, Callable[..., Any]] = {
 _KEPT_BUILTIN_FILTERS = ("join", "length", "first", "last")
 
 
+class TemplateCodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in the user's cache folder (`safeio.cache_folder("templates")`),
+    so that a start need not compile them again.  Jinja2 names an entry after the template's
+    name and file and checks it against the digest of the template's source and the
+    Python version; an entry is read with `safeio.read_regular` (never a FIFO, never over
+    the cap) and written with `safeio.atomic_write`; one that does not load is compiled
+    afresh.  What is rendered is the same either way."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _entry(self, bucket: jinja2.bccache.Bucket) -> Path:
+        return self.folder / f"{bucket.key}.jinja"
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        from sel4vmgen.safeio import PLAN_CAP, FileProblem, read_regular
+
+        try:
+            bucket.bytecode_from_string(read_regular(self._entry(bucket), PLAN_CAP))
+        except (FileProblem, ValueError, EOFError, TypeError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        from sel4vmgen.safeio import FileProblem, atomic_write
+
+        try:
+            atomic_write(self._entry(bucket), bucket.bytecode_to_string())
+        except FileProblem:
+            return
+
+
+def code_cache() -> TemplateCodeCache | None:
+    """The compiled-template cache, or None when caching is off or its folder unusable."""
+    from sel4vmgen.safeio import cache_folder
+
+    folder = cache_folder("templates", make=True)
+    return TemplateCodeCache(folder) if folder is not None else None
+
+
 @cache
 def environment(subdir: str) -> ImmutableSandboxedEnvironment:
     """The environment for one backend's templates (`templates/<subdir>/`)."""
     root = template_root() / subdir
     env = ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(root)),
+        bytecode_cache=code_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,

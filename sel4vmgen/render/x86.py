@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from sel4vmgen.plan.model import (
     CAMKES_DEFAULT_PRIORITY,
@@ -34,6 +35,7 @@ from sel4vmgen.render.env import (
     cmake_quote,
     environment,
     hex_filter,
+    overlay_files,
     render_template,
 )
 from sel4vmgen.render.guest_builds import BuildView, build_views, overlay_builds
@@ -301,14 +303,7 @@ def file_server(
         elif image.fs_name in rebuilt:
             o = rebuilt[image.fs_name]
             target = identifier(o.target, "overlay name")
-            files = tuple(
-                (
-                    cmake_quote(f.name),
-                    cmake_quote("${CMAKE_CURRENT_SOURCE_DIR}/" + f.source, variables=True),
-                    cmake_quote(f.folder),
-                )
-                for f in o.files
-            )
+            files = overlay_files(o.files, partial(cmake_quote, variables=True))
             programs = overlay_builds(plan, o) if plan is not None else ()
             entry = OverlayEntry(target, quoted, cmake_quote(o.distro), o.gzip, files, programs)
             path_var = f'"${{{target}_rootfs}}"'

@@ -17,6 +17,7 @@ from pathlib import Path
 from sel4vmgen.diagnostics import Diagnostic, Severity, Span
 from sel4vmgen.model.system import CrossVm, System, VirtioNet, Vm
 from sel4vmgen.platforms.model import Platform
+from sel4vmgen.safeio import is_regular
 from sel4vmgen.source import Document, PathKey
 
 
@@ -123,7 +124,4 @@ def image_file(base: Path, image: str) -> Path | None:
         return None
     p = Path(image)
     p = p if p.is_absolute() else base / p
-    try:
-        return p if p.is_file() else None
-    except OSError:
-        return None
+    return p if is_regular(p) else None

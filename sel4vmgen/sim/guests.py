@@ -20,6 +20,18 @@ CLI, STI, WORK, MMIO, HALT = "cli", "sti", "work", "mmio", "halt"
 EMULATED = frozenset({"gic_dist", "virtio", "pci_bar"})  # regions the VMM emulates by faults
 
 
+def x86_flags_step(op: str, pc: int, if_: bool) -> tuple[int, bool, bool] | None:
+    """An x86 guest instruction that stays in the guest: (pc, IF, STI blocking) after `cli`,
+    `sti` (blocking only when IF was clear) or `work`; None for one that exits to the VMM."""
+    if op == CLI:
+        return pc + 1, False, False
+    if op == STI:
+        return pc + 1, True, not if_
+    if op == WORK:
+        return pc + 1, if_, False
+    return None
+
+
 @dataclass(frozen=True)
 class Source:
     """An interrupt source: a name, the line or vIRQ, whether the kernel masks it until ack,

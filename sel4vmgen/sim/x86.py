@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from sel4vmgen.sim.explore import Property
-from sel4vmgen.sim.guests import CLI, HALT, MMIO, STI, WORK, Workload
+from sel4vmgen.sim.guests import HALT, MMIO, Workload, x86_flags_step
 from sel4vmgen.sim.kernel import (
     AckIrq,
     Compute,
@@ -118,12 +118,9 @@ class X86Model:
             seen = (s.if_, s.shadow)
             return s._replace(mode=VMM, exit="window", faults_open=s.faults_open + 1, seen=seen)
         op = self.w.program[s.pc] if s.pc < len(self.w.program) else HALT
-        if op == CLI:
-            return s._replace(pc=s.pc + 1, if_=False, shadow=False)
-        if op == STI:
-            return s._replace(pc=s.pc + 1, if_=True, shadow=not s.if_)
-        if op == WORK:
-            return s._replace(pc=s.pc + 1, shadow=False)
+        stays = x86_flags_step(op, s.pc, s.if_)
+        if stays is not None:
+            return s._replace(pc=stays[0], if_=stays[1], shadow=stays[2])
         kind = "mmio" if op == MMIO else "hlt"
         return s._replace(
             mode=VMM, exit=kind, shadow=False, faults_open=s.faults_open + 1, seen=(s.if_, False)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from sel4vmgen.sim.explore import Property
-from sel4vmgen.sim.guests import CLI, MMIO, STI, WORK, Workload
+from sel4vmgen.sim.guests import MMIO, Workload, x86_flags_step
 from sel4vmgen.sim.kernel import (
     RESTARTED,
     AckIrq,
@@ -123,12 +123,9 @@ class SplitModel:
         if s.window and s.if_ and not s.shadow:
             return s._replace(vcpu="sent", fault="window", faults_open=s.faults_open + 1)
         op = self.w.program[s.pc]
-        if op == CLI:
-            return s._replace(pc=s.pc + 1, if_=False, shadow=False)
-        if op == STI:
-            return s._replace(pc=s.pc + 1, if_=True, shadow=not s.if_)
-        if op == WORK:
-            return s._replace(pc=s.pc + 1, shadow=False)
+        stays = x86_flags_step(op, s.pc, s.if_)
+        if stays is not None:
+            return s._replace(pc=stays[0], if_=stays[1], shadow=stays[2])
         kind = "mmio" if op == MMIO else "hlt"
         return s._replace(vcpu="sent", fault=kind, shadow=False, faults_open=s.faults_open + 1)
 
