@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, TypeGuard, runtime_checkable
 
 from sel4vmgen.plan.model import LIBSEL4VM_LIST_REGISTERS, Plan, VmPlan
 from sel4vmgen.sim.arm import Vcpu, vcpu_of, vtimer_fire
@@ -71,6 +71,19 @@ class Explorable(Protocol):
     def move(self, m: Hashable) -> str | None:
         """Make move `m`; the VM exit it makes, or None."""
         ...
+
+
+_EXPLORABLE: dict[type, bool] = {}  # a runtime Protocol check is slow: decided once per type
+
+
+def is_explorable(g: object) -> TypeGuard[Explorable]:
+    """Whether `g` is a guest the explorer drives (`isinstance(g, Explorable)`, cached)."""
+    if g is None:
+        return False
+    ok = _EXPLORABLE.get(type(g))
+    if ok is None:
+        ok = _EXPLORABLE[type(g)] = isinstance(g, Explorable)
+    return ok
 
 
 # ------------------------------------------------------------------ snapshots
@@ -136,7 +149,7 @@ def freeze(k: Kernel, guests: bool = True) -> KState:
         body = t.body
         local = body.local if isinstance(body, Running) else None
         g = t.guest
-        gs = g.snapshot() if guests and isinstance(g, Explorable) else None
+        gs = g.snapshot() if guests and is_explorable(g) else None
         threads.append(
             ThreadSnap(
                 t.state,
@@ -194,7 +207,7 @@ def thaw(template: Kernel, s: KState, into: Kernel | None = None) -> Kernel:
         nt.body.me = nt
         g = t.guest
         if g is not None:
-            nt.guest = g.restored(ts.guest) if isinstance(g, Explorable) else g
+            nt.guest = g.restored(ts.guest) if is_explorable(g) else g
         if t.bound is not None:
             n = k.notifications[nt_ix[id(t.bound)]]
             nt.bound, n.bound = n, nt
@@ -330,9 +343,9 @@ class SystemModel:
                 acts.append(("done", t))
             elif ts.state is RUNNING_VM:
                 g = self.template.threads[t].guest
-                assert isinstance(g, Explorable)
+                assert is_explorable(g)
                 guest = g.restored(ts.guest)
-                assert isinstance(guest, Explorable)
+                assert is_explorable(guest)
                 acts += [("guest", t, m) for m in guest.moves()]
             prio = self.template.threads[t].priority
             if any(p == prio for p, _ in cs.queues):
@@ -502,7 +515,7 @@ class SystemModel:
 
     def _guest(self, s: SysState, t: int) -> Guest:
         g = self.template.threads[t].guest
-        assert isinstance(g, Explorable)
+        assert is_explorable(g)
         return g.restored(s.kernel.threads[t].guest)
 
     def _bad(self, s: SysState) -> str:
@@ -559,7 +572,7 @@ def apply(k: Kernel, a: Choice) -> None:
     elif kind == "guest":
         t = k.threads[i]
         g = t.guest
-        assert isinstance(g, Explorable)
+        assert is_explorable(g)
         exit_ = g.move(a[2])
         if exit_ is not None:
             k.vm_exit(k.cores[t.core], t, exit_)
