@@ -201,7 +201,12 @@ def small_plans(draw: st.DrawFn) -> tuple[Plan, bool, int]:
 def test_reductions_keep_the_verdict_and_the_violations(case: tuple[Plan, bool, int]) -> None:
     plan, reread, interrupts = case
     limits = Limits(max_depth=10_000, max_states=400_000)
-    whole = check(x86_system(plan, interrupts, 2, reread), limits, collect=True)
+    none = Reductions(False, False, False)
+    whole = check(x86_system(plan, interrupts, 2, reread), limits, none, collect=True)
+    por = Reductions(False, False, True)  # the partial order inside one system
+    ordered = check(x86_system(plan, interrupts, 2, reread), limits, por, collect=True)
+    assert ordered.complete and ordered.ok == whole.ok and ordered.codes == whole.codes
+    assert ordered.states <= whole.states
     parts = Product(
         plan.system,
         [

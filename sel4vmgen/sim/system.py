@@ -33,13 +33,14 @@ from typing import Literal, NamedTuple, Protocol, TypeGuard, runtime_checkable
 from sel4vmgen.plan.model import LIBSEL4VM_LIST_REGISTERS, Plan, VmPlan
 from sel4vmgen.sim.arm import Vcpu, vcpu_of, vtimer_fire
 from sel4vmgen.sim.explore import Property
+from sel4vmgen.sim.footprint import ample, line_footprint
 from sel4vmgen.sim.footprint import groups as footprint_groups
-from sel4vmgen.sim.footprint import line_footprint
 from sel4vmgen.sim.kernel import (
     BLOCKED_ON_REPLY,
     RUNNING,
     RUNNING_VM,
     Choice,
+    Core,
     Endpoint,
     Guest,
     IrqHandler,
@@ -268,11 +269,25 @@ class _Stepping(Kernel):
         self.errors: list[str] = []
         self.observers.append(self._seen)
 
+        self.ran: set[int] = set()  # threads that ran, were readied or left their guest
+
     def raise_irq(self, h: IrqHandler) -> bool:
         ok = super().raise_irq(h)
         if ok:
             self.signalled.append(self.handlers.index(h))
         return ok
+
+    def _continue(self, core: Core, t: Tcb) -> None:
+        self.ran.add(self.threads.index(t))
+        super()._continue(core, t)
+
+    def _ready(self, t: Tcb) -> None:
+        self.ran.add(self.threads.index(t))
+        super()._ready(t)
+
+    def _leave_guest(self, t: Tcb, value: Hashable) -> None:
+        self.ran.add(self.threads.index(t))
+        super()._leave_guest(t, value)
 
     def _seen(self, e: KEvent) -> None:
         if e.kind in KERNEL_ERRORS and not self.errors:
@@ -314,6 +329,8 @@ class SystemModel:
         # the VM each thread belongs to ("" for a server)
         self.owners = tuple(owners) + ("",) * (len(template.threads) - len(owners))
         self._last: tuple[object, list[Vcpu]] = (None, [])
+        self.partial_order = False  # `ample` offered to the checker (set by `explore.check`)
+        self._stepped: dict[tuple[SysState, Hashable], SysState] = {}
 
     def symmetry_key(self) -> Hashable:
         """Equal only for systems the plan makes identical (None: like no other)."""
@@ -361,6 +378,18 @@ class SystemModel:
         return acts
 
     def next_state(self, s: SysState, a: Hashable) -> SysState:
+        done = self._stepped.pop((s, a), None)  # computed for a partial-order choice
+        return done if done is not None else self.step(s, a)[0]
+
+    def ample(self, s: SysState) -> Sequence[Hashable]:
+        """A persistent subset of `actions(s)` (`sim/footprint.py` says how it is chosen)."""
+        if len(self._stepped) > 4096:
+            self._stepped.clear()
+        return ample(self, s, self._stepped)
+
+    def step(self, s: SysState, a: Hashable) -> tuple[SysState, frozenset[int]]:
+        """The state after action `a`, and the threads that ran in the step (were resumed,
+        readied or left their guest)."""
         k = thaw(self.template, s.kernel, _Stepping(len(self.template.cores)))
         assert isinstance(k, _Stepping) and isinstance(a, tuple)
         left = s.world.left
@@ -377,7 +406,7 @@ class SystemModel:
         for h in k.signalled:
             raised = (*raised[:h], raised[h] + 1, *raised[h + 1 :])
         error = s.world.error or (k.errors[0] if k.errors else "")
-        return SysState(freeze(k), World(left, raised, error))
+        return SysState(freeze(k), World(left, raised, error)), frozenset(k.ran)
 
     # ---------------------------------------------------------- showing a step
 
