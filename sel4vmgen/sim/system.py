@@ -791,12 +791,24 @@ def _identity(
         threads = tuple((t.role, t.priority, t.core) for t in plan.threads if t.vm == vm.instance)
         srcs = tuple((s.irq, s.masked_until_ack) for s in sources_for(plan, vm))
         mmio = any(d.kind in EMULATED for d in vm.devices) or vm.virtio_console
-        return (vm.priority, threads, srcs, mmio)
+        return (vm.priority, threads, srcs, mmio, _routes(plan, vm))
 
     from sel4vmgen.sim.timed import VM_ROLES
 
     servers = tuple((t.role, t.priority, t.core) for t in plan.threads if t.role not in VM_ROLES)
     return ("x86", tuple(one(v) for v in vms), servers, interrupts, budget, reread)
+
+
+def _routes(plan: Plan, vm: VmPlan) -> Hashable:
+    """A VM's interrupt routes without their names: two VMs whose lines differ in any fact
+    (trigger, kind, polarity, IOAPIC) are never taken as symmetric."""
+    return tuple(
+        sorted(
+            (r.source, r.virq, r.trigger, r.kind, r.active_low, r.ioapic)
+            for r in plan.irq_routes
+            if r.vm == vm.instance
+        )
+    )
 
 
 def arm_system(
@@ -849,7 +861,7 @@ def _arm_identity(plan: Plan, vms: Sequence[VmPlan]) -> Hashable:
         threads = tuple((t.role, t.priority, t.core) for t in plan.threads if t.vm == vm.instance)
         srcs = tuple(s.irq for s in sources_for(plan, vm))
         mmio = sum(1 for d in vm.devices if d.kind in EMULATED) + int(vm.virtio_console)
-        return (threads, srcs, mmio)
+        return (threads, srcs, mmio, _routes(plan, vm))
 
     servers = tuple((t.role, t.priority, t.core) for t in plan.threads if t.role not in VM_ROLES)
     lrs = plan.gic.list_registers if plan.gic else LIBSEL4VM_LIST_REGISTERS
