@@ -378,7 +378,7 @@ class SystemModel:
         return acts
 
     def next_state(self, s: SysState, a: Hashable) -> SysState:
-        done = self._stepped.pop((s, a), None)  # computed for a partial-order choice
+        done = self._stepped.pop((s, a), None) if self._stepped else None  # taken by `ample`
         return done if done is not None else self.step(s, a)[0]
 
     def ample(self, s: SysState) -> Sequence[Hashable]:
