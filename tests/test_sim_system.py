@@ -201,7 +201,12 @@ def small_plans(draw: st.DrawFn) -> tuple[Plan, bool, int]:
 def test_reductions_keep_the_verdict_and_the_violations(case: tuple[Plan, bool, int]) -> None:
     plan, reread, interrupts = case
     limits = Limits(max_depth=10_000, max_states=400_000)
-    whole = check(x86_system(plan, interrupts, 2, reread), limits, collect=True)
+    none = Reductions(False, False, False)
+    whole = check(x86_system(plan, interrupts, 2, reread), limits, none, collect=True)
+    por = Reductions(False, False, True)  # the partial order inside one system
+    ordered = check(x86_system(plan, interrupts, 2, reread), limits, por, collect=True)
+    assert ordered.complete and ordered.ok == whole.ok and ordered.codes == whole.codes
+    assert ordered.states <= whole.states
     parts = Product(
         plan.system,
         [
@@ -227,3 +232,32 @@ def test_no_reduce_explores_the_whole_plan_as_one_system(
     assert whole["models"] == ["x86_test"] and whole["skipped_symmetric"] == 0
     assert split["exhaustive"] and whole["exhaustive"]
     assert whole["states"] > split["states"]
+
+
+def test_symmetry_merges_only_vms_the_plan_makes_identical() -> None:
+    """Two VMs are explored once only when every fact the model is built from is equal;
+    one differing fact (priority, core, a line's trigger or kind, an emulated device)
+    keeps them apart."""
+    plan = x86_plan(vms=2)
+
+    def keys(p: Plan) -> tuple[object, object]:
+        a, b = (x86_system(p, 2, vms=(v,)).symmetry_key() for v in ("vm0", "vm1"))
+        return a, b
+
+    a, b = keys(plan)
+    assert a == b
+    vm1 = plan.vms[1]
+    routes = plan.irq_routes
+    edge = tuple(replace(r, trigger="edge") if r.vm == "vm1" else r for r in routes)
+    virtio = tuple(replace(r, kind="virtio") if r.vm == "vm1" else r for r in routes)
+    core = tuple(replace(t, core=1) if t.vm == "vm1" else t for t in plan.threads)
+    prio = tuple(replace(t, priority=200) if t.vm == "vm1" else t for t in plan.threads)
+    for changed in (
+        replace(plan, irq_routes=edge),
+        replace(plan, irq_routes=virtio),
+        replace(plan, threads=core, num_nodes=2),
+        replace(plan, threads=prio),
+        replace(plan, vms=(plan.vms[0], replace(vm1, virtio_console=True))),
+    ):
+        a, b = keys(changed)
+        assert a != b

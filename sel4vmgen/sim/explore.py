@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from sel4vmgen.plan.model import DEFAULT_SIMULATION
 
@@ -57,6 +57,22 @@ class Model(Protocol[S, A]):
     def properties(self) -> Sequence[Property[S]]: ...
 
     def symmetry_key(self) -> Hashable: ...
+
+
+S_in = TypeVar("S_in", contravariant=True)
+A_out = TypeVar("A_out", covariant=True)
+
+
+@runtime_checkable
+class Reducible(Protocol[S_in, A_out]):
+    """A model that offers a partial-order reduction of its own: in a state, a persistent
+    subset of its actions (`ample`), used while `partial_order` is set."""
+
+    partial_order: bool
+
+    def actions(self, state: S_in) -> Sequence[A_out]: ...
+
+    def ample(self, state: S_in) -> Sequence[A_out]: ...
 
 
 @dataclass(frozen=True)
@@ -234,6 +250,8 @@ def check(
         model.partial_order = reductions.partial_order
         if reductions.independent:
             return _check_parts(model, limits, reductions, collect)
+    elif isinstance(model, Reducible):
+        model.partial_order = reductions.partial_order
     return _search(model, limits, collect)
 
 
@@ -270,9 +288,11 @@ def _search(model: Model[S, A], limits: Limits, collect: bool = False) -> Result
     start = time.monotonic()
     pace = _Pace(model.name, limits, start)
     visited: set[S] = set()
-    # the full expansion of a state, for the cycle proviso of the partial-order reduction
-    widen = model.all_actions if isinstance(model, Product) and model.partial_order else None
     actions, next_state = model.actions, model.next_state
+    # the full expansion of a state, for the provisos of the model's partial-order reduction
+    widen: Callable[[S], Sequence[A]] | None = None
+    if isinstance(model, Reducible) and model.partial_order:
+        actions, widen = model.ample, model.actions
     max_depth, max_states = limits.max_depth, limits.max_states
     seen, deepest = visited.add, 0
     for index, init in enumerate(model.init_states()):
@@ -323,6 +343,10 @@ def _search(model: Model[S, A], limits: Limits, collect: bool = False) -> Result
                     _violated(model, always, nxt, index, path, res, collect)
                     if not collect:
                         return _done(res, start, deepest)
+                    if widen is not None:  # a visible step: expand its state whole
+                        full = list(widen(state))
+                        if len(full) > len(acts):
+                            frame.acts, frame.next = full, 0
                     break
             else:
                 stack.append(_Frame(nxt, list(actions(nxt))))

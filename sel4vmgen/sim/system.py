@@ -28,19 +28,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, TypeGuard, runtime_checkable
 
 from sel4vmgen.plan.model import LIBSEL4VM_LIST_REGISTERS, Plan, VmPlan
 from sel4vmgen.sim.arm import Vcpu, vcpu_of, vtimer_fire
 from sel4vmgen.sim.explore import Property
+from sel4vmgen.sim.footprint import ample, line_footprint
 from sel4vmgen.sim.footprint import groups as footprint_groups
-from sel4vmgen.sim.footprint import line_footprint
 from sel4vmgen.sim.guests import Source, held_cause
 from sel4vmgen.sim.kernel import (
     BLOCKED_ON_REPLY,
     RUNNING,
     RUNNING_VM,
     Choice,
+    Core,
     Endpoint,
     Guest,
     IrqHandler,
@@ -72,6 +73,19 @@ class Explorable(Protocol):
     def move(self, m: Hashable) -> str | None:
         """Make move `m`; the VM exit it makes, or None."""
         ...
+
+
+_EXPLORABLE: dict[type, bool] = {}  # a runtime Protocol check is slow: decided once per type
+
+
+def is_explorable(g: object) -> TypeGuard[Explorable]:
+    """Whether `g` is a guest the explorer drives (`isinstance(g, Explorable)`, cached)."""
+    if g is None:
+        return False
+    ok = _EXPLORABLE.get(type(g))
+    if ok is None:
+        ok = _EXPLORABLE[type(g)] = isinstance(g, Explorable)
+    return ok
 
 
 # ------------------------------------------------------------------ snapshots
@@ -137,7 +151,7 @@ def freeze(k: Kernel, guests: bool = True) -> KState:
         body = t.body
         local = body.local if isinstance(body, Running) else None
         g = t.guest
-        gs = g.snapshot() if guests and isinstance(g, Explorable) else None
+        gs = g.snapshot() if guests and is_explorable(g) else None
         threads.append(
             ThreadSnap(
                 t.state,
@@ -195,7 +209,7 @@ def thaw(template: Kernel, s: KState, into: Kernel | None = None) -> Kernel:
         nt.body.me = nt
         g = t.guest
         if g is not None:
-            nt.guest = g.restored(ts.guest) if isinstance(g, Explorable) else g
+            nt.guest = g.restored(ts.guest) if is_explorable(g) else g
         if t.bound is not None:
             n = k.notifications[nt_ix[id(t.bound)]]
             nt.bound, n.bound = n, nt
@@ -256,11 +270,25 @@ class _Stepping(Kernel):
         self.errors: list[str] = []
         self.observers.append(self._seen)
 
+        self.ran: set[int] = set()  # threads that ran, were readied or left their guest
+
     def raise_irq(self, h: IrqHandler) -> bool:
         ok = super().raise_irq(h)
         if ok:
             self.signalled.append(self.handlers.index(h))
         return ok
+
+    def _continue(self, core: Core, t: Tcb) -> None:
+        self.ran.add(self.threads.index(t))
+        super()._continue(core, t)
+
+    def _ready(self, t: Tcb) -> None:
+        self.ran.add(self.threads.index(t))
+        super()._ready(t)
+
+    def _leave_guest(self, t: Tcb, value: Hashable) -> None:
+        self.ran.add(self.threads.index(t))
+        super()._leave_guest(t, value)
 
     def _seen(self, e: KEvent) -> None:
         if e.kind in KERNEL_ERRORS and not self.errors:
@@ -305,6 +333,8 @@ class SystemModel:
         # the VM each thread belongs to ("" for a server)
         self.owners = tuple(owners) + ("",) * (len(template.threads) - len(owners))
         self._last: tuple[object, list[Vcpu]] = (None, [])
+        self.partial_order = False  # `ample` offered to the checker (set by `explore.check`)
+        self._stepped: dict[tuple[SysState, Hashable], SysState] = {}
 
     def symmetry_key(self) -> Hashable:
         """Equal only for systems the plan makes identical (None: like no other)."""
@@ -334,9 +364,9 @@ class SystemModel:
                 acts.append(("done", t))
             elif ts.state is RUNNING_VM:
                 g = self.template.threads[t].guest
-                assert isinstance(g, Explorable)
+                assert is_explorable(g)
                 guest = g.restored(ts.guest)
-                assert isinstance(guest, Explorable)
+                assert is_explorable(guest)
                 acts += [("guest", t, m) for m in guest.moves()]
             prio = self.template.threads[t].priority
             if any(p == prio for p, _ in cs.queues):
@@ -352,6 +382,18 @@ class SystemModel:
         return acts
 
     def next_state(self, s: SysState, a: Hashable) -> SysState:
+        done = self._stepped.pop((s, a), None) if self._stepped else None  # taken by `ample`
+        return done if done is not None else self.step(s, a)[0]
+
+    def ample(self, s: SysState) -> Sequence[Hashable]:
+        """A persistent subset of `actions(s)` (`sim/footprint.py` says how it is chosen)."""
+        if len(self._stepped) > 4096:
+            self._stepped.clear()
+        return ample(self, s, self._stepped)
+
+    def step(self, s: SysState, a: Hashable) -> tuple[SysState, frozenset[int]]:
+        """The state after action `a`, and the threads that ran in the step (were resumed,
+        readied or left their guest)."""
         k = thaw(self.template, s.kernel, _Stepping(len(self.template.cores)))
         assert isinstance(k, _Stepping) and isinstance(a, tuple)
         left = s.world.left
@@ -368,7 +410,7 @@ class SystemModel:
         for h in k.signalled:
             raised = (*raised[:h], raised[h] + 1, *raised[h + 1 :])
         error = s.world.error or (k.errors[0] if k.errors else "")
-        return SysState(freeze(k), World(left, raised, error))
+        return SysState(freeze(k), World(left, raised, error)), frozenset(k.ran)
 
     # ---------------------------------------------------------- showing a step
 
@@ -506,7 +548,7 @@ class SystemModel:
 
     def _guest(self, s: SysState, t: int) -> Guest:
         g = self.template.threads[t].guest
-        assert isinstance(g, Explorable)
+        assert is_explorable(g)
         return g.restored(s.kernel.threads[t].guest)
 
     def _bad(self, s: SysState) -> str:
@@ -570,7 +612,7 @@ def apply(k: Kernel, a: Choice) -> None:
     elif kind == "guest":
         t = k.threads[i]
         g = t.guest
-        assert isinstance(g, Explorable)
+        assert is_explorable(g)
         exit_ = g.move(a[2])
         if exit_ is not None:
             k.vm_exit(k.cores[t.core], t, exit_)
@@ -769,12 +811,24 @@ def _identity(
         threads = tuple((t.role, t.priority, t.core) for t in plan.threads if t.vm == vm.instance)
         srcs = tuple((s.irq, s.masked_until_ack, s.held) for s in sources_for(plan, vm))
         mmio = any(d.kind in EMULATED for d in vm.devices) or vm.virtio_console
-        return (vm.priority, threads, srcs, mmio)
+        return (vm.priority, threads, srcs, mmio, _routes(plan, vm))
 
     from sel4vmgen.sim.timed import VM_ROLES
 
     servers = tuple((t.role, t.priority, t.core) for t in plan.threads if t.role not in VM_ROLES)
     return ("x86", tuple(one(v) for v in vms), servers, interrupts, budget, reread)
+
+
+def _routes(plan: Plan, vm: VmPlan) -> Hashable:
+    """A VM's interrupt routes without their names: two VMs whose lines differ in any fact
+    (trigger, kind, polarity, IOAPIC) are never taken as symmetric."""
+    return tuple(
+        sorted(
+            (r.source, r.virq, r.trigger, r.kind, r.active_low, r.ioapic)
+            for r in plan.irq_routes
+            if r.vm == vm.instance
+        )
+    )
 
 
 def arm_system(
@@ -827,7 +881,7 @@ def _arm_identity(plan: Plan, vms: Sequence[VmPlan]) -> Hashable:
         threads = tuple((t.role, t.priority, t.core) for t in plan.threads if t.vm == vm.instance)
         srcs = tuple(s.irq for s in sources_for(plan, vm))
         mmio = sum(1 for d in vm.devices if d.kind in EMULATED) + int(vm.virtio_console)
-        return (threads, srcs, mmio)
+        return (threads, srcs, mmio, _routes(plan, vm))
 
     servers = tuple((t.role, t.priority, t.core) for t in plan.threads if t.role not in VM_ROLES)
     lrs = plan.gic.list_registers if plan.gic else LIBSEL4VM_LIST_REGISTERS
