@@ -149,6 +149,16 @@ CODES: tuple[Code, ...] = (
         "virtio: {blk: {partitions: [1, 2]}}",
     ),
     Code(
+        "E277",
+        "virtio on Microkit without sdfgen installed",
+        "The configuration data that libvmm's VMM and the sDDF drivers and virtualisers read "
+        "from their ELF sections is serialised by sdfgen, the library that owns the format, "
+        "at the release libvmm 0.2.0 pins.  sdfgen is installed with sel4vmgen on Linux "
+        "(PyPI has builds for x86_64 and aarch64 only); elsewhere a system with virtio "
+        "devices on a Microkit board cannot be generated.",
+        "framework: microkit\nvms:\n  - name: vm0\n    virtio: {console: true}",
+    ),
+    Code(
         "E307",
         "a Microkit name made twice",
         "Memory region and protection domain names are made from VM names (`<vm>_ram`, "

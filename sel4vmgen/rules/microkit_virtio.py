@@ -5,15 +5,22 @@
     E274 virtio devices on a second VM (the subsystems are the example's, one client each)
     E275 a VM given a host device the sDDF driver behind a virtio device drives
     E276 a virtio-blk disk of more than one partition (one partition per sDDF blk client)
+    E277 virtio devices on a Microkit board where the sdfgen package is not installed
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 from sel4vmgen.diagnostics import Diagnostic
 from sel4vmgen.model.system import Vm
 from sel4vmgen.rules.arch import on_microkit
 from sel4vmgen.rules.context import Ctx, error
 from sel4vmgen.rules.microkit import devices_of
+
+# libvmm 0.2.0 (7069ab9) examples/virtio_mmio/meta.py asserts sdfgen's minor version 35;
+# pyproject.toml pins the same release
+SDFGEN_VERSION = "0.35.1"
 
 
 def _virtio_vms(ctx: Ctx) -> list[tuple[int, Vm]]:
@@ -123,4 +130,24 @@ def one_partition(ctx: Ctx) -> list[Diagnostic]:
     ]
 
 
-RULES = (sddf_board, one_client, driven_device, one_partition)
+def sdfgen_installed(ctx: Ctx) -> list[Diagnostic]:
+    """E277: the configuration data of the sDDF subsystems is serialised by sdfgen
+    (render/microkit_sddf.py), an optional dependency where PyPI has no build of it."""
+    if not on_microkit(ctx.platform) or importlib.util.find_spec("sdfgen") is not None:
+        return []
+    return [
+        error(
+            "E277",
+            f"{vm.name}: virtio devices on a Microkit board need the sdfgen package "
+            f"{SDFGEN_VERSION}, which serialises their sDDF configuration, and it is not "
+            "installed",
+            ctx.key_at(i, "virtio"),
+            hint=f"pip install sdfgen=={SDFGEN_VERSION} (PyPI has it for Linux on x86_64 and "
+            "aarch64), or drop virtio",
+        )
+        for i, vm in _virtio_vms(ctx)
+        if _asks(vm)
+    ][:1]
+
+
+RULES = (sddf_board, one_client, driven_device, one_partition, sdfgen_installed)
