@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.model import Loaded
-from sel4vmgen.model.system import GuestProgram, RootfsFile, System
+from sel4vmgen.model.system import Initrd, System
 from sel4vmgen.plan.arm import ArmVm, arm_vm, first_ram_base, next_ram_base, vm_threads
 from sel4vmgen.plan.common import (
     SERIAL_IRQ_PRIORITY,
@@ -67,6 +68,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PlanError", "resolve", "resolve_all"]
 
+T = TypeVar("T")
+
 
 def resolve(system: System, platform: Platform) -> Plan:
     """The Plan of `system` on `platform`; raises `PlanError` (E3xx) when it cannot be laid out."""
@@ -84,7 +87,7 @@ def resolve(system: System, platform: Platform) -> Plan:
             f"and {clash.source} ({clash.vm})",
             ("vms", _index(plans, clash.vm)),
         )
-    programs = _programs(system, platform)
+    programs = _initrd_additions(system, platform, lambda i: i.programs)
     return Plan(
         **_common(system, platform),
         platform=system.sel4_arch if platform.arch == "x86" else platform.name,
@@ -99,7 +102,9 @@ def resolve(system: System, platform: Platform) -> Plan:
         virtqueues=tuple(links.virtqueues),
         notes=_notes(system, plans),
         qemu=_qemu(platform),
-        overlays=rootfs_overlays(plans, images, _rootfs_files(system, platform), programs),
+        overlays=rootfs_overlays(
+            plans, images, _initrd_additions(system, platform, lambda i: i.files), programs
+        ),
         guest_builds=guest_builds(programs, platform.arch),
         sata=_sata(system, plans),
     )
@@ -315,23 +320,16 @@ def _sata(system: System, plans: tuple[VmPlan, ...]) -> SataPlan | None:
     return SataPlan(s.ioports, s.iospaces, s.pci_bdfs, len(bdfs), s.iospace_id, s.drive, s.hardware)
 
 
-def _rootfs_files(system: System, platform: Platform) -> dict[str, tuple[RootfsFile, ...]]:
-    """The files each VM's initrd gets, by VM instance (its patch for the platform applied)."""
-    out: dict[str, tuple[RootfsFile, ...]] = {}
+def _initrd_additions(
+    system: System, platform: Platform, pick: Callable[[Initrd], tuple[T, ...]]
+) -> dict[str, tuple[T, ...]]:
+    """What `pick` takes from each VM's initrd (the files added to it, the programs built
+    into it), by VM instance, with the VM's patch for the platform applied."""
+    out: dict[str, tuple[T, ...]] = {}
     for n, written in enumerate(system.vms):
         vm = written.on(platform.name)
-        if vm.initrd is not None and vm.initrd.files:
-            out[f"vm{n}"] = vm.initrd.files
-    return out
-
-
-def _programs(system: System, platform: Platform) -> dict[str, tuple[GuestProgram, ...]]:
-    """The programs built into each VM's initrd, by VM instance (its platform patch applied)."""
-    out: dict[str, tuple[GuestProgram, ...]] = {}
-    for n, written in enumerate(system.vms):
-        vm = written.on(platform.name)
-        if vm.initrd is not None and vm.initrd.programs:
-            out[f"vm{n}"] = vm.initrd.programs
+        if vm.initrd is not None and (added := pick(vm.initrd)):
+            out[f"vm{n}"] = added
     return out
 
 
