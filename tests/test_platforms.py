@@ -18,6 +18,7 @@ DATA = Path(__file__).resolve().parent.parent / "sel4vmgen" / "platforms" / "dat
 ALL = (
     "exynos5422",
     "odroidc2",
+    "odroidc4",
     "pc99",
     "qemu-arm-virt",
     "qemu_virt_aarch64",
@@ -48,7 +49,7 @@ def test_unknown_platform_is_a_key_error_listing_the_known_names() -> None:
         load("rpi4")
     assert isinstance(info.value, UnknownPlatform)
     assert str(info.value) == (
-        "unknown platform 'rpi4' (known: exynos5422, odroidc2, pc99, qemu-arm-virt, "
+        "unknown platform 'rpi4' (known: exynos5422, odroidc2, odroidc4, pc99, qemu-arm-virt, "
         "qemu_virt_aarch64, tk1, tx1, tx2, x86_64_generic_vtx, zcu102)"
     )
 
@@ -64,6 +65,8 @@ SUMMARY = {
     "exynos5422": (0x10481000, 0x10482000, 0x10486000, 0x10484000, 85, 0x40000000, 256),
     # libvmm 0.2.0 examples/simple: GUEST_RAM_START_GPA 0x40000000, GUEST_RAM_SIZE 256 MiB
     "qemu_virt_aarch64": (0x08000000, 0x08010000, 0x08040000, 0x08030000, 33, 0x40000000, 256),
+    # libvmm 0.2.0 examples/simple vmm.c BOARD_odroidc4; board/odroidc4/linux.dts GIC reg
+    "odroidc4": (0xFFC01000, 0xFFC02000, 0xFFC06000, 0xFFC04000, 225, 0x20000000, 256),
 }
 
 
@@ -116,6 +119,7 @@ def test_smp_refused_exactly_where_camkes_vm_examples_refuses_it() -> None:
 def test_microkit_boards_name_their_board_and_the_x86_one_runs_one_core() -> None:
     boards = {n: load(n) for n in ALL if load(n).framework == "microkit"}
     assert {n: p.microkit.board for n, p in boards.items() if p.microkit} == {
+        "odroidc4": "odroidc4",
         "qemu_virt_aarch64": "qemu_virt_aarch64",
         "x86_64_generic_vtx": "x86_64_generic_vtx",
     }
@@ -243,6 +247,6 @@ def test_platforms_command_unknown_name_exits_2(cli: Callable[..., Run]) -> None
     r = cli("platforms", "rpi4")
     assert r.exit_code == 2
     assert r.stderr.strip() == (
-        "error: unknown platform 'rpi4' (known: exynos5422, odroidc2, pc99, qemu-arm-virt, "
+        "error: unknown platform 'rpi4' (known: exynos5422, odroidc2, odroidc4, pc99, qemu-arm-virt, "
         "qemu_virt_aarch64, tk1, tx1, tx2, x86_64_generic_vtx, zcu102)"
     )

@@ -164,7 +164,7 @@ def test_did_you_mean_for_platform_and_kernel_option() -> None:
         for d in checked(ROOT / "tests" / "fixtures" / "bad-at-check" / f"{name}.yaml")
     }
     assert hints == {
-        "unknown platform 'qemu-virt' (known: exynos5422, odroidc2, pc99, qemu-arm-virt, "
+        "unknown platform 'qemu-virt' (known: exynos5422, odroidc2, odroidc4, pc99, qemu-arm-virt, "
         "qemu_virt_aarch64, tk1, tx1, tx2, x86_64_generic_vtx, zcu102)": "did you mean "
         "'qemu-arm-virt'?",
         "unknown kernel option KernelPrintng for ARM": "did you mean 'KernelPrinting'?",

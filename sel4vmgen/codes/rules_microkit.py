@@ -10,8 +10,8 @@ CODES: tuple[Code, ...] = (
         "E260",
         "platform of a framework the system does not name",
         "Each platform belongs to one framework: the CAmkES platforms (qemu-arm-virt, pc99, "
-        "...) to camkes, the Microkit boards (qemu_virt_aarch64, x86_64_generic_vtx) to "
-        "microkit.  `framework` (default camkes) must name the framework of every platform.",
+        "...) to camkes, the Microkit boards (qemu_virt_aarch64, odroidc4, x86_64_generic_vtx, "
+        "...) to microkit.  `framework` (default camkes) must name the framework of every platform.",
         "platform: qemu_virt_aarch64   # framework defaults to camkes",
     ),
     Code(
