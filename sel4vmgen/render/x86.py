@@ -185,6 +185,7 @@ class X86App:
     sata: tuple[Attr, ...] = ()  # `sataserver.<name> = <value>;` when a VM has virtio-blk
     builds: tuple[BuildView, ...] = ()  # programs built for the guests (ExternalProjects)
     virtqueue_inits: tuple[VirtqueueInitView, ...] = ()  # one per link, when not shared
+    cakeml: bool = False  # a component is a CakeML program (the build needs CAKEMLDIR)
 
 
 def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
@@ -244,6 +245,7 @@ def view(plan: Plan, ctx: RenderContext) -> X86App:
         sata=sata_attrs(plan),
         builds=build_views(plan),
         virtqueue_inits=() if shared else virtqueue_inits(plan),
+        cakeml=any(c.cakeml is not None for c in plan.components),
     )
 
 
