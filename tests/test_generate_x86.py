@@ -34,11 +34,14 @@ from sel4vmgen.app.writer import MANIFEST
 from sel4vmgen.cli import cli
 from sel4vmgen.diagnostics import Diagnostic, DiagnosticError
 from sel4vmgen.plan.model import (
+    ComponentPlan,
     Dataport,
     Event,
     Image,
     Plan,
     Setting,
+    Virtqueue,
+    VirtqueueEnd,
     VmPlan,
 )
 from sel4vmgen.render import RenderContext
@@ -625,6 +628,38 @@ def test_cross_vm_events_need_a_dataport_each() -> None:
     dps = (Dataport("dp1", 4096, "c", "d", 1),)
     with pytest.raises(DiagnosticError, match="2 cross-VM events but 1 dataports"):
         rendered(plan("x", "x86_64", (vm_plan(0, dataports=dps, events=ev),)))
+
+
+def vswitch_plan(name: str = "vm1", event: str = "ready") -> Plan:
+    """vm0 linked to a vswitch component `name` (index 1) that also consumes an event."""
+    a = VirtqueueEnd("vm0", "ether_1_send", "ether_1_recv", 0, 1, "02:00:00:00:AA:01")
+    b = VirtqueueEnd(name, "ether_0_send", "ether_0_recv", 0, 1, "02:00:00:00:AA:02")
+    dps = (Dataport("dp1", 4096, name, "d", 1),)
+    ev = (Event("e", "from_vm", name, event),)
+    comp = ComponentPlan(
+        name, "Filter", ("${CAKEMLDIR}/f.c",), virtqueues=(b,), index=1, libs=("vswitch",)
+    )
+    vm = vm_plan(0, virtqueues=(a,), dataports=dps, events=ev)
+    return plan(
+        "x", "x86_64", (vm,), components=(comp,), virtqueues=(Virtqueue("init0", (a, b), 4096),)
+    )
+
+
+def test_a_vswitch_component_gets_its_ends_and_self_notification() -> None:
+    text = rendered(vswitch_plan())["components/Filter/Filter.camkes"]
+    assert "uses VirtQueueDrv ether_0_send;" in text and "consumes Callback virtqueue_wait;" in text
+
+
+def test_a_vswitch_interface_declared_twice_is_refused() -> None:
+    with pytest.raises(
+        DiagnosticError, match="component vm1: interface virtqueue_wait is declared twice"
+    ):
+        rendered(vswitch_plan(event="virtqueue_wait"))
+
+
+def test_a_vswitch_component_not_named_by_its_index_is_refused() -> None:
+    with pytest.raises(DiagnosticError, match=r"connections\.h names a vswitch node vm<index>"):
+        rendered(vswitch_plan(name="filter"))
 
 
 # ---------------------------------------------------------------- the command, end to end

@@ -357,6 +357,10 @@ def component_view(plan: Plan, comp: ComponentPlan, ctx: RenderContext) -> Compo
                 lines.append(f"{verb} {event_type(ev.peer_name)} {ev.peer_name};")
     vswitch = vswitch_parts(plan, comp)
     lines += vswitch.interfaces
+    names = [line.rstrip(";").split()[-1] for line in lines[1:]]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise RenderError(f"component {comp.name}: interface {dup[0]} is declared twice")
     path = f"components/{comp.type}/{comp.type}.camkes"
     sources = tuple(
         cmake_quote(ctx.source_location(comp.type, s), variables=True) for s in comp.sources
