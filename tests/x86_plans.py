@@ -142,8 +142,7 @@ def zmq_samples() -> Plan:
         for i, b in enumerate(bs)
     }
     links = tuple(
-        Virtqueue(f"vm{a}_vm{b}", (ends[a, b], ends[b, a]), 32768)
-        for a, b in ((0, 1), (0, 2), (1, 2))
+        Virtqueue("init", (ends[a, b], ends[b, a]), 32768) for a, b in ((0, 1), (0, 2), (1, 2))
     )
     rootfs = tuple(
         Image("initrd", f"vm{i}_rootfs.cpio", f"rootfs/vm{i}.cpio", vm=f"vm{i}") for i in range(3)

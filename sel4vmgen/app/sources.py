@@ -1,4 +1,4 @@
-"""Copying native components' C sources, rootfs files and guest program folders into the
+"""Copying native components' C and CakeML sources, rootfs files and guest program folders into the
 application.
 
 A source the user wrote (not one that starts with a checkout variable) is
@@ -21,7 +21,7 @@ from sel4vmgen.render.guest_builds import copied_folder, is_copied
 from sel4vmgen.safeio import TEXT_CAP, FileProblem, read_regular
 
 if TYPE_CHECKING:
-    from sel4vmgen.plan.model import Plan
+    from sel4vmgen.plan.model import ComponentPlan, Plan
 
 
 def copied_sources(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
@@ -29,7 +29,7 @@ def copied_sources(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
     systems, read from the user's tree, by their place in the app."""
     out: dict[str, str] = _rootfs_files(plans, ctx) | _program_folders(plans, ctx)
     for comp in plans[0].components:
-        for source in comp.sources:
+        for source in component_files(comp):
             if source.startswith("${"):
                 continue
             rel = copied_source_path(comp.type, source)
@@ -51,6 +51,14 @@ def copied_sources(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
                     ]
                 ) from None
     return out
+
+
+def component_files(comp: ComponentPlan) -> tuple[str, ...]:
+    """A component's C sources, then its CakeML scripts and library scripts."""
+    cml = comp.cakeml
+    if cml is None:
+        return comp.sources
+    return (*comp.sources, *cml.sources, *(lib.source for lib in cml.libraries))
 
 
 def _rootfs_files(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:

@@ -543,4 +543,44 @@ CODES: tuple[Code, ...] = (
         "with the same source, installs, dependencies and arguments.",
         "vm0 programs: [{name: a, source: x}]\nvm1 programs: [{name: a, source: y}]",
     ),
+    Code(
+        "E286",
+        "CakeML component on ia32",
+        "camkes-tool builds a CakeML component with seL4's DeclareCakeMLLib, which gives the "
+        "CakeML compiler a target for x86_64, ARMv7 and ARMv8 only (seL4_tools "
+        "cmake-tool/helpers/cakeml.cmake); on an ia32 kernel the build would fail late with an "
+        "unknown target, so the component is refused here.",
+        "sel4_arch: ia32\ncomponents:\n  - name: vm1\n    type: Filter\n    cakeml: "
+        "{sources: [filterScript.sml]}",
+    ),
+    Code(
+        "E287",
+        "CakeML component outside an x86 CAmkES app",
+        "Only the x86 CAmkES backend declares CakeML components (DeclareCAmkESComponent with "
+        'CAKEML_SOURCES and `environment = "cakeml"`, as camkes-vm-examples zmq_cakeml); '
+        "the ARM and Microkit backends would silently drop the program, so it is refused.",
+        "arch: arm\ncomponents:\n  - name: filter\n    type: Filter\n    cakeml: "
+        "{sources: [filterScript.sml]}",
+    ),
+    Code(
+        "E288",
+        "virtio_net component not named vm<n>",
+        "On x86 a component at the end of a virtio_net link is a node of camkes-vm's vswitch: "
+        "configurations/connections.h names the interfaces of node n `ether_<peer>_send` / "
+        "`_recv` on instance `vm<n>`, and nodes are numbered VMs first, then components in the "
+        "order written.  The component must be named after its number (zmq_cakeml's CakeML "
+        "filter is `vm2`, after vm0 and vm1).",
+        "vms: [{name: vm0}, {name: vm1}]\ncomponents:\n  - name: filter   # must be vm2\n"
+        "connections:\n  - {type: virtio_net, between: [vm0, filter]}",
+    ),
+    Code(
+        "E289",
+        "CakeML file the app cannot carry",
+        "A CakeML component's sources and libraries are HOL theory scripts, "
+        "`<theory>Script.sml`: Holmake builds a theory from such a file and a library's "
+        "@DEPENDENCY_PATH@ names the theory before it.  Its include folders (CAKEML_INCLUDES) "
+        "must be named from a build variable (${CAKEMLDIR}/...): sel4vmgen copies files of the "
+        "user's into the app, not folders.",
+        "cakeml:\n  sources: [filter.sml]        # filterScript.sml\n  includes: [semantics]",
+    ),
 )

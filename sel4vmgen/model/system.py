@@ -579,6 +579,41 @@ class VmFile(VmFields):
 # ---------------------------------------------------------------- native components and connections
 
 
+class CakeML(Model):
+    """A component written in CakeML: the HOL theory scripts camkes-tool builds into it
+    (DeclareCAmkESComponent's CAKEML_* arguments, camkes-tool camkes.cmake), compiled with
+    the CakeML checkout the build is given (-DCAKEMLDIR=...)."""
+
+    sources: tuple[ImagePath, ...] = Field(
+        min_length=1,
+        description="its HOL theory scripts (<theory>Script.sml), in order (CAKEML_SOURCES)",
+        examples=[["${CMAKE_CURRENT_SOURCE_DIR}/filter/componentScript.sml"]],
+    )
+    libraries: tuple[ImagePath, ...] = Field(
+        default=(),
+        description="library scripts chained before it: each is configured into the build "
+        "folder with @DEPENDENCY_PATH@ set to the theory before it (camkesStart for the "
+        "first), as camkes-vm-examples zmq_samples' CakeMLPP; added to CAKEML_SOURCES after "
+        "`sources`",
+        examples=[["${CMAKE_CURRENT_SOURCE_DIR}/filter/virtqueueScript.sml"]],
+    )
+    includes: tuple[ImagePath, ...] = Field(
+        default=(),
+        description="extra folders the HOL build reads (CAKEML_INCLUDES)",
+        examples=[["${CAKEMLDIR}/semantics/alt_semantics"]],
+    )
+    heap_size: Annotated[int, Field(ge=1, le=4096)] | None = Field(
+        default=None,
+        description="the CakeML heap in MiB (CAKEML_HEAP_SIZE; camkes-tool's default 50)",
+        examples=[50],
+    )
+    stack_size: Annotated[int, Field(ge=1, le=4096)] | None = Field(
+        default=None,
+        description="the CakeML stack in MiB (CAKEML_STACK_SIZE; camkes-tool's default 50)",
+        examples=[50],
+    )
+
+
 class Component(Model):
     """A native CAmkES component in the system (e.g. the peer of a cross-VM connection)."""
 
@@ -589,6 +624,24 @@ class Component(Model):
     )
     priority: Priority | None = Field(
         default=None, description="its scheduling priority (0-255)", examples=[101]
+    )
+    cakeml: CakeML | None = Field(
+        default=None,
+        description="x86: the component is a CakeML program (environment cakeml)",
+        examples=[
+            {"sources": ["${CMAKE_CURRENT_SOURCE_DIR}/filter/componentScript.sml"], "heap_size": 50}
+        ],
+    )
+    heap_size: Size | None = Field(
+        default=None, description="its C heap (heap_size)", examples=["64KiB"]
+    )
+    untyped_pools: dict[
+        Annotated[int, Field(ge=12, le=40)], Annotated[int, Field(ge=0, le=4096)]
+    ] = Field(
+        default_factory=dict,
+        description="size_bits -> count of untyped memory its `simple` is given "
+        "(simple_untypedNN_pool, with simple and asid_pool on)",
+        examples=[{23: 21, 22: 1}],
     )
 
 

@@ -127,6 +127,8 @@ _CHECKOUT_VARS = (
     "${CMAKE_CURRENT_SOURCE_DIR}",
     # x86 workspaces: camkes-vm-examples settings.cmake:119 (@dd7da62) points it at libzmq
     "${LIBZMQ_PATH}",
+    # a CakeML checkout: seL4_tools cmake-tool/helpers/cakeml.cmake:88 (@21d3f19)
+    "${CAKEMLDIR}",
 )
 
 

@@ -4,9 +4,12 @@ Names and numbers follow the real apps:
 - ARM (vm_multi): a link between `vm0` and `vm1` is the VirtQueueInit instance `vm1_vm0`;
   a VM's k-th link (from 1) uses interfaces `send<k>`/`recv<k>` with ids recv 2(k-1), send
   2(k-1)+1.
-- x86 (zmq_samples): the k-th link of the system is instance `init<k>` (from 0); a VM's
-  interfaces are `ether_<peer index>_send`/`_recv` with ids send 2j, recv 2j+1 for its j-th link.
-- Every VM's MAC is 02:00:00:00:AA:<n+1> (vm_multi, zmq_samples `vswitch_mac_address`).
+- x86 (zmq_samples): links between VMs share the VirtQueueInit instance `init`; when a
+  link has a component end (zmq_cakeml), the k-th link (from 0) is instance `init<k>`.  An
+  end's interfaces are `ether_<peer index>_send`/`_recv` with ids send 2j, recv 2j+1 for
+  its j-th link; a component's index follows the VMs' (its instance is `vm<index>`).
+- Every VM's MAC is 02:00:00:00:AA:<n+1> (vm_multi, zmq_samples `vswitch_mac_address`); a
+  component with two links relays between them, so its ends carry the MAC of the VM beyond.
 - Cross-VM dataports: x86 ids count from 1 per VM (optiplex9020 dp1_id 1, dp2_id 2); ARM
   leaves `<dp>_id` at 0 (vm_cross_connector: the ARM crossvm module finds windows by their
   order, not their id) and maps the windows one after another from the platform's VMM PCI
@@ -16,7 +19,7 @@ Names and numbers follow the real apps:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sel4vmgen.model.system import CrossVm, System, VirtioNet
@@ -44,6 +47,8 @@ class Links:
 # x86: camkes-vm components/VM/configurations/connections.h (VM_CONNECTION_CONFIG) gives
 # 32768; ARM: camkes-vm-examples apps/Arm/vm_multi sets <vq>_shmem_size = 8192.
 X86_QUEUE_SIZE = 32768
+# The VirtQueueInit instance x86 links between VMs share (zmq_samples.camkes `init`)
+SHARED_INIT = "init"
 ARM_QUEUE_SIZE = 8192
 
 
@@ -68,10 +73,48 @@ def resolve_links(system: System, platform: Platform) -> Links:
     for i, conn in enumerate(system.connections):
         where = ("connections", i)
         if isinstance(conn, VirtioNet):
-            _virtqueue(conn, len(links.virtqueues), names, platform, links, where)
+            _virtqueue(conn, names, platform, links, where)
         else:
             _cross_vm(conn, names, platform, links, where)
+    vms = {f"vm{n}" for n in range(len(system.vms))}
+    if platform.arch == "x86" and any(e.vm not in vms for v in links.virtqueues for e in v.ends):
+        _one_init_per_link(links)
+    for comp in system.components if platform.arch == "x86" else ():
+        _relay_macs(names[comp.name][1], links)
     return links
+
+
+def _one_init_per_link(links: Links) -> None:
+    """x86 links with a component end: each link its own VirtQueueInit, init<k>, as
+    zmq_cakeml.camkes (init0, init1); links between VMs only share `init` (zmq_samples)."""
+    links.virtqueues = [replace(v, instance=f"init{k}") for k, v in enumerate(links.virtqueues)]
+
+
+def _relay_macs(inst: str, links: Links) -> None:
+    """A component with two links passes frames from one to the other (zmq_cakeml's filter
+    forwards between vm0 and vm1), so each of its ends shows its VM the MAC of the VM at
+    its other end: vm0's vswitch layout lists vm1's MAC (zmq_cakeml.camkes vswitch_layout)."""
+    ends = links.ends.get(inst, [])
+    if len(ends) != 2:
+        return
+    peers = [next(e for e in _link(links, end).ends if e != end) for end in ends]
+    swapped = [replace(ends[0], mac=peers[1].mac), replace(ends[1], mac=peers[0].mac)]
+    for old, new in zip(ends, swapped, strict=True):
+        links.virtqueues = [
+            replace(
+                v,
+                ends=(
+                    new if v.ends[0] == old else v.ends[0],
+                    new if v.ends[1] == old else v.ends[1],
+                ),
+            )
+            for v in links.virtqueues
+        ]
+    links.ends[inst] = swapped
+
+
+def _link(links: Links, end: VirtqueueEnd) -> Virtqueue:
+    return next(v for v in links.virtqueues if end in v.ends)
 
 
 def _lookup(
@@ -86,7 +129,6 @@ def _lookup(
 
 def _virtqueue(
     conn: VirtioNet,
-    k: int,
     names: dict[str, tuple[int, str]],
     platform: Platform,
     links: Links,
@@ -96,7 +138,7 @@ def _virtqueue(
         _lookup(n, names, (*where, "between", j)) for j, n in enumerate(conn.between)
     )
     arm = platform.arch == "arm"
-    instance = f"{b}_{a}" if arm else f"init{k}"
+    instance = f"{b}_{a}" if arm else SHARED_INIT
     ends = (_end(a, ia, ib, arm, links), _end(b, ib, ia, arm, links))
     size = conn.queue_size or (ARM_QUEUE_SIZE if arm else X86_QUEUE_SIZE)
     links.virtqueues.append(Virtqueue(instance, ends, size))

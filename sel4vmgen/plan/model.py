@@ -272,6 +272,28 @@ class VmPlan:
 
 
 @dataclass(frozen=True)
+class CakemlLibrary:
+    """A CakeML library script configured into the build folder before it is compiled, its
+    `@DEPENDENCY_PATH@` replaced by the theory it extends (camkes-vm-examples zmq_samples
+    libs/cakeml_helpers.cmake, CakeMLPP)."""
+
+    source: str  # the user's script
+    configured: str  # the configured copy, under ${CMAKE_CURRENT_BINARY_DIR}
+    extends: str  # the theory @DEPENDENCY_PATH@ names (camkesStart for the first)
+
+
+@dataclass(frozen=True)
+class CakemlPlan:
+    """A CakeML component's build (DeclareCAmkESComponent CAKEML_* arguments)."""
+
+    sources: tuple[str, ...]
+    libraries: tuple[CakemlLibrary, ...] = ()
+    includes: tuple[str, ...] = ()
+    heap_size: int | None = None  # MiB; None: camkes-tool's default
+    stack_size: int | None = None
+
+
+@dataclass(frozen=True)
 class ComponentPlan:
     """A native CAmkES component instance."""
 
@@ -279,6 +301,12 @@ class ComponentPlan:
     type: str
     sources: tuple[str, ...] = ()
     priority: int | None = None
+    # Its ends of virtio-net links (x86: the component is a vswitch node, vm<index>)
+    virtqueues: tuple[VirtqueueEnd, ...] = ()
+    index: int | None = None  # its number among the linked instances (set with virtqueues)
+    cakeml: CakemlPlan | None = None
+    libs: tuple[str, ...] = ()  # libraries it links (LIBS)
+    settings: tuple[Setting, ...] = ()  # its CAmkES attributes, in the order written
 
 
 @dataclass(frozen=True)

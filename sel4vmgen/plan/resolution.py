@@ -44,12 +44,12 @@ from sel4vmgen.plan.common import (
     internal,
     share_images,
 )
+from sel4vmgen.plan.components import component_plans
 from sel4vmgen.plan.links import Links, resolve_links
 from sel4vmgen.plan.model import (
     CAMKES_DEFAULT_PRIORITY,
     PLAN_FORMAT,
     CMakeOption,
-    ComponentPlan,
     Gic,
     Plan,
     QemuPlan,
@@ -96,9 +96,7 @@ def resolve(system: System, platform: Platform) -> Plan:
         irq_routes=tuple(r for v in vms for r in v.routes),
         file_server=images,
         cmake_options=_cmake(system, platform, plans, threads),
-        components=tuple(
-            ComponentPlan(c.name, c.type, tuple(c.sources), c.priority) for c in system.components
-        ),
+        components=component_plans(system, links),
         virtqueues=tuple(links.virtqueues),
         notes=_notes(system, plans),
         qemu=_qemu(platform),

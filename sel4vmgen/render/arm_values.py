@@ -26,6 +26,8 @@ CMAKE_PATH_VARS = (
     "${CMAKE_CURRENT_SOURCE_DIR}",
     "${CMAKE_CURRENT_BINARY_DIR}",
     "${LIBZMQ_PATH}",
+    # a CakeML checkout: seL4_tools cmake-tool/helpers/cakeml.cmake:88 (@21d3f19)
+    "${CAKEMLDIR}",
 )
 
 

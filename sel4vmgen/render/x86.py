@@ -65,7 +65,9 @@ _FIELD_ATTRIBUTES = frozenset(
     }
 )
 # Settings camkes-vm's own apps write in hex (the rest are written in decimal).
-_HEX_SETTINGS = frozenset({"heap_size", "iospace_domain"})
+_HEX_SETTINGS = frozenset(
+    {"heap_size", "iospace_domain", "global_endpoint_mask", "global_endpoint_base"}
+)
 # camkes-vm components/VM/configurations/connections.h joins at most four peers per VM
 # (__CALL_SINGLE4).
 MAX_VIRTQUEUE_PEERS = 4
@@ -146,6 +148,22 @@ class ComponentView:
     interfaces: tuple[str, ...]  # lines of the generated definition (components with sources)
     definition: str | None  # relative path of the generated definition
     priority: int | None
+    attrs: tuple[Attr, ...] = ()  # `<name>.<attribute>` lines of the configuration
+    connections: tuple[str, ...] = ()  # `connection ...;` lines of the composition
+    # DeclareCAmkESComponent's arguments one a line (a CakeML or vswitch component), else ()
+    declaration: tuple[str, ...] = ()
+    # CakeML library scripts configured first: (theory it extends, source, configured copy)
+    cakeml_libraries: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class VirtqueueInitView:
+    """A VirtQueueInit instance of its own for one link (x86 links with a component end, as
+    zmq_cakeml.camkes's init0 and init1): its connection and topology, written out."""
+
+    instance: str
+    connection: str
+    topology: str
 
 
 @dataclass(frozen=True)
@@ -162,10 +180,12 @@ class X86App:
     file_server: tuple[FileServerEntry, ...]
     components: tuple[ComponentView, ...]
     images_package: bool  # whether an image path needs find_package(camkes-vm-images)
-    virtqueues: str | None  # the `init.init_topology` value when VMs are linked
+    virtqueues: str | None  # the shared `init.init_topology` value when only VMs are linked
     tool_version: str
     sata: tuple[Attr, ...] = ()  # `sataserver.<name> = <value>;` when a VM has virtio-blk
     builds: tuple[BuildView, ...] = ()  # programs built for the guests (ExternalProjects)
+    virtqueue_inits: tuple[VirtqueueInitView, ...] = ()  # one per link, when not shared
+    cakeml: bool = False  # a component is a CakeML program (the build needs CAKEMLDIR)
 
 
 def render(plans: Sequence[Plan], ctx: RenderContext) -> dict[str, str]:
@@ -206,6 +226,9 @@ def view(plan: Plan, ctx: RenderContext) -> X86App:
     cross_vm_count = sum(1 for v in plan.vms if v.dataports)
     vms = tuple(vm_view(plan, v, cross_vm_count) for v in plan.vms)
     sources = [ctx.image_location(i) for i in plan.file_server]
+    shared = len({q.instance for q in plan.virtqueues}) == 1 and not any(
+        c.virtqueues for c in plan.components
+    )
     return X86App(
         name=name,
         sel4_arch=plan.sel4_arch,
@@ -217,10 +240,12 @@ def view(plan: Plan, ctx: RenderContext) -> X86App:
         file_server=file_server(plan.file_server, ctx, plan.overlays, plan),
         components=tuple(component_view(plan, c, ctx) for c in plan.components),
         images_package=any(s.startswith("${CAMKES_VM_IMAGES_DIR}") for s in sources),
-        virtqueues=virtqueue_topology(vms),
+        virtqueues=virtqueue_topology(vms) if shared else None,
         tool_version=ctx.tool_version,
         sata=sata_attrs(plan),
         builds=build_views(plan),
+        virtqueue_inits=() if shared else virtqueue_inits(plan),
+        cakeml=any(c.cakeml is not None for c in plan.components),
     )
 
 
@@ -320,7 +345,7 @@ def component_view(plan: Plan, comp: ComponentPlan, ctx: RenderContext) -> Compo
     name = comp.name
     identifier(comp.name, "component name")
     identifier(comp.type, "component type")
-    if not comp.sources:
+    if not comp.sources and comp.cakeml is None and not comp.virtqueues:
         imp = f"import <{comp.type}/{comp.type}.camkes>;"
         return ComponentView(comp.name, comp.type, imp, (), (), None, comp.priority)
     lines = ["control;"]
@@ -330,12 +355,109 @@ def component_view(plan: Plan, comp: ComponentPlan, ctx: RenderContext) -> Compo
             if ev.peer == name:
                 verb = "consumes" if ev.direction == "from_vm" else "emits"
                 lines.append(f"{verb} {event_type(ev.peer_name)} {ev.peer_name};")
+    vswitch = vswitch_parts(plan, comp)
+    lines += vswitch.interfaces
+    names = [line.rstrip(";").split()[-1] for line in lines[1:]]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise RenderError(f"component {comp.name}: interface {dup[0]} is declared twice")
     path = f"components/{comp.type}/{comp.type}.camkes"
     sources = tuple(
         cmake_quote(ctx.source_location(comp.type, s), variables=True) for s in comp.sources
     )
+    settings = [Attr(s.name, camkes_value(s.name, s.value)) for s in comp.settings]
+    for s in comp.settings:
+        identifier(s.name, f"{comp.name} setting")
     return ComponentView(
-        comp.name, comp.type, f'import "{path}";', sources, tuple(lines), path, comp.priority
+        comp.name,
+        comp.type,
+        f'import "{path}";',
+        sources,
+        tuple(lines),
+        path,
+        comp.priority,
+        attrs=(*vswitch.attrs, *settings),
+        connections=vswitch.connections,
+        declaration=declaration(comp, sources, ctx),
+        cakeml_libraries=cakeml_libraries(comp, ctx),
+    )
+
+
+@dataclass(frozen=True)
+class VswitchParts:
+    """A component's side of its virtio-net links: interfaces, attributes, connections."""
+
+    interfaces: tuple[str, ...]
+    attrs: tuple[Attr, ...]
+    connections: tuple[str, ...]
+
+
+# A vswitch node waits for its virtqueues' notifications on a notification of its own, made
+# by connecting an emitted event to a consumed one (zmq_cakeml.camkes: `emits Callback self;
+# consumes Callback virtqueue_wait;` and a seL4GlobalAsynch connection between them; the
+# component's code reads it with `virtqueue_wait_notification()`, global_endpoint.c).
+SELF_EVENT, WAIT_EVENT, WAIT_TYPE = "self", "virtqueue_wait", "Callback"
+
+
+def vswitch_parts(plan: Plan, comp: ComponentPlan) -> VswitchParts:
+    """connections.h's interfaces of a component's virtio-net ends (`uses VirtQueueDrv
+    ether_<p>_send; uses VirtQueueDev ether_<p>_recv;`, VM_CONNECTION_COMPONENT_DEF), their
+    ids and connector attributes, and its self-notification."""
+    if not comp.virtqueues:
+        return VswitchParts((), (), ())
+    if comp.index is None or comp.name != f"vm{comp.index}":
+        raise RenderError(
+            f"component {comp.name}: connections.h names a vswitch node vm<index>, "
+            f"the plan gives it index {comp.index}"
+        )
+    links = end_links(plan, comp.name, comp.virtqueues)
+    interfaces: list[str] = []
+    for x in links:
+        interfaces += [f"uses VirtQueueDrv {x.end.send};", f"uses VirtQueueDev {x.end.recv};"]
+    interfaces += [f"emits {WAIT_TYPE} {SELF_EVENT};", f"consumes {WAIT_TYPE} {WAIT_EVENT};"]
+    conn = (
+        f"connection seL4GlobalAsynch {comp.name}_{WAIT_EVENT}_conn"
+        f"(from {comp.name}.{SELF_EVENT}, to {comp.name}.{WAIT_EVENT});"
+    )
+    attrs = tuple(a for a in virtqueue_attrs(comp.index, links) if not a.name.startswith("vswitch"))
+    return VswitchParts(tuple(interfaces), attrs, (conn,))
+
+
+def declaration(comp: ComponentPlan, sources: Sequence[str], ctx: RenderContext) -> tuple[str, ...]:
+    """DeclareCAmkESComponent's arguments one a line, as zmq_samples/CMakeLists.txt declares
+    CakeMLFilter; () for a C component without libraries (declared on one line)."""
+    if comp.cakeml is None and not comp.libs:
+        return ()
+    out = [comp.type]
+    cml = comp.cakeml
+    if cml is not None:
+        out += ["CAKEML_SOURCES"]
+        out += [cmake_quote(ctx.source_location(comp.type, s), variables=True) for s in cml.sources]
+        out += [cmake_quote(lib.configured, variables=True) for lib in cml.libraries]
+        if cml.includes:
+            out += ["CAKEML_INCLUDES", *(cmake_quote(i, variables=True) for i in cml.includes)]
+    if sources:
+        out += ["SOURCES", *sources]
+    if comp.libs:
+        out += ["LIBS", *(identifier(lib, "library") for lib in comp.libs)]
+    if cml is not None and cml.heap_size is not None:
+        out += ["CAKEML_HEAP_SIZE", str(cml.heap_size)]
+    if cml is not None and cml.stack_size is not None:
+        out += ["CAKEML_STACK_SIZE", str(cml.stack_size)]
+    return tuple(out)
+
+
+def cakeml_libraries(comp: ComponentPlan, ctx: RenderContext) -> tuple[tuple[str, str, str], ...]:
+    """(theory extended, source, configured copy) of each CakeML library script, escaped."""
+    if comp.cakeml is None:
+        return ()
+    return tuple(
+        (
+            cmake_quote(lib.extends),
+            cmake_quote(ctx.source_location(comp.type, lib.source), variables=True),
+            cmake_quote(lib.configured, variables=True),
+        )
+        for lib in comp.cakeml.libraries
     )
 
 
@@ -491,7 +613,7 @@ def vm_attrs(plan: Plan, vm: VmPlan, links: Sequence[VirtqueueLink]) -> tuple[At
     attrs += device_attrs(plan, vm)
     for dp in vm.dataports:
         attrs += [Attr(f"{dp.name}_id", str(dp.id)), Attr(f"{dp.name}_size", str(dp.size))]
-    attrs += virtqueue_attrs(vm, links)
+    attrs += virtqueue_attrs(vm.index, links)
     names = [a.name for a in attrs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -561,48 +683,85 @@ class VirtqueueLink:
 
 
 def virtqueue_links(plan: Plan, vm: VmPlan) -> tuple[VirtqueueLink, ...]:
-    """The VM's virtqueue ends in plan order (which is its connections.h topology order).
+    """The VM's virtqueue ends in plan order (which is its connections.h topology order)."""
+    out = end_links(plan, vm.instance, vm.virtqueues)
+    if len({x.end.mac for x in out}) > 1:
+        raise RenderError(f"{vm.instance}: the plan gives its virtqueue ends different MACs")
+    return out
 
-    camkes-vm's `VM_CONNECTION_COMPONENT_DEF` names a VM's interfaces to VM `p`
+
+def peer_index(plan: Plan, instance: str) -> int:
+    """The connections.h number of a link's end: a VM's index, or a vswitch component's."""
+    for v in plan.vms:
+        if v.instance == instance:
+            return v.index
+    for c in plan.components:
+        if c.name == instance and c.index is not None and c.virtqueues:
+            return c.index
+    raise RenderError(f"virtio-net link end {instance} is neither a VM nor a vswitch component")
+
+
+def end_links(plan: Plan, instance: str, ends: Sequence[VirtqueueEnd]) -> tuple[VirtqueueLink, ...]:
+    """An instance's virtqueue ends with their peers, in plan order.
+
+    camkes-vm's `VM_CONNECTION_COMPONENT_DEF` names an instance's interfaces to peer `p`
     `ether_<p>_send` / `ether_<p>_recv`, so the plan's names must be those.
     """
     out: list[VirtqueueLink] = []
-    for end in vm.virtqueues:
+    for end in ends:
         try:
             link, other = plan.link_of(end)
         except KeyError:
-            raise RenderError(
-                f"{vm.instance}: virtqueue end {end.send} belongs to no link"
-            ) from None
-        try:
-            peer = plan.vm(other.vm).index
-        except KeyError:
-            raise RenderError(
-                f"{vm.instance}: on x86, virtio-net links join two VMs; {other.vm} is not a VM"
-            ) from None
+            raise RenderError(f"{instance}: virtqueue end {end.send} belongs to no link") from None
+        peer = peer_index(plan, other.vm)
         if (end.send, end.recv) != (f"ether_{peer}_send", f"ether_{peer}_recv"):
             raise RenderError(
-                f"{vm.instance}: camkes-vm's connections.h names the link to {other.vm} "
+                f"{instance}: camkes-vm's connections.h names the link to {other.vm} "
                 f"ether_{peer}_send/ether_{peer}_recv, the plan says {end.send}/{end.recv}"
             )
         for mac in (end.mac, other.mac):
             if not _MAC.fullmatch(mac):
-                raise RenderError(f"{vm.instance}: {mac!r} is not a MAC address")
+                raise RenderError(f"{instance}: {mac!r} is not a MAC address")
         out.append(VirtqueueLink(peer, end, other.mac, link.shmem_size))
     if len(out) > MAX_VIRTQUEUE_PEERS:
-        raise RenderError(f"{vm.instance}: connections.h joins at most {MAX_VIRTQUEUE_PEERS} peers")
-    if len({x.end.mac for x in out}) > 1:
-        raise RenderError(f"{vm.instance}: the plan gives its virtqueue ends different MACs")
+        raise RenderError(f"{instance}: connections.h joins at most {MAX_VIRTQUEUE_PEERS} peers")
     return tuple(out)
 
 
-def virtqueue_attrs(vm: VmPlan, links: Sequence[VirtqueueLink]) -> list[Attr]:
-    """What camkes-vm's `VM_CONNECTION_CONFIG` would set for this VM, with the plan's numbers:
-    ids, connector attributes (`"<vm><peer>"` on send, `"<peer><vm>"` on receive), queue
-    sizes, the vswitch MAC and the vswitch layout."""
+def virtqueue_inits(plan: Plan) -> tuple[VirtqueueInitView, ...]:
+    """One VirtQueueInit per link, its connection and topology written out (zmq_cakeml.camkes
+    init0/init1: `init<k>.init_topology` joins each send end to the other end's receive)."""
+    out: list[VirtqueueInitView] = []
+    for q in plan.virtqueues:
+        inst = identifier(q.instance, "VirtQueueInit instance")
+        a, b = q.ends
+        froms = ", ".join(f"from {e.vm}.{i}" for e in (a, b) for i in (e.send, e.recv))
+        rows = [
+            camkes_dict(
+                [
+                    ("drv", camkes_string(f"{x.vm}.{x.send}")),
+                    ("dev", camkes_string(f"{y.vm}.{y.recv}")),
+                ]
+            )
+            for x, y in ((a, b), (b, a))
+        ]
+        out.append(
+            VirtqueueInitView(
+                inst,
+                f"connection seL4VirtQueues {inst}_conn(to {inst}.init, {froms});",
+                "[" + ", ".join(rows) + "]",
+            )
+        )
+    return tuple(out)
+
+
+def virtqueue_attrs(me: int, links: Sequence[VirtqueueLink]) -> list[Attr]:
+    """What camkes-vm's `VM_CONNECTION_CONFIG` would set for instance number `me`, with the
+    plan's numbers: ids, connector attributes (`"<me><peer>"` on send, `"<peer><me>"` on
+    receive), queue sizes, the vswitch MAC and the vswitch layout."""
     attrs: list[Attr] = []
     for x in links:
-        stem, me = f"ether_{x.peer}", vm.index
+        stem = f"ether_{x.peer}"
         attrs += [
             Attr(f"{stem}_send_id", str(x.end.send_id)),
             Attr(f"{stem}_send_attributes", camkes_string(f"{me}{x.peer}")),

@@ -16,6 +16,7 @@ platform (`Vm.on`); the others run once.  Each rule is a small function of a
     irqs     IRQ owners, reserved and virtual-device IRQs
     ports    x86 IO ports and PCI functions
     links    connections, and what is declared but not used
+    components  CakeML components and components at the end of virtio-net links
     strings  text the generated app cannot hold (CAmkES strings, CMake arguments)
     microkit the framework of each platform; the Microkit tool's checks
     microkit_virtio  what the sDDF subsystems behind Microkit virtio devices carry
@@ -32,6 +33,7 @@ from sel4vmgen.model import Loaded
 from sel4vmgen.platforms.model import Platform
 from sel4vmgen.rules import (
     arch,
+    components,
     fields,
     files,
     images,
@@ -56,6 +58,7 @@ ONCE: tuple[Rule, ...] = (
     *fields.RULES_ONCE,
     *options.RULES_ONCE,
     *links.RULES_ONCE,
+    *components.RULES_ONCE,
     *strings.RULES_ONCE,
     *microkit.RULES_ONCE,
     *files.RULES_ONCE,
@@ -71,6 +74,7 @@ PER_PLATFORM: tuple[Rule, ...] = (
     *ports.RULES,
     *platform_facts.RULES,
     *links.RULES,
+    *components.RULES,
     *strings.RULES,
     *microkit.RULES,
     *microkit_virtio.RULES,

@@ -117,12 +117,19 @@ def _source_text(local: Path) -> str | None:
 
 
 def component_sources(ctx: Ctx) -> list[Diagnostic]:
-    """E241 a source that cannot be read as text; E242 a name that cannot be copied."""
+    """E241 a source (C or CakeML) that cannot be read as text; E242 a name that cannot be
+    copied."""
     out: list[Diagnostic] = []
     for c, comp in enumerate(ctx.system.components):
         seen: dict[str, Span] = {}
-        for k, source in enumerate(comp.sources):
-            at = ctx.span("components", c, "sources", k)
+        files: list[tuple[tuple[str | int, ...], str]] = [
+            (("sources", k), s) for k, s in enumerate(comp.sources)
+        ]
+        if comp.cakeml is not None:  # CakeML scripts are copied beside the C sources
+            files += [(("cakeml", "sources", k), s) for k, s in enumerate(comp.cakeml.sources)]
+            files += [(("cakeml", "libraries", k), s) for k, s in enumerate(comp.cakeml.libraries)]
+        for sub, source in files:
+            at = ctx.span("components", c, *sub)
             local = _local(ctx.base_dir, source)
             if local is None:
                 continue
